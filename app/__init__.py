@@ -1,0 +1,1 @@
+"""The FastAPI service, its settings, auth and command line."""

@@ -1,0 +1,1 @@
+"""Authentication: our own JWTs, login plugins, and the per-request identity."""

@@ -1,0 +1,105 @@
+"""Request dependencies: state, database sessions, the caller's identity, paging. Use the Annotated aliases."""
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.auth import tokens
+from app.errors import Unauthorized
+from app.state import AppState
+from relational import people
+from relational.common import Page
+from relational.db import ReadSession
+from relational.flavour import SchemaInfo
+from relational.scope import Scope
+
+MAX_LIMIT = 10_000
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.ispyb
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+async def read_session(state: StateDep) -> AsyncIterator[ReadSession]:
+    """A session for reads: never commits, rolled back and closed when the request ends."""
+    async with state.database.sessions() as session:
+        try:
+            yield session
+        finally:
+            await session.rollback()
+
+
+ReadSessionDep = Annotated[ReadSession, Depends(read_session)]
+
+
+def get_schema(state: StateDep) -> SchemaInfo:
+    assert state.database.schema is not None
+    return state.database.schema
+
+
+SchemaDep = Annotated[SchemaInfo, Depends(get_schema)]
+
+
+@dataclass(frozen=True)
+class Identity:
+    login: str
+    personId: int
+    permissions: list[str]
+    scope: Scope
+
+
+async def permissions_for(state: AppState, db: ReadSession, person_id: int) -> list[str]:
+    """A person's permissions, re-read from the database once the cached copy is older than the setting."""
+    now = time.monotonic()
+    cached = state.permissions.get(person_id)
+    if cached and cached[0] > now:
+        return cached[1]
+    permissions = await people.permissions_of(db, person_id)
+    state.permissions[person_id] = (now + state.settings.permission_cache_seconds, permissions)
+    return permissions
+
+
+_bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/login")
+
+
+async def current_identity(
+    state: StateDep,
+    db: ReadSessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    request: Request,
+) -> Identity:
+    """The caller, from ``Authorization: Bearer``; 401 with the reason otherwise."""
+    if credentials is None:
+        header = request.headers.get("Authorization")
+        raise Unauthorized("No token provided" if not header else "Authorization header must be `Bearer <token>`")
+    login, person_id = tokens.verify(state.settings.jwt_secret, credentials.credentials)
+    permissions = await permissions_for(state, db, person_id)
+    beamlines = frozenset(
+        b.beamLineName
+        for group in state.settings.beamline_groups
+        if group.permission in permissions
+        for b in group.beamLines
+    )
+    scope = Scope(person_id=person_id, all_proposals="all_proposals" in permissions, beamlines=beamlines)
+    return Identity(login=login, personId=person_id, permissions=permissions, scope=scope)
+
+
+IdentityDep = Annotated[Identity, Depends(current_identity)]
+
+
+def pagination(
+    skip: Annotated[int, Query(ge=0, description="Results to skip")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Number of results to show")] = 25,
+) -> Page:
+    return Page(skip=skip, limit=limit)
+
+
+PageDep = Annotated[Page, Depends(pagination)]

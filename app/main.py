@@ -1,0 +1,84 @@
+"""The ASGI application: ``app.main:app`` (built from the environment's settings on first access)."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import cache
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app import errors
+from app.auth.plugins import enabled_plugins
+from app.routers import (
+    auth,
+    datacollections,
+    events,
+    health,
+    options,
+    processings,
+    proposals,
+    sessions,
+    stats,
+    user,
+)
+from app.settings import Settings, get_settings
+from app.state import AppState
+from documents.store import DocumentStore
+from relational.db import Database
+
+PREFIX = "/ispyb/api/v1"
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A configured service; the lifespan opens both stores once and closes them on shutdown."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(settings.sql_url, settings.sql_pool_size, settings.sql_pool_recycle)
+        schema = await database.start()
+        logger.info("relational store: %s flavour, schema %s", schema.flavour, schema.schema_version)
+        documents = DocumentStore(settings.mongo_url, settings.mongo_db, settings.mongo_timeout_ms)
+        await documents.ensure_indexes()
+        app.state.ispyb = AppState(settings, database, documents, enabled_plugins(settings))
+        try:
+            yield
+        finally:
+            await documents.close()
+            await database.dispose()
+
+    app = FastAPI(
+        title="ISPyB hybrid back end",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url="/docs",
+        generate_unique_id_function=lambda route: f"{route.tags[0]}-{route.name}" if route.tags else route.name,
+    )
+    errors.install(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            allow_credentials=True,
+        )
+    api = APIRouter(prefix=PREFIX)
+    for module in (health, auth, user, options, proposals, sessions, events, datacollections, processings, stats):
+        api.include_router(module.router)
+    app.include_router(api)
+    return app
+
+
+@cache
+def _default_app() -> FastAPI:
+    return create_app()
+
+
+def __getattr__(name: str) -> FastAPI:
+    if name == "app":
+        return _default_app()
+    raise AttributeError(name)

@@ -1,0 +1,108 @@
+"""Beamtime sessions."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep
+from app.errors import NotFound
+from app.routers.proposals import PROPOSAL_PATTERN
+from relational import sessions
+from relational.common import Page
+from schemas.common import Paged
+from schemas.sessions import Session
+
+router = APIRouter(prefix="/sessions", tags=["Sessions"])
+MAX_ID = 2**32 - 1
+
+
+@router.get("", response_model=Paged[Session])
+async def get_sessions(
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    schema: SchemaDep,
+    state: StateDep,
+    page: PageDep,
+    proposal: Annotated[str | None, Query(pattern=PROPOSAL_PATTERN, max_length=60)] = None,
+    beamLineName: Annotated[str | None, Query(max_length=45)] = None,
+    beamLineGroup: Annotated[str | None, Query(max_length=100)] = None,
+    scheduled: bool | None = None,
+    upcoming: bool = False,
+    previous: bool = False,
+    sessionType: Annotated[str | None, Query(max_length=31)] = None,
+    year: Annotated[int | None, Query(ge=1900, le=9999)] = None,
+    month: Annotated[int | None, Query(ge=1, le=12)] = None,
+) -> dict[str, object]:
+    """Sessions the caller may see, latest first (soonest first with ``upcoming``)."""
+    beamlines: list[str] | None = None
+    if beamLineName:
+        beamlines = [beamLineName]
+    if beamLineGroup:
+        in_group = _group_beamlines(state, beamLineGroup)
+        beamlines = in_group if beamlines is None else [b for b in beamlines if b in in_group]
+    total, rows = await sessions.get_sessions(
+        db,
+        identity.scope,
+        schema,
+        page,
+        proposal=proposal,
+        beamLineNames=beamlines,
+        scheduled=scheduled,
+        upcoming=upcoming,
+        previous=previous,
+        sessionType=sessionType,
+        year=year,
+        month=month,
+        groups=state.settings.beamline_groups,
+    )
+    return {"total": total, "results": rows, "skip": page.skip, "limit": page.limit}
+
+
+def _group_beamlines(state: StateDep, name: str) -> list[str]:
+    return [b.beamLineName for g in state.settings.beamline_groups if g.groupName == name for b in g.beamLines]
+
+
+@router.get("/group", response_model=Paged[Session])
+async def get_sessions_for_group(
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    schema: SchemaDep,
+    state: StateDep,
+    beamLineGroup: Annotated[str | None, Query(max_length=100)] = None,
+    upcoming: bool = False,
+    previous: bool = False,
+    sessionType: Annotated[str | None, Query(max_length=31)] = None,
+) -> dict[str, object]:
+    """One session per beamline of a beamline group (the next or the last, as asked)."""
+    results = []
+    for beamline in _group_beamlines(state, beamLineGroup) if beamLineGroup else []:
+        _, rows = await sessions.get_sessions(
+            db,
+            identity.scope,
+            schema,
+            Page(0, 1),
+            beamLineNames=[beamline],
+            upcoming=upcoming,
+            previous=previous,
+            sessionType=sessionType,
+            groups=state.settings.beamline_groups,
+        )
+        results.extend(rows)
+    return {"total": len(results), "results": results, "skip": 0, "limit": len(results)}
+
+
+@router.get("/{sessionId}", response_model=Session, responses={404: {"description": "No such session"}})
+async def get_session(
+    sessionId: Annotated[int, Path(ge=1, le=MAX_ID)],
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    schema: SchemaDep,
+    state: StateDep,
+) -> dict[str, object]:
+    """One session."""
+    _, rows = await sessions.get_sessions(
+        db, identity.scope, schema, Page(0, 1), sessionId=sessionId, groups=state.settings.beamline_groups
+    )
+    if not rows:
+        raise NotFound(f"Session {sessionId} not found")
+    return rows[0]

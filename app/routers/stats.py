@@ -1,0 +1,35 @@
+"""Session statistics."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.deps import IdentityDep, ReadSessionDep
+from app.errors import NotFound
+from app.routers.sessions import MAX_ID
+from relational import stats
+from schemas.stats import Breakdown, Times
+
+router = APIRouter(prefix="/stats", tags=["Stats"])
+SessionId = Annotated[int, Query(ge=1, le=MAX_ID)]
+TIME_KEYS = ("duration", "startup", "datacollection", "edge", "xrf", "robot", "strategy", "centring", "fault",
+             "remaining", "thinking")
+
+
+@router.get("/breakdown", response_model=Breakdown, responses={404: {"description": "No such session"}})
+async def get_breakdown(identity: IdentityDep, db: ReadSessionDep, sessionId: SessionId) -> dict[str, object]:
+    """A session's timeline and beam parameters over time."""
+    breakdown = await stats.get_breakdown(db, identity.scope, sessionId)
+    if breakdown is None:
+        raise NotFound(f"Session {sessionId} not found")
+    return breakdown
+
+
+@router.get("/times", response_model=Times)
+async def get_times(identity: IdentityDep, db: ReadSessionDep, sessionId: SessionId) -> dict[str, object]:
+    """How a session's time was used (hours), and the average over the sessions returned."""
+    sessions = await stats.get_times(db, identity.scope, [sessionId])
+    if not sessions:
+        raise NotFound(f"Session {sessionId} not found")
+    average = {k: sum(s.get(k, 0.0) for s in sessions) / len(sessions) for k in TIME_KEYS}
+    return {"average": average, "sessions": sessions}

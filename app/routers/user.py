@@ -1,0 +1,28 @@
+"""The current user."""
+
+from fastapi import APIRouter
+
+from app.deps import IdentityDep, ReadSessionDep, StateDep
+from app.errors import Unauthorized
+from relational import people
+from schemas.auth import CurrentUser
+
+router = APIRouter(prefix="/user", tags=["Current User"])
+
+
+@router.get("/current", response_model=CurrentUser)
+async def current_user(identity: IdentityDep, state: StateDep, db: ReadSessionDep) -> CurrentUser:
+    """Who the token belongs to, their permissions and beamline groups."""
+    person = await people.person_by_id(db, identity.personId)
+    if person is None:
+        raise Unauthorized("The token's person no longer exists")
+    groups = [g for g in state.settings.beamline_groups if g.permission in identity.permissions]
+    return CurrentUser(
+        personId=person.personId,
+        login=identity.login,
+        givenName=person.givenName,
+        familyName=person.familyName,
+        Permissions=identity.permissions,
+        beamLineGroups=[g.groupName for g in groups],
+        beamLines=sorted({b.beamLineName for g in groups for b in g.beamLines}),
+    )

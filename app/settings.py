@@ -1,0 +1,72 @@
+"""All configuration, read from ``ISPYB_*`` environment variables (or a ``.env`` file)."""
+
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from schemas.options import BeamLineGroup
+
+DEV_JWT_SECRET = "embedded-dev-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """The service's settings; see the README for each variable."""
+
+    model_config = SettingsConfigDict(env_prefix="ISPYB_", env_file=".env", extra="ignore")
+
+    mode: Literal["embedded", "dev", "production"] = "production"
+    sql_url: str = "sqlite+aiosqlite:///./.ispyb-data/ispyb.sqlite"
+    sql_pool_size: int = 10
+    sql_pool_recycle: int = Field(3600, description="seconds; keep below the server's wait_timeout")
+    mongo_url: str = "mongodb://127.0.0.1:27017"
+    mongo_db: str = "ispyb"
+    mongo_timeout_ms: int = 2000
+
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_lifetime_minutes: int = 12 * 60
+    auth_plugins: Annotated[list[str], NoDecode] = []
+    permission_cache_seconds: float = Field(30.0, ge=0, le=60)
+
+    oidc_jwks_url: str | None = None
+    oidc_public_key: str | None = None
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_username_claim: str = "preferred_username"
+    oidc_algorithms: Annotated[list[str], NoDecode] = ["RS256"]
+
+    beamline_groups: list[BeamLineGroup] = []
+    cors_origins: Annotated[list[str], NoDecode] = []
+    motd: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_lists(cls, data: dict[str, object]) -> dict[str, object]:
+        for key in ("auth_plugins", "cors_origins", "oidc_algorithms"):
+            value = data.get(key)
+            if isinstance(value, str):
+                data[key] = [item.strip() for item in value.split(",") if item.strip()]
+        return data
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> "Settings":
+        if self.mode == "production":
+            if self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret) < 16:
+                raise ValueError("ISPYB_JWT_SECRET must be set to a secret of 16+ characters outside dev mode")
+        unknown = set(self.auth_plugins) - {"dummy", "oidc"}
+        if unknown:
+            raise ValueError(f"ISPYB_AUTH_PLUGINS: unknown plugin(s) {sorted(unknown)}; known: dummy, oidc")
+        if "oidc" in self.auth_plugins and not (self.oidc_jwks_url or self.oidc_public_key):
+            raise ValueError("the oidc plugin needs ISPYB_OIDC_JWKS_URL or ISPYB_OIDC_PUBLIC_KEY")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sql_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings()

@@ -1,0 +1,18 @@
+"""What the lifespan creates once per process and the request dependencies hand out."""
+
+from dataclasses import dataclass, field
+
+from app.auth.plugins import LoginPlugin
+from app.settings import Settings
+from documents.store import DocumentStore
+from relational.db import Database
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    database: Database
+    documents: DocumentStore
+    plugins: dict[str, LoginPlugin]
+    #: personId -> (expires at, permissions); re-read from the database after ``permission_cache_seconds``
+    permissions: dict[int, tuple[float, list[str]]] = field(default_factory=dict)

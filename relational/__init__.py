@@ -1,0 +1,1 @@
+"""Relational side: SQLAlchemy models of the ISPyB tables and the data access over them."""

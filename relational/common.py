@@ -1,0 +1,41 @@
+"""Expressions and helpers shared by the data-access modules."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, String, cast, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relational.models import BLSession, Proposal
+
+#: `MX1`: py-ispyb's proposal name
+proposal_name: ColumnElement[str] = (Proposal.proposalCode + Proposal.proposalNumber).label("proposal")
+#: `MX1-2`: py-ispyb's session name
+session_name: ColumnElement[str] = (
+    Proposal.proposalCode + Proposal.proposalNumber + "-" + cast(BLSession.visit_number, String)
+).label("session")
+
+
+@dataclass(frozen=True)
+class Page:
+    skip: int = 0
+    limit: int = 25
+
+
+async def count(db: AsyncSession, query: Select[Any]) -> int:
+    """Rows a query would return, without paging."""
+    return int((await db.execute(select(func.count()).select_from(query.order_by(None).subquery()))).scalar_one())
+
+
+async def paged(db: AsyncSession, query: Select[Any], page: Page) -> tuple[int, list[dict[str, Any]]]:
+    """(total, rows of this page as dicts)."""
+    total = await count(db, query)
+    if total == 0 or page.skip >= total:
+        return total, []
+    rows = (await db.execute(query.offset(page.skip).limit(page.limit))).mappings().all()
+    return total, [dict(r) for r in rows]
+
+
+def columns(model: type, *exclude: str) -> list[ColumnElement[Any]]:
+    """Every mapped column of ``model`` (selected by name), less ``exclude``."""
+    return [c for c in model.__table__.columns if c.name not in exclude]  # type: ignore[attr-defined]

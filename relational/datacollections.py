@@ -1,0 +1,98 @@
+"""Data collections with their group, session and sample, scoped to the caller."""
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relational.common import proposal_name, session_name
+from relational.flavour import SchemaInfo
+from relational.models import BLSample, BLSession, Crystal, DataCollection, DataCollectionGroup, Proposal, Protein
+from relational.scope import Scope
+
+_DC_FIELDS = (
+    "dataCollectionId runStatus startTime endTime imageDirectory fileTemplate imageContainerSubPath imagePrefix "
+    "dataCollectionNumber numberOfImages numberOfPasses wavelength exposureTime flux xBeam yBeam "
+    "beamSizeAtSampleX beamSizeAtSampleY transmission resolution detectorDistance axisStart axisEnd axisRange "
+    "rotationAxis overlap phiStart kappaStart omegaStart chiStart comments magnification binning "
+    "particleDiameter defocusStepSize amountAstigmatism voltage objAperture"
+).split()
+_GROUP_FIELDS = ("dataCollectionGroupId", "experimentType", "startTime", "endTime", "comments")
+_SNAPSHOTS = ("xtalSnapshotFullPath1", "xtalSnapshotFullPath2", "xtalSnapshotFullPath3", "xtalSnapshotFullPath4")
+
+
+def _columns(schema: SchemaInfo) -> list[Any]:
+    dc = [getattr(DataCollection, f) for f in _DC_FIELDS] + [getattr(DataCollection, s) for s in _SNAPSHOTS]
+    group = [getattr(DataCollectionGroup, f).label(f"group_{f}") for f in _GROUP_FIELDS]
+    optional = [schema.optional("DataCollection", "xBeamPix"), schema.optional("DataCollection", "yBeamPix")]
+    return dc + optional + group
+
+
+def _shape(row: dict[str, Any]) -> dict[str, Any]:
+    """py-ispyb's nesting: ``DataCollectionGroup`` and ``_metadata.snapshots``."""
+    item = {k: v for k, v in row.items() if not k.startswith("group_") and k not in _SNAPSHOTS}
+    item["DataCollectionGroup"] = {f: row[f"group_{f}"] for f in _GROUP_FIELDS}
+    snapshots = {str(i + 1): bool(row[s]) and os.path.exists(row[s]) for i, s in enumerate(_SNAPSHOTS)}
+    snapshots["analysis"] = False
+    item["_metadata"] = {"snapshots": snapshots}
+    item["GridInfo"] = []
+    return item
+
+
+async def get_items(db: AsyncSession, schema: SchemaInfo, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """py-ispyb's data-collection items by id (callers have already scoped ``ids``)."""
+    if not ids:
+        return {}
+    query = (
+        select(*_columns(schema))
+        .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
+        .where(DataCollection.dataCollectionId.in_(ids))
+    )
+    rows = (await db.execute(query)).mappings()
+    return {r["dataCollectionId"]: _shape(dict(r)) for r in rows}
+
+
+async def get_datacollection(
+    db: AsyncSession, scope: Scope, schema: SchemaInfo, dataCollectionId: int
+) -> dict[str, Any] | None:
+    """One visible data collection with its group, session and sample; None if absent or out of reach."""
+    session_cols = [
+        BLSession.sessionId.label("s_sessionId"),
+        session_name.label("s_session"),
+        BLSession.proposalId.label("s_proposalId"),
+        proposal_name.label("s_proposal"),
+        BLSession.beamLineName.label("s_beamLineName"),
+        BLSession.startDate.label("s_startDate"),
+        BLSession.endDate.label("s_endDate"),
+    ]
+    sample_cols = [
+        BLSample.blSampleId.label("b_blSampleId"),
+        BLSample.name.label("b_name"),
+        BLSample.containerId.label("b_containerId"),
+        BLSample.location.label("b_location"),
+        BLSample.crystalId.label("b_crystalId"),
+        Crystal.proteinId.label("b_proteinId"),
+        Protein.acronym.label("b_acronym"),
+    ]
+    query = (
+        select(*_columns(schema), *session_cols, *sample_cols)
+        .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
+        .join(BLSession, BLSession.sessionId == DataCollectionGroup.sessionId)
+        .join(Proposal, Proposal.proposalId == BLSession.proposalId)
+        .outerjoin(BLSample, BLSample.blSampleId == DataCollectionGroup.blSampleId)
+        .outerjoin(Crystal, Crystal.crystalId == BLSample.crystalId)
+        .outerjoin(Protein, Protein.proteinId == Crystal.proteinId)
+        .where(DataCollection.dataCollectionId == dataCollectionId, scope.sessions())
+    )
+    row = (await db.execute(query)).mappings().first()
+    if row is None:
+        return None
+    data = dict(row)
+    session = {k[2:]: data.pop(k) for k in list(data) if k.startswith("s_")}
+    sample = {k[2:]: data.pop(k) for k in list(data) if k.startswith("b_")}
+    item = _shape(data)
+    item["BLSession"] = session
+    item["BLSample"] = sample if sample["blSampleId"] is not None else None
+    return item

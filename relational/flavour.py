@@ -1,0 +1,83 @@
+"""What the live relational database holds: which ISPyB flavour, and which optional columns and tables.
+
+Detected once at start-up (``detect``); data access asks the resulting ``SchemaInfo`` for flavour-specific
+columns, which degrade to NULL where the database lacks them.
+"""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Float, Integer, inspect, literal_column, null, text
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeEngine
+
+from relational.models import Base
+
+#: API field -> (table, candidate column names in preference order, type): columns one flavour lacks.
+OPTIONAL_COLUMNS: dict[tuple[str, str], tuple[tuple[str, ...], TypeEngine[object]]] = {
+    ("AutoProcScalingStatistics", "ccAnomalous"): (("ccAnomalous", "ccAno"), Float()),
+    ("AutoProcScalingStatistics", "resIOverSigI2"): (("resIOverSigI2",), Float()),
+    ("DataCollection", "xBeamPix"): (("xBeamPix",), Float()),
+    ("DataCollection", "yBeamPix"): (("yBeamPix",), Float()),
+    ("BLSession", "nbReimbDewars"): (("nbReimbDewars",), Integer()),
+    ("AutoProcProgram", "dataCollectionId"): (("dataCollectionId",), Integer()),
+}
+
+
+@dataclass(frozen=True)
+class SchemaInfo:
+    """The live schema as far as the service cares: flavour, version, columns per mapped table."""
+
+    dialect: str
+    flavour: str
+    schema_version: str | None
+    columns: dict[str, frozenset[str]] = field(default_factory=dict)
+    tables: frozenset[str] = frozenset()
+
+    def has_table(self, table: str) -> bool:
+        return table.lower() in self.tables
+
+    def has_optional(self, table: str, api_field: str) -> bool:
+        live = self.columns.get(table, frozenset())
+        return any(name.lower() in live for name in OPTIONAL_COLUMNS[(table, api_field)][0])
+
+    def optional(self, table: str, api_field: str) -> ColumnElement[object]:
+        """The column serving ``api_field`` in this database, or NULL, labelled ``api_field``."""
+        candidates, type_ = OPTIONAL_COLUMNS[(table, api_field)]
+        live = self.columns.get(table, frozenset())
+        for name in candidates:
+            if name.lower() in live:
+                return literal_column(f"{table}.{name}", type_).label(api_field)
+        return null().label(api_field)
+
+    @property
+    def degraded(self) -> list[str]:
+        """What this database lacks, so the API answers it as null or empty: fields and whole tables."""
+        fields = [f"{table}.{api_field}" for table, api_field in OPTIONAL_COLUMNS if not self.has_optional(table, api_field)]
+        tables = [name for name, t in Base.metadata.tables.items() if t.info.get("optional") and not self.has_table(name)]
+        return sorted(fields + tables)
+
+
+def detect(conn: Connection) -> SchemaInfo:
+    """Inspect the connected database (run through ``AsyncConnection.run_sync``)."""
+    inspector = inspect(conn)
+    tables = frozenset(t.lower() for t in inspector.get_table_names())
+    wanted = {t for t in Base.metadata.tables} | {t for t, _ in OPTIONAL_COLUMNS}
+    columns = {
+        t: frozenset(c["name"].lower() for c in inspector.get_columns(t)) for t in wanted if t.lower() in tables
+    }
+    version = None
+    if "adminvar" in tables:
+        version = conn.execute(text("SELECT value FROM AdminVar WHERE name = 'schemaVersion'")).scalar()
+    if conn.dialect.name == "sqlite":
+        flavour = "embedded"
+    elif "processingjob" in tables:
+        flavour = "dls"
+    else:
+        flavour = "official"
+    return SchemaInfo(
+        dialect=conn.dialect.name,
+        flavour=flavour,
+        schema_version=version,
+        columns=columns,
+        tables=tables,
+    )

@@ -1,0 +1,236 @@
+"""Auto-processing of data collections: programs, integrations, scaling statistics, statuses, messages."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relational.common import Page, columns, paged
+from relational.flavour import SchemaInfo
+from relational.models import (
+    AutoProc,
+    AutoProcIntegration,
+    AutoProcProgram,
+    AutoProcProgramAttachment,
+    AutoProcProgramMessage,
+    AutoProcScaling,
+    AutoProcScalingHasInt,
+    AutoProcScalingStatistics,
+    BLSession,
+    DataCollection,
+    DataCollectionGroup,
+)
+from relational.scope import Scope
+
+
+def _visible_dcs(scope: Scope, ids: Sequence[int] | None = None) -> Select[Any]:
+    query = (
+        select(DataCollection.dataCollectionId)
+        .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
+        .join(BLSession, BLSession.sessionId == DataCollectionGroup.sessionId)
+        .where(scope.sessions())
+    )
+    return query if ids is None else query.where(DataCollection.dataCollectionId.in_(ids))
+
+
+async def get_auto_integrations(
+    db: AsyncSession, scope: Scope, schema: SchemaInfo, page: Page, dataCollectionId: int | None = None
+) -> tuple[int, list[dict[str, Any]]]:
+    """Programs that integrated visible collections, each with integrations → scaling → shells."""
+    integrated = select(AutoProcIntegration.autoProcProgramId).where(
+        AutoProcIntegration.dataCollectionId.in_(
+            _visible_dcs(scope, None if dataCollectionId is None else [dataCollectionId])
+        )
+    )
+    query = (
+        select(*columns(AutoProcProgram))
+        .where(AutoProcProgram.autoProcProgramId.in_(integrated))
+        .order_by(AutoProcProgram.autoProcProgramId.desc())
+    )
+    total, programs = await paged(db, query, page)
+    ids = [p["autoProcProgramId"] for p in programs]
+    if not ids:
+        return total, programs
+    integrations = await _integrations(db, schema, ids, dataCollectionId)
+    for program in programs:
+        program["AutoProcIntegration"] = integrations.get(program["autoProcProgramId"], [])
+    await _add_metadata(db, schema, programs)
+    return total, programs
+
+
+async def _add_metadata(db: AsyncSession, schema: SchemaInfo, programs: list[dict[str, Any]]) -> None:
+    """py-ispyb's ``_metadata``: attachment count and program messages (never null)."""
+    ids = [p["autoProcProgramId"] for p in programs]
+    if not ids:
+        return
+    attachments = dict(
+        (
+            await db.execute(
+                select(AutoProcProgramAttachment.autoProcProgramId, func.count())
+                .where(AutoProcProgramAttachment.autoProcProgramId.in_(ids))
+                .group_by(AutoProcProgramAttachment.autoProcProgramId)
+            )
+        ).tuples().all()
+    )
+    messages = await _messages(db, schema, ids)
+    for program in programs:
+        pid = program["autoProcProgramId"]
+        program["_metadata"] = {
+            "attachments": attachments.get(pid, 0),
+            "autoProcProgramMessages": messages.get(pid, []),
+            "imageSweepCount": None,
+        }
+
+
+async def get_processings(
+    db: AsyncSession, scope: Scope, schema: SchemaInfo, page: Page, dataCollectionId: int | None = None
+) -> tuple[int, list[dict[str, Any]]]:
+    """Programs run on a visible collection that integrated nothing (reprocessing, phasing…), through the
+    official flavour's ``AutoProcProgram.dataCollectionId``; empty where the database lacks that link."""
+    if not schema.has_optional("AutoProcProgram", "dataCollectionId"):
+        return 0, []
+    link = schema.optional("AutoProcProgram", "dataCollectionId").element  # the bare column
+    integrated = select(AutoProcIntegration.autoProcProgramId).where(AutoProcIntegration.autoProcProgramId.is_not(None))
+    visible = _visible_dcs(scope, None if dataCollectionId is None else [dataCollectionId])
+    query = (
+        select(*columns(AutoProcProgram))
+        .where(link.in_(visible), AutoProcProgram.autoProcProgramId.not_in(integrated))
+        .order_by(AutoProcProgram.autoProcProgramId.desc())
+    )
+    total, programs = await paged(db, query, page)
+    await _add_metadata(db, schema, programs)
+    return total, programs
+
+
+async def _integrations(
+    db: AsyncSession, schema: SchemaInfo, program_ids: list[int], dataCollectionId: int | None
+) -> dict[int, list[dict[str, Any]]]:
+    query = (
+        select(
+            AutoProcIntegration.autoProcIntegrationId,
+            AutoProcIntegration.autoProcProgramId,
+            AutoProcIntegration.dataCollectionId,
+            AutoProcIntegration.refinedXBeam,
+            AutoProcIntegration.refinedYBeam,
+            DataCollection.xBeam,
+            DataCollection.yBeam,
+        )
+        .join(DataCollection, DataCollection.dataCollectionId == AutoProcIntegration.dataCollectionId)
+        .where(AutoProcIntegration.autoProcProgramId.in_(program_ids))
+        .order_by(AutoProcIntegration.autoProcIntegrationId)
+    )
+    if dataCollectionId is not None:
+        query = query.where(AutoProcIntegration.dataCollectionId == dataCollectionId)
+    rows = [dict(r) for r in (await db.execute(query)).mappings()]
+    scalings = await _scalings(db, schema, [r["autoProcIntegrationId"] for r in rows])
+    by_program: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        r["DataCollection"] = {"xBeam": r.pop("xBeam"), "yBeam": r.pop("yBeam")}
+        r["AutoProcScalingHasInt"] = scalings.get(r["autoProcIntegrationId"], [])
+        by_program.setdefault(r.pop("autoProcProgramId"), []).append(r)
+    return by_program
+
+
+async def _scalings(db: AsyncSession, schema: SchemaInfo, integration_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    if not integration_ids:
+        return {}
+    links = (
+        await db.execute(
+            select(
+                AutoProcScalingHasInt.autoProcScaling_has_IntId,
+                AutoProcScalingHasInt.autoProcIntegrationId,
+                AutoProcScaling.autoProcScalingId,
+                *[c.label(f"ap_{c.name}") for c in columns(AutoProc, "autoProcProgramId", "recordTimeStamp")],
+            )
+            .outerjoin(AutoProcScaling, AutoProcScaling.autoProcScalingId == AutoProcScalingHasInt.autoProcScalingId)
+            .outerjoin(AutoProc, AutoProc.autoProcId == AutoProcScaling.autoProcId)
+            .where(AutoProcScalingHasInt.autoProcIntegrationId.in_(integration_ids))
+        )
+    ).mappings()
+    links = [dict(r) for r in links]
+    scaling_ids = [r["autoProcScalingId"] for r in links if r["autoProcScalingId"] is not None]
+    stats: dict[int, list[dict[str, Any]]] = {}
+    if scaling_ids:
+        query = select(
+            *columns(AutoProcScalingStatistics, "recordTimeStamp", "rMeasWithinIPlusIMinus", "rPimWithinIPlusIMinus"),
+            schema.optional("AutoProcScalingStatistics", "ccAnomalous"),
+            schema.optional("AutoProcScalingStatistics", "resIOverSigI2"),
+        ).where(AutoProcScalingStatistics.autoProcScalingId.in_(scaling_ids))
+        for r in (await db.execute(query.order_by(AutoProcScalingStatistics.autoProcScalingStatisticsId))).mappings():
+            stats.setdefault(r["autoProcScalingId"], []).append(dict(r))
+    by_integration: dict[int, list[dict[str, Any]]] = {}
+    for r in links:
+        auto_proc = {k[3:]: r[k] for k in r if k.startswith("ap_")}
+        scaling = None
+        if r["autoProcScalingId"] is not None:
+            scaling = {
+                "autoProcScalingId": r["autoProcScalingId"],
+                "AutoProc": auto_proc if auto_proc["autoProcId"] is not None else None,
+                "AutoProcScalingStatistics": stats.get(r["autoProcScalingId"], []),
+            }
+        by_integration.setdefault(r["autoProcIntegrationId"], []).append(
+            {"autoProcScaling_has_IntId": r["autoProcScaling_has_IntId"], "AutoProcScaling": scaling}
+        )
+    return by_integration
+
+
+async def _messages(db: AsyncSession, schema: SchemaInfo, program_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    if not schema.has_table("AutoProcProgramMessage"):
+        return {}
+    query = select(*columns(AutoProcProgramMessage)).where(AutoProcProgramMessage.autoProcProgramId.in_(program_ids))
+    out: dict[int, list[dict[str, Any]]] = {}
+    for r in (await db.execute(query.order_by(AutoProcProgramMessage.autoProcProgramMessageId))).mappings():
+        out.setdefault(r["autoProcProgramId"], []).append(dict(r))
+    return out
+
+
+async def get_statuses(db: AsyncSession, scope: Scope, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Per visible collection, py-ispyb's five status keys (null where there is nothing of that kind)."""
+    visible = list((await db.execute(_visible_dcs(scope, ids))).scalars())
+    statuses: dict[int, dict[str, Any]] = {
+        dc: {"screening": None, "xrc": None, "processing": None, "autoIntegration": None, "em": None}
+        for dc in visible
+    }
+    if not visible:
+        return statuses
+    query = (
+        select(
+            AutoProcIntegration.dataCollectionId,
+            AutoProcProgram.autoProcProgramId,
+            AutoProcProgram.processingPrograms,
+            AutoProcProgram.processingStatus,
+        )
+        .join(AutoProcProgram, AutoProcProgram.autoProcProgramId == AutoProcIntegration.autoProcProgramId)
+        .where(AutoProcIntegration.dataCollectionId.in_(visible))
+        .order_by(AutoProcProgram.autoProcProgramId)
+    )
+    for dc, program_id, program, status in (await db.execute(query)).tuples():
+        by_program = statuses[dc]["autoIntegration"] or {}
+        by_program.setdefault(program or "", []).append({"autoProcProgramId": program_id, "status": status})
+        statuses[dc]["autoIntegration"] = by_program
+    return statuses
+
+
+async def get_message_statuses(
+    db: AsyncSession, scope: Scope, schema: SchemaInfo, ids: Sequence[int]
+) -> dict[int, dict[str, int]]:
+    """Per visible collection with program messages: counts of errors, warnings and info."""
+    if not schema.has_table("AutoProcProgramMessage"):
+        return {}
+    severity = AutoProcProgramMessage.severity
+    query = (
+        select(
+            AutoProcIntegration.dataCollectionId,
+            func.sum(case((severity == "ERROR", 1), else_=0)).label("errors"),
+            func.sum(case((severity == "WARNING", 1), else_=0)).label("warnings"),
+            func.sum(case((severity == "INFO", 1), else_=0)).label("info"),
+        )
+        .join(AutoProcIntegration, AutoProcIntegration.autoProcProgramId == AutoProcProgramMessage.autoProcProgramId)
+        .where(AutoProcIntegration.dataCollectionId.in_(_visible_dcs(scope, ids)))
+        .group_by(AutoProcIntegration.dataCollectionId)
+    )
+    return {
+        r["dataCollectionId"]: {k: int(r[k] or 0) for k in ("errors", "warnings", "info")}
+        for r in (await db.execute(query)).mappings()
+    }

@@ -1,0 +1,81 @@
+"""Proposals, scoped to the caller."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import distinct, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relational.common import Page, paged, proposal_name
+from relational.models import BLSession, Proposal, ProposalHasPerson
+from relational.scope import Scope
+from schemas.options import BeamLineGroup, ui_groups
+
+
+async def get_proposals(
+    db: AsyncSession,
+    scope: Scope,
+    page: Page,
+    search: str | None = None,
+    proposal: str | None = None,
+    groups: Sequence[BeamLineGroup] = (),
+) -> tuple[int, list[dict[str, Any]]]:
+    """Visible proposals, newest first, each with ``persons``, ``sessions`` and ``beamLines``."""
+    query = (
+        select(
+            Proposal.proposalId,
+            Proposal.proposalCode,
+            Proposal.proposalNumber,
+            proposal_name,
+            Proposal.title,
+            Proposal.state,
+        )
+        .where(scope.proposals(Proposal.proposalId))
+        .order_by(Proposal.proposalId.desc())
+    )
+    if proposal:
+        query = query.where(proposal_name == proposal)
+    if search:
+        like = f"%{search}%"
+        on_beamline = select(BLSession.proposalId).where(BLSession.beamLineName.like(search))
+        query = query.where(
+            or_(Proposal.title.like(like), proposal_name.like(like), Proposal.proposalId.in_(on_beamline))
+        )
+    total, rows = await paged(db, query, page)
+    await _add_counts(db, rows, groups)
+    return total, rows
+
+
+async def _add_counts(db: AsyncSession, rows: Sequence[dict[str, Any]], groups: Sequence[BeamLineGroup]) -> None:
+    ids = [r["proposalId"] for r in rows]
+    if not ids:
+        return
+    persons = dict(
+        (
+            await db.execute(
+                select(ProposalHasPerson.proposalId, func.count(distinct(ProposalHasPerson.personId)))
+                .where(ProposalHasPerson.proposalId.in_(ids))
+                .group_by(ProposalHasPerson.proposalId)
+            )
+        ).tuples().all()
+    )
+    sessions: dict[int, int] = {}
+    beamlines: dict[int, set[str]] = {}
+    for pid, sid, beamline in (
+        await db.execute(
+            select(BLSession.proposalId, BLSession.sessionId, BLSession.beamLineName).where(
+                BLSession.proposalId.in_(ids)
+            )
+        )
+    ).tuples():
+        sessions[pid] = sessions.get(pid, 0) + 1
+        if beamline:
+            beamlines.setdefault(pid, set()).add(beamline)
+    for row in rows:
+        pid = row["proposalId"]
+        row["_metadata"] = {
+            "persons": persons.get(pid, 0),
+            "sessions": sessions.get(pid, 0),
+            "beamLines": sorted(beamlines.get(pid, ())),
+            "uiGroups": ui_groups(groups, beamlines.get(pid, ())),
+        }

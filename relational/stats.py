@@ -1,0 +1,138 @@
+"""Session statistics: py-ispyb's breakdown (timeline and plottables) and time use."""
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relational.common import session_name
+from relational.models import BLSample, BLSession, Crystal, DataCollection, DataCollectionGroup, Proposal, Protein, RobotAction
+from relational.scope import Scope
+
+HC = 12398.4198  # eV·Å: energy (eV) = HC / wavelength (Å)
+_PLOTTABLES = ("wavelength", "beamSizeAtSampleX", "beamSizeAtSampleY", "chiStart", "phiStart", "kappaStart")
+
+
+def _hours(start: Any, end: Any) -> float:
+    return max((end - start).total_seconds() / 3600, 0.0) if start and end else 0.0
+
+
+async def _session(db: AsyncSession, scope: Scope, session_id: int) -> dict[str, Any] | None:
+    query = (
+        select(BLSession.sessionId, BLSession.startDate, BLSession.endDate, BLSession.beamLineName, session_name)
+        .join(Proposal, Proposal.proposalId == BLSession.proposalId)
+        .where(BLSession.sessionId == session_id, scope.sessions())
+    )
+    row = (await db.execute(query)).mappings().first()
+    return dict(row) if row else None
+
+
+async def _events(db: AsyncSession, session_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    dcs = (
+        await db.execute(
+            select(
+                DataCollection.dataCollectionId,
+                DataCollection.startTime,
+                DataCollection.endTime,
+                DataCollection.runStatus.label("status"),
+                DataCollectionGroup.experimentType.label("subType"),
+                BLSample.name.label("sample"),
+                Protein.acronym.label("protein"),
+                *[getattr(DataCollection, p) for p in _PLOTTABLES],
+            )
+            .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
+            .outerjoin(BLSample, BLSample.blSampleId == DataCollectionGroup.blSampleId)
+            .outerjoin(Crystal, Crystal.crystalId == BLSample.crystalId)
+            .outerjoin(Protein, Protein.proteinId == Crystal.proteinId)
+            .where(DataCollectionGroup.sessionId == session_id)
+            .order_by(DataCollection.startTime)
+        )
+    ).mappings()
+    robots = (
+        await db.execute(
+            select(
+                RobotAction.startTimestamp.label("startTime"),
+                RobotAction.endTimestamp.label("endTime"),
+                RobotAction.actionType.label("subType"),
+                RobotAction.status,
+                BLSample.name.label("sample"),
+            )
+            .outerjoin(BLSample, BLSample.blSampleId == RobotAction.blsampleId)
+            .where(RobotAction.blsessionId == session_id)
+            .order_by(RobotAction.startTimestamp)
+        )
+    ).mappings()
+    return [dict(r) for r in dcs], [dict(r) for r in robots]
+
+
+async def get_breakdown(db: AsyncSession, scope: Scope, session_id: int) -> dict[str, Any] | None:
+    """A visible session's timeline of data collections and robot actions, with beam parameters over time."""
+    session = await _session(db, scope, session_id)
+    if session is None:
+        return None
+    dcs, robots = await _events(db, session_id)
+    history = [
+        {"eventType": kind, **{k: r.get(k) for k in ("startTime", "endTime", "subType", "status", "sample", "protein")}}
+        for kind, rows in (("dc", dcs), ("robot", robots))
+        for r in rows
+        if r["startTime"] and r["endTime"]
+    ]
+    series = [
+        {
+            "title": "energy" if p == "wavelength" else p,
+            "unit": "eV" if p == "wavelength" else None,
+            "data": [(HC / r[p] if r[p] else None) if p == "wavelength" else r[p] for r in dcs],
+        }
+        for p in _PLOTTABLES
+    ]
+    failed = sum(1 for r in dcs if r["status"] and "success" not in r["status"].lower())
+    return {
+        "overview": {
+            "startDate": session["startDate"],
+            "endDate": session["endDate"],
+            "duration": _hours(session["startDate"], session["endDate"]),
+            "beamLineName": session["beamLineName"],
+            "sessionId": str(session_id),
+            "session": session["session"],
+            "counts": {
+                "datacollections": len(dcs),
+                "failed": failed,
+                "datacollectionTypes": dict(Counter(r["subType"] or "unknown" for r in dcs)),
+                "robot": len(robots),
+                "edge": 0,
+                "xrf": 0,
+            },
+        },
+        "history": history,
+        "plottables": {"time": [r["startTime"] for r in dcs], "series": series},
+    }
+
+
+async def get_times(db: AsyncSession, scope: Scope, session_ids: list[int]) -> list[dict[str, Any]]:
+    """Hours per visible session spent before the first collection, collecting, on the robot, after the last."""
+    query = select(BLSession.sessionId).join(Proposal, Proposal.proposalId == BLSession.proposalId).where(
+        BLSession.sessionId.in_(session_ids), scope.sessions()
+    )
+    entries = []
+    for sid in (await db.execute(query)).scalars():
+        session = await _session(db, scope, sid)
+        assert session is not None
+        dcs, robots = await _events(db, sid)
+        start, end = session["startDate"], session["endDate"]
+        times = [r for r in dcs if r["startTime"] and r["endTime"]]
+        entry = {
+            "sessionId": sid,
+            "duration": _hours(start, end),
+            "datacollection": sum(_hours(r["startTime"], r["endTime"]) for r in times),
+            "robot": sum(_hours(r["startTime"], r["endTime"]) for r in robots),
+            "startup": _hours(start, min(r["startTime"] for r in times)) if times else 0.0,
+            "remaining": _hours(max(r["endTime"] for r in times), end) if times else 0.0,
+        }
+        used = entry["startup"] + entry["datacollection"] + entry["robot"] + entry["remaining"]
+        entry["thinking"] = max(entry["duration"] - used, 0.0)
+        entries.append(entry)
+    return entries
+
+
+

@@ -1,0 +1,97 @@
+"""Data collections: py-ispyb's item shape, and ours with session and sample joined in."""
+
+from datetime import datetime
+
+from pydantic import Field
+
+from schemas.common import ApiModel
+
+
+class DataCollectionGroup(ApiModel):
+    dataCollectionGroupId: int
+    experimentType: str | None
+    startTime: datetime | None = None
+    endTime: datetime | None = None
+    comments: str | None = None
+    Workflow: None = None
+
+
+class DataCollectionMetaData(ApiModel):
+    snapshots: dict[str, bool] = Field(description="Snapshot availability, ids 1-4 and `analysis`")
+
+
+class DataCollection(ApiModel):
+    """py-ispyb's data collection (events' ``Item``)."""
+
+    dataCollectionId: int
+    runStatus: str | None
+    startTime: datetime | None
+    endTime: datetime | None
+    imageDirectory: str | None
+    fileTemplate: str | None
+    imageContainerSubPath: str | None
+    imagePrefix: str | None
+    dataCollectionNumber: int | None
+    numberOfImages: int | None
+    numberOfPasses: int | None
+    wavelength: float | None
+    exposureTime: float | None
+    flux: float | None
+    xBeam: float | None
+    yBeam: float | None
+    beamSizeAtSampleX: float | None
+    beamSizeAtSampleY: float | None
+    transmission: float | None
+    resolution: float | None
+    detectorDistance: float | None
+    axisStart: float | None
+    axisEnd: float | None
+    axisRange: float | None
+    rotationAxis: str | None
+    overlap: float | None
+    phiStart: float | None
+    kappaStart: float | None
+    omegaStart: float | None
+    chiStart: float | None
+    xBeamPix: float | None
+    yBeamPix: float | None
+    comments: str | None
+    magnification: float | None
+    binning: int | None
+    particleDiameter: float | None
+    defocusStepSize: float | None
+    amountAstigmatism: float | None
+    voltage: float | None
+    objAperture: float | None
+    DataCollectionGroup: DataCollectionGroup
+    GridInfo: list[dict[str, object]] = []
+    metadata: DataCollectionMetaData = Field(alias="_metadata")
+
+
+class SessionRef(ApiModel):
+    sessionId: int
+    session: str
+    proposalId: int
+    proposal: str
+    beamLineName: str | None
+    startDate: datetime | None
+    endDate: datetime | None
+
+
+class SampleRef(ApiModel):
+    blSampleId: int
+    name: str | None
+    containerId: int | None
+    location: str | None
+    crystalId: int | None
+    proteinId: int | None
+    acronym: str | None
+
+
+class DataCollectionDetail(DataCollection):
+    """``GET /datacollections/{id}``: the collection with its group, session and sample.
+
+    The document-store part (results, metrics) joins this shape as further keys."""
+
+    BLSession: SessionRef
+    BLSample: SampleRef | None

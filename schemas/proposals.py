@@ -1,0 +1,22 @@
+"""Proposals, as py-ispyb serves them."""
+
+from pydantic import Field
+
+from schemas.common import ApiModel
+
+
+class ProposalMetaData(ApiModel):
+    persons: int = Field(description="Number of people on this proposal (ProposalHasPerson)")
+    sessions: int = Field(description="Number of sessions")
+    beamLines: list[str] = Field(description="Beamlines of this proposal's sessions")
+    uiGroups: list[str] = Field(description="UI groups of those beamlines")
+
+
+class Proposal(ApiModel):
+    proposalId: int
+    proposalCode: str | None
+    proposalNumber: str | None
+    proposal: str
+    title: str | None
+    state: str | None
+    metadata: ProposalMetaData = Field(alias="_metadata")
