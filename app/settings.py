@@ -8,7 +8,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from schemas.options import BeamLineGroup
 
-DEV_JWT_SECRET = "embedded-dev-secret-change-me"
+DEV_JWT_SECRET = "embedded-dev-secret-change-me-not-for-production"
 
 
 class Settings(BaseSettings):
@@ -52,8 +52,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":
         if self.mode == "production":
-            if self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret) < 16:
-                raise ValueError("ISPYB_JWT_SECRET must be set to a secret of 16+ characters outside dev mode")
+            if self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret) < 32:
+                raise ValueError("ISPYB_JWT_SECRET must be set to a secret of 32+ characters outside dev mode")
         unknown = set(self.auth_plugins) - {"dummy", "oidc"}
         if unknown:
             raise ValueError(f"ISPYB_AUTH_PLUGINS: unknown plugin(s) {sorted(unknown)}; known: dummy, oidc")

@@ -204,7 +204,7 @@ async def _names(db: AsyncSession, session_ids: set[int], sample_ids: set[int]) 
     samples: dict[int, Any] = {}
     if sample_ids:
         result = await db.execute(select(BLSample.blSampleId, BLSample.name).where(BLSample.blSampleId.in_(sample_ids)))
-        samples = dict(result.tuples().all())
+        samples = dict(result.all())
     return {"sessions": sessions, "samples": samples}
 
 

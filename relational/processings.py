@@ -71,7 +71,7 @@ async def _add_metadata(db: AsyncSession, schema: SchemaInfo, programs: list[dic
                 .where(AutoProcProgramAttachment.autoProcProgramId.in_(ids))
                 .group_by(AutoProcProgramAttachment.autoProcProgramId)
             )
-        ).tuples().all()
+        ).all()
     )
     messages = await _messages(db, schema, ids)
     for program in programs:
@@ -205,7 +205,7 @@ async def get_statuses(db: AsyncSession, scope: Scope, ids: Sequence[int]) -> di
         .where(AutoProcIntegration.dataCollectionId.in_(visible))
         .order_by(AutoProcProgram.autoProcProgramId)
     )
-    for dc, program_id, program, status in (await db.execute(query)).tuples():
+    for dc, program_id, program, status in (await db.execute(query)):
         by_program = statuses[dc]["autoIntegration"] or {}
         by_program.setdefault(program or "", []).append({"autoProcProgramId": program_id, "status": status})
         statuses[dc]["autoIntegration"] = by_program

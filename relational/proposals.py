@@ -57,7 +57,7 @@ async def _add_counts(db: AsyncSession, rows: Sequence[dict[str, Any]], groups: 
                 .where(ProposalHasPerson.proposalId.in_(ids))
                 .group_by(ProposalHasPerson.proposalId)
             )
-        ).tuples().all()
+        ).all()
     )
     sessions: dict[int, int] = {}
     beamlines: dict[int, set[str]] = {}
@@ -67,7 +67,7 @@ async def _add_counts(db: AsyncSession, rows: Sequence[dict[str, Any]], groups: 
                 BLSession.proposalId.in_(ids)
             )
         )
-    ).tuples():
+    ):
         sessions[pid] = sessions.get(pid, 0) + 1
         if beamline:
             beamlines.setdefault(pid, set()).add(beamline)

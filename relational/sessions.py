@@ -96,7 +96,7 @@ async def _add_metadata(
                 .where(DataCollectionGroup.sessionId.in_(ids))
                 .group_by(DataCollectionGroup.sessionId)
             )
-        ).tuples().all()
+        ).all()
     )
     persons = dict(
         (
@@ -105,7 +105,7 @@ async def _add_metadata(
                 .where(SessionHasPerson.sessionId.in_(ids))
                 .group_by(SessionHasPerson.sessionId)
             )
-        ).tuples().all()
+        ).all()
     )
     types: dict[int, list[str]] = {}
     for sid, name in (
@@ -115,7 +115,7 @@ async def _add_metadata(
             .distinct()
             .order_by(SessionType.typeName)
         )
-    ).tuples():
+    ):
         types.setdefault(sid, []).append(name)
     for row in rows:
         start, end, sid = row["startDate"], row["endDate"], row["sessionId"]

@@ -1,0 +1,126 @@
+"""``ispyb-hybrid``: serve, seed the demo data, issue a token, check a database's schema."""
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from app.auth import tokens
+from app.embedded import DocumentServer
+from app.settings import Settings, get_settings
+from relational import demo, people
+from relational.db import Database
+from relational.schema_check import check
+
+cli = typer.Typer(help="The shared ISPyB back end (MariaDB/SQLite + MongoDB behind one FastAPI service).",
+                  no_args_is_help=True)
+console = Console()
+DATA_DIR = Path(".ispyb-data")
+
+
+async def _seed(settings: Settings) -> bool:
+    database = Database(settings.sql_url)
+    try:
+        await database.start()
+        async with database.sessions() as db:
+            if await demo.is_seeded(db):
+                return False
+            await demo.seed(db)
+            await db.commit()
+            return True
+    finally:
+        await database.dispose()
+
+
+async def _token(settings: Settings, login: str) -> str:
+    database = Database(settings.sql_url)
+    try:
+        async with database.sessions() as db:
+            person = await people.person_by_login(db, login)
+    finally:
+        await database.dispose()
+    if person is None:
+        raise typer.BadParameter(f"no Person with login `{login}`")
+    return tokens.issue(settings.jwt_secret, login, person.personId, settings.jwt_lifetime_minutes)
+
+
+@cli.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Run the service. Without ISPYB_SQL_URL: the embedded default (SQLite file, a SecantusDB process,
+    demo data seeded, demo tokens printed)."""
+    server = None
+    if "ISPYB_SQL_URL" not in os.environ:
+        DATA_DIR.mkdir(exist_ok=True)
+        os.environ.setdefault("ISPYB_MODE", "embedded")
+        os.environ.setdefault("ISPYB_AUTH_PLUGINS", "dummy")
+        os.environ["ISPYB_SQL_URL"] = f"sqlite+aiosqlite:///{DATA_DIR / 'ispyb.sqlite'}"
+        if "ISPYB_MONGO_URL" not in os.environ:
+            console.print("Starting the embedded document server (SecantusDB)…")
+            server = DocumentServer(str(DATA_DIR / "documents"), log=DATA_DIR / "secantusd.log").start()
+            os.environ["ISPYB_MONGO_URL"] = server.url
+        get_settings.cache_clear()
+        settings = get_settings()
+        if asyncio.run(_seed(settings)):
+            console.print("Demo data seeded.")
+        _print_demo_tokens(settings, f"http://{host}:{port}")
+    try:
+        uvicorn.run("app.main:app", host=host, port=port, workers=workers)
+    finally:
+        if server:
+            server.stop()
+
+
+def _print_demo_tokens(settings: Settings, base: str) -> None:
+    console.print("Demo users; send `Authorization: Bearer <token>`:", style="bold")
+    for login, who in demo.DEMO_LOGINS.items():
+        print(f"  {login} ({who}): {asyncio.run(_token(settings, login))}")
+    console.print(f"Service: {base}/ispyb/api/v1  API docs: {base}/docs  health: {base}/ispyb/api/v1/health",
+                  soft_wrap=True)
+
+
+@cli.command("seed-demo")
+def seed_demo() -> None:
+    """Add the demo data set to ISPYB_SQL_URL (once; refuses a database that has proposals)."""
+    if asyncio.run(_seed(get_settings())):
+        console.print("Demo data seeded.")
+    else:
+        console.print("The database already holds proposals: nothing seeded.")
+        raise typer.Exit(1)
+
+
+@cli.command()
+def token(login: str) -> None:
+    """Print a bearer token for LOGIN (an existing Person.login)."""
+    print(asyncio.run(_token(get_settings(), login)))
+
+
+@cli.command("check-schema")
+def check_schema() -> None:
+    """Compare every mapped table and column with the database at ISPYB_SQL_URL; exit 1 on any mismatch."""
+
+    async def run() -> tuple[list[str], list[str], str]:
+        database = Database(get_settings().sql_url)
+        try:
+            async with database.engine.connect() as conn:
+                problems = [str(p) for p in await conn.run_sync(check)]
+            schema = await database.start() if not problems else None
+        finally:
+            await database.dispose()
+        return problems, schema.degraded if schema else [], schema.flavour if schema else "?"
+
+    problems, degraded, flavour = asyncio.run(run())
+    for problem in problems:
+        console.print(f"[red]MISMATCH[/red] {problem}")
+    for field in degraded:
+        console.print(f"[yellow]degraded[/yellow] {field} (absent in this flavour: served as null/empty)")
+    console.print(f"{len(problems)} mismatch(es); flavour: {flavour}")
+    if problems:
+        raise typer.Exit(1)

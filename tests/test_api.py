@@ -1,0 +1,142 @@
+"""py-ispyb's response shapes and conventions, and bad input, on both flavours."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+
+from tests.conftest import JWT_SECRET, Flavour
+
+API = "/ispyb/api/v1"
+
+
+def get(f: Flavour, path: str, role: str = "sci_a", **params: object) -> dict:  # type: ignore[type-arg]
+    r = f.client.get(API + path, headers=f.token(role), params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_list_envelope_and_metadata(flavour: Flavour) -> None:
+    body = get(flavour, "/proposals", limit=9999)
+    assert set(body) == {"total", "results", "skip", "limit"} and body["limit"] == 9999
+    proposal = next(p for p in body["results"] if p["proposal"] == flavour.data.proposals["a"])
+    assert proposal["proposalId"] and proposal["_metadata"]["beamLines"] == ["tb01"]
+    assert proposal["_metadata"]["sessions"] == 1 and proposal["_metadata"]["persons"] == 1
+    session = get(flavour, f"/sessions/{flavour.data.sessions['a']}")
+    meta = session["_metadata"]
+    assert session["session"] == f"{flavour.data.proposals['a']}-1"
+    assert meta["datacollections"] == 2 and meta["persons"] == 1
+    assert isinstance(meta["sessionTypes"], list) and meta["uiGroups"] == ["mx"]
+
+
+def test_sessions_filters(flavour: Flavour) -> None:
+    a = flavour.data.proposals["a"]
+    assert get(flavour, "/sessions", "admin", proposal=a)["total"] == 1
+    assert get(flavour, "/sessions", "admin", proposal=a, year=2024, month=3)["total"] == 1
+    assert get(flavour, "/sessions", "admin", proposal=a, year=2023)["total"] == 0
+    assert get(flavour, "/sessions", "admin", proposal=a, upcoming=True)["total"] == 0
+    assert get(flavour, "/sessions", "admin", proposal=a, previous=True)["total"] == 1
+    assert get(flavour, "/sessions", "admin", beamLineName="tb02", proposal=a)["total"] == 0
+    group = get(flavour, "/sessions/group", "admin", beamLineGroup="TB", previous=True)
+    assert [s["beamLineName"] for s in group["results"]] == ["tb01"]
+
+
+def test_events_timeline(flavour: Flavour) -> None:
+    d = flavour.data
+    body = get(flavour, "/events", sessionId=d.sessions["a"])
+    types = sorted(e["type"] for e in body["results"])
+    assert types == ["dc", "robot"] and body["total"] == 2
+    dc_event = next(e for e in body["results"] if e["type"] == "dc")
+    assert dc_event["count"] == 2 and dc_event["Item"]["DataCollectionGroup"]["experimentType"] == "OSC"
+    assert dc_event["blSample"] == "sample-a" and dc_event["Item"]["_metadata"]["snapshots"]["1"] is False
+    ungrouped = get(flavour, "/events", dataCollectionGroupId=d.groups["a"])
+    assert {e["id"] for e in ungrouped["results"]} == {d.dcs["a0"], d.dcs["a1"]}
+    robots = get(flavour, "/events", sessionId=d.sessions["a"], eventType="robot")
+    assert [e["Item"]["actionType"] for e in robots["results"]] == ["LOAD"]
+    assert get(flavour, "/events", sessionId=d.sessions["a"], status="processed")["total"] == 1
+    types = get(flavour, "/events/types", sessionId=d.sessions["a"])["results"]
+    assert {t["eventType"] for t in types} == {"OSC", "robot"}
+
+
+def test_datacollection_and_processing(flavour: Flavour) -> None:
+    d = flavour.data
+    dc = get(flavour, f"/datacollections/{d.dcs['a0']}")
+    assert dc["BLSession"]["sessionId"] == d.sessions["a"] and dc["BLSample"]["name"] == "sample-a"
+    assert dc["BLSample"]["acronym"] == "prota" and dc["wavelength"] == pytest.approx(0.9763)
+    body = get(flavour, "/processings/auto-integrations", dataCollectionId=d.dcs["a0"])
+    assert body["total"] == 1
+    program = body["results"][0]
+    assert program["processingStatus"] == 1 and program["_metadata"]["autoProcProgramMessages"] == []
+    shells = program["AutoProcIntegration"][0]["AutoProcScalingHasInt"][0]["AutoProcScaling"]
+    stats = {s["scalingStatisticsType"]: s for s in shells["AutoProcScalingStatistics"]}
+    assert set(stats) == {"overall", "innerShell", "outerShell"} and stats["innerShell"]["resolutionLimitHigh"] == 5.4
+    assert "ccAnomalous" in stats["overall"] and shells["AutoProc"]["spaceGroup"] == "P21"
+    statuses = get(flavour, "/processings/status", dataCollectionIds=json.dumps([d.dcs["a0"], d.dcs["a1"]]))
+    assert set(statuses["statuses"]) == {str(d.dcs["a0"]), str(d.dcs["a1"])}
+    for entry in statuses["statuses"].values():
+        assert set(entry) == {"screening", "xrc", "processing", "autoIntegration", "em"}
+    assert statuses["statuses"][str(d.dcs["a1"])]["autoIntegration"] is None
+    assert statuses["statuses"][str(d.dcs["a0"])]["autoIntegration"]["xia2 dials"][0]["status"] == 1
+
+
+def test_stats(flavour: Flavour) -> None:
+    sid = flavour.data.sessions["a"]
+    times = get(flavour, "/stats/times", sessionId=sid)
+    assert set(times["average"]) == {"duration", "startup", "datacollection", "edge", "xrf", "robot", "strategy",
+                                     "centring", "fault", "remaining", "thinking"}
+    entry = times["sessions"][0]
+    assert entry["duration"] == pytest.approx(24.0) and entry["startup"] == pytest.approx(1.0)
+    assert entry["datacollection"] == pytest.approx(10 / 60)
+    breakdown = get(flavour, "/stats/breakdown", sessionId=sid)
+    assert breakdown["overview"]["counts"]["datacollections"] == 2 and breakdown["overview"]["counts"]["robot"] == 1
+    assert len(breakdown["plottables"]["time"]) == 2
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/sessions?limit=10001",
+        "/sessions?skip=-1",
+        "/sessions?limit=0",
+        "/sessions/abc",
+        "/sessions/99999999999",
+        "/proposals/%27%20OR%201=1",
+        "/events?sessionId=x",
+        "/events?status=weird",
+        "/sessions?month=13",
+        "/processings/status?dataCollectionIds=[1,",
+        "/processings/status?dataCollectionIds=%7B%7D",
+        "/processings/status?dataCollectionIds=[true]",
+        "/processings/status",
+        "/stats/times",
+    ],
+)
+def test_bad_input_is_a_4xx_problem(flavour: Flavour, path: str) -> None:
+    r = flavour.client.get(API + path, headers=flavour.token("sci_a"))
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert r.headers["content-type"].startswith("application/problem+json") and body["status"] == 422
+    if body["title"] == "Request validation failed":
+        assert all({"loc", "msg", "type"} <= set(e) for e in body["detail"])
+
+
+def test_unknown_parameters_are_ignored(flavour: Flavour) -> None:
+    assert get(flavour, "/sessions", order_by="startDate", whatever="1")["total"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, "No token"),
+        ({"Authorization": "Basic abc"}, "Bearer"),
+        ({"Authorization": "Bearer not-a-jwt"}, "Invalid token"),
+        ({"Authorization": "Bearer " + jwt.encode({"sub": "x", "personId": 1, "exp": 1}, JWT_SECRET)}, "expired"),
+        ({"Authorization": "Bearer " + jwt.encode({"sub": "x", "personId": 1,
+                                                   "exp": datetime.now(UTC) + timedelta(hours=1)}, "other-secret-" * 3)},
+         "Invalid token"),
+    ],
+)
+def test_token_problems_are_401(flavour: Flavour, headers: dict[str, str], reason: str) -> None:
+    r = flavour.client.get(API + "/proposals", headers=headers)
+    assert r.status_code == 401 and reason in r.json()["detail"]
