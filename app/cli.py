@@ -16,8 +16,9 @@ from relational import demo, people
 from relational.db import Database
 from relational.schema_check import check
 
-cli = typer.Typer(help="The shared ISPyB back end (MariaDB/SQLite + MongoDB behind one FastAPI service).",
-                  no_args_is_help=True)
+cli = typer.Typer(
+    help="The shared ISPyB back end (MariaDB/SQLite + MongoDB behind one FastAPI service).", no_args_is_help=True
+)
 console = Console()
 DATA_DIR = Path(".ispyb-data")
 
@@ -82,8 +83,9 @@ def _print_demo_tokens(settings: Settings, base: str) -> None:
     console.print("Demo users; send `Authorization: Bearer <token>`:", style="bold")
     for login, who in demo.DEMO_LOGINS.items():
         print(f"  {login} ({who}): {asyncio.run(_token(settings, login))}")
-    console.print(f"Service: {base}/ispyb/api/v1  API docs: {base}/docs  health: {base}/ispyb/api/v1/health",
-                  soft_wrap=True)
+    console.print(
+        f"Service: {base}/ispyb/api/v1  API docs: {base}/docs  health: {base}/ispyb/api/v1/health", soft_wrap=True
+    )
 
 
 @cli.command("seed-demo")

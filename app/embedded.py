@@ -7,8 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from pymongo import MongoClient
-from pymongo.errors import PyMongoError
+from documents.store import answers
 
 EXECUTABLE = "secantusd-py"
 
@@ -44,19 +43,25 @@ class DocumentServer:
         if self.storage != ":memory:":
             Path(self.storage).mkdir(parents=True, exist_ok=True)
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 - lives with the process
-        cmd = [_executable(), "--host", "127.0.0.1", "--port", str(self.port), "--storage-path", self.storage,
-               "--log-level", "WARNING"]
+        cmd = [
+            _executable(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--storage-path",
+            self.storage,
+            "--log-level",
+            "WARNING",
+        ]
         self.process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{EXECUTABLE} exited with code {self.process.returncode}")
-            try:
-                with MongoClient(self.url, serverSelectionTimeoutMS=500) as client:
-                    client.admin.command("ping")
+            if answers(self.url):
                 return self
-            except PyMongoError:
-                time.sleep(0.2)
+            time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"{EXECUTABLE} did not answer on {self.url} within {timeout:.0f} s")
 

@@ -3,7 +3,7 @@
 import logging
 from typing import Any
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, MongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
@@ -48,3 +48,13 @@ class DocumentStore:
 
     async def close(self) -> None:
         await self.client.close()
+
+
+def answers(url: str, timeout_ms: int = 500) -> bool:
+    """Whether a document server at ``url`` answers a ping (blocking; for launchers and tools)."""
+    try:
+        with MongoClient(url, serverSelectionTimeoutMS=timeout_ms) as client:
+            client.admin.command("ping")
+    except PyMongoError:
+        return False
+    return True

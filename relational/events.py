@@ -143,8 +143,10 @@ def _robot_query(f: EventFilters, scope: Scope) -> Select[Any]:
 
 
 def _samples_of_protein(protein_id: int) -> Select[Any]:
-    return select(BLSample.blSampleId).join(Crystal, Crystal.crystalId == BLSample.crystalId).where(
-        Crystal.proteinId == protein_id
+    return (
+        select(BLSample.blSampleId)
+        .join(Crystal, Crystal.crystalId == BLSample.crystalId)
+        .where(Crystal.proteinId == protein_id)
     )
 
 
@@ -223,6 +225,3 @@ async def get_event_types(db: AsyncSession, scope: Scope, f: EventFilters) -> li
     if await count(db, robots.limit(1)):
         types.append({"eventType": ROBOT, "eventTypeName": "Sample Actions"})
     return types
-
-
-

@@ -52,8 +52,12 @@ class SchemaInfo:
     @property
     def degraded(self) -> list[str]:
         """What this database lacks, so the API answers it as null or empty: fields and whole tables."""
-        fields = [f"{table}.{api_field}" for table, api_field in OPTIONAL_COLUMNS if not self.has_optional(table, api_field)]
-        tables = [name for name, t in Base.metadata.tables.items() if t.info.get("optional") and not self.has_table(name)]
+        fields = [
+            f"{table}.{api_field}" for table, api_field in OPTIONAL_COLUMNS if not self.has_optional(table, api_field)
+        ]
+        tables = [
+            name for name, t in Base.metadata.tables.items() if t.info.get("optional") and not self.has_table(name)
+        ]
         return sorted(fields + tables)
 
 
@@ -62,9 +66,7 @@ def detect(conn: Connection) -> SchemaInfo:
     inspector = inspect(conn)
     tables = frozenset(t.lower() for t in inspector.get_table_names())
     wanted = {t for t in Base.metadata.tables} | {t for t, _ in OPTIONAL_COLUMNS}
-    columns = {
-        t: frozenset(c["name"].lower() for c in inspector.get_columns(t)) for t in wanted if t.lower() in tables
-    }
+    columns = {t: frozenset(c["name"].lower() for c in inspector.get_columns(t)) for t in wanted if t.lower() in tables}
     version = None
     if "adminvar" in tables:
         version = conn.execute(text("SELECT value FROM AdminVar WHERE name = 'schemaVersion'")).scalar()

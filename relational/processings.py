@@ -132,7 +132,9 @@ async def _integrations(
     return by_program
 
 
-async def _scalings(db: AsyncSession, schema: SchemaInfo, integration_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+async def _scalings(
+    db: AsyncSession, schema: SchemaInfo, integration_ids: list[int]
+) -> dict[int, list[dict[str, Any]]]:
     if not integration_ids:
         return {}
     links = (
@@ -189,8 +191,7 @@ async def get_statuses(db: AsyncSession, scope: Scope, ids: Sequence[int]) -> di
     """Per visible collection, py-ispyb's five status keys (null where there is nothing of that kind)."""
     visible = list((await db.execute(_visible_dcs(scope, ids))).scalars())
     statuses: dict[int, dict[str, Any]] = {
-        dc: {"screening": None, "xrc": None, "processing": None, "autoIntegration": None, "em": None}
-        for dc in visible
+        dc: {"screening": None, "xrc": None, "processing": None, "autoIntegration": None, "em": None} for dc in visible
     }
     if not visible:
         return statuses
@@ -205,7 +206,7 @@ async def get_statuses(db: AsyncSession, scope: Scope, ids: Sequence[int]) -> di
         .where(AutoProcIntegration.dataCollectionId.in_(visible))
         .order_by(AutoProcProgram.autoProcProgramId)
     )
-    for dc, program_id, program, status in (await db.execute(query)):
+    for dc, program_id, program, status in await db.execute(query):
         by_program = statuses[dc]["autoIntegration"] or {}
         by_program.setdefault(program or "", []).append({"autoProcProgramId": program_id, "status": status})
         statuses[dc]["autoIntegration"] = by_program

@@ -61,12 +61,8 @@ async def _add_counts(db: AsyncSession, rows: Sequence[dict[str, Any]], groups: 
     )
     sessions: dict[int, int] = {}
     beamlines: dict[int, set[str]] = {}
-    for pid, sid, beamline in (
-        await db.execute(
-            select(BLSession.proposalId, BLSession.sessionId, BLSession.beamLineName).where(
-                BLSession.proposalId.in_(ids)
-            )
-        )
+    for pid, beamline in await db.execute(
+        select(BLSession.proposalId, BLSession.beamLineName).where(BLSession.proposalId.in_(ids))
     ):
         sessions[pid] = sessions.get(pid, 0) + 1
         if beamline:

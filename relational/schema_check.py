@@ -66,7 +66,5 @@ def check(conn: Connection) -> list[Mismatch]:
                 continue
             accepted = set().union(*(_ACCEPTS.get(f, {f}) for f in families(column.type)))
             if not families(found["type"]) & accepted:
-                problems.append(
-                    Mismatch(name, column.name, f"live type {found['type']} cannot hold {column.type}")
-                )
+                problems.append(Mismatch(name, column.name, f"live type {found['type']} cannot hold {column.type}"))
     return problems

@@ -66,7 +66,9 @@ async def get_sessions(
             BLSession.sessionId.in_(select(SessionType.sessionId).where(SessionType.typeName == sessionType))
         )
     if year:
-        query = query.where(or_(extract("year", BLSession.startDate) == year, extract("year", BLSession.endDate) == year))
+        query = query.where(
+            or_(extract("year", BLSession.startDate) == year, extract("year", BLSession.endDate) == year)
+        )
     if month:
         query = query.where(
             or_(extract("month", BLSession.startDate) == month, extract("month", BLSession.endDate) == month)
@@ -108,13 +110,11 @@ async def _add_metadata(
         ).all()
     )
     types: dict[int, list[str]] = {}
-    for sid, name in (
-        await db.execute(
-            select(SessionType.sessionId, SessionType.typeName)
-            .where(SessionType.sessionId.in_(ids))
-            .distinct()
-            .order_by(SessionType.typeName)
-        )
+    for sid, name in await db.execute(
+        select(SessionType.sessionId, SessionType.typeName)
+        .where(SessionType.sessionId.in_(ids))
+        .distinct()
+        .order_by(SessionType.typeName)
     ):
         types.setdefault(sid, []).append(name)
     for row in rows:

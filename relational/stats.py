@@ -7,7 +7,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.common import session_name
-from relational.models import BLSample, BLSession, Crystal, DataCollection, DataCollectionGroup, Proposal, Protein, RobotAction
+from relational.models import (
+    BLSample,
+    BLSession,
+    Crystal,
+    DataCollection,
+    DataCollectionGroup,
+    Proposal,
+    Protein,
+    RobotAction,
+)
 from relational.scope import Scope
 
 HC = 12398.4198  # eV·Å: energy (eV) = HC / wavelength (Å)
@@ -41,7 +50,9 @@ async def _events(db: AsyncSession, session_id: int) -> tuple[list[dict[str, Any
                 Protein.acronym.label("protein"),
                 *[getattr(DataCollection, p) for p in _PLOTTABLES],
             )
-            .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
+            .join(
+                DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId
+            )
             .outerjoin(BLSample, BLSample.blSampleId == DataCollectionGroup.blSampleId)
             .outerjoin(Crystal, Crystal.crystalId == BLSample.crystalId)
             .outerjoin(Protein, Protein.proteinId == Crystal.proteinId)
@@ -111,8 +122,10 @@ async def get_breakdown(db: AsyncSession, scope: Scope, session_id: int) -> dict
 
 async def get_times(db: AsyncSession, scope: Scope, session_ids: list[int]) -> list[dict[str, Any]]:
     """Hours per visible session spent before the first collection, collecting, on the robot, after the last."""
-    query = select(BLSession.sessionId).join(Proposal, Proposal.proposalId == BLSession.proposalId).where(
-        BLSession.sessionId.in_(session_ids), scope.sessions()
+    query = (
+        select(BLSession.sessionId)
+        .join(Proposal, Proposal.proposalId == BLSession.proposalId)
+        .where(BLSession.sessionId.in_(session_ids), scope.sessions())
     )
     entries = []
     for sid in (await db.execute(query)).scalars():
@@ -133,6 +146,3 @@ async def get_times(db: AsyncSession, scope: Scope, session_ids: list[int]) -> l
         entry["thinking"] = max(entry["duration"] - used, 0.0)
         entries.append(entry)
     return entries
-
-
-

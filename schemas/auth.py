@@ -5,7 +5,6 @@ from typing import Any
 from pydantic import BaseModel
 
 
-
 class Login(BaseModel):
     plugin: str | None = None
     login: str | None = None

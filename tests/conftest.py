@@ -76,9 +76,11 @@ class Flavour:
 
 
 def make_settings(url: str, mongo: str, mongo_db: str, oidc_key: rsa.RSAPrivateKey, **extra: object) -> Settings:
-    public = oidc_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public = (
+        oidc_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     values: dict[str, object] = dict(
         mode="dev",
         sql_url=url,
@@ -89,8 +91,14 @@ def make_settings(url: str, mongo: str, mongo_db: str, oidc_key: rsa.RSAPrivateK
         oidc_public_key=public,
         oidc_issuer="https://idp.test",
         permission_cache_seconds=0,
-        beamline_groups=[BeamLineGroup(groupName="TB", uiGroup="mx", permission=factories.STAFF_PERMISSION,
-                                       beamLines=[BeamLine(beamLineName=factories.BEAMLINE_A)])],
+        beamline_groups=[
+            BeamLineGroup(
+                groupName="TB",
+                uiGroup="mx",
+                permission=factories.STAFF_PERMISSION,
+                beamLines=[BeamLine(beamLineName=factories.BEAMLINE_A)],
+            )
+        ],
     )
     values.update(extra)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

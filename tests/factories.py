@@ -51,17 +51,21 @@ async def _grant(db: AsyncSession, person: Person, permission: str) -> None:
     group, perm = UserGroup(name=f"t_{permission}"[:31]), Permission(type=permission)
     db.add_all([group, perm])
     await db.flush()
-    db.add_all([
-        UserGroupHasPermission(userGroupId=group.userGroupId, permissionId=perm.permissionId),
-        UserGroupHasPerson(userGroupId=group.userGroupId, personId=person.personId),
-    ])
+    db.add_all(
+        [
+            UserGroupHasPermission(userGroupId=group.userGroupId, permissionId=perm.permissionId),
+            UserGroupHasPerson(userGroupId=group.userGroupId, personId=person.personId),
+        ]
+    )
 
 
 async def build(db: AsyncSession, tag: str) -> Dataset:
     """Create the data set; ``tag`` keeps logins and names unique per flavour database."""
     ds = Dataset()
-    people = {role: Person(login=f"{role}_{tag}", givenName=role, familyName="Test")
-              for role in ("sci_a", "sci_b", "staff", "admin", "nobody")}
+    people = {
+        role: Person(login=f"{role}_{tag}", givenName=role, familyName="Test")
+        for role in ("sci_a", "sci_b", "staff", "admin", "nobody")
+    }
     db.add_all(people.values())
     await db.flush()
     ds.persons = {role: p.personId for role, p in people.items()}
@@ -70,14 +74,25 @@ async def build(db: AsyncSession, tag: str) -> Dataset:
     start = datetime(2024, 3, 1, 8, 0)
     for key, beamline, number in (("a", BEAMLINE_A, "7001"), ("b", BEAMLINE_B, "7002")):
         owner = people[f"sci_{key}"]
-        proposal = Proposal(proposalCode="zz", proposalNumber=f"{number}{len(tag)}", title=f"Proposal {key} {tag}",
-                            state="Open", personId=owner.personId)
+        proposal = Proposal(
+            proposalCode="zz",
+            proposalNumber=f"{number}{len(tag)}",
+            title=f"Proposal {key} {tag}",
+            state="Open",
+            personId=owner.personId,
+        )
         db.add(proposal)
         await db.flush()
         ds.proposals[key] = f"zz{number}{len(tag)}"
         db.add(ProposalHasPerson(proposalId=proposal.proposalId, personId=owner.personId))
-        session = BLSession(proposalId=proposal.proposalId, beamLineName=beamline, visit_number=1,
-                            startDate=start, endDate=start + timedelta(hours=24), scheduled=True)
+        session = BLSession(
+            proposalId=proposal.proposalId,
+            beamLineName=beamline,
+            visit_number=1,
+            startDate=start,
+            endDate=start + timedelta(hours=24),
+            scheduled=True,
+        )
         db.add(session)
         await db.flush()
         ds.sessions[key] = session.sessionId
@@ -89,41 +104,62 @@ async def build(db: AsyncSession, tag: str) -> Dataset:
         dewar = Dewar(shippingId=shipping.shippingId, code=f"dewar-{key}-{tag}", barCode=f"BC-{key}-{tag}")
         db.add(dewar)
         await db.flush()
-        container = Container(dewarId=dewar.dewarId, code=f"puck-{key}", containerType="Unipuck", capacity=16,
-                              barcode=f"PK-{key}-{tag}")
+        container = Container(
+            dewarId=dewar.dewarId, code=f"puck-{key}", containerType="Unipuck", capacity=16, barcode=f"PK-{key}-{tag}"
+        )
         crystal = Crystal(proteinId=protein.proteinId, spaceGroup="P21")
         db.add_all([container, crystal])
         await db.flush()
-        sample = BLSample(containerId=container.containerId, crystalId=crystal.crystalId, name=f"sample-{key}",
-                          location="1")
+        sample = BLSample(
+            containerId=container.containerId, crystalId=crystal.crystalId, name=f"sample-{key}", location="1"
+        )
         db.add(sample)
         await db.flush()
         ds.samples[key] = sample.blSampleId
-        group = DataCollectionGroup(sessionId=session.sessionId, blSampleId=sample.blSampleId,
-                                    experimentType="OSC", startTime=start + timedelta(hours=1))
+        group = DataCollectionGroup(
+            sessionId=session.sessionId,
+            blSampleId=sample.blSampleId,
+            experimentType="OSC",
+            startTime=start + timedelta(hours=1),
+        )
         db.add(group)
         await db.flush()
         ds.groups[key] = group.dataCollectionGroupId
         for i in range(2):
-            dc = DataCollection(dataCollectionGroupId=group.dataCollectionGroupId, sessionId=session.sessionId,
-                                blSampleId=sample.blSampleId, runStatus="Data collection successful",
-                                startTime=start + timedelta(hours=1, minutes=10 * i),
-                                endTime=start + timedelta(hours=1, minutes=10 * i + 5),
-                                wavelength=0.9763, resolution=1.8, numberOfImages=1800, imagePrefix=f"s{key}{i}")
+            dc = DataCollection(
+                dataCollectionGroupId=group.dataCollectionGroupId,
+                sessionId=session.sessionId,
+                blSampleId=sample.blSampleId,
+                runStatus="Data collection successful",
+                startTime=start + timedelta(hours=1, minutes=10 * i),
+                endTime=start + timedelta(hours=1, minutes=10 * i + 5),
+                wavelength=0.9763,
+                resolution=1.8,
+                numberOfImages=1800,
+                imagePrefix=f"s{key}{i}",
+            )
             db.add(dc)
             await db.flush()
             ds.dcs[f"{key}{i}"] = dc.dataCollectionId
-        db.add(RobotAction(blsessionId=session.sessionId, blsampleId=sample.blSampleId, actionType="LOAD",
-                           status="SUCCESS", startTimestamp=start + timedelta(minutes=50),
-                           endTimestamp=start + timedelta(minutes=51)))
+        db.add(
+            RobotAction(
+                blsessionId=session.sessionId,
+                blsampleId=sample.blSampleId,
+                actionType="LOAD",
+                status="SUCCESS",
+                startTimestamp=start + timedelta(minutes=50),
+                endTimestamp=start + timedelta(minutes=51),
+            )
+        )
         await _processing(db, ds.dcs[f"{key}0"])
     await db.flush()
     return ds
 
 
 async def _processing(db: AsyncSession, dc_id: int) -> None:
-    program = AutoProcProgram(processingPrograms="xia2 dials", processingStatus=1,
-                              processingStartTime=datetime(2024, 3, 1, 9, 30))
+    program = AutoProcProgram(
+        processingPrograms="xia2 dials", processingStatus=1, processingStartTime=datetime(2024, 3, 1, 9, 30)
+    )
     db.add(program)
     await db.flush()
     auto_proc = AutoProc(autoProcProgramId=program.autoProcProgramId, spaceGroup="P21", refinedCell_a=40.1)
@@ -133,9 +169,22 @@ async def _processing(db: AsyncSession, dc_id: int) -> None:
     integration = AutoProcIntegration(dataCollectionId=dc_id, autoProcProgramId=program.autoProcProgramId)
     db.add_all([scaling, integration])
     await db.flush()
-    db.add(AutoProcScalingHasInt(autoProcScalingId=scaling.autoProcScalingId,
-                                 autoProcIntegrationId=integration.autoProcIntegrationId))
+    db.add(
+        AutoProcScalingHasInt(
+            autoProcScalingId=scaling.autoProcScalingId, autoProcIntegrationId=integration.autoProcIntegrationId
+        )
+    )
     for shell, high in (("overall", 1.8), ("innerShell", 5.4), ("outerShell", 1.8)):
-        db.add(AutoProcScalingStatistics(autoProcScalingId=scaling.autoProcScalingId, scalingStatisticsType=shell,
-                                         resolutionLimitLow=40.0, resolutionLimitHigh=high, rMerge=0.05,
-                                         completeness=99.1, multiplicity=6.5, meanIOverSigI=12.0, ccHalf=0.99))
+        db.add(
+            AutoProcScalingStatistics(
+                autoProcScalingId=scaling.autoProcScalingId,
+                scalingStatisticsType=shell,
+                resolutionLimitLow=40.0,
+                resolutionLimitHigh=high,
+                rMerge=0.05,
+                completeness=99.1,
+                multiplicity=6.5,
+                meanIOverSigI=12.0,
+                ccHalf=0.99,
+            )
+        )

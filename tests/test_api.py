@@ -83,8 +83,19 @@ def test_datacollection_and_processing(flavour: Flavour) -> None:
 def test_stats(flavour: Flavour) -> None:
     sid = flavour.data.sessions["a"]
     times = get(flavour, "/stats/times", sessionId=sid)
-    assert set(times["average"]) == {"duration", "startup", "datacollection", "edge", "xrf", "robot", "strategy",
-                                     "centring", "fault", "remaining", "thinking"}
+    assert set(times["average"]) == {
+        "duration",
+        "startup",
+        "datacollection",
+        "edge",
+        "xrf",
+        "robot",
+        "strategy",
+        "centring",
+        "fault",
+        "remaining",
+        "thinking",
+    }
     entry = times["sessions"][0]
     assert entry["duration"] == pytest.approx(24.0) and entry["startup"] == pytest.approx(1.0)
     assert entry["datacollection"] == pytest.approx(10 / 60)
@@ -132,9 +143,15 @@ def test_unknown_parameters_are_ignored(flavour: Flavour) -> None:
         ({"Authorization": "Basic abc"}, "Bearer"),
         ({"Authorization": "Bearer not-a-jwt"}, "Invalid token"),
         ({"Authorization": "Bearer " + jwt.encode({"sub": "x", "personId": 1, "exp": 1}, JWT_SECRET)}, "expired"),
-        ({"Authorization": "Bearer " + jwt.encode({"sub": "x", "personId": 1,
-                                                   "exp": datetime.now(UTC) + timedelta(hours=1)}, "other-secret-" * 3)},
-         "Invalid token"),
+        (
+            {
+                "Authorization": "Bearer "
+                + jwt.encode(
+                    {"sub": "x", "personId": 1, "exp": datetime.now(UTC) + timedelta(hours=1)}, "other-secret-" * 3
+                )
+            },
+            "Invalid token",
+        ),
     ],
 )
 def test_token_problems_are_401(flavour: Flavour, headers: dict[str, str], reason: str) -> None:

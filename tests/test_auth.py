@@ -37,8 +37,11 @@ def test_oidc_plugin(flavour: Flavour, oidc_key: rsa.RSAPrivateKey) -> None:
     r = flavour.client.post(LOGIN, json={"plugin": "oidc", "token": idp_token(oidc_key, login)})
     assert r.status_code == 201 and r.json()["login"] == login
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    for token in (idp_token(other, login), idp_token(oidc_key, login, issuer="https://evil"),
-                  idp_token(oidc_key, login, exp=datetime.now(UTC) - timedelta(minutes=1))):
+    for token in (
+        idp_token(other, login),
+        idp_token(oidc_key, login, issuer="https://evil"),
+        idp_token(oidc_key, login, exp=datetime.now(UTC) - timedelta(minutes=1)),
+    ):
         r = flavour.client.post(LOGIN, json={"plugin": "oidc", "token": token})
         assert r.status_code == 401, r.text
     assert flavour.client.post(LOGIN, json={"plugin": "oidc"}).status_code == 422
@@ -51,8 +54,12 @@ async def _grant_all_proposals(url: str, person_id: int) -> None:
             group, permission = UserGroup(name="late_admins"), Permission(type="all_proposals")
             db.add_all([group, permission])
             await db.flush()
-            db.add_all([UserGroupHasPermission(userGroupId=group.userGroupId, permissionId=permission.permissionId),
-                        UserGroupHasPerson(userGroupId=group.userGroupId, personId=person_id)])
+            db.add_all(
+                [
+                    UserGroupHasPermission(userGroupId=group.userGroupId, permissionId=permission.permissionId),
+                    UserGroupHasPerson(userGroupId=group.userGroupId, personId=person_id),
+                ]
+            )
             await db.commit()
     finally:
         await database.dispose()

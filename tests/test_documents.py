@@ -30,8 +30,9 @@ def test_store_stopped_mid_test(flavour: Flavour, oidc_key) -> None:  # type: ig
             health = client.get("/ispyb/api/v1/health").json()
             assert health["status"] == "degraded" and health["stores"]["documents"]["state"] == "unavailable"
             assert health["stores"]["sql"]["state"] == "ok"
-            login = client.post("/ispyb/api/v1/auth/login",
-                                json={"plugin": "dummy", "login": f"sci_a_{flavour.name}"}).json()
+            login = client.post(
+                "/ispyb/api/v1/auth/login", json={"plugin": "dummy", "login": f"sci_a_{flavour.name}"}
+            ).json()
             r = client.get("/ispyb/api/v1/sessions", headers={"Authorization": f"Bearer {login['token']}"})
             assert r.status_code == 200 and r.json()["total"] >= 1
     finally:

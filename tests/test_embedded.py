@@ -20,8 +20,9 @@ def test_serve_embedded_default(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISPYB_")}
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen([CLI, "serve", "--port", str(port)], cwd=tmp_path, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [CLI, "serve", "--port", str(port)], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     base = f"http://127.0.0.1:{port}/ispyb/api/v1"
     try:
         deadline = time.monotonic() + 120
@@ -44,8 +45,11 @@ def test_serve_embedded_default(tmp_path: Path) -> None:
             return {p["proposal"] for p in r.json()["results"]}
 
         assert names("alice") == {"MX1"} and names("admin") == {"MX1", "MX2"}
-        r = httpx.get(f"{base}/events", params={"proposal": "MX1", "limit": 500},
-                      headers={"Authorization": f"Bearer {tokens['alice']}"})
+        r = httpx.get(
+            f"{base}/events",
+            params={"proposal": "MX1", "limit": 500},
+            headers={"Authorization": f"Bearer {tokens['alice']}"},
+        )
         assert r.json()["total"] > 100
         assert (tmp_path / ".ispyb-data" / "ispyb.sqlite").exists()
     finally:

@@ -31,8 +31,14 @@ MATRIX = [
 
 def _ids(f: Flavour) -> dict[str, object]:
     d = f.data
-    return {"proposal_a": d.proposals["a"], "proposal_b": d.proposals["b"], "session_a": d.sessions["a"],
-            "session_b": d.sessions["b"], "dc_a": d.dcs["a0"], "dc_b": d.dcs["b0"]}
+    return {
+        "proposal_a": d.proposals["a"],
+        "proposal_b": d.proposals["b"],
+        "session_a": d.sessions["a"],
+        "session_b": d.sessions["b"],
+        "dc_a": d.dcs["a0"],
+        "dc_b": d.dcs["b0"],
+    }
 
 
 @pytest.mark.parametrize(("route", "expected"), MATRIX, ids=[m[0] for m in MATRIX])
@@ -66,7 +72,8 @@ def test_lists_do_not_leak(flavour: Flavour) -> None:
     assert d.sessions["a"] not in events_b and d.sessions["b"] in events_b
     assert _visible(flavour, "nobody", "/proposals", "proposal") == set()
     statuses = flavour.client.get(
-        "/ispyb/api/v1/processings/status", headers=flavour.token("sci_b"),
+        "/ispyb/api/v1/processings/status",
+        headers=flavour.token("sci_b"),
         params={"dataCollectionIds": f"[{d.dcs['a0']},{d.dcs['b0']}]"},
     ).json()["statuses"]
     assert set(statuses) == {str(d.dcs["b0"])}

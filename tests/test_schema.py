@@ -32,7 +32,9 @@ def test_zero_mismatches_on_both_flavours(name: str) -> None:
         # the same table on a drifted database: a dropped and a retyped column are both reported
         mariadb(database, "-e", "ALTER TABLE DataCollection DROP COLUMN wavelength, MODIFY resolution VARCHAR(20)")
         problems, _, _ = asyncio.run(_check(f"{MARIADB}/{database}"))
-        assert {(p.table, p.column) for p in problems} == {("DataCollection", "wavelength"),
-                                                           ("DataCollection", "resolution")}
+        assert {(p.table, p.column) for p in problems} == {
+            ("DataCollection", "wavelength"),
+            ("DataCollection", "resolution"),
+        }
     finally:
         mariadb("-e", f"DROP DATABASE IF EXISTS `{database}`")

@@ -13,9 +13,7 @@ from schemas.datacollections import DataCollectionDetail
 router = APIRouter(prefix="/datacollections", tags=["Data collections"])
 
 
-@router.get(
-    "/{dataCollectionId}", response_model=DataCollectionDetail, responses={404: {"description": "Not found"}}
-)
+@router.get("/{dataCollectionId}", response_model=DataCollectionDetail, responses={404: {"description": "Not found"}})
 async def get_datacollection(
     dataCollectionId: Annotated[int, Path(ge=1, le=MAX_ID)],
     identity: IdentityDep,

@@ -12,8 +12,19 @@ from schemas.stats import Breakdown, Times
 
 router = APIRouter(prefix="/stats", tags=["Stats"])
 SessionId = Annotated[int, Query(ge=1, le=MAX_ID)]
-TIME_KEYS = ("duration", "startup", "datacollection", "edge", "xrf", "robot", "strategy", "centring", "fault",
-             "remaining", "thinking")
+TIME_KEYS = (
+    "duration",
+    "startup",
+    "datacollection",
+    "edge",
+    "xrf",
+    "robot",
+    "strategy",
+    "centring",
+    "fault",
+    "remaining",
+    "thinking",
+)
 
 
 @router.get("/breakdown", response_model=Breakdown, responses={404: {"description": "No such session"}})

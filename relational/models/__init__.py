@@ -7,8 +7,8 @@ Each model maps the columns that both schema flavours share; flavour-specific co
 from relational.models.base import Base
 from relational.models.collections import DataCollection, DataCollectionGroup, RobotAction
 from relational.models.people import (
-    Laboratory,
     LabContact,
+    Laboratory,
     Permission,
     Person,
     UserGroup,

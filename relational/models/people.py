@@ -1,6 +1,5 @@
 """People, laboratories and the groups and permissions that make staff."""
 
-
 from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -73,5 +72,3 @@ class UserGroupHasPermission(Base):
 
     userGroupId: Mapped[int] = mapped_column(ForeignKey("UserGroup.userGroupId"), primary_key=True)
     permissionId: Mapped[int] = mapped_column(ForeignKey("Permission.permissionId"), primary_key=True)
-
-

@@ -72,9 +72,7 @@ class AutoProcScalingHasInt(Base):
 
     autoProcScaling_has_IntId: Mapped[int] = mapped_column(primary_key=True)
     autoProcScalingId: Mapped[int | None] = mapped_column(ForeignKey("AutoProcScaling.autoProcScalingId"))
-    autoProcIntegrationId: Mapped[int] = mapped_column(
-        ForeignKey("AutoProcIntegration.autoProcIntegrationId")
-    )
+    autoProcIntegrationId: Mapped[int] = mapped_column(ForeignKey("AutoProcIntegration.autoProcIntegrationId"))
     recordTimeStamp: Mapped[datetime | None]
 
 
