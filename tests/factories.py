@@ -64,7 +64,7 @@ async def build(db: AsyncSession, tag: str) -> Dataset:
     ds = Dataset()
     people = {
         role: Person(login=f"{role}_{tag}", givenName=role, familyName="Test")
-        for role in ("sci_a", "sci_b", "staff", "admin", "nobody")
+        for role in ("sci_a", "sci_b", "staff", "admin", "nobody", "promoted")
     }
     db.add_all(people.values())
     await db.flush()

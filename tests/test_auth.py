@@ -66,10 +66,10 @@ async def _grant_all_proposals(url: str, person_id: int) -> None:
 
 
 def test_permission_change_takes_effect_without_new_login(flavour: Flavour) -> None:
-    headers = flavour.token("nobody")
+    headers = flavour.token("promoted")
     url = f"/ispyb/api/v1/sessions/{flavour.data.sessions['a']}"
     assert flavour.client.get(url, headers=headers).status_code == 404
-    asyncio.run(_grant_all_proposals(flavour.url, flavour.data.persons["nobody"]))
+    asyncio.run(_grant_all_proposals(flavour.url, flavour.data.persons["promoted"]))
     assert flavour.client.get(url, headers=headers).status_code == 200
     current = flavour.client.get("/ispyb/api/v1/user/current", headers=headers).json()
     assert "all_proposals" in current["Permissions"]
