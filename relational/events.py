@@ -7,7 +7,7 @@ from sqlalchemy import Select, String, cast, false, func, literal, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational import datacollections
-from relational.common import Page, count, proposal_name, session_name
+from relational.common import Page, count, paged, proposal_name, session_name
 from relational.flavour import SchemaInfo
 from relational.models import (
     AutoProcIntegration,
@@ -161,10 +161,7 @@ async def get_events(
         parts.append(_robot_query(f, scope))
     index = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
     ordered = select(index).order_by(index.c.startTime.desc(), index.c.id.desc())
-    total = await count(db, ordered)
-    if total == 0 or page.skip >= total:
-        return total, []
-    rows = [dict(r) for r in (await db.execute(ordered.offset(page.skip).limit(page.limit))).mappings()]
+    total, rows = await paged(db, ordered, page)
     await _attach(db, schema, rows)
     return total, rows
 

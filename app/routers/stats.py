@@ -8,23 +8,10 @@ from app.deps import IdentityDep, ReadSessionDep
 from app.errors import NotFound
 from app.routers.sessions import MAX_ID
 from relational import stats
-from schemas.stats import Breakdown, Times
+from schemas.stats import Breakdown, TimeEntry, Times
 
 router = APIRouter(prefix="/stats", tags=["Stats"])
 SessionId = Annotated[int, Query(ge=1, le=MAX_ID)]
-TIME_KEYS = (
-    "duration",
-    "startup",
-    "datacollection",
-    "edge",
-    "xrf",
-    "robot",
-    "strategy",
-    "centring",
-    "fault",
-    "remaining",
-    "thinking",
-)
 
 
 @router.get("/breakdown", response_model=Breakdown, responses={404: {"description": "No such session"}})
@@ -42,5 +29,5 @@ async def get_times(identity: IdentityDep, db: ReadSessionDep, sessionId: Sessio
     sessions = await stats.get_times(db, identity.scope, [sessionId])
     if not sessions:
         raise NotFound(f"Session {sessionId} not found")
-    average = {k: sum(s.get(k, 0.0) for s in sessions) / len(sessions) for k in TIME_KEYS}
+    average = {k: sum(s.get(k, 0.0) for s in sessions) / len(sessions) for k in TimeEntry.model_fields}
     return {"average": average, "sessions": sessions}
