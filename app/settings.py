@@ -1,5 +1,6 @@
 """All configuration, read from ``ISPYB_*`` environment variables (or a ``.env`` file)."""
 
+import json
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -45,7 +46,9 @@ class Settings(BaseSettings):
     def _split_lists(cls, data: dict[str, object]) -> dict[str, object]:
         for key in ("auth_plugins", "cors_origins", "oidc_algorithms"):
             value = data.get(key)
-            if isinstance(value, str):
+            if isinstance(value, str) and value.lstrip().startswith("["):
+                data[key] = json.loads(value)  # a JSON list, as pydantic-settings reads other lists
+            elif isinstance(value, str):
                 data[key] = [item.strip() for item in value.split(",") if item.strip()]
         return data
 
