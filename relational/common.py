@@ -16,6 +16,9 @@ session_name: ColumnElement[str] = (
 ).label("session")
 
 
+_TOTAL = "_total"
+
+
 @dataclass(frozen=True)
 class Page:
     skip: int = 0
@@ -28,12 +31,16 @@ async def count(db: AsyncSession, query: Select[Any]) -> int:
 
 
 async def paged(db: AsyncSession, query: Select[Any], page: Page) -> tuple[int, list[dict[str, Any]]]:
-    """(total, rows of this page as dicts)."""
-    total = await count(db, query)
-    if total == 0 or page.skip >= total:
-        return total, []
-    rows = (await db.execute(query.offset(page.skip).limit(page.limit))).mappings().all()
-    return total, [dict(r) for r in rows]
+    """(total, rows of this page as dicts) in one round trip: the total rides on each row as a window count.
+    A second query counts only when the page is past the end. ``query`` must not be DISTINCT."""
+    windowed = query.add_columns(func.count().over().label(_TOTAL)).offset(page.skip).limit(page.limit)
+    rows = [dict(r) for r in (await db.execute(windowed)).mappings()]
+    if not rows:
+        return (0 if page.skip == 0 else await count(db, query)), []
+    total = int(rows[0][_TOTAL])
+    for row in rows:
+        del row[_TOTAL]
+    return total, rows
 
 
 def columns(model: type, *exclude: str) -> list[ColumnElement[Any]]:

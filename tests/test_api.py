@@ -30,6 +30,16 @@ def test_list_envelope_and_metadata(flavour: Flavour) -> None:
     assert isinstance(meta["sessionTypes"], list) and meta["uiGroups"] == ["mx"]
 
 
+def test_paging_keeps_the_total_on_every_page(flavour: Flavour) -> None:
+    session = flavour.data.sessions["a"]
+    whole = get(flavour, "/events", sessionId=session)
+    pages = [get(flavour, "/events", sessionId=session, skip=i, limit=1) for i in range(whole["total"] + 1)]
+    assert [p["total"] for p in pages] == [whole["total"]] * len(pages)
+    assert [e["id"] for p in pages for e in p["results"]] == [e["id"] for e in whole["results"]]
+    assert pages[-1]["results"] == [] and pages[-1]["skip"] == whole["total"]
+    assert get(flavour, "/sessions", proposal="NOPE99")["total"] == 0
+
+
 def test_sessions_filters(flavour: Flavour) -> None:
     a = flavour.data.proposals["a"]
     assert get(flavour, "/sessions", "admin", proposal=a)["total"] == 1
