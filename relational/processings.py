@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.common import Page, columns, paged
@@ -34,6 +34,20 @@ def _visible_dcs(scope: Scope, ids: Sequence[int] | None = None) -> Select[Any]:
     return query if ids is None else query.where(DataCollection.dataCollectionId.in_(ids))
 
 
+def _programs(where: ColumnElement[bool]) -> Select[Any]:
+    """Programs with their attachment count (``_attachments``), newest first."""
+    attachments = (
+        select(func.count())
+        .where(AutoProcProgramAttachment.autoProcProgramId == AutoProcProgram.autoProcProgramId)
+        .scalar_subquery()
+    )
+    return (
+        select(*columns(AutoProcProgram), attachments.label("_attachments"))
+        .where(where)
+        .order_by(AutoProcProgram.autoProcProgramId.desc())
+    )
+
+
 async def get_auto_integrations(
     db: AsyncSession, scope: Scope, schema: SchemaInfo, page: Page, dataCollectionId: int | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
@@ -43,16 +57,10 @@ async def get_auto_integrations(
             _visible_dcs(scope, None if dataCollectionId is None else [dataCollectionId])
         )
     )
-    query = (
-        select(*columns(AutoProcProgram))
-        .where(AutoProcProgram.autoProcProgramId.in_(integrated))
-        .order_by(AutoProcProgram.autoProcProgramId.desc())
-    )
-    total, programs = await paged(db, query, page)
-    ids = [p["autoProcProgramId"] for p in programs]
-    if not ids:
+    total, programs = await paged(db, _programs(AutoProcProgram.autoProcProgramId.in_(integrated)), page)
+    if not programs:
         return total, programs
-    integrations = await _integrations(db, schema, ids, dataCollectionId)
+    integrations = await _integrations(db, schema, [p["autoProcProgramId"] for p in programs], dataCollectionId)
     for program in programs:
         program["AutoProcIntegration"] = integrations.get(program["autoProcProgramId"], [])
     await _add_metadata(db, schema, programs)
@@ -61,24 +69,13 @@ async def get_auto_integrations(
 
 async def _add_metadata(db: AsyncSession, schema: SchemaInfo, programs: list[dict[str, Any]]) -> None:
     """py-ispyb's ``_metadata``: attachment count and program messages (never null)."""
-    ids = [p["autoProcProgramId"] for p in programs]
-    if not ids:
+    if not programs:
         return
-    attachments = dict(
-        (
-            await db.execute(
-                select(AutoProcProgramAttachment.autoProcProgramId, func.count())
-                .where(AutoProcProgramAttachment.autoProcProgramId.in_(ids))
-                .group_by(AutoProcProgramAttachment.autoProcProgramId)
-            )
-        ).all()
-    )
-    messages = await _messages(db, schema, ids)
+    messages = await _messages(db, schema, [p["autoProcProgramId"] for p in programs])
     for program in programs:
-        pid = program["autoProcProgramId"]
         program["_metadata"] = {
-            "attachments": attachments.get(pid, 0),
-            "autoProcProgramMessages": messages.get(pid, []),
+            "attachments": int(program.pop("_attachments") or 0),
+            "autoProcProgramMessages": messages.get(program["autoProcProgramId"], []),
             "imageSweepCount": None,
         }
 
@@ -93,19 +90,20 @@ async def get_processings(
     link = schema.optional("AutoProcProgram", "dataCollectionId").element  # the bare column
     integrated = select(AutoProcIntegration.autoProcProgramId).where(AutoProcIntegration.autoProcProgramId.is_not(None))
     visible = _visible_dcs(scope, None if dataCollectionId is None else [dataCollectionId])
-    query = (
-        select(*columns(AutoProcProgram))
-        .where(link.in_(visible), AutoProcProgram.autoProcProgramId.not_in(integrated))
-        .order_by(AutoProcProgram.autoProcProgramId.desc())
-    )
+    query = _programs(link.in_(visible) & AutoProcProgram.autoProcProgramId.not_in(integrated))
     total, programs = await paged(db, query, page)
     await _add_metadata(db, schema, programs)
     return total, programs
 
 
+_AUTO_PROC = [c.label(f"ap_{c.name}") for c in columns(AutoProc, "autoProcProgramId", "recordTimeStamp")]
+
+
 async def _integrations(
     db: AsyncSession, schema: SchemaInfo, program_ids: list[int], dataCollectionId: int | None
 ) -> dict[int, list[dict[str, Any]]]:
+    """Per program, its integrations, each with its scaling links → scaling → AutoProc and shells
+    (one query down to AutoProc, one for the shells)."""
     query = (
         select(
             AutoProcIntegration.autoProcIntegrationId,
@@ -115,66 +113,67 @@ async def _integrations(
             AutoProcIntegration.refinedYBeam,
             DataCollection.xBeam,
             DataCollection.yBeam,
+            AutoProcScalingHasInt.autoProcScaling_has_IntId,
+            AutoProcScaling.autoProcScalingId,
+            *_AUTO_PROC,
         )
         .join(DataCollection, DataCollection.dataCollectionId == AutoProcIntegration.dataCollectionId)
+        .outerjoin(
+            AutoProcScalingHasInt,
+            AutoProcScalingHasInt.autoProcIntegrationId == AutoProcIntegration.autoProcIntegrationId,
+        )
+        .outerjoin(AutoProcScaling, AutoProcScaling.autoProcScalingId == AutoProcScalingHasInt.autoProcScalingId)
+        .outerjoin(AutoProc, AutoProc.autoProcId == AutoProcScaling.autoProcId)
         .where(AutoProcIntegration.autoProcProgramId.in_(program_ids))
-        .order_by(AutoProcIntegration.autoProcIntegrationId)
+        .order_by(AutoProcIntegration.autoProcIntegrationId, AutoProcScalingHasInt.autoProcScaling_has_IntId)
     )
     if dataCollectionId is not None:
         query = query.where(AutoProcIntegration.dataCollectionId == dataCollectionId)
-    rows = [dict(r) for r in (await db.execute(query)).mappings()]
-    scalings = await _scalings(db, schema, [r["autoProcIntegrationId"] for r in rows])
+    rows = (await db.execute(query)).mappings().all()
+    stats = await _shells(db, schema, [r["autoProcScalingId"] for r in rows if r["autoProcScalingId"] is not None])
+    integrations: dict[int, dict[str, Any]] = {}
     by_program: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
-        r["DataCollection"] = {"xBeam": r.pop("xBeam"), "yBeam": r.pop("yBeam")}
-        r["AutoProcScalingHasInt"] = scalings.get(r["autoProcIntegrationId"], [])
-        by_program.setdefault(r.pop("autoProcProgramId"), []).append(r)
-    return by_program
-
-
-async def _scalings(
-    db: AsyncSession, schema: SchemaInfo, integration_ids: list[int]
-) -> dict[int, list[dict[str, Any]]]:
-    if not integration_ids:
-        return {}
-    links = (
-        await db.execute(
-            select(
-                AutoProcScalingHasInt.autoProcScaling_has_IntId,
-                AutoProcScalingHasInt.autoProcIntegrationId,
-                AutoProcScaling.autoProcScalingId,
-                *[c.label(f"ap_{c.name}") for c in columns(AutoProc, "autoProcProgramId", "recordTimeStamp")],
-            )
-            .outerjoin(AutoProcScaling, AutoProcScaling.autoProcScalingId == AutoProcScalingHasInt.autoProcScalingId)
-            .outerjoin(AutoProc, AutoProc.autoProcId == AutoProcScaling.autoProcId)
-            .where(AutoProcScalingHasInt.autoProcIntegrationId.in_(integration_ids))
-        )
-    ).mappings()
-    links = [dict(r) for r in links]
-    scaling_ids = [r["autoProcScalingId"] for r in links if r["autoProcScalingId"] is not None]
-    stats: dict[int, list[dict[str, Any]]] = {}
-    if scaling_ids:
-        query = select(
-            *columns(AutoProcScalingStatistics, "recordTimeStamp", "rMeasWithinIPlusIMinus", "rPimWithinIPlusIMinus"),
-            schema.optional("AutoProcScalingStatistics", "ccAnomalous"),
-            schema.optional("AutoProcScalingStatistics", "resIOverSigI2"),
-        ).where(AutoProcScalingStatistics.autoProcScalingId.in_(scaling_ids))
-        for r in (await db.execute(query.order_by(AutoProcScalingStatistics.autoProcScalingStatisticsId))).mappings():
-            stats.setdefault(r["autoProcScalingId"], []).append(dict(r))
-    by_integration: dict[int, list[dict[str, Any]]] = {}
-    for r in links:
-        auto_proc = {k[3:]: r[k] for k in r if k.startswith("ap_")}
+        integration = integrations.get(r["autoProcIntegrationId"])
+        if integration is None:
+            integration = integrations[r["autoProcIntegrationId"]] = {
+                "autoProcIntegrationId": r["autoProcIntegrationId"],
+                "dataCollectionId": r["dataCollectionId"],
+                "refinedXBeam": r["refinedXBeam"],
+                "refinedYBeam": r["refinedYBeam"],
+                "DataCollection": {"xBeam": r["xBeam"], "yBeam": r["yBeam"]},
+                "AutoProcScalingHasInt": [],
+            }
+            by_program.setdefault(r["autoProcProgramId"], []).append(integration)
+        if r["autoProcScaling_has_IntId"] is None:
+            continue
         scaling = None
         if r["autoProcScalingId"] is not None:
+            auto_proc = {c.name[3:]: r[c.name] for c in _AUTO_PROC}
             scaling = {
                 "autoProcScalingId": r["autoProcScalingId"],
                 "AutoProc": auto_proc if auto_proc["autoProcId"] is not None else None,
                 "AutoProcScalingStatistics": stats.get(r["autoProcScalingId"], []),
             }
-        by_integration.setdefault(r["autoProcIntegrationId"], []).append(
+        integration["AutoProcScalingHasInt"].append(
             {"autoProcScaling_has_IntId": r["autoProcScaling_has_IntId"], "AutoProcScaling": scaling}
         )
-    return by_integration
+    return by_program
+
+
+async def _shells(db: AsyncSession, schema: SchemaInfo, scaling_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Per scaling, its statistics shells (overall / innerShell / outerShell)."""
+    if not scaling_ids:
+        return {}
+    query = select(
+        *columns(AutoProcScalingStatistics, "recordTimeStamp", "rMeasWithinIPlusIMinus", "rPimWithinIPlusIMinus"),
+        schema.optional("AutoProcScalingStatistics", "ccAnomalous"),
+        schema.optional("AutoProcScalingStatistics", "resIOverSigI2"),
+    ).where(AutoProcScalingStatistics.autoProcScalingId.in_(scaling_ids))
+    stats: dict[int, list[dict[str, Any]]] = {}
+    for r in (await db.execute(query.order_by(AutoProcScalingStatistics.autoProcScalingStatisticsId))).mappings():
+        stats.setdefault(r["autoProcScalingId"], []).append(dict(r))
+    return stats
 
 
 async def _messages(db: AsyncSession, schema: SchemaInfo, program_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
