@@ -8,11 +8,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.models import BLSession, Proposal
 
-#: `MX1`: py-ispyb's proposal name
-proposal_name: ColumnElement[str] = (Proposal.proposalCode + Proposal.proposalNumber).label("proposal")
-#: `MX1-2`: py-ispyb's session name
+#: `MX1`: py-ispyb's proposal name (either part may be NULL in the database: it then reads as empty)
+proposal_name: ColumnElement[str] = (
+    func.coalesce(Proposal.proposalCode, "") + func.coalesce(Proposal.proposalNumber, "")
+).label("proposal")
+#: `MX1-2`: py-ispyb's session name; NULL where the session has no visit number
 session_name: ColumnElement[str] = (
-    Proposal.proposalCode + Proposal.proposalNumber + "-" + cast(BLSession.visit_number, String)
+    func.coalesce(Proposal.proposalCode, "")
+    + func.coalesce(Proposal.proposalNumber, "")
+    + "-"
+    + cast(BLSession.visit_number, String)
 ).label("session")
 
 

@@ -70,7 +70,7 @@ class DataCollection(ApiModel):
 
 class SessionRef(ApiModel):
     sessionId: int
-    session: str
+    session: str | None
     proposalId: int
     proposal: str
     beamLineName: str | None

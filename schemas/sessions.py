@@ -19,7 +19,7 @@ class SessionMetaData(ApiModel):
 class Session(ApiModel):
     sessionId: int
     proposalId: int
-    session: str
+    session: str | None
     proposal: str
     BeamLineSetup: None = None
     visit_number: int | None

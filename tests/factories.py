@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relational.db import Database
 from relational.models import (
     AutoProc,
     AutoProcIntegration,
@@ -188,3 +189,40 @@ async def _processing(db: AsyncSession, dc_id: int) -> None:
                 ccHalf=0.99,
             )
         )
+
+
+async def add_session_with_group(url: str, person_id: int, tag: str, end: datetime) -> int:
+    """A session (no visit number) of a proposal of its own, ending at ``end``, with one collection group,
+    committed on a connection of its own; the group's id."""
+    database = Database(url)
+    try:
+        async with database.sessions() as db:
+            proposal = Proposal(personId=person_id, proposalCode="cnt", proposalNumber=tag, title="count cache")
+            db.add(proposal)
+            await db.flush()
+            session = BLSession(
+                proposalId=proposal.proposalId, beamLineName="tb09", startDate=end - timedelta(days=1), endDate=end
+            )
+            db.add(session)
+            await db.flush()
+            group = DataCollectionGroup(sessionId=session.sessionId, experimentType="OSC")
+            db.add(group)
+            await db.commit()
+            return group.dataCollectionGroupId
+    finally:
+        await database.dispose()
+
+
+async def add_collection(url: str, group_id: int) -> tuple[int, int]:
+    """A new collection in the group, committed: (session id, collection id)."""
+    database = Database(url)
+    try:
+        async with database.sessions() as db:
+            dc = DataCollection(dataCollectionGroupId=group_id, runStatus="Data collection successful")
+            db.add(dc)
+            await db.commit()
+            group = await db.get(DataCollectionGroup, group_id)
+            assert group is not None
+            return group.sessionId, dc.dataCollectionId
+    finally:
+        await database.dispose()

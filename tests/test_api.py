@@ -1,5 +1,6 @@
 """py-ispyb's response shapes and conventions, and bad input, on both flavours."""
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -7,6 +8,7 @@ import jwt
 import pytest
 
 from tests.conftest import JWT_SECRET, Flavour
+from tests.factories import add_collection, add_session_with_group
 
 API = "/ispyb/api/v1"
 
@@ -38,6 +40,18 @@ def test_paging_keeps_the_total_on_every_page(flavour: Flavour) -> None:
     assert [e["id"] for p in pages for e in p["results"]] == [e["id"] for e in whole["results"]]
     assert pages[-1]["results"] == [] and pages[-1]["skip"] == whole["total"]
     assert get(flavour, "/sessions", proposal="NOPE99")["total"] == 0
+
+
+def test_names_with_null_parts_do_not_fail(flavour: Flavour) -> None:
+    """Visit number, proposal code and number are all nullable in both flavours."""
+    end = datetime.now() - timedelta(days=3)
+    group = asyncio.run(add_session_with_group(flavour.url, flavour.data.persons["sci_a"], "903", end))
+    session_id, dc_id = asyncio.run(add_collection(flavour.url, group))
+    session = get(flavour, f"/sessions/{session_id}", "admin")
+    assert session["session"] is None and session["proposal"] == "cnt903"
+    assert get(flavour, f"/datacollections/{dc_id}", "admin")["BLSession"]["session"] is None
+    events = get(flavour, "/events", "admin", sessionId=session_id)["results"]
+    assert [(e["id"], e["session"], e["proposal"]) for e in events] == [(dc_id, None, "cnt903")]
 
 
 def test_sessions_filters(flavour: Flavour) -> None:
