@@ -26,6 +26,7 @@ from app.settings import Settings, get_settings
 from app.state import AppState
 from documents.store import DocumentStore
 from relational.db import Database
+from relational.sessions import FinishedSessionCounts
 
 PREFIX = "/ispyb/api/v1"
 logger = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         logger.info("relational store: %s flavour, schema %s", schema.flavour, schema.schema_version)
         documents = DocumentStore(settings.mongo_url, settings.mongo_db, settings.mongo_timeout_ms)
         await documents.ensure_indexes()
-        app.state.ispyb = AppState(settings, database, documents, enabled_plugins(settings))
+        counts = FinishedSessionCounts(settings.finished_session_cache_seconds)
+        app.state.ispyb = AppState(settings, database, documents, enabled_plugins(settings), counts)
         try:
             yield
         finally:

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     jwt_lifetime_minutes: int = 12 * 60
     auth_plugins: Annotated[list[str], NoDecode] = []
     permission_cache_seconds: float = Field(30.0, ge=0, le=60)
+    finished_session_cache_seconds: float = Field(300.0, ge=0, le=3600)
 
     oidc_jwks_url: str | None = None
     oidc_public_key: str | None = None

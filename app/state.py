@@ -6,6 +6,7 @@ from app.auth.plugins import LoginPlugin
 from app.settings import Settings
 from documents.store import DocumentStore
 from relational.db import Database
+from relational.sessions import FinishedSessionCounts
 
 
 @dataclass
@@ -14,5 +15,6 @@ class AppState:
     database: Database
     documents: DocumentStore
     plugins: dict[str, LoginPlugin]
+    session_counts: FinishedSessionCounts
     #: personId -> (expires at, permissions); re-read from the database after ``permission_cache_seconds``
     permissions: dict[int, tuple[float, list[str]]] = field(default_factory=dict)

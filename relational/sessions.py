@@ -1,6 +1,7 @@
 """Beamtime sessions, scoped to the caller."""
 
-from collections.abc import Sequence
+import time
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,34 @@ from relational.scope import Scope
 from schemas.options import BeamLineGroup, ui_groups
 
 SOON = timedelta(minutes=20)
+#: a session that ended this long ago no longer gains data collections
+SETTLED = timedelta(hours=1)
+
+
+class FinishedSessionCounts:
+    """Data-collection counts of sessions that ended over an hour ago, kept ``ttl`` seconds in this process.
+
+    Counting a session's collections reads every one of them and is the costliest part of a session list;
+    once a session is over its count stays put. ``ttl`` 0 turns the cache off."""
+
+    def __init__(self, ttl: float, max_entries: int = 100_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[int, tuple[float, int]] = {}
+
+    def get(self, ids: Collection[int]) -> dict[int, int]:
+        """The fresh counts among ``ids``."""
+        now = time.monotonic()
+        found = {sid: self._entries.get(sid) for sid in ids}
+        return {sid: entry[1] for sid, entry in found.items() if entry and entry[0] > now}
+
+    def put(self, counts: dict[int, int]) -> None:
+        if self.ttl <= 0 or not counts:
+            return
+        if len(self._entries) + len(counts) > self.max_entries:
+            self._entries.clear()
+        expires = time.monotonic() + self.ttl
+        self._entries.update((sid, (expires, n)) for sid, n in counts.items())
 
 
 async def get_sessions(
@@ -32,8 +61,10 @@ async def get_sessions(
     year: int | None = None,
     month: int | None = None,
     groups: Sequence[BeamLineGroup] = (),
+    counts: FinishedSessionCounts | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Visible sessions, latest first (soonest first with ``upcoming``), with py-ispyb's ``_metadata``."""
+    """Visible sessions, latest first (soonest first with ``upcoming``), with py-ispyb's ``_metadata``
+    (collection counts of finished sessions come from ``counts`` when it holds them)."""
     now = datetime.now()
     query = (
         select(
@@ -80,26 +111,45 @@ async def get_sessions(
             query = query.where(BLSession.endDate < now)
         query = query.order_by(BLSession.startDate.desc(), BLSession.sessionId.desc())
     total, rows = await paged(db, query, page)
-    await _add_metadata(db, rows, now, groups)
+    await _add_metadata(db, rows, now, groups, counts)
     return total, rows
 
 
-async def _add_metadata(
-    db: AsyncSession, rows: list[dict[str, Any]], now: datetime, groups: Sequence[BeamLineGroup]
-) -> None:
-    ids = [r["sessionId"] for r in rows]
-    if not ids:
-        return
-    dcs = dict(
+async def _dc_counts(
+    db: AsyncSession, rows: list[dict[str, Any]], now: datetime, cache: FinishedSessionCounts | None
+) -> dict[int, int]:
+    finished = {r["sessionId"] for r in rows if r["endDate"] and r["endDate"] < now - SETTLED}
+    known = cache.get(finished) if cache else {}
+    missing = [r["sessionId"] for r in rows if r["sessionId"] not in known]
+    if not missing:
+        return known
+    counted = dict(
         (
             await db.execute(
                 select(DataCollectionGroup.sessionId, func.count(DataCollection.dataCollectionId))
                 .join(DataCollection, DataCollection.dataCollectionGroupId == DataCollectionGroup.dataCollectionGroupId)
-                .where(DataCollectionGroup.sessionId.in_(ids))
+                .where(DataCollectionGroup.sessionId.in_(missing))
                 .group_by(DataCollectionGroup.sessionId)
             )
         ).all()
     )
+    fresh = {sid: counted.get(sid, 0) for sid in missing}
+    if cache:
+        cache.put({sid: n for sid, n in fresh.items() if sid in finished})
+    return known | fresh
+
+
+async def _add_metadata(
+    db: AsyncSession,
+    rows: list[dict[str, Any]],
+    now: datetime,
+    groups: Sequence[BeamLineGroup],
+    counts: FinishedSessionCounts | None,
+) -> None:
+    ids = [r["sessionId"] for r in rows]
+    if not ids:
+        return
+    dcs = await _dc_counts(db, rows, now, counts)
     persons = dict(
         (
             await db.execute(

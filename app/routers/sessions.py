@@ -54,6 +54,7 @@ async def get_sessions(
         year=year,
         month=month,
         groups=state.settings.beamline_groups,
+        counts=state.session_counts,
     )
     return {"total": total, "results": rows, "skip": page.skip, "limit": page.limit}
 
@@ -86,6 +87,7 @@ async def get_sessions_for_group(
             previous=previous,
             sessionType=sessionType,
             groups=state.settings.beamline_groups,
+            counts=state.session_counts,
         )
         results.extend(rows)
     return {"total": len(results), "results": results, "skip": 0, "limit": len(results)}
@@ -101,7 +103,13 @@ async def get_session(
 ) -> dict[str, object]:
     """One session."""
     _, rows = await sessions.get_sessions(
-        db, identity.scope, schema, Page(0, 1), sessionId=sessionId, groups=state.settings.beamline_groups
+        db,
+        identity.scope,
+        schema,
+        Page(0, 1),
+        sessionId=sessionId,
+        groups=state.settings.beamline_groups,
+        counts=state.session_counts,
     )
     if not rows:
         raise NotFound(f"Session {sessionId} not found")
