@@ -13,7 +13,7 @@ from app.errors import Unauthorized
 from app.state import AppState
 from relational import people
 from relational.common import Page
-from relational.db import ReadSession
+from relational.db import ReadSession, WriteSession
 from relational.flavour import SchemaInfo
 from relational.scope import Scope
 
@@ -36,6 +36,21 @@ async def read_session(state: StateDep) -> AsyncIterator[ReadSession]:
 
 
 ReadSessionDep = Annotated[ReadSession, Depends(read_session)]
+
+
+async def write_session(state: StateDep) -> AsyncIterator[WriteSession]:
+    """The request's unit of work: committed when the handler returns, rolled back when it raises, before the
+    response is sent (so a failed commit never answers success)."""
+    async with state.database.write_sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+WriteSessionDep = Annotated[WriteSession, Depends(write_session, scope="function")]
 
 
 def get_schema(state: StateDep) -> SchemaInfo:

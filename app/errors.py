@@ -19,10 +19,11 @@ class DomainError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
         self.headers = headers
+        self.extra = extra  #: RFC 9457 extension members, e.g. ``errors``
 
 
 class NotFound(DomainError):
@@ -53,15 +54,15 @@ class InvalidInput(DomainError):
     title = "Invalid input"
 
 
-def problem(status: int, title: str, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
-    """An RFC 9457 problem response."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+def problem(status: int, title: str, detail: Any, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem response (``extra``: extension members)."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return JSONResponse(jsonable_encoder(body), status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return problem(exc.status, exc.title, exc.detail, exc.headers)
+    return problem(exc.status, exc.title, exc.detail, exc.headers, **exc.extra)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

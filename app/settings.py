@@ -1,6 +1,7 @@
 """All configuration, read from ``ISPYB_*`` environment variables (or a ``.env`` file)."""
 
 import json
+import re
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -39,13 +40,36 @@ class Settings(BaseSettings):
     oidc_algorithms: Annotated[list[str], NoDecode] = ["RS256"]
 
     beamline_groups: list[BeamLineGroup] = []
+
+    #: container type -> capacity (positions 1..capacity); a container's own capacity wins
+    container_types: dict[str, int] = {
+        "Unipuck": 16,
+        "SPINEpuck": 10,
+        "Puck": 16,
+        "Box": 25,
+        "CrystalQuickX": 192,
+        "Plate": 96,
+    }
+    dewar_code_pattern: str = r"^[A-Z]{2,6}-[A-Z]{2}-\d{4}$"
+    dewar_statuses: Annotated[list[str], NoDecode] = [
+        "opened",
+        "at facility",
+        "in storage",
+        "on beamline",
+        "processing",
+        "sent back",
+    ]
+    import_max_bytes: int = Field(5_000_000, ge=1_000)
+    import_create_proteins: bool = False
+    #: extra spreadsheet profiles: {"name": {"rowField": "Column header", ...}} (see schemas/shipment_import.py)
+    import_profiles: dict[str, dict[str, str]] = {}
     cors_origins: Annotated[list[str], NoDecode] = []
     motd: str = ""
 
     @model_validator(mode="before")
     @classmethod
     def _split_lists(cls, data: dict[str, object]) -> dict[str, object]:
-        for key in ("auth_plugins", "cors_origins", "oidc_algorithms"):
+        for key in ("auth_plugins", "cors_origins", "oidc_algorithms", "dewar_statuses"):
             value = data.get(key)
             if isinstance(value, str) and value.lstrip().startswith("["):
                 data[key] = json.loads(value)  # a JSON list, as pydantic-settings reads other lists
@@ -61,6 +85,10 @@ class Settings(BaseSettings):
         unknown = set(self.auth_plugins) - {"dummy", "oidc"}
         if unknown:
             raise ValueError(f"ISPYB_AUTH_PLUGINS: unknown plugin(s) {sorted(unknown)}; known: dummy, oidc")
+        try:
+            re.compile(self.dewar_code_pattern)
+        except re.error as exc:
+            raise ValueError(f"ISPYB_DEWAR_CODE_PATTERN is not a regular expression: {exc}") from None
         if "oidc" in self.auth_plugins and not (self.oidc_jwks_url or self.oidc_public_key):
             raise ValueError("the oidc plugin needs ISPYB_OIDC_JWKS_URL or ISPYB_OIDC_PUBLIC_KEY")
         return self

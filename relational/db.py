@@ -36,6 +36,10 @@ def _sqlite_foreign_keys(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
+class WriteSession(AsyncSession):
+    """A session that may write: data access flushes, the request dependency commits or rolls back."""
+
+
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
@@ -55,6 +59,7 @@ class Database:
     def __init__(self, url: str, pool_size: int = 10, pool_recycle: int = 3600) -> None:
         self.engine = create_engine(url, pool_size, pool_recycle)
         self.sessions = sessionmaker(self.engine)
+        self.write_sessions = async_sessionmaker(self.engine, class_=WriteSession, expire_on_commit=False)
         self.schema: SchemaInfo | None = None
 
     async def start(self) -> SchemaInfo:

@@ -23,6 +23,25 @@ OPTIONAL_COLUMNS: dict[tuple[str, str], tuple[tuple[str, ...], TypeEngine[object
 }
 
 
+#: experiment kinds both flavours' ENUMs accept; the embedded SQLite database (a plain string column) takes these
+COMMON_EXPERIMENT_KINDS = (
+    "Default",
+    "MXPressE",
+    "MXPressO",
+    "MXPressE_SAD",
+    "MXScore",
+    "MXPressM",
+    "MAD",
+    "SAD",
+    "Fixed",
+    "Ligand binding",
+    "Refinement",
+    "OSC",
+    "MAD - Inverse Beam",
+    "SAD - Inverse Beam",
+)
+
+
 @dataclass(frozen=True)
 class SchemaInfo:
     """The live schema as far as the service cares: flavour, version, columns per mapped table."""
@@ -32,6 +51,8 @@ class SchemaInfo:
     schema_version: str | None
     columns: dict[str, frozenset[str]] = field(default_factory=dict)
     tables: frozenset[str] = frozenset()
+    #: ``DiffractionPlan.experimentKind`` values this database accepts (its ENUM; the flavours differ)
+    experiment_kinds: tuple[str, ...] = ()
 
     def has_table(self, table: str) -> bool:
         return table.lower() in self.tables
@@ -67,6 +88,10 @@ def detect(conn: Connection) -> SchemaInfo:
     tables = frozenset(t.lower() for t in inspector.get_table_names())
     wanted = {t for t in Base.metadata.tables} | {t for t, _ in OPTIONAL_COLUMNS}
     columns = {t: frozenset(c["name"].lower() for c in inspector.get_columns(t)) for t in wanted if t.lower() in tables}
+    kinds: tuple[str, ...] = COMMON_EXPERIMENT_KINDS
+    if "diffractionplan" in tables:
+        kind = next(c for c in inspector.get_columns("DiffractionPlan") if c["name"] == "experimentKind")
+        kinds = tuple(getattr(kind["type"], "enums", None) or COMMON_EXPERIMENT_KINDS)
     version = None
     if "adminvar" in tables:
         version = conn.execute(text("SELECT value FROM AdminVar WHERE name = 'schemaVersion'")).scalar()
@@ -82,4 +107,5 @@ def detect(conn: Connection) -> SchemaInfo:
         schema_version=version,
         columns=columns,
         tables=tables,
+        experiment_kinds=kinds,
     )

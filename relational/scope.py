@@ -20,6 +20,11 @@ class Scope:
     all_proposals: bool = False
     beamlines: frozenset[str] = frozenset()
 
+    @property
+    def is_staff(self) -> bool:
+        """``all_proposals``, or a beamline group's permission."""
+        return self.all_proposals or bool(self.beamlines)
+
     def _own_proposals(self):  # type: ignore[no-untyped-def]
         return select(ProposalHasPerson.proposalId).where(ProposalHasPerson.personId == self.person_id)
 

@@ -27,7 +27,15 @@ from relational.models.processing import (
 )
 from relational.models.proposals import BLSession, Proposal, ProposalHasPerson, SessionHasPerson, SessionType
 from relational.models.samples import BLSample, Crystal, DiffractionPlan, Protein
-from relational.models.shipping import Container, Dewar, Shipping, ShippingHasSession
+from relational.models.shipping import (
+    Container,
+    Dewar,
+    DewarRegistry,
+    DewarRegistryHasProposal,
+    DewarTransportHistory,
+    Shipping,
+    ShippingHasSession,
+)
 
 __all__ = [
     "AutoProc",
@@ -46,6 +54,9 @@ __all__ = [
     "DataCollection",
     "DataCollectionGroup",
     "Dewar",
+    "DewarRegistry",
+    "DewarRegistryHasProposal",
+    "DewarTransportHistory",
     "DiffractionPlan",
     "LabContact",
     "Laboratory",

@@ -1,8 +1,9 @@
-"""Shipments, the dewars they hold and the containers (pucks, plates) inside those."""
+"""Shipments, the dewars they hold and the containers (pucks, plates) inside those; the dewar registry of
+facility codes and each dewar's transport history."""
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey
+from sqlalchemy import Date, ForeignKey, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relational.models.base import Base
@@ -51,7 +52,7 @@ class Dewar(Base):
     dewarStatus: Mapped[str | None]
     bltimeStamp: Mapped[datetime | None]
     isStorageDewar: Mapped[bool | None]
-    barCode: Mapped[str | None]
+    barCode: Mapped[str | None] = mapped_column(unique=True)
     firstExperimentId: Mapped[int | None]
     customsValue: Mapped[int | None]
     transportValue: Mapped[int | None]
@@ -73,10 +74,44 @@ class Container(Base):
     sampleChangerLocation: Mapped[str | None]
     containerStatus: Mapped[str | None]
     bltimeStamp: Mapped[datetime | None]
-    barcode: Mapped[str | None]
+    barcode: Mapped[str | None] = mapped_column(unique=True)
     sessionId: Mapped[int | None] = mapped_column(ForeignKey("BLSession.sessionId"))
     ownerId: Mapped[int | None] = mapped_column(ForeignKey("Person.personId"))
     requestedReturn: Mapped[bool | None]
     comments: Mapped[str | None]
     experimentType: Mapped[str | None]
     storageTemperature: Mapped[float | None]
+
+
+class DewarTransportHistory(Base):
+    __tablename__ = "DewarTransportHistory"
+
+    DewarTransportHistoryId: Mapped[int] = mapped_column(primary_key=True)
+    dewarId: Mapped[int | None] = mapped_column(ForeignKey("Dewar.dewarId"))
+    dewarStatus: Mapped[str]
+    storageLocation: Mapped[str | None]
+    arrivalDate: Mapped[datetime | None]
+
+
+class DewarRegistry(Base):
+    """A physical dewar known to the facility by its facility code (e.g. ``DLS-MX-0001``)."""
+
+    __tablename__ = "DewarRegistry"
+
+    dewarRegistryId: Mapped[int] = mapped_column(primary_key=True)
+    facilityCode: Mapped[str] = mapped_column(unique=True)
+    proposalId: Mapped[int | None] = mapped_column(ForeignKey("Proposal.proposalId"))
+    labContactId: Mapped[int | None] = mapped_column(ForeignKey("LabContact.labContactId"))
+    purchaseDate: Mapped[datetime | None]
+    bltimestamp: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())
+
+
+class DewarRegistryHasProposal(Base):
+    __tablename__ = "DewarRegistry_has_Proposal"
+
+    dewarRegistryHasProposalId: Mapped[int] = mapped_column(primary_key=True)
+    dewarRegistryId: Mapped[int | None] = mapped_column(ForeignKey("DewarRegistry.dewarRegistryId"))
+    proposalId: Mapped[int | None] = mapped_column(ForeignKey("Proposal.proposalId"))
+    personId: Mapped[int | None] = mapped_column(ForeignKey("Person.personId"))
+    recordTimestamp: Mapped[datetime | None] = mapped_column(server_default=func.current_timestamp())
+    labContactId: Mapped[int | None] = mapped_column(ForeignKey("LabContact.labContactId"))

@@ -1,0 +1,76 @@
+"""Where a write may land: the proposal behind a shipment, dewar, container or protein, within the caller's reach.
+
+Writing needs the same reach as reading (a scientist of the proposal, or staff); an object out of reach is
+reported as absent, never as forbidden.
+"""
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, NotFound
+from relational.common import proposal_name
+from relational.models import Container, Dewar, LabContact, Proposal, Protein, Shipping
+from relational.scope import Scope
+
+
+async def proposal_in_reach(db: AsyncSession, scope: Scope, proposal_id: int) -> int:
+    """``proposal_id`` if the caller reaches it; NotFound otherwise."""
+    query = select(Proposal.proposalId).where(Proposal.proposalId == proposal_id, scope.proposals(Proposal.proposalId))
+    if (await db.execute(query)).scalar_one_or_none() is None:
+        raise NotFound(f"Proposal {proposal_id} not found")
+    return proposal_id
+
+
+async def proposal_id_by_name(db: AsyncSession, scope: Scope, name: str) -> int:
+    """The id of the proposal called ``name`` (e.g. ``MX1``) if the caller reaches it; NotFound otherwise."""
+    query = select(Proposal.proposalId).where(proposal_name == name, scope.proposals(Proposal.proposalId))
+    found = (await db.execute(query.limit(1))).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"Proposal `{name}` not found")
+    return int(found)
+
+
+def _owner(kind: str) -> tuple[Any, ColumnElement[int], ColumnElement[int]]:
+    """(select of the owning proposal, id column, proposal column) for an object kind."""
+    if kind == "shipping":
+        return select(Shipping.proposalId), Shipping.shippingId, Shipping.proposalId
+    if kind == "dewar":
+        query = select(Shipping.proposalId).join(Dewar, Dewar.shippingId == Shipping.shippingId)
+        return query, Dewar.dewarId, Shipping.proposalId
+    if kind == "container":
+        query = (
+            select(Shipping.proposalId)
+            .join(Dewar, Dewar.shippingId == Shipping.shippingId)
+            .join(Container, Container.dewarId == Dewar.dewarId)
+        )
+        return query, Container.containerId, Shipping.proposalId
+    if kind == "protein":
+        return select(Protein.proposalId), Protein.proteinId, Protein.proposalId
+    if kind == "labcontact":
+        return select(LabContact.proposalId), LabContact.labContactId, LabContact.proposalId
+    raise ValueError(kind)
+
+
+async def owner_in_reach(db: AsyncSession, scope: Scope, kind: str, object_id: int) -> int:
+    """The proposal id owning a ``kind`` object (shipping, dewar, container, protein, labcontact) the caller
+    reaches; NotFound (naming the object) otherwise."""
+    query, id_col, proposal_col = _owner(kind)
+    found = (await db.execute(query.where(id_col == object_id, scope.proposals(proposal_col)))).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"{kind.capitalize()} {object_id} not found")
+    return int(found)
+
+
+async def flush_or_conflict(db: AsyncSession, what: str) -> None:
+    """Flush; a constraint the database refuses becomes a 409 saying ``what`` was refused."""
+    try:
+        await db.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"{what}: refused by the database ({exc.orig.args[-1] if exc.orig else exc})") from None
+
+
+async def count_where(db: AsyncSession, column: ColumnElement[Any], *where: ColumnElement[bool]) -> int:
+    return int((await db.execute(select(func.count(column)).where(*where))).scalar_one())
