@@ -12,13 +12,17 @@ from app import errors
 from app.auth.plugins import enabled_plugins
 from app.routers import (
     auth,
+    containers,
     datacollections,
+    dewars,
     events,
     health,
     options,
     processings,
     proposals,
+    samples,
     sessions,
+    shipping,
     stats,
     user,
 )
@@ -71,6 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=PREFIX)
     for module in (health, auth, user, options, proposals, sessions, events, datacollections, processings, stats):
         api.include_router(module.router)
+    for router in (shipping.router, dewars.router, dewars.registry, containers.router):
+        api.include_router(router)
+    for router in (samples.router, samples.proteins, samples.contacts):
+        api.include_router(router)
     app.include_router(api)
     return app
 

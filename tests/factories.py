@@ -46,6 +46,10 @@ class Dataset:
     dcs: dict[str, int] = field(default_factory=dict)
     groups: dict[str, int] = field(default_factory=dict)
     samples: dict[str, int] = field(default_factory=dict)
+    shippings: dict[str, int] = field(default_factory=dict)
+    dewars: dict[str, int] = field(default_factory=dict)
+    containers: dict[str, int] = field(default_factory=dict)
+    proteins: dict[str, int] = field(default_factory=dict)
 
 
 async def _grant(db: AsyncSession, person: Person, permission: str) -> None:
@@ -117,6 +121,8 @@ async def build(db: AsyncSession, tag: str) -> Dataset:
         db.add(sample)
         await db.flush()
         ds.samples[key] = sample.blSampleId
+        ds.shippings[key], ds.dewars[key] = shipping.shippingId, dewar.dewarId
+        ds.containers[key], ds.proteins[key] = container.containerId, protein.proteinId
         group = DataCollectionGroup(
             sessionId=session.sessionId,
             blSampleId=sample.blSampleId,

@@ -1,0 +1,85 @@
+"""CSV and XLSX in and out (openpyxl: the maintained reader/writer of Excel files, no Excel needed)."""
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from app.errors import DomainError, InvalidInput
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class UnsupportedFile(DomainError):
+    status = 415
+    title = "Unsupported file type"
+
+
+class FileTooLarge(DomainError):
+    status = 413
+    title = "File too large"
+
+
+def read_table(content: bytes, filename: str = "") -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
+    """(header, numbered rows) of a CSV or XLSX file, told apart by content; rows are numbered as in the sheet
+    (the header is row 1) and blank rows are skipped."""
+    if not content.strip():
+        raise InvalidInput("The file is empty")
+    if content[:4] == b"PK\x03\x04":
+        return _xlsx(content)
+    if filename.lower().endswith((".xlsx", ".xls", ".ods")) or b"\x00" in content[:4096]:
+        raise UnsupportedFile("Send a CSV file or an Excel .xlsx workbook")
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UnsupportedFile("A CSV file must be UTF-8 text") from None
+    return _csv(text)
+
+
+def _csv(text: str) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel  # type: ignore[assignment]
+    reader = csv.reader(io.StringIO(text), dialect)
+    header = [h.strip() for h in next(reader)]
+    rows = ((n, row) for n, row in enumerate(reader, 2) if any(cell.strip() for cell in row))
+    return header, rows
+
+
+def _xlsx(content: bytes) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise UnsupportedFile(f"Not a readable .xlsx workbook ({exc})") from None
+    sheet = book.worksheets[0]
+    cells = sheet.iter_rows(values_only=True)
+    first = next(cells, None)
+    if first is None:
+        raise InvalidInput("The workbook's first sheet is empty")
+    header = ["" if h is None else str(h).strip() for h in first]
+    rows = ((n, list(row)) for n, row in enumerate(cells, 2) if any(c not in (None, "") for c in row))
+    return header, rows
+
+
+def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return out.getvalue().encode()
+
+
+def xlsx_bytes(header: Sequence[str], rows: Sequence[Sequence[Any]], title: str = "Samples") -> bytes:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title)
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

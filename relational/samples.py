@@ -1,0 +1,265 @@
+"""Samples (with crystal, container and desired protocol) and proteins, scoped to the caller through
+``Protein.proposalId``."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, InvalidInput, NotFound
+from relational.common import Page, columns, paged, proposal_name
+from relational.db import WriteSession
+from relational.models import BLSample, Container, Crystal, DataCollectionGroup, DiffractionPlan, Proposal, Protein
+from relational.reach import flush_or_conflict, owner_in_reach, proposal_in_reach
+from relational.scope import Scope
+from schemas.samples import ProteinCreate, Protocol, SampleCreate, SampleUpdate
+
+_CRYSTAL = ("spaceGroup", "cell_a", "cell_b", "cell_c", "cell_alpha", "cell_beta", "cell_gamma")
+_PLAN = tuple(Protocol.model_fields)
+
+
+async def get_samples(
+    db: AsyncSession,
+    scope: Scope,
+    page: Page,
+    *,
+    blSampleId: int | None = None,
+    proposal: str | None = None,
+    containerId: int | None = None,
+    proteinId: int | None = None,
+    search: str | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Visible samples, newest first, py-ispyb's nesting (Crystal → Protein, Container, DiffractionPlan)."""
+    query = (
+        select(
+            BLSample.blSampleId,
+            BLSample.name,
+            BLSample.location,
+            BLSample.containerId,
+            BLSample.code,
+            BLSample.comments,
+            Crystal.crystalId,
+            *[getattr(Crystal, c) for c in _CRYSTAL],
+            Protein.proteinId,
+            Protein.proposalId,
+            Protein.name.label("protein_name"),
+            Protein.acronym,
+            Container.code.label("container_code"),
+            Container.barcode.label("container_barcode"),
+            Container.sampleChangerLocation,
+            Container.beamlineLocation,
+            BLSample.diffractionPlanId,
+            proposal_name,
+        )
+        .join(Crystal, Crystal.crystalId == BLSample.crystalId)
+        .join(Protein, Protein.proteinId == Crystal.proteinId)
+        .join(Proposal, Proposal.proposalId == Protein.proposalId)
+        .outerjoin(Container, Container.containerId == BLSample.containerId)
+        .where(scope.proposals(Protein.proposalId))
+        .order_by(BLSample.blSampleId.desc())
+    )
+    for column, value in ((BLSample.blSampleId, blSampleId), (BLSample.containerId, containerId)):
+        if value is not None:
+            query = query.where(column == value)
+    if proteinId is not None:
+        query = query.where(Protein.proteinId == proteinId)
+    if proposal:
+        query = query.where(proposal_name == proposal)
+    if search:
+        like = f"%{search}%"
+        query = query.where(or_(BLSample.name.like(like), Protein.acronym.like(like), Container.code.like(like)))
+    total, rows = await paged(db, query, page)
+    return total, await _shape(db, rows)
+
+
+async def _shape(db: AsyncSession, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    ids = [r["blSampleId"] for r in rows]
+    plan_ids = [r["diffractionPlanId"] for r in rows if r["diffractionPlanId"]]
+    dcs: dict[int, int] = {}
+    plans: dict[int, dict[str, Any]] = {}
+    if ids:
+        dcs = dict(
+            (
+                await db.execute(
+                    select(DataCollectionGroup.blSampleId, func.count())
+                    .where(DataCollectionGroup.blSampleId.in_(ids))
+                    .group_by(DataCollectionGroup.blSampleId)
+                )
+            ).all()
+        )
+    if plan_ids:
+        query = select(DiffractionPlan.diffractionPlanId, *[getattr(DiffractionPlan, f) for f in _PLAN])
+        for r in (await db.execute(query.where(DiffractionPlan.diffractionPlanId.in_(plan_ids)))).mappings():
+            plans[r["diffractionPlanId"]] = {f: r[f] for f in _PLAN}
+    out = []
+    for r in rows:
+        container = None
+        if r["containerId"] is not None:
+            container = {
+                "containerId": r["containerId"],
+                "code": r["container_code"],
+                "barcode": r["container_barcode"],
+                "sampleChangerLocation": r["sampleChangerLocation"],
+                "beamlineLocation": r["beamlineLocation"],
+            }
+        protein = {"proteinId": r["proteinId"], "proposalId": r["proposalId"], "name": r["protein_name"]}
+        out.append(
+            {
+                **{k: r[k] for k in ("blSampleId", "name", "location", "containerId", "code", "comments")},
+                "Crystal": {"crystalId": r["crystalId"], **{c: r[c] for c in _CRYSTAL}}
+                | {"Protein": protein | {"acronym": r["acronym"]}},
+                "Container": container,
+                "DiffractionPlan": plans.get(r["diffractionPlanId"]),
+                "_metadata": {"datacollections": dcs.get(r["blSampleId"], 0), "proposal": r["proposal"]},
+            }
+        )
+    return out
+
+
+def check_kind(protocol: Protocol | None, kinds: Sequence[str]) -> None:
+    """422 unless the protocol's experiment kind is one this database accepts."""
+    if protocol is not None and protocol.experimentKind is not None and protocol.experimentKind not in kinds:
+        raise InvalidInput(
+            f"Unknown experimentKind `{protocol.experimentKind}`; this database accepts: {', '.join(kinds)}"
+        )
+
+
+async def _place(
+    db: AsyncSession, scope: Scope, container_id: int, location: int, proposal_id: int, sample_id: int
+) -> None:
+    """The container must be the protein's proposal's, the position within its capacity and free."""
+    if await owner_in_reach(db, scope, "container", container_id) != proposal_id:
+        raise InvalidInput(f"Container {container_id} belongs to another proposal than the sample's protein")
+    capacity = await db.scalar(select(Container.capacity).where(Container.containerId == container_id))
+    if capacity is not None and location > capacity:
+        raise InvalidInput(f"Position {location} is beyond container {container_id}'s capacity of {capacity}")
+    taken = await db.scalar(
+        select(BLSample.blSampleId).where(
+            BLSample.containerId == container_id,
+            BLSample.location == str(location),
+            BLSample.blSampleId != sample_id,
+        )
+    )
+    if taken is not None:
+        raise Conflict(f"Position {location} of container {container_id} already holds sample {taken}")
+
+
+async def create_sample(db: WriteSession, scope: Scope, data: SampleCreate, kinds: Sequence[str]) -> int:
+    """A new sample of a protein the caller reaches, with its own crystal and, if given, its protocol."""
+    check_kind(data.DiffractionPlan, kinds)
+    proposal_id = await owner_in_reach(db, scope, "protein", data.Crystal.proteinId)
+    if data.containerId is not None and data.location is not None:
+        await _place(db, scope, data.containerId, data.location, proposal_id, 0)
+    crystal = Crystal(**data.Crystal.model_dump())
+    db.add(crystal)
+    plan = None
+    if data.DiffractionPlan is not None and not data.DiffractionPlan.is_empty():
+        plan = DiffractionPlan(**data.DiffractionPlan.model_dump())
+        db.add(plan)
+    await flush_or_conflict(db, f"Sample `{data.name}`")
+    sample = BLSample(
+        name=data.name,
+        containerId=data.containerId,
+        location=None if data.location is None else str(data.location),
+        code=data.code,
+        comments=data.comments,
+        crystalId=crystal.crystalId,
+        diffractionPlanId=plan.diffractionPlanId if plan else None,
+    )
+    db.add(sample)
+    await flush_or_conflict(db, f"Sample `{data.name}`")
+    return sample.blSampleId
+
+
+async def update_sample(
+    db: WriteSession, scope: Scope, sample_id: int, patch: SampleUpdate, kinds: Sequence[str]
+) -> None:
+    check_kind(patch.DiffractionPlan, kinds)
+    row = (
+        await db.execute(
+            select(BLSample, Protein.proposalId)
+            .join(Crystal, Crystal.crystalId == BLSample.crystalId)
+            .join(Protein, Protein.proteinId == Crystal.proteinId)
+            .where(BLSample.blSampleId == sample_id, scope.proposals(Protein.proposalId))
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"Sample {sample_id} not found")
+    sample, proposal_id = row
+    changes = patch.model_dump(exclude_unset=True, exclude={"DiffractionPlan"})
+    container_id = changes.get("containerId", sample.containerId)
+    location = changes.get("location", sample.location)
+    if ("containerId" in changes or "location" in changes) and container_id is not None:
+        if location is None:
+            raise InvalidInput("a sample in a container needs a `location`")
+        await _place(db, scope, container_id, int(location), proposal_id, sample_id)
+    for key, value in changes.items():
+        setattr(sample, key, str(value) if key == "location" and value is not None else value)
+    if patch.DiffractionPlan is not None:
+        plan = await db.get(DiffractionPlan, sample.diffractionPlanId) if sample.diffractionPlanId else None
+        if plan is None:
+            plan = DiffractionPlan()
+            db.add(plan)
+        for key, value in patch.DiffractionPlan.model_dump().items():
+            setattr(plan, key, value)
+        await flush_or_conflict(db, f"Protocol of sample {sample_id}")
+        sample.diffractionPlanId = plan.diffractionPlanId
+    await flush_or_conflict(db, f"Sample {sample_id}")
+
+
+async def get_proteins(
+    db: AsyncSession,
+    scope: Scope,
+    page: Page,
+    *,
+    proteinId: int | None = None,
+    proposal: str | None = None,
+    search: str | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Visible proteins, newest first, with their sample counts."""
+    query = (
+        select(*columns(Protein, "description", "safetyLevel", "proteinType", "sequence", "personId"), proposal_name)
+        .join(Proposal, Proposal.proposalId == Protein.proposalId)
+        .where(scope.proposals(Protein.proposalId))
+        .order_by(Protein.proteinId.desc())
+    )
+    if proteinId is not None:
+        query = query.where(Protein.proteinId == proteinId)
+    if proposal:
+        query = query.where(proposal_name == proposal)
+    if search:
+        query = query.where(or_(Protein.acronym.like(f"%{search}%"), Protein.name.like(f"%{search}%")))
+    total, rows = await paged(db, query, page)
+    counts: dict[int, int] = {}
+    if rows:
+        counts = dict(
+            (
+                await db.execute(
+                    select(Crystal.proteinId, func.count(BLSample.blSampleId))
+                    .join(BLSample, BLSample.crystalId == Crystal.crystalId)
+                    .where(Crystal.proteinId.in_([r["proteinId"] for r in rows]))
+                    .group_by(Crystal.proteinId)
+                )
+            ).all()
+        )
+    for row in rows:
+        row["_metadata"] = {"samples": counts.get(row["proteinId"], 0)}
+    return total, rows
+
+
+async def acronym_taken(db: AsyncSession, proposal_id: int, acronym: str) -> int | None:
+    return await db.scalar(
+        select(Protein.proteinId).where(Protein.proposalId == proposal_id, Protein.acronym == acronym).limit(1)
+    )
+
+
+async def create_protein(db: WriteSession, scope: Scope, data: ProteinCreate, person_id: int) -> int:
+    """A new protein in a proposal the caller reaches; acronyms are unique within a proposal."""
+    await proposal_in_reach(db, scope, data.proposalId)
+    if (other := await acronym_taken(db, data.proposalId, data.acronym)) is not None:
+        raise Conflict(f"Proposal {data.proposalId} already has a protein `{data.acronym}` ({other})")
+    protein = Protein(**data.model_dump(), personId=person_id)
+    db.add(protein)
+    await flush_or_conflict(db, f"Protein `{data.acronym}`")
+    return protein.proteinId

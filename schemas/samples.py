@@ -1,0 +1,190 @@
+"""Samples, their crystal and desired protocol, proteins and lab contacts."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from schemas.common import ApiModel
+
+#: what beamline software accepts in a sample name (ISPyB's usual rule); 45 is the shorter flavour's column
+SampleName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=45, pattern=r"^[\w-]+$")]
+Acronym = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=45, pattern=r"^[\w.+-]+$")]
+SpaceGroup = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20, pattern=r"^[A-Za-z0-9 ()/_-]+$")]
+Text255 = Annotated[str, StringConstraints(max_length=255)]
+Length = Annotated[float, Field(gt=0, le=10_000)]
+Angle = Annotated[float, Field(gt=0, lt=180)]
+
+
+class Protocol(BaseModel):
+    """The experiment a user would like (``DiffractionPlan``): a preference for staff, not an instruction."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    experimentKind: str | None = Field(None, max_length=45, description="e.g. OSC, SAD, MAD; the database's list")
+    requiredResolution: float | None = Field(None, gt=0, le=50, description="Å")
+    aimedResolution: float | None = Field(None, gt=0, le=50, description="Å")
+    requiredCompleteness: float | None = Field(None, gt=0, le=100, description="%")
+    requiredMultiplicity: float | None = Field(None, gt=0, le=1000)
+    anomalousScatterer: str | None = Field(None, pattern=r"^[A-Z][a-z]?$", description="Element symbol, e.g. Se")
+    forcedSpaceGroup: SpaceGroup | None = None
+    radiationSensitivity: float | None = Field(None, ge=0, le=10)
+    numberOfPositions: int | None = Field(None, ge=1, le=1000)
+    comments: Annotated[str, StringConstraints(max_length=1024)] | None = None
+
+    def is_empty(self) -> bool:
+        return not self.model_dump(exclude_none=True)
+
+
+class CrystalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    proteinId: int = Field(ge=1)
+    spaceGroup: SpaceGroup | None = None
+    cell_a: Length | None = None
+    cell_b: Length | None = None
+    cell_c: Length | None = None
+    cell_alpha: Angle | None = None
+    cell_beta: Angle | None = None
+    cell_gamma: Angle | None = None
+
+
+class SampleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: SampleName
+    containerId: int | None = Field(None, ge=1)
+    location: int | None = Field(None, ge=1, le=10_000, description="Position in the container")
+    code: Annotated[str, StringConstraints(max_length=45)] | None = Field(None, description="Pin barcode")
+    comments: Annotated[str, StringConstraints(max_length=1024)] | None = None
+    Crystal: CrystalIn
+    DiffractionPlan: Protocol | None = None
+
+    @model_validator(mode="after")
+    def _placed(self) -> "SampleCreate":
+        if (self.containerId is None) != (self.location is None):
+            raise ValueError("give both `containerId` and `location`, or neither")
+        return self
+
+
+class SampleUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: SampleName | None = None
+    containerId: int | None = Field(None, ge=1)
+    location: int | None = Field(None, ge=1, le=10_000)
+    code: Annotated[str, StringConstraints(max_length=45)] | None = None
+    comments: Annotated[str, StringConstraints(max_length=1024)] | None = None
+    DiffractionPlan: Protocol | None = None
+
+
+class SampleProtein(ApiModel):
+    proteinId: int
+    proposalId: int
+    name: str | None
+    acronym: str | None
+
+
+class SampleCrystal(ApiModel):
+    crystalId: int
+    spaceGroup: str | None
+    cell_a: float | None
+    cell_b: float | None
+    cell_c: float | None
+    cell_alpha: float | None
+    cell_beta: float | None
+    cell_gamma: float | None
+    Protein: SampleProtein
+
+
+class SampleContainer(ApiModel):
+    containerId: int
+    code: str | None
+    barcode: str | None
+    sampleChangerLocation: str | None
+    beamlineLocation: str | None
+
+
+class SampleMetaData(ApiModel):
+    datacollections: int = Field(description="Data collections of this sample")
+    proposal: str
+
+
+class Sample(ApiModel):
+    blSampleId: int
+    name: str | None
+    location: str | None
+    containerId: int | None
+    code: str | None
+    comments: str | None
+    Crystal: SampleCrystal
+    Container: SampleContainer | None
+    DiffractionPlan: Protocol | None
+    metadata: SampleMetaData = Field(alias="_metadata")
+
+
+class ProteinCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    proposalId: int = Field(ge=1)
+    acronym: Acronym
+    name: Text255 | None = None
+    sequence: Annotated[str, StringConstraints(max_length=100_000, pattern=r"^[A-Za-z*\s]*$")] | None = None
+    molecularMass: float | None = Field(None, gt=0)
+
+
+class Protein(ApiModel):
+    proteinId: int
+    proposalId: int
+    proposal: str
+    acronym: str | None
+    name: str | None
+    molecularMass: float | None
+    isCreatedBySampleSheet: bool | None
+    metadata: dict[str, int] = Field(alias="_metadata", description="samples")
+
+
+class PersonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    givenName: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=45)]
+    familyName: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    emailAddress: Annotated[str, StringConstraints(max_length=60, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    phoneNumber: Annotated[str, StringConstraints(max_length=45)] | None = None
+
+
+class LabContactCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    proposalId: int = Field(ge=1)
+    cardName: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    personId: int | None = Field(None, ge=1, description="An existing person; or give `Person`")
+    Person: PersonIn | None = None
+    defaultCourrierCompany: Annotated[str, StringConstraints(max_length=45)] | None = None
+    courierAccount: Annotated[str, StringConstraints(max_length=45)] | None = None
+    billingReference: Annotated[str, StringConstraints(max_length=45)] | None = None
+
+    @model_validator(mode="after")
+    def _one_person(self) -> "LabContactCreate":
+        if (self.personId is None) == (self.Person is None):
+            raise ValueError("give exactly one of `personId` and `Person`")
+        return self
+
+
+class LabContactPerson(ApiModel):
+    personId: int
+    givenName: str | None
+    familyName: str | None
+    emailAddress: str | None
+    phoneNumber: str | None
+
+
+class LabContact(ApiModel):
+    labContactId: int
+    proposalId: int
+    cardName: str
+    defaultCourrierCompany: str | None
+    courierAccount: str | None
+    billingReference: str | None
+    recordTimeStamp: datetime | None = None
+    Person: LabContactPerson
