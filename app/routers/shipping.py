@@ -1,18 +1,20 @@
-"""Shipments: lists, contents, writes and the manifest."""
+"""Shipments: lists, contents, writes, the spreadsheet import and the manifest."""
 
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, File, Path, Query, Response, UploadFile, status
 
-from app.deps import IdentityDep, PageDep, ReadSessionDep, WriteSessionDep
+from app import shipment_import
+from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep, WriteSessionDep
 from app.errors import NotFound
 from app.routers.proposals import PROPOSAL_PATTERN
 from app.routers.sessions import MAX_ID
-from app.spreadsheets import csv_bytes
+from app.spreadsheets import FileTooLarge, csv_bytes
 from relational import shipping
 from relational.common import Page
 from schemas.common import Paged
+from schemas.shipment_import import ImportReport
 from schemas.shipping import Shipping, ShippingCreate, ShippingUpdate
 
 router = APIRouter(prefix="/shippings", tags=["Shipping"])
@@ -23,6 +25,11 @@ NOT_FOUND = {404: {"description": "No such shipment (or out of reach)"}}
 
 class Include(StrEnum):
     contents = "contents"
+
+
+class SheetFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
 
 
 class ManifestFormat(StrEnum):
@@ -37,6 +44,64 @@ async def get_shippings(
     """Shipments the caller may see, newest first, with dewar, container and sample counts."""
     total, rows = await shipping.get_shippings(db, identity.scope, page, proposal=proposal)
     return {"total": total, "results": rows, "skip": page.skip, "limit": page.limit}
+
+
+@router.post("/import", response_model=ImportReport, status_code=status.HTTP_201_CREATED)
+async def import_shipment(
+    identity: IdentityDep,
+    db: WriteSessionDep,
+    schema: SchemaDep,
+    state: StateDep,
+    response: Response,
+    file: Annotated[UploadFile, File(description="CSV or XLSX, one row per sample")],
+    proposal: ProposalName,
+    profile: Annotated[
+        str, Query(max_length=40, description="Column profile: default, exi, or the facility's")
+    ] = "default",
+    shippingId: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Add to this shipment")] = None,
+    shippingName: Annotated[
+        str | None, Query(min_length=1, max_length=45, description="Name of the new shipment")
+    ] = None,
+    dryRun: Annotated[bool, Query(description="Validate and report, write nothing")] = False,
+) -> ImportReport:
+    """One shipment from one spreadsheet: every row is validated and all problems come back at once (422, with
+    row, column, value and message); otherwise all rows are written in one transaction."""
+    limit = state.settings.import_max_bytes
+    content = await file.read(limit + 1)
+    if len(content) > limit:
+        raise FileTooLarge(f"The file is over the {limit}-byte limit of this service")
+    report = await shipment_import.import_sheet(
+        db,
+        identity.scope,
+        schema,
+        state.settings,
+        content=content,
+        filename=file.filename or "",
+        proposal=proposal,
+        profile=profile,
+        shipping_id=shippingId,
+        shipping_name=shippingName,
+        dry_run=dryRun,
+        person_id=identity.personId,
+    )
+    if dryRun:
+        response.status_code = status.HTTP_200_OK
+    return report
+
+
+@router.get("/import/template", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+async def get_import_template(
+    identity: IdentityDep,
+    state: StateDep,
+    profile: Annotated[str, Query(max_length=40)] = "default",
+    format: SheetFormat = SheetFormat.csv,
+) -> Response:
+    """An empty sheet with the profile's columns and one example row."""
+    if profile not in shipment_import.profiles(state.settings):
+        raise NotFound(f"No import profile `{profile}`")
+    content, media = shipment_import.template(state.settings, profile, format.value)
+    disposition = f'attachment; filename="shipment-template-{profile}.{format.value}"'
+    return Response(content, media_type=media, headers={"Content-Disposition": disposition})
 
 
 @router.get("/{shippingId}", response_model=Shipping, responses=NOT_FOUND)

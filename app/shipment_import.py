@@ -1,0 +1,116 @@
+"""The shipment import as one service for the route and the CLI: file → header → rows → checks → one write."""
+
+from collections.abc import Callable
+from pathlib import PurePath
+from typing import Any
+
+from app.errors import DomainError, InvalidInput
+from app.settings import Settings
+from app.spreadsheets import csv_bytes, read_table, xlsx_bytes
+from relational import shipment_import
+from relational.db import WriteSession
+from relational.flavour import SchemaInfo
+from relational.reach import proposal_id_by_name
+from relational.scope import Scope
+from schemas.shipment_import import IGNORED, PROFILES, ImportReport, ImportRow, RowError, map_header, parse_row
+
+
+class ImportRejected(DomainError):
+    """The sheet has problems: every one of them is listed in ``errors``; nothing was written."""
+
+    status = 422
+    title = "Import rejected"
+
+
+def profiles(settings: Settings) -> dict[str, dict[str, str]]:
+    """The built-in column profiles, with the facility's own (``ISPYB_IMPORT_PROFILES``) over them."""
+    return PROFILES | settings.import_profiles
+
+
+def template(settings: Settings, profile: str, kind: str) -> tuple[bytes, str]:
+    """(file, media type) of an empty sheet with a profile's columns and one example row."""
+    columns = profiles(settings)[profile]
+    example = {
+        "dewar": "Dewar-1",
+        "containerBarcode": "PK-0001",
+        "containerCode": "puck1",
+        "containerType": "Unipuck",
+        "position": 1,
+        "sampleName": "lyso_01",
+        "proteinAcronym": "lyso",
+        "spaceGroup": "P43212",
+        "experimentKind": "OSC",
+        "requiredResolution": 1.8,
+    }
+    header = list(columns.values())
+    row = [example.get(field) for field in columns]
+    if kind == "xlsx":
+        return xlsx_bytes(header, [row]), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return csv_bytes(header, [row]), "text/csv"
+
+
+async def import_sheet(
+    db: WriteSession,
+    scope: Scope,
+    schema: SchemaInfo,
+    settings: Settings,
+    *,
+    content: bytes,
+    filename: str,
+    proposal: str,
+    profile: str = "default",
+    shipping_id: int | None = None,
+    shipping_name: str | None = None,
+    dry_run: bool = False,
+    person_id: int,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ImportReport:
+    """Validate every row, then write all of them or none (the caller's unit of work commits); ImportRejected
+    lists all problems at once."""
+    proposal_id = await proposal_id_by_name(db, scope, proposal)
+    known = profiles(settings)
+    if profile not in known:
+        raise InvalidInput(f"Unknown profile `{profile}`; known: {', '.join(known)}")
+    header, numbered = read_table(content, filename)
+    try:
+        fields = map_header(header, known[profile], IGNORED.get(profile, ()))
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    headers = {f: h for f, h in zip(fields, header, strict=True) if f}
+    rows: list[tuple[int, ImportRow]] = []
+    errors: list[RowError] = []
+    for number, cells in numbered:
+        values: dict[str, Any] = {f: v for f, v in zip(fields, cells, strict=False) if f}
+        parsed = parse_row(number, values, headers)
+        if isinstance(parsed, list):
+            errors.extend(parsed)
+        else:
+            rows.append((number, parsed))
+        if progress and number % 500 == 0:
+            progress("validating", len(rows) + len(errors), 0)
+    if not rows and not errors:
+        raise InvalidInput("The sheet has a header but no rows")
+    plan = shipment_import.Plan(rows, headers)
+    plan.errors.extend(errors)
+    total = len(rows)
+    result = await shipment_import.run(
+        db,
+        scope,
+        plan,
+        proposal_id=proposal_id,
+        shipping_id=shipping_id,
+        shipping_name=shipping_name or PurePath(filename).stem[:45] or "Imported shipment",
+        capacities=settings.container_types,
+        kinds=schema.experiment_kinds,
+        create_proteins=settings.import_create_proteins,
+        dry_run=dry_run,
+        person_id=person_id,
+        progress=(lambda done: progress("writing", done, total)) if progress else None,
+    )
+    if isinstance(result, list):
+        rows_with_errors = len({e.row for e in result})
+        raise ImportRejected(
+            f"{len(result)} problem(s) on {rows_with_errors} row(s); nothing was imported",
+            errors=[e.model_dump() for e in result],
+        )
+    return result
