@@ -8,13 +8,19 @@ from typing import Annotated
 import typer
 import uvicorn
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from app.auth import tokens
+from app.deps import scope_for
 from app.embedded import DocumentServer
+from app.errors import DomainError
 from app.settings import Settings, get_settings
+from app.shipment_import import ImportRejected, import_sheet
 from relational import demo, people
 from relational.db import Database
 from relational.schema_check import check
+from schemas.shipment_import import ImportReport
 
 cli = typer.Typer(
     help="The shared ISPyB back end (MariaDB/SQLite + MongoDB behind one FastAPI service).", no_args_is_help=True
@@ -126,3 +132,64 @@ def check_schema() -> None:
     console.print(f"{len(problems)} mismatch(es); flavour: {flavour}")
     if problems:
         raise typer.Exit(1)
+
+
+async def _import(content: bytes, filename: str, proposal: str, login: str, **options: object) -> ImportReport:
+    settings = get_settings()
+    database = Database(settings.sql_url)
+    try:
+        schema = await database.start()
+        async with database.write_sessions() as db:
+            person = await people.person_by_login(db, login)
+            if person is None:
+                raise typer.BadParameter(f"no Person with login `{login}`")
+            scope = scope_for(settings, person.personId, await people.permissions_of(db, person.personId))
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            with Progress(*columns, console=console) as bar:
+                task = bar.add_task("reading", total=None)
+
+                def progress(phase: str, done: int, total: int) -> None:
+                    bar.update(task, description=phase, completed=done, total=total or None)
+
+                report = await import_sheet(
+                    db,
+                    scope,
+                    schema,
+                    settings,
+                    content=content,
+                    filename=filename,
+                    proposal=proposal,
+                    person_id=person.personId,
+                    progress=progress,
+                    **options,  # type: ignore[arg-type]
+                )
+            await db.commit()
+            return report
+    finally:
+        await database.dispose()
+
+
+@cli.command("import-shipment")
+def import_shipment(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX, one row per sample")],
+    proposal: Annotated[str, typer.Option(help="e.g. MX1")],
+    login: Annotated[str, typer.Option(help="Who imports: their reach applies")],
+    profile: Annotated[str, typer.Option(help="Column profile")] = "default",
+    shipping_name: Annotated[str | None, typer.Option(help="Name of the new shipment")] = None,
+    shipping_id: Annotated[int | None, typer.Option(help="Add to this shipment instead")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Validate and report, write nothing")] = False,
+) -> None:
+    """Import a shipment spreadsheet into ISPYB_SQL_URL: all rows or none, every problem listed."""
+    options = {"profile": profile, "shipping_name": shipping_name, "shipping_id": shipping_id, "dry_run": dry_run}
+    try:
+        report = asyncio.run(_import(file.read_bytes(), file.name, proposal, login, **options))
+    except ImportRejected as exc:
+        table = Table("row", "column", "value", "problem", title=exc.detail)
+        for e in exc.extra["errors"]:
+            table.add_row(str(e["row"]), e["column"] or "", "" if e["value"] is None else str(e["value"]), e["message"])
+        console.print(table)
+        raise typer.Exit(1) from None
+    except DomainError as exc:
+        console.print(f"[red]{exc.title}[/red]: {exc.detail}")
+        raise typer.Exit(1) from None
+    console.print_json(report.model_dump_json())

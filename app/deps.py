@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import tokens
 from app.errors import Unauthorized
+from app.settings import Settings
 from app.state import AppState
 from relational import people
 from relational.common import Page
@@ -95,14 +96,16 @@ async def current_identity(
         raise Unauthorized("No token provided" if not header else "Authorization header must be `Bearer <token>`")
     login, person_id = tokens.verify(state.settings.jwt_secret, credentials.credentials)
     permissions = await permissions_for(state, db, person_id)
-    beamlines = frozenset(
-        b.beamLineName
-        for group in state.settings.beamline_groups
-        if group.permission in permissions
-        for b in group.beamLines
-    )
-    scope = Scope(person_id=person_id, all_proposals="all_proposals" in permissions, beamlines=beamlines)
+    scope = scope_for(state.settings, person_id, permissions)
     return Identity(login=login, personId=person_id, permissions=permissions, scope=scope)
+
+
+def scope_for(settings: Settings, person_id: int, permissions: list[str]) -> Scope:
+    """A person's reach from their permissions and the configured beamline groups."""
+    beamlines = frozenset(
+        b.beamLineName for group in settings.beamline_groups if group.permission in permissions for b in group.beamLines
+    )
+    return Scope(person_id=person_id, all_proposals="all_proposals" in permissions, beamlines=beamlines)
 
 
 IdentityDep = Annotated[Identity, Depends(current_identity)]

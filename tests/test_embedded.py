@@ -52,6 +52,7 @@ def test_serve_embedded_default(tmp_path: Path) -> None:
         )
         assert r.json()["total"] > 100
         assert (tmp_path / ".ispyb-data" / "ispyb.sqlite").exists()
+        _import_on_sqlite(tmp_path, env, base, tokens["alice"])
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -59,3 +60,24 @@ def test_serve_embedded_default(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
     assert process.returncode is not None
+
+
+def _import_on_sqlite(tmp_path: Path, env: dict[str, str], base: str, token: str) -> None:
+    """The CLI import writes into the embedded SQLite file (bulk INSERT…RETURNING there too)."""
+    sheet = tmp_path / "puck.csv"
+    rows = [f"D1,EMB-PK-1,Unipuck,{p},emb_{p},lyso1,OSC" for p in range(1, 17)]
+    sheet.write_text("Dewar,Container barcode,Container type,Position,Sample name,Protein acronym,Experiment kind\n"
+                     + "\n".join(rows))  # fmt: skip
+    sqlite = f"sqlite+aiosqlite:///{tmp_path / '.ispyb-data' / 'ispyb.sqlite'}"
+    result = subprocess.run(
+        [CLI, "import-shipment", str(sheet), "--proposal", "MX1", "--login", "alice", "--shipping-name", "emb"],
+        cwd=tmp_path,
+        env=env | {"ISPYB_MODE": "embedded", "ISPYB_SQL_URL": sqlite},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    r = httpx.get(f"{base}/shippings", params={"proposal": "MX1"}, headers={"Authorization": f"Bearer {token}"})
+    emb = [s for s in r.json()["results"] if s["shippingName"] == "emb"]
+    assert [s["_metadata"] for s in emb] == [{"dewars": 1, "containers": 1, "samples": 16}]

@@ -1,7 +1,12 @@
 """Spreadsheet import on both flavours: all rows or none, every problem reported at once, bad files refused."""
 
 import io
+import json
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -211,3 +216,23 @@ def test_row_problems_name_row_and_column(
     problem = upload(sci, flavour, csv(HEADER[:6], [first, second]), 422, name="s.csv")
     assert [(e["row"], e["column"]) for e in problem["errors"]] == [(3, column)]
     assert message in problem["errors"][0]["message"]
+
+
+def test_cli_import_reports_problems_or_imports(flavour: Flavour, acronym: str, tmp_path: Path) -> None:
+    cli = str(Path(sys.executable).parent / "ispyb-hybrid")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISPYB_")} | {
+        "ISPYB_MODE": "dev",
+        "ISPYB_SQL_URL": flavour.url,
+        "COLUMNS": "200",
+    }
+    rows = sheet(64, acronym, uid())
+    rows[10][3] = 99
+    bad, good = tmp_path / "bad.xlsx", tmp_path / "good.xlsx"
+    bad.write_bytes(xlsx(HEADER, rows))
+    good.write_bytes(xlsx(HEADER, sheet(64, acronym, uid())))
+    base = [cli, "import-shipment", "--proposal", flavour.data.proposals["a"], "--login", f"sci_a_{flavour.name}"]
+    refused = subprocess.run([*base, str(bad)], env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and "beyond the 16 positions" in refused.stdout
+    done = subprocess.run([*base, str(good)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout[done.stdout.index("{") :])["samples"] == 64
