@@ -19,6 +19,7 @@ from relational.flavour import SchemaInfo
 from relational.scope import Scope
 
 MAX_LIMIT = 10_000
+MAX_SKIP = 2**31 - 1
 
 
 def get_state(request: Request) -> AppState:
@@ -112,7 +113,7 @@ IdentityDep = Annotated[Identity, Depends(current_identity)]
 
 
 def pagination(
-    skip: Annotated[int, Query(ge=0, description="Results to skip")] = 0,
+    skip: Annotated[int, Query(ge=0, le=MAX_SKIP, description="Results to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Number of results to show")] = 25,
 ) -> Page:
     return Page(skip=skip, limit=limit)

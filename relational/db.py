@@ -3,10 +3,11 @@
 from pathlib import Path
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from app.errors import InvalidInput
 from relational.flavour import SchemaInfo, detect
 from relational.models import Base
 
@@ -20,7 +21,7 @@ def create_engine(url: str, pool_size: int = 10, pool_recycle: int = 3600) -> As
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_foreign_keys)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_pre_ping=True,
         pool_recycle=pool_recycle,
@@ -28,6 +29,26 @@ def create_engine(url: str, pool_size: int = 10, pool_recycle: int = 3600) -> As
         max_overflow=pool_size,
         connect_args={"charset": "utf8mb4"},
     )
+    event.listen(engine.sync_engine, "handle_error", _client_value_error)
+    return engine
+
+
+#: MariaDB errors that only a client's value causes, with what to tell the client
+_CLIENT_VALUE_ERRORS = {
+    1267: "a text has characters outside this database's character set, so nothing can match it",
+    1271: "a text has characters outside this database's character set, so nothing can match it",
+    1366: "a text has characters this database cannot store (its columns are latin1)",
+    1406: "a value is longer than the database column allows",
+    1264: "a number is outside the database column's range",
+}
+
+
+def _client_value_error(context: ExceptionContext) -> None:
+    """Turn a MariaDB refusal caused by the client's value (collation mix, unstorable text, too long, out of
+    range) into a 422 instead of an unexpected error."""
+    args = getattr(context.original_exception, "args", ())
+    if args and args[0] in _CLIENT_VALUE_ERRORS:
+        raise InvalidInput(f"Refused by the database: {_CLIENT_VALUE_ERRORS[args[0]]}") from context.original_exception
 
 
 def _sqlite_foreign_keys(dbapi_connection: object, _record: object) -> None:

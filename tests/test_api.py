@@ -133,6 +133,10 @@ def test_stats(flavour: Flavour) -> None:
     [
         "/sessions?limit=10001",
         "/sessions?skip=-1",
+        "/proposals?skip=32589158477190044729",
+        "/proposals?search=%F0%9F%98%80",
+        "/samples?search=%E6%97%A5%E6%9C%AC",
+        "/events?session=%F0%9F%98%80-1",
         "/sessions?limit=0",
         "/sessions/abc",
         "/sessions/99999999999",

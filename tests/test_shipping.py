@@ -249,3 +249,10 @@ def test_bad_samples_are_refused(flavour: Flavour, sci: Caller, change: dict[str
     before = sci("GET", f"/containers/{d.containers['a']}", 200)["_metadata"]["samples"]
     sci("POST", "/samples", status, json=body | change)
     assert sci("GET", f"/containers/{d.containers['a']}", 200)["_metadata"]["samples"] == before
+
+
+def test_text_the_database_cannot_store_is_a_422(flavour: Flavour, sci: Caller) -> None:
+    before = sci("GET", "/shippings?limit=1", 200)["total"]
+    problem = sci("POST", "/shippings", 422, json=courier(proposal_id(flavour, "a"), name="\U0001f69a box"))
+    assert "cannot store" in problem["detail"]
+    assert sci("GET", "/shippings?limit=1", 200)["total"] == before
