@@ -256,3 +256,25 @@ def test_text_the_database_cannot_store_is_a_422(flavour: Flavour, sci: Caller) 
     problem = sci("POST", "/shippings", 422, json=courier(proposal_id(flavour, "a"), name="\U0001f69a box"))
     assert "cannot store" in problem["detail"]
     assert sci("GET", "/shippings?limit=1", 200)["total"] == before
+
+
+def test_containers_and_dewars_change_and_go_when_empty(flavour: Flavour, sci: Caller) -> None:
+    pid = proposal_id(flavour, "a")
+    card = contact(sci, pid)
+    assert sci("GET", f"/labcontacts/{card}", 200)["Person"]["familyName"] == "Lovelace"
+    ship = sci("POST", "/shippings", 201, json=courier(pid) | {"returnLabContactId": card})
+    assert ship["returnLabContactId"] == card
+    dewar = sci("POST", "/dewars", 201, json={"shippingId": ship["shippingId"], "code": "D1"})["dewarId"]
+    changed = sci("PATCH", f"/dewars/{dewar}", 200, json={"code": "D9", "trackingNumberToSynchrotron": "TRK1"})
+    assert (changed["code"], changed["trackingNumberToSynchrotron"]) == ("D9", "TRK1")
+    box = sci(
+        "POST", "/containers", 201, json={"dewarId": dewar, "code": "c", "containerType": "Plate", "capacity": 48}
+    )
+    assert box["capacity"] == 48
+    moved = sci("PATCH", f"/containers/{box['containerId']}", 200, json={"sampleChangerLocation": "5", "code": "c2"})
+    assert (moved["sampleChangerLocation"], moved["code"]) == ("5", "c2")
+    sci("POST", "/containers", 422, json={"dewarId": dewar, "code": "x", "containerType": "Tray"})
+    sci("DELETE", f"/containers/{box['containerId']}", 204)
+    sci("GET", f"/containers/{box['containerId']}", 404)
+    sci("DELETE", f"/dewars/{dewar}", 204)
+    assert sci("GET", f"/shippings/{ship['shippingId']}", 200)["_metadata"]["dewars"] == 0
