@@ -10,10 +10,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import Conflict, InvalidInput, NotFound
 from relational.common import Page, columns, paged, proposal_name
 from relational.db import WriteSession
-from relational.models import BLSample, Container, Crystal, DataCollectionGroup, DiffractionPlan, Proposal, Protein
+from relational.models import (
+    AutoProcIntegration,
+    AutoProcScalingHasInt,
+    AutoProcScalingStatistics,
+    BLSample,
+    Container,
+    Crystal,
+    DataCollection,
+    DataCollectionGroup,
+    DiffractionPlan,
+    Proposal,
+    Protein,
+    RobotAction,
+)
 from relational.reach import flush_or_conflict, owner_in_reach, proposal_in_reach
 from relational.scope import Scope
-from schemas.samples import ProteinCreate, Protocol, SampleCreate, SampleUpdate
+from schemas.samples import ProteinCreate, Protocol, SampleCreate, SampleStatus, SampleUpdate
 
 _CRYSTAL = ("spaceGroup", "cell_a", "cell_b", "cell_c", "cell_alpha", "cell_beta", "cell_gamma")
 _PLAN = tuple(Protocol.model_fields)
@@ -29,6 +42,7 @@ async def get_samples(
     containerId: int | None = None,
     proteinId: int | None = None,
     search: str | None = None,
+    status: SampleStatus | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Visible samples, newest first, py-ispyb's nesting (Crystal → Protein, Container, DiffractionPlan)."""
     query = (
@@ -69,6 +83,8 @@ async def get_samples(
     if search:
         like = f"%{search}%"
         query = query.where(or_(BLSample.name.like(like), Protein.acronym.like(like), Container.code.like(like)))
+    if status is not None:
+        query = query.where(BLSample.blSampleId.in_(_with_status(status)))
     total, rows = await paged(db, query, page)
     return total, await _shape(db, rows)
 
@@ -76,18 +92,8 @@ async def get_samples(
 async def _shape(db: AsyncSession, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ids = [r["blSampleId"] for r in rows]
     plan_ids = [r["diffractionPlanId"] for r in rows if r["diffractionPlanId"]]
-    dcs: dict[int, int] = {}
+    collected = await _collected(db, ids)
     plans: dict[int, dict[str, Any]] = {}
-    if ids:
-        dcs = dict(
-            (
-                await db.execute(
-                    select(DataCollectionGroup.blSampleId, func.count())
-                    .where(DataCollectionGroup.blSampleId.in_(ids))
-                    .group_by(DataCollectionGroup.blSampleId)
-                )
-            ).all()
-        )
     if plan_ids:
         query = select(DiffractionPlan.diffractionPlanId, *[getattr(DiffractionPlan, f) for f in _PLAN])
         for r in (await db.execute(query.where(DiffractionPlan.diffractionPlanId.in_(plan_ids)))).mappings():
@@ -111,10 +117,63 @@ async def _shape(db: AsyncSession, rows: list[dict[str, Any]]) -> list[dict[str,
                 | {"Protein": protein | {"acronym": r["acronym"]}},
                 "Container": container,
                 "DiffractionPlan": plans.get(r["diffractionPlanId"]),
-                "_metadata": {"datacollections": dcs.get(r["blSampleId"], 0), "proposal": r["proposal"]},
+                "_metadata": collected.get(r["blSampleId"], _NOTHING_COLLECTED) | {"proposal": r["proposal"]},
             }
         )
     return out
+
+
+_NOTHING_COLLECTED = {"datacollections": 0, "types": [], "autoIntegrations": 0, "integratedResolution": None}
+
+
+async def _collected(db: AsyncSession, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Per sample: data collections, their experiment types, auto-integrations and the best resolution reached."""
+    if not ids:
+        return {}
+    query = (
+        select(
+            DataCollectionGroup.blSampleId,
+            DataCollectionGroup.experimentType,
+            func.count(func.distinct(DataCollection.dataCollectionId)),
+            func.count(func.distinct(AutoProcIntegration.autoProcIntegrationId)),
+            func.min(AutoProcScalingStatistics.resolutionLimitHigh),
+        )
+        .join(DataCollection, DataCollection.dataCollectionGroupId == DataCollectionGroup.dataCollectionGroupId)
+        .outerjoin(AutoProcIntegration, AutoProcIntegration.dataCollectionId == DataCollection.dataCollectionId)
+        .outerjoin(
+            AutoProcScalingHasInt,
+            AutoProcScalingHasInt.autoProcIntegrationId == AutoProcIntegration.autoProcIntegrationId,
+        )
+        .outerjoin(
+            AutoProcScalingStatistics,
+            AutoProcScalingStatistics.autoProcScalingId == AutoProcScalingHasInt.autoProcScalingId,
+        )
+        .where(DataCollectionGroup.blSampleId.in_(ids))
+        .group_by(DataCollectionGroup.blSampleId, DataCollectionGroup.experimentType)
+    )
+    out: dict[int, dict[str, Any]] = {}
+    for sample_id, kind, dcs, integrations, resolution in await db.execute(query):
+        entry = out.setdefault(sample_id, {**_NOTHING_COLLECTED, "types": []})
+        entry["datacollections"] += dcs
+        entry["autoIntegrations"] += integrations
+        if kind:
+            entry["types"] = sorted({*entry["types"], kind})
+        if resolution is not None:
+            best = entry["integratedResolution"]
+            entry["integratedResolution"] = resolution if best is None else min(best, resolution)
+    return out
+
+
+def _with_status(status: SampleStatus) -> Any:
+    """Samples that went through ``status`` (py-ispyb's sample status filter)."""
+    if status == SampleStatus.sample_action:
+        return select(RobotAction.blsampleId)
+    collected = select(DataCollectionGroup.blSampleId).join(
+        DataCollection, DataCollection.dataCollectionGroupId == DataCollectionGroup.dataCollectionGroupId
+    )
+    if status == SampleStatus.data_collected:
+        return collected
+    return collected.join(AutoProcIntegration, AutoProcIntegration.dataCollectionId == DataCollection.dataCollectionId)
 
 
 def check_kind(protocol: Protocol | None, kinds: Sequence[str]) -> None:

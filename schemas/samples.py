@@ -1,6 +1,7 @@
 """Samples, their crystal and desired protocol, proteins and lab contacts."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -105,8 +106,19 @@ class SampleContainer(ApiModel):
     beamlineLocation: str | None
 
 
+class SampleStatus(StrEnum):
+    """py-ispyb's sample status filter (what the sample went through)."""
+
+    sample_action = "Sample Action"
+    data_collected = "Data Collected"
+    auto_integrated = "Auto Integrated"
+
+
 class SampleMetaData(ApiModel):
     datacollections: int = Field(description="Data collections of this sample")
+    types: list[str] = Field(description="Their experiment types")
+    autoIntegrations: int
+    integratedResolution: float | None = Field(description="Best (lowest) resolution limit of its auto-processing")
     proposal: str
 
 

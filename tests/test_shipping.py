@@ -278,3 +278,33 @@ def test_containers_and_dewars_change_and_go_when_empty(flavour: Flavour, sci: C
     sci("GET", f"/containers/{box['containerId']}", 404)
     sci("DELETE", f"/dewars/{dewar}", 204)
     assert sci("GET", f"/shippings/{ship['shippingId']}", 200)["_metadata"]["dewars"] == 0
+
+
+def test_sample_list_says_what_each_sample_went_through(flavour: Flavour, sci: Caller) -> None:
+    d = flavour.data
+    proposal = d.proposals["a"]
+    shells = sci("GET", f"/processings/auto-integrations?dataCollectionId={d.dcs['a0']}", 200)["results"][0]
+    stats = shells["AutoProcIntegration"][0]["AutoProcScalingHasInt"][0]["AutoProcScaling"]["AutoProcScalingStatistics"]
+    sample = sci("GET", f"/samples/{d.samples['a']}", 200)
+    assert sample["_metadata"] | {"proposal": None} == {
+        "datacollections": 2,
+        "types": ["OSC"],
+        "autoIntegrations": 1,
+        "integratedResolution": min(s["resolutionLimitHigh"] for s in stats),
+        "proposal": None,
+    }
+    for status in ("Sample Action", "Data Collected", "Auto Integrated"):
+        found = sci("GET", "/samples", 200, params={"proposal": proposal, "status": status, "limit": 10000})["results"]
+        assert d.samples["a"] in {s["blSampleId"] for s in found}, status
+    box = sci("POST", "/containers", 201, json={"dewarId": d.dewars["a"], "code": "fresh", "containerType": "Puck"})
+    new = {
+        "name": "untouched",
+        "containerId": box["containerId"],
+        "location": 1,
+        "Crystal": {"proteinId": d.proteins["a"]},
+    }
+    untouched = sci("POST", "/samples", 201, json=new)
+    assert untouched["_metadata"]["datacollections"] == 0 and untouched["_metadata"]["types"] == []
+    collected = sci("GET", "/samples", 200, params={"proposal": proposal, "status": "Data Collected", "limit": 10000})
+    assert untouched["blSampleId"] not in {s["blSampleId"] for s in collected["results"]}
+    sci("GET", "/samples?status=Strategy", 422)

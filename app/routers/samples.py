@@ -11,7 +11,16 @@ from app.routers.sessions import MAX_ID
 from relational import labcontacts, samples
 from relational.common import Page
 from schemas.common import Paged
-from schemas.samples import LabContact, LabContactCreate, Protein, ProteinCreate, Sample, SampleCreate, SampleUpdate
+from schemas.samples import (
+    LabContact,
+    LabContactCreate,
+    Protein,
+    ProteinCreate,
+    Sample,
+    SampleCreate,
+    SampleStatus,
+    SampleUpdate,
+)
 
 router = APIRouter(prefix="/samples", tags=["Samples"])
 proteins = APIRouter(prefix="/proteins", tags=["Samples"])
@@ -31,10 +40,18 @@ async def get_samples(
     containerId: FilterId = None,
     proteinId: FilterId = None,
     search: Search = None,
+    status: SampleStatus | None = None,
 ) -> dict[str, object]:
     """Samples the caller may see, newest first."""
     total, rows = await samples.get_samples(
-        db, identity.scope, page, proposal=proposal, containerId=containerId, proteinId=proteinId, search=search
+        db,
+        identity.scope,
+        page,
+        proposal=proposal,
+        containerId=containerId,
+        proteinId=proteinId,
+        search=search,
+        status=status,
     )
     return {"total": total, "results": rows, "skip": page.skip, "limit": page.limit}
 
