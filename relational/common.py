@@ -48,6 +48,14 @@ async def paged(db: AsyncSession, query: Select[Any], page: Page) -> tuple[int, 
     return total, rows
 
 
+def where_given(query: Select[Any], *filters: tuple[ColumnElement[Any], object]) -> Select[Any]:
+    """``query`` narrowed to ``column == value`` for each (column, value) whose value is not None."""
+    for column, value in filters:
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
 def columns(model: type, *exclude: str) -> list[ColumnElement[Any]]:
     """Every mapped column of ``model`` (selected by name), less ``exclude``."""
     return [c for c in model.__table__.columns if c.name not in exclude]  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, InvalidInput
-from relational.common import Page, paged, proposal_name
+from relational.common import Page, paged, proposal_name, where_given
 from relational.db import WriteSession
 from relational.models import BLSample, Container, Dewar, Proposal, Shipping
 from relational.reach import flush_or_conflict, owner_in_reach
@@ -40,12 +40,9 @@ async def get_containers(
         .where(scope.proposals(Shipping.proposalId))
         .order_by(Container.containerId.desc())
     )
-    if containerId is not None:
-        query = query.where(Container.containerId == containerId)
-    if dewarId is not None:
-        query = query.where(Container.dewarId == dewarId)
-    if barcode is not None:
-        query = query.where(Container.barcode == barcode)
+    query = where_given(
+        query, (Container.containerId, containerId), (Container.dewarId, dewarId), (Container.barcode, barcode)
+    )
     if proposal:
         query = query.join(Proposal, Proposal.proposalId == Shipping.proposalId).where(proposal_name == proposal)
     total, rows = await paged(db, query, page)

@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, InvalidInput
-from relational.common import Page, paged, proposal_name
+from relational.common import Page, paged, proposal_name, where_given
 from relational.db import WriteSession
 from relational.models import (
     BLSample,
@@ -48,12 +48,7 @@ async def get_dewars(
         .where(scope.proposals(Shipping.proposalId))
         .order_by(Dewar.dewarId.desc())
     )
-    if dewarId is not None:
-        query = query.where(Dewar.dewarId == dewarId)
-    if shippingId is not None:
-        query = query.where(Dewar.shippingId == shippingId)
-    if barCode is not None:
-        query = query.where(Dewar.barCode == barCode)
+    query = where_given(query, (Dewar.dewarId, dewarId), (Dewar.shippingId, shippingId), (Dewar.barCode, barCode))
     if proposal:
         query = query.join(Proposal, Proposal.proposalId == Shipping.proposalId).where(proposal_name == proposal)
     total, rows = await paged(db, query, page)

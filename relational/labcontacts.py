@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict
-from relational.common import Page, columns, paged, proposal_name
+from relational.common import Page, columns, paged, proposal_name, where_given
 from relational.db import WriteSession
 from relational.models import LabContact, Person, Proposal
 from relational.reach import flush_or_conflict, proposal_in_reach
@@ -27,10 +27,7 @@ async def get_labcontacts(
         .where(scope.proposals(LabContact.proposalId))
         .order_by(LabContact.cardName, LabContact.labContactId)
     )
-    if labContactId is not None:
-        query = query.where(LabContact.labContactId == labContactId)
-    if proposal:
-        query = query.where(proposal_name == proposal)
+    query = where_given(query, (LabContact.labContactId, labContactId), (proposal_name, proposal or None))
     total, rows = await paged(db, query, page)
     for row in rows:
         row["Person"] = {c.key: row.pop(c.key) for c in _PERSON}

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, InvalidInput, NotFound
-from relational.common import Page, columns, paged, proposal_name
+from relational.common import Page, columns, paged, proposal_name, where_given
 from relational.db import WriteSession
 from relational.models import (
     AutoProcIntegration,
@@ -26,9 +26,9 @@ from relational.models import (
 )
 from relational.reach import flush_or_conflict, owner_in_reach, proposal_in_reach
 from relational.scope import Scope
-from schemas.samples import ProteinCreate, Protocol, SampleCreate, SampleStatus, SampleUpdate
+from schemas.samples import Cell, ProteinCreate, Protocol, SampleCreate, SampleStatus, SampleUpdate
 
-_CRYSTAL = ("spaceGroup", "cell_a", "cell_b", "cell_c", "cell_alpha", "cell_beta", "cell_gamma")
+_CRYSTAL = tuple(Cell.model_fields)
 _PLAN = tuple(Protocol.model_fields)
 
 
@@ -73,11 +73,9 @@ async def get_samples(
         .where(scope.proposals(Protein.proposalId))
         .order_by(BLSample.blSampleId.desc())
     )
-    for column, value in ((BLSample.blSampleId, blSampleId), (BLSample.containerId, containerId)):
-        if value is not None:
-            query = query.where(column == value)
-    if proteinId is not None:
-        query = query.where(Protein.proteinId == proteinId)
+    query = where_given(
+        query, (BLSample.blSampleId, blSampleId), (BLSample.containerId, containerId), (Protein.proteinId, proteinId)
+    )
     if proposal:
         query = query.where(proposal_name == proposal)
     if search:
@@ -283,10 +281,7 @@ async def get_proteins(
         .where(scope.proposals(Protein.proposalId))
         .order_by(Protein.proteinId.desc())
     )
-    if proteinId is not None:
-        query = query.where(Protein.proteinId == proteinId)
-    if proposal:
-        query = query.where(proposal_name == proposal)
+    query = where_given(query, (Protein.proteinId, proteinId), (proposal_name, proposal or None))
     if search:
         query = query.where(or_(Protein.acronym.like(f"%{search}%"), Protein.name.like(f"%{search}%")))
     total, rows = await paged(db, query, page)

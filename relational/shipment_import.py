@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relational.models import BLSample, Container, Crystal, Dewar, DiffractionPlan, Protein, Shipping
 from relational.reach import flush_or_conflict, owner_in_reach
 from relational.scope import Scope
+from schemas.samples import Cell
 from schemas.shipment_import import ImportReport, ImportRow, RowError
 
 Rows = Sequence[tuple[int, ImportRow]]
@@ -195,8 +196,7 @@ async def run(
             Crystal,
             Crystal.crystalId,
             [
-                {"proteinId": proteins[row.proteinAcronym], "spaceGroup": row.spaceGroup}
-                | {c: getattr(row, c) for c in ("cell_a", "cell_b", "cell_c", "cell_alpha", "cell_beta", "cell_gamma")}
+                {"proteinId": proteins[row.proteinAcronym]} | {c: getattr(row, c) for c in Cell.model_fields}
                 for (_, row), _ in chunk
             ],
         )

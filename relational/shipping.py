@@ -7,7 +7,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, InvalidInput, NotFound
-from relational.common import Page, paged, proposal_name
+from relational.common import Page, paged, proposal_name, where_given
 from relational.db import WriteSession
 from relational.models import (
     BLSample,
@@ -53,10 +53,7 @@ async def get_shippings(
 ) -> tuple[int, list[dict[str, Any]]]:
     """Visible shipments, newest first, with dewar, container and sample counts."""
     query = _query(scope).order_by(Shipping.shippingId.desc())
-    if proposal:
-        query = query.where(proposal_name == proposal)
-    if shippingId is not None:
-        query = query.where(Shipping.shippingId == shippingId)
+    query = where_given(query, (proposal_name, proposal or None), (Shipping.shippingId, shippingId))
     total, rows = await paged(db, query, page)
     counts = await _counts(db, [r["shippingId"] for r in rows])
     for row in rows:

@@ -37,10 +37,9 @@ class Protocol(BaseModel):
         return not self.model_dump(exclude_none=True)
 
 
-class CrystalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Cell(BaseModel):
+    """A crystal's space group and unit cell, as a user gives them."""
 
-    proteinId: int = Field(ge=1)
     spaceGroup: SpaceGroup | None = None
     cell_a: Length | None = None
     cell_b: Length | None = None
@@ -48,6 +47,12 @@ class CrystalIn(BaseModel):
     cell_alpha: Angle | None = None
     cell_beta: Angle | None = None
     cell_gamma: Angle | None = None
+
+
+class CrystalIn(Cell):
+    model_config = ConfigDict(extra="forbid")
+
+    proteinId: int = Field(ge=1)
 
 
 class SampleCreate(BaseModel):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
-from schemas.samples import Acronym, Angle, Length, Protocol, SampleName, SpaceGroup
+from schemas.samples import Acronym, Cell, Protocol, SampleName, SpaceGroup
 
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=45)]
 Barcode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=45, pattern=r"^[\w.:/-]+$")]
@@ -78,7 +78,7 @@ def normalise(header: str) -> str:
     return re.sub(r"[\s_]+", "", header).lower()
 
 
-class ImportRow(BaseModel):
+class ImportRow(Cell):
     """One sample of the sheet, with where it sits and what the user would like done with it."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -91,13 +91,6 @@ class ImportRow(BaseModel):
     sampleName: SampleName
     proteinAcronym: Acronym
     pinBarcode: Annotated[str, StringConstraints(max_length=45)] | None = None
-    spaceGroup: SpaceGroup | None = None
-    cell_a: Length | None = None
-    cell_b: Length | None = None
-    cell_c: Length | None = None
-    cell_alpha: Angle | None = None
-    cell_beta: Angle | None = None
-    cell_gamma: Angle | None = None
     comments: Annotated[str, StringConstraints(max_length=1024)] | None = None
     experimentKind: str | None = Field(None, max_length=45)
     requiredResolution: float | None = Field(None, gt=0, le=50)

@@ -106,17 +106,20 @@ class SampleBrief(ApiModel):
     experimentKind: str | None
 
 
-class ContainerBrief(ApiModel):
+class ContainerFields(ApiModel):
     containerId: int
     code: str | None
     barcode: str | None
     containerType: str | None
     capacity: int | None
     metadata: Counts = Field(alias="_metadata")
+
+
+class ContainerBrief(ContainerFields):
     BLSample: list[SampleBrief] = []
 
 
-class DewarBrief(ApiModel):
+class DewarFields(ApiModel):
     dewarId: int
     code: str | None
     barCode: str | None
@@ -125,6 +128,9 @@ class DewarBrief(ApiModel):
     storageLocation: str | None
     type: str | None
     metadata: Counts = Field(alias="_metadata")
+
+
+class DewarBrief(DewarFields):
     Container: list[ContainerBrief] = []
 
 
@@ -178,21 +184,13 @@ class DewarUpdate(BaseModel):
     trackingNumberFromSynchrotron: Annotated[str, StringConstraints(max_length=30)] | None = None
 
 
-class Dewar(ApiModel):
-    dewarId: int
+class Dewar(DewarFields):
     shippingId: int | None
     proposalId: int
     shippingName: str | None
-    code: str | None
-    barCode: str | None
-    facilityCode: str | None
-    dewarStatus: str | None
-    storageLocation: str | None
-    type: str | None
     comments: str | None
     trackingNumberToSynchrotron: str | None
     trackingNumberFromSynchrotron: str | None
-    metadata: Counts = Field(alias="_metadata")
 
 
 class ContainerCreate(BaseModel):
@@ -217,19 +215,13 @@ class ContainerUpdate(BaseModel):
     beamlineLocation: Annotated[str, StringConstraints(max_length=20)] | None = None
 
 
-class Container(ApiModel):
-    containerId: int
+class Container(ContainerFields):
     dewarId: int | None
     proposalId: int
-    code: str | None
-    barcode: str | None
-    containerType: str | None
-    capacity: int | None
     containerStatus: str | None
     sampleChangerLocation: str | None
     beamlineLocation: str | None
     comments: str | None
-    metadata: Counts = Field(alias="_metadata")
 
 
 class DewarStatusChange(BaseModel):
