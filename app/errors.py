@@ -54,6 +54,11 @@ class InvalidInput(DomainError):
     title = "Invalid input"
 
 
+class PayloadTooLarge(DomainError):
+    status = 413
+    title = "Payload too large"
+
+
 def problem(status: int, title: str, detail: Any, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     """An RFC 9457 problem response (``extra``: extension members)."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     ]
     import_max_bytes: int = Field(5_000_000, ge=1_000)
     import_create_proteins: bool = False
+    #: permission of pipelines that write results and metrics for any proposal's data collections
+    processing_write_permission: str = Field("pipeline_write", max_length=15)  # Permission.type is 15 wide
+    document_max_bytes: int = Field(1_000_000, ge=1_000, le=16_000_000)
+    document_max_depth: int = Field(20, ge=2, le=100)
+    #: refuse results and metrics of kinds nobody registered (otherwise they are stored schema-free)
+    strict_kinds: bool = False
     #: extra spreadsheet profiles: {"name": {"rowField": "Column header", ...}} (see schemas/shipment_import.py)
     import_profiles: dict[str, dict[str, str]] = {}
     cors_origins: Annotated[list[str], NoDecode] = []

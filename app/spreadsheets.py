@@ -19,11 +19,6 @@ class UnsupportedFile(DomainError):
     title = "Unsupported file type"
 
 
-class FileTooLarge(DomainError):
-    status = 413
-    title = "File too large"
-
-
 def read_table(content: bytes, filename: str = "") -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
     """(header, numbered rows) of a CSV or XLSX file, told apart by content; rows are numbered as in the sheet
     (the header is row 1) and blank rows are skipped."""

@@ -3,14 +3,23 @@ references SQL rows by id."""
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
+HAS_KEY = {"idempotencyKey": {"$exists": True}}
+
 INDEXES: dict[str, list[IndexModel]] = {
     "results": [
         IndexModel([("proposalId", ASCENDING), ("dataCollectionIds", ASCENDING)], name="proposal_dc"),
         IndexModel([("sessionIds", ASCENDING), ("kind", ASCENDING)], name="session_kind"),
         IndexModel([("dataCollectionIds", ASCENDING), ("kind", ASCENDING), ("version", DESCENDING)], name="dc_kind"),
+        # one version number per series: concurrent re-runs cannot both become version N
+        IndexModel([("series", ASCENDING), ("version", DESCENDING)], name="series_version", unique=True),
+        # a retried POST (same Idempotency-Key or runId, same caller) cannot store a second document
+        IndexModel([("idempotencyKey", ASCENDING)], name="idempotency", unique=True, partialFilterExpression=HAS_KEY),
     ],
     "metrics": [
         IndexModel([("proposalId", ASCENDING), ("kind", ASCENDING)], name="proposal_kind"),
         IndexModel([("dataCollectionId", ASCENDING), ("kind", ASCENDING)], name="dc_kind"),
+        IndexModel([("sessionId", ASCENDING), ("kind", ASCENDING)], name="session_kind"),
+        IndexModel([("idempotencyKey", ASCENDING)], name="idempotency", unique=True, partialFilterExpression=HAS_KEY),
     ],
+    "kinds": [IndexModel([("kind", ASCENDING)], name="kind", unique=True)],
 }

@@ -1,15 +1,43 @@
 """The document store's client: created once in the app lifespan, indexes ensured, health probed."""
 
+import functools
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
 
 from pymongo import AsyncMongoClient, MongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError
 
+from app.errors import DomainError
 from documents.indexes import INDEXES
 
 logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+RETRY_AFTER_SECONDS = 5
+
+
+class StoreUnavailable(DomainError):
+    status = 503
+    title = "Document store unavailable"
+
+    def __init__(self, detail: str = "The document store does not answer; try again shortly") -> None:
+        super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def guarded(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """A document-store call whose loss of connection answers 503 (with Retry-After), not 500."""
+
+    @functools.wraps(func)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await func(*args, **kwargs)
+        except ConnectionFailure as exc:
+            logger.warning("document store unavailable: %s", exc)
+            raise StoreUnavailable() from None
+
+    return wrapper
 
 
 class DocumentStore:
@@ -35,6 +63,15 @@ class DocumentStore:
             return False
         self.indexes_ready = True
         return True
+
+    @guarded
+    async def ready(self) -> AsyncDatabase[dict[str, Any]]:
+        """The database, once its indexes exist (writes rely on unique indexes); 503 while it is down."""
+        if not self.indexes_ready:
+            await self.db.command("ping")
+            if not await self.ensure_indexes():
+                raise StoreUnavailable()
+        return self.db
 
     async def health(self) -> dict[str, Any]:
         """``{"state": "ok"|"unavailable", ...}``; retries the index set-up once the store answers."""

@@ -7,10 +7,10 @@ from fastapi import APIRouter, File, Path, Query, Response, UploadFile, status
 
 from app import shipment_import
 from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep, WriteSessionDep
-from app.errors import NotFound
+from app.errors import NotFound, PayloadTooLarge
 from app.routers.proposals import PROPOSAL_PATTERN
 from app.routers.sessions import MAX_ID
-from app.spreadsheets import FileTooLarge, csv_bytes
+from app.spreadsheets import csv_bytes
 from relational import shipping
 from relational.common import Page
 from schemas.common import Paged
@@ -69,7 +69,7 @@ async def import_shipment(
     limit = state.settings.import_max_bytes
     content = await file.read(limit + 1)
     if len(content) > limit:
-        raise FileTooLarge(f"The file is over the {limit}-byte limit of this service")
+        raise PayloadTooLarge(f"The file is over the {limit}-byte limit of this service")
     report = await shipment_import.import_sheet(
         db,
         identity.scope,

@@ -1,0 +1,92 @@
+"""The result-kind registry: JSON Schemas (draft 2020-12) of the built-in kinds shipped in ``schemas/kinds/``,
+plus the kinds staff register (collection ``kinds``). A registered kind validates a metric's ``values`` or a
+result's ``data``; others are stored schema-free unless the registry is strict."""
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from app.errors import Conflict, InvalidInput
+from documents.store import guarded
+
+BUILTIN_DIR = Path(__file__).resolve().parents[1] / "schemas" / "kinds"
+
+
+@cache
+def builtin() -> dict[str, dict[str, Any]]:
+    """The kinds shipped with the service, by name."""
+    kinds = {}
+    for file in sorted(BUILTIN_DIR.glob("*.json")):
+        entry = json.loads(file.read_text())
+        kinds[entry["kind"]] = entry | {"builtin": True}
+    return kinds
+
+
+@cache
+def _validator(schema_json: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_json))
+
+
+def violations(schema: dict[str, Any], value: dict[str, Any], base: str) -> list[str]:
+    """Each way ``value`` breaks ``schema``, with its JSON path (``base`` names the checked field)."""
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    return [
+        f"{base}{''.join(f'[{p}]' if isinstance(p, int) else f'.{p}' for p in e.absolute_path)}: {e.message}"
+        for e in errors
+    ]
+
+
+@guarded
+async def get_kind(db: AsyncDatabase[dict[str, Any]], kind: str) -> dict[str, Any] | None:
+    """A registered kind: built-in, or registered by staff."""
+    if kind in builtin():
+        return builtin()[kind]
+    found = await db.kinds.find_one({"kind": kind}, {"_id": 0})
+    return None if found is None else _decoded(found)
+
+
+def _decoded(stored: dict[str, Any]) -> dict[str, Any]:
+    """Schemas are stored as JSON text: their `$schema`/`$ref` keys are no document field names."""
+    entry = {k: v for k, v in stored.items() if k not in ("schemaJson", "registeredBy")}
+    return entry | {"schema": json.loads(stored["schemaJson"]), "builtin": False}
+
+
+@guarded
+async def list_kinds(db: AsyncDatabase[dict[str, Any]]) -> list[dict[str, Any]]:
+    registered = [_decoded(k) async for k in db.kinds.find({}, {"_id": 0}).sort("kind", 1)]
+    return sorted([*builtin().values(), *registered], key=lambda k: k["kind"])
+
+
+@guarded
+async def register(db: AsyncDatabase[dict[str, Any]], entry: dict[str, Any], person_id: int) -> None:
+    """Store a new kind's schema after checking it is a valid draft 2020-12 schema; 409 if the kind exists."""
+    if entry["kind"] in builtin():
+        raise Conflict(f"`{entry['kind']}` is a built-in kind")
+    try:
+        Draft202012Validator.check_schema(entry["schema"])
+    except SchemaError as exc:
+        raise InvalidInput(f"Not a valid JSON Schema (draft 2020-12): {exc.message}") from None
+    try:
+        stored = {k: v for k, v in entry.items() if k != "schema"} | {"schemaJson": json.dumps(entry["schema"])}
+        await db.kinds.insert_one(stored | {"registeredBy": person_id})
+    except DuplicateKeyError:
+        raise Conflict(f"Kind `{entry['kind']}` is already registered") from None
+
+
+async def check(
+    db: AsyncDatabase[dict[str, Any]], kind: str, target: str, value: dict[str, Any], strict: bool
+) -> list[str]:
+    """What is wrong with ``value`` (a metric's ``values`` or a result's ``data``) for its kind."""
+    entry = await get_kind(db, kind)
+    if entry is None:
+        return [f"kind `{kind}` is not registered (this service only takes registered kinds)"] if strict else []
+    if entry["target"] != target:
+        return [f"kind `{kind}` is a {entry['target']} kind"]
+    return violations(entry["schema"], value, "$.values" if target == "metric" else "$.data")
