@@ -20,6 +20,7 @@ from app.routers import (
     options,
     processings,
     proposals,
+    results,
     samples,
     sessions,
     shipping,
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, auth, user, options, proposals, sessions, events, datacollections, processings, stats):
         api.include_router(module.router)
     for router in (shipping.router, dewars.router, dewars.registry, containers.router):
+        api.include_router(router)
+    for router in (results.router, results.metric_router, results.kind_router):
         api.include_router(router)
     for router in (samples.router, samples.proteins, samples.contacts):
         api.include_router(router)

@@ -4,12 +4,23 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.common import proposal_name, session_name
 from relational.flavour import SchemaInfo
-from relational.models import BLSample, BLSession, Crystal, DataCollection, DataCollectionGroup, Proposal, Protein
+from relational.models import (
+    AutoProcIntegration,
+    AutoProcScalingHasInt,
+    AutoProcScalingStatistics,
+    BLSample,
+    BLSession,
+    Crystal,
+    DataCollection,
+    DataCollectionGroup,
+    Proposal,
+    Protein,
+)
 from relational.scope import Scope
 
 _DC_FIELDS = (
@@ -96,3 +107,45 @@ async def get_datacollection(
     item["BLSession"] = session
     item["BLSample"] = sample if sample["blSampleId"] is not None else None
     return item
+
+
+async def session_overview(db: AsyncSession, scope: Scope, session_id: int) -> list[dict[str, Any]] | None:
+    """A visible session's collections with their best SQL auto-processing (lowest high-resolution limit of an
+    overall shell, and how many programs ran); None when the session is absent or out of reach."""
+    visible = select(BLSession.sessionId).where(BLSession.sessionId == session_id, scope.sessions())
+    if (await db.execute(visible)).scalar_one_or_none() is None:
+        return None
+    best = (
+        select(
+            AutoProcIntegration.dataCollectionId.label("dc"),
+            func.min(AutoProcScalingStatistics.resolutionLimitHigh).label("resolution"),
+            func.count(func.distinct(AutoProcIntegration.autoProcProgramId)).label("programs"),
+        )
+        .join(
+            AutoProcScalingHasInt,
+            AutoProcScalingHasInt.autoProcIntegrationId == AutoProcIntegration.autoProcIntegrationId,
+        )
+        .join(
+            AutoProcScalingStatistics,
+            AutoProcScalingStatistics.autoProcScalingId == AutoProcScalingHasInt.autoProcScalingId,
+        )
+        .where(AutoProcScalingStatistics.scalingStatisticsType == "overall")
+        .group_by(AutoProcIntegration.dataCollectionId)
+        .subquery()
+    )
+    query = (
+        select(
+            DataCollection.dataCollectionId,
+            DataCollectionGroup.experimentType,
+            DataCollection.startTime,
+            DataCollection.runStatus,
+            DataCollection.numberOfImages,
+            best.c.resolution.label("bestResolution"),
+            func.coalesce(best.c.programs, 0).label("autoProcPrograms"),
+        )
+        .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
+        .outerjoin(best, best.c.dc == DataCollection.dataCollectionId)
+        .where(DataCollectionGroup.sessionId == session_id)
+        .order_by(DataCollection.startTime, DataCollection.dataCollectionId)
+    )
+    return [dict(r) for r in (await db.execute(query)).mappings()]

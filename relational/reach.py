@@ -12,7 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound
 from relational.common import proposal_name
-from relational.models import Container, Dewar, LabContact, Proposal, Protein, Shipping
+from relational.models import (
+    BLSession,
+    Container,
+    DataCollection,
+    DataCollectionGroup,
+    Dewar,
+    LabContact,
+    Proposal,
+    Protein,
+    Shipping,
+)
 from relational.scope import Scope
 
 
@@ -74,3 +84,24 @@ async def flush_or_conflict(db: AsyncSession, what: str) -> None:
 
 async def count_where(db: AsyncSession, column: ColumnElement[Any], *where: ColumnElement[bool]) -> int:
     return int((await db.execute(select(func.count(column)).where(*where))).scalar_one())
+
+
+async def collections_owned(db: AsyncSession, ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Existing data collections among ``ids``: id → (proposalId, sessionId)."""
+    query = (
+        select(DataCollection.dataCollectionId, BLSession.proposalId, BLSession.sessionId)
+        .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
+        .join(BLSession, BLSession.sessionId == DataCollectionGroup.sessionId)
+        .where(DataCollection.dataCollectionId.in_(ids))
+    )
+    return {dc: (proposal, session) for dc, proposal, session in await db.execute(query)}
+
+
+async def proposals_reached(db: AsyncSession, scope: Scope, among: list[int] | None = None) -> list[int] | None:
+    """The proposal ids the caller reaches (among ``among`` if given); None means every proposal."""
+    if scope.all_proposals and among is None:
+        return None
+    query = select(Proposal.proposalId).where(scope.proposals(Proposal.proposalId))
+    if among is not None:
+        query = query.where(Proposal.proposalId.in_(among))
+    return list((await db.execute(query)).scalars())

@@ -5,6 +5,8 @@ from datetime import datetime
 from pydantic import Field
 
 from schemas.common import ApiModel
+from schemas.processings import AutoProcProgramIntegration
+from schemas.results import DocumentsPart
 
 
 class DataCollectionGroup(ApiModel):
@@ -95,3 +97,10 @@ class DataCollectionDetail(DataCollection):
 
     BLSession: SessionRef
     BLSample: SampleRef | None
+
+
+class DataCollectionUnified(DataCollectionDetail):
+    """With ``?include=results,metrics``: its SQL auto-processing and its documents, in one response."""
+
+    autoProcessing: list[AutoProcProgramIntegration] | None = None
+    documents: DocumentsPart | None = None

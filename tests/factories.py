@@ -69,13 +69,14 @@ async def build(db: AsyncSession, tag: str) -> Dataset:
     ds = Dataset()
     people = {
         role: Person(login=f"{role}_{tag}", givenName=role, familyName="Test")
-        for role in ("sci_a", "sci_b", "staff", "admin", "nobody", "promoted")
+        for role in ("sci_a", "sci_b", "staff", "admin", "nobody", "promoted", "pipeline")
     }
     db.add_all(people.values())
     await db.flush()
     ds.persons = {role: p.personId for role, p in people.items()}
     await _grant(db, people["staff"], STAFF_PERMISSION)
     await _grant(db, people["admin"], "all_proposals")
+    await _grant(db, people["pipeline"], "pipeline_write")
     start = datetime(2024, 3, 1, 8, 0)
     for key, beamline, number in (("a", BEAMLINE_A, "7001"), ("b", BEAMLINE_B, "7002")):
         owner = people[f"sci_{key}"]
@@ -197,15 +198,17 @@ async def _processing(db: AsyncSession, dc_id: int) -> None:
         )
 
 
-async def add_session_with_group(url: str, person_id: int, tag: str, end: datetime) -> int:
-    """A session (no visit number) of a proposal of its own, ending at ``end``, with one collection group,
-    committed on a connection of its own; the group's id."""
+async def add_session_with_group(url: str, person_id: int, tag: str, end: datetime, member: bool = False) -> int:
+    """A session (no visit number) of a proposal of its own (``person_id`` on it if ``member``), ending at
+    ``end``, with one collection group, committed on a connection of its own; the group's id."""
     database = Database(url)
     try:
         async with database.sessions() as db:
             proposal = Proposal(personId=person_id, proposalCode="cnt", proposalNumber=tag, title="count cache")
             db.add(proposal)
             await db.flush()
+            if member:
+                db.add(ProposalHasPerson(proposalId=proposal.proposalId, personId=person_id))
             session = BLSession(
                 proposalId=proposal.proposalId, beamLineName="tb09", startDate=end - timedelta(days=1), endDate=end
             )

@@ -19,7 +19,8 @@ class Caller:
         self.f, self.headers = f, f.token(role)
 
     def __call__(self, method: str, path: str, expect: int, **kw: Any) -> Any:
-        r: httpx.Response = self.f.client.request(method, API + path, headers=self.headers, **kw)
+        headers = self.headers | kw.pop("headers", {})
+        r: httpx.Response = self.f.client.request(method, API + path, headers=headers, **kw)
         assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text[:400]}"
         if r.status_code >= 400:
             assert r.headers["content-type"].startswith("application/problem+json")

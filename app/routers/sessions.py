@@ -4,12 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from app import hybrid
 from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep
 from app.errors import NotFound
 from app.routers.proposals import PROPOSAL_PATTERN
 from relational import sessions
 from relational.common import Page
 from schemas.common import Paged
+from schemas.results import SessionSummary
 from schemas.sessions import Session
 
 router = APIRouter(prefix="/sessions", tags=["Sessions"])
@@ -114,3 +116,14 @@ async def get_session(
     if not rows:
         raise NotFound(f"Session {sessionId} not found")
     return rows[0]
+
+
+@router.get("/{sessionId}/summary", response_model=SessionSummary, responses={404: {"description": "No such session"}})
+async def get_session_summary(
+    sessionId: Annotated[int, Path(ge=1, le=MAX_ID)], identity: IdentityDep, db: ReadSessionDep, state: StateDep
+) -> dict[str, object]:
+    """Per data collection: what was collected, how SQL auto-processing went, which results and metrics exist."""
+    summary = await hybrid.session_summary(db, state.documents, identity, sessionId)
+    if summary is None:
+        raise NotFound(f"Session {sessionId} not found")
+    return summary

@@ -1,0 +1,237 @@
+"""Where the two stores meet: document writes checked against SQL, and unified reads of both.
+
+A data collection referenced by a document must exist in SQL and lie in a proposal the caller may write to: one
+they are a member of (ProposalHasPerson or Session_has_Person), or any with the processing-write permission.
+"""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.deps import Identity
+from app.errors import Forbidden, InvalidInput, NotFound
+from app.settings import Settings
+from documents import kinds, metrics, results
+from documents.store import DocumentStore, StoreUnavailable
+from relational import datacollections, processings
+from relational.common import Page
+from relational.db import ReadSession
+from relational.flavour import SchemaInfo
+from relational.reach import collections_owned, proposals_reached
+from relational.scope import Scope
+from schemas.results import BulkRejection, BulkReport, MetricIn, ResultCreate, json_problems
+
+BATCH = 1000
+
+
+class Owners:
+    """Who owns the data collections a request names, and whether the caller may write documents about them;
+    decisions are kept for the request (a bulk upload names the same collections again and again)."""
+
+    def __init__(self, db: ReadSession, identity: Identity, settings: Settings) -> None:
+        self.db, self.identity = db, identity
+        self.pipeline = settings.processing_write_permission in identity.permissions
+        self.owner: dict[int, tuple[int, int]] = {}
+        self.refusal: dict[int, str] = {}
+
+    async def learn(self, ids: set[int]) -> None:
+        """Resolve the collections not seen yet."""
+        new = sorted(ids - set(self.owner) - set(self.refusal))
+        if not new:
+            return
+        owned = await collections_owned(self.db, new)
+        for dc in set(new) - set(owned):
+            self.refusal[dc] = f"data collection {dc} not found"
+        if self.pipeline:
+            self.owner |= owned
+            return
+        proposals = sorted({p for p, _ in owned.values()})
+        visible = set(await proposals_reached(self.db, self.identity.scope, proposals) or ())
+        member = set(await proposals_reached(self.db, Scope(person_id=self.identity.personId), proposals) or ())
+        for dc, (proposal, session) in owned.items():
+            if proposal not in visible:
+                self.refusal[dc] = f"data collection {dc} not found"
+            elif proposal not in member:
+                self.refusal[dc] = f"data collection {dc}: only the proposal's members or pipelines write its results"
+            else:
+                self.owner[dc] = (proposal, session)
+
+    async def check(self, ids: list[int]) -> tuple[int, list[int]]:
+        """(proposalId, sessionIds) of collections the caller may write about; 404/403/422 otherwise."""
+        await self.learn(set(ids))
+        for dc in ids:
+            if dc in self.refusal:
+                message = self.refusal[dc]
+                raise NotFound(message) if "not found" in message else Forbidden(message)
+        proposals = {self.owner[dc][0] for dc in ids}
+        if len(proposals) > 1:
+            raise InvalidInput(f"A result belongs to one proposal; these collections span {sorted(proposals)}")
+        return proposals.pop(), sorted({self.owner[dc][1] for dc in ids})
+
+
+def check_json(value: dict[str, Any], settings: Settings, name: str) -> None:
+    if problems := json_problems(value, settings.document_max_depth, f"$.{name}"):
+        raise InvalidInput(f"`{name}` cannot be stored: " + "; ".join(problems[:20]))
+
+
+async def write_result(
+    db: ReadSession, store: DocumentStore, identity: Identity, settings: Settings, data: ResultCreate, key: str | None
+) -> tuple[dict[str, Any], bool]:
+    """Check a result's references, shape and kind, then store it (or find the first one under its key)."""
+    check_json(data.parameters, settings, "parameters")
+    check_json(data.data, settings, "data")
+    proposal_id, session_ids = await Owners(db, identity, settings).check(data.dataCollectionIds)
+    docs = await store.ready()
+    if problems := await kinds.check(docs, data.kind, "result", data.data, settings.strict_kinds):
+        raise InvalidInput(f"`data` does not fit kind `{data.kind}`: " + "; ".join(problems))
+    author = {"personId": identity.personId, "login": identity.login}
+    return await results.create(
+        docs, data, proposal_id=proposal_id, session_ids=session_ids, author=author, idempotency_key=key
+    )
+
+
+def _no_constants(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+async def ingest_metrics(
+    db: ReadSession,
+    store: DocumentStore,
+    identity: Identity,
+    settings: Settings,
+    lines: AsyncIterator[bytes],
+    key: str | None,
+) -> BulkReport:
+    """Stream NDJSON metrics in batches; each line is accepted or rejected on its own (with its number)."""
+    docs = await store.ready()
+    owners = Owners(db, identity, settings)
+    report = BulkReport(lines=0, accepted=0, duplicates=0, rejected=[])
+    batch: list[tuple[int, MetricIn]] = []
+    async for number, line in _numbered(lines, settings.document_max_bytes):
+        report.lines = number
+        if isinstance(line, str):
+            report.rejected.append(BulkRejection(line=number, reason=line))
+            continue
+        try:
+            metric = MetricIn.model_validate(json.loads(line, parse_constant=_no_constants))
+        except (ValueError, ValidationError) as exc:
+            report.rejected.append(BulkRejection(line=number, reason=_reason(exc)))
+            continue
+        batch.append((number, metric))
+        if len(batch) >= BATCH:
+            await _store_batch(docs, owners, identity, settings, batch, key, report)
+            batch = []
+    await _store_batch(docs, owners, identity, settings, batch, key, report)
+    report.rejected.sort(key=lambda r: r.line)
+    return report
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'line'}: {e['msg']}" for e in exc.errors()[:5])
+    return f"not JSON: {exc}"
+
+
+async def _numbered(lines: AsyncIterator[bytes], max_bytes: int) -> AsyncIterator[tuple[int, bytes | str]]:
+    """Non-blank lines with their numbers; an oversized line comes as the reason it is refused."""
+    number, pending = 0, b""
+    async for chunk in lines:
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            number += 1
+            if line.strip():
+                yield number, (line if len(line) <= max_bytes else f"over the {max_bytes}-byte document limit")
+        if len(pending) > max_bytes:
+            raise InvalidInput(f"Line {number + 1} is over the {max_bytes}-byte document limit")
+    if pending.strip():
+        yield number + 1, pending
+
+
+async def _store_batch(
+    docs: Any,
+    owners: Owners,
+    identity: Identity,
+    settings: Settings,
+    batch: list[tuple[int, MetricIn]],
+    key: str | None,
+    report: BulkReport,
+) -> None:
+    await owners.learn({m.dataCollectionId for _, m in batch})
+    ready: list[tuple[int, dict[str, Any]]] = []
+    for number, metric in batch:
+        problems = json_problems(metric.values, settings.document_max_depth, "$.values")
+        if metric.dataCollectionId in owners.refusal:
+            problems.insert(0, owners.refusal[metric.dataCollectionId])
+        if not problems:
+            problems = await kinds.check(docs, metric.kind, "metric", metric.values, settings.strict_kinds)
+        if problems:
+            report.rejected.append(BulkRejection(line=number, reason="; ".join(problems[:5])))
+            continue
+        proposal, session = owners.owner[metric.dataCollectionId]
+        doc = metric.model_dump(exclude={"key"}) | {
+            "proposalId": proposal,
+            "sessionId": session,
+            "createdBy": identity.personId,
+            "createdAt": datetime.now(UTC),
+        }
+        line_key = metric.key or (f"{key}:{number}" if key else None)
+        if line_key:
+            doc["idempotencyKey"] = f"{identity.personId}:{line_key}"
+        ready.append((number, doc))
+    stored, duplicates, refused = await metrics.insert(docs, [d for _, d in ready])
+    report.accepted += stored
+    report.duplicates += len(duplicates)
+    report.rejected += [BulkRejection(line=ready[i][0], reason=why) for i, why in refused.items()]
+
+
+async def unified_datacollection(
+    db: ReadSession, store: DocumentStore, identity: Identity, schema: SchemaInfo, dc_id: int, include: set[str]
+) -> dict[str, Any] | None:
+    """The SQL collection with its auto-processing, and its documents (latest result per series, per-kind metric
+    summaries), the two stores queried concurrently; ``documents.available`` is false while the store is down."""
+    item = await datacollections.get_datacollection(db, identity.scope, schema, dc_id)
+    if item is None or not include:
+        return item
+
+    async def documents() -> dict[str, Any]:
+        try:
+            part: dict[str, Any] = {"available": True}
+            if "results" in include:
+                part["results"] = await results.latest_for_collection(store.db, dc_id)
+            if "metrics" in include:
+                part["metrics"] = await metrics.summaries(store.db, {"dataCollectionId": dc_id})
+            return part
+        except StoreUnavailable:
+            return {"available": False}
+
+    sql_part, doc_part = await asyncio.gather(
+        processings.get_auto_integrations(db, identity.scope, schema, Page(0, 100), dc_id), documents()
+    )
+    return item | {"autoProcessing": sql_part[1], "documents": doc_part}
+
+
+async def session_summary(
+    db: ReadSession, store: DocumentStore, identity: Identity, session_id: int
+) -> dict[str, Any] | None:
+    """Per data collection of a visible session: what it was, how SQL auto-processing went, and which
+    document results (latest per series) and metrics it has."""
+    rows = await datacollections.session_overview(db, identity.scope, session_id)
+    if rows is None:
+        return None
+    available = True
+    kinds_by_dc: dict[int, dict[str, Any]] = {}
+    try:
+        kinds_by_dc = await results.kinds_by_collection(store.db, session_id)
+        counts = await metrics.counts_by_collection(store.db, session_id)
+    except StoreUnavailable:
+        available, counts = False, {}
+    for row in rows:
+        dc = row["dataCollectionId"]
+        row["results"] = kinds_by_dc.get(dc, {})
+        row["metrics"] = counts.get(dc, {})
+    return {"sessionId": session_id, "documents": {"available": available}, "dataCollections": rows}

@@ -1,0 +1,215 @@
+"""Results, metrics and the result-kind registry, kept in the document store and scoped like everything else."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+
+from app import hybrid
+from app.deps import IdentityDep, PageDep, ReadSessionDep, StateDep
+from app.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from app.routers.proposals import PROPOSAL_PATTERN
+from app.routers.sessions import MAX_ID
+from documents import kinds, metrics, results
+from relational.reach import proposal_id_by_name, proposals_reached
+from schemas.common import Paged
+from schemas.results import (
+    RANGE,
+    BulkReport,
+    Kind,
+    KindCreate,
+    KindInfo,
+    Metric,
+    Result,
+    ResultCreate,
+    ResultPatch,
+    Status,
+    unit_fields,
+)
+
+router = APIRouter(prefix="/results", tags=["Results"])
+metric_router = APIRouter(prefix="/metrics", tags=["Results"])
+kind_router = APIRouter(prefix="/result-kinds", tags=["Results"])
+ResultId = Annotated[str, Path(pattern=r"^[0-9a-f]{24}$", description="24 hexadecimal characters")]
+IdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+ProposalFilter = Annotated[str | None, Query(pattern=PROPOSAL_PATTERN, max_length=60)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
+UNAVAILABLE = {503: {"description": "The document store does not answer (Retry-After)"}}
+
+
+async def _scope(db: ReadSessionDep, identity: IdentityDep, proposal: str | None) -> dict[str, Any]:
+    """The document filter for the caller's proposals, narrowed to one proposal if asked."""
+    if proposal:
+        return {"proposalId": await proposal_id_by_name(db, identity.scope, proposal)}
+    reached = await proposals_reached(db, identity.scope)
+    return {} if reached is None else {"proposalId": {"$in": reached}}
+
+
+async def _limit_body(request: Request, state: StateDep) -> None:
+    if len(await request.body()) > state.settings.document_max_bytes:
+        raise PayloadTooLarge(f"The document is over the {state.settings.document_max_bytes}-byte limit")
+
+
+@router.post("", response_model=Result, status_code=status.HTTP_201_CREATED, responses=UNAVAILABLE)
+async def create_result(
+    data: ResultCreate,
+    request: Request,
+    response: Response,
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    state: StateDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """Store a result over one or more data collections. A re-run of the same kind and program over the same
+    collections becomes the next version; a retried POST (same Idempotency-Key or runId) returns the first (200)."""
+    await _limit_body(request, state)
+    doc, created = await hybrid.write_result(db, state.documents, identity, state.settings, data, idempotency_key)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return doc
+
+
+@router.get("", response_model=Paged[Result], responses=UNAVAILABLE)
+async def get_results(
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    state: StateDep,
+    page: PageDep,
+    dataCollectionId: IdFilter = None,
+    sessionId: IdFilter = None,
+    proposal: ProposalFilter = None,
+    kind: Kind | None = None,
+    program: Annotated[str | None, Query(max_length=100)] = None,
+    status: Status | None = None,
+    allVersions: bool = False,
+) -> dict[str, Any]:
+    """Results the caller may see, newest first; the latest version of each series unless ``allVersions``."""
+    query = await _scope(db, identity, proposal) | {
+        k: v
+        for k, v in {
+            "dataCollectionIds": dataCollectionId,
+            "sessionIds": sessionId,
+            "kind": kind,
+            "program.name": program,
+            "status": status.value if status else None,
+            "latest": None if allVersions else True,
+        }.items()
+        if v is not None
+    }
+    total, rows = await results.find(await state.documents.ready(), query, page.skip, page.limit)
+    return {"total": total, "results": rows, "skip": page.skip, "limit": page.limit}
+
+
+async def _visible(db: ReadSessionDep, identity: IdentityDep, state: StateDep, result_id: str) -> dict[str, Any]:
+    reached = await proposals_reached(db, identity.scope)
+    found = await results.get(await state.documents.ready(), result_id, reached)
+    if found is None:
+        raise NotFound(f"Result {result_id} not found")
+    return found
+
+
+@router.get("/{resultId}", response_model=Result, responses={404: {}, **UNAVAILABLE})
+async def get_result(resultId: ResultId, identity: IdentityDep, db: ReadSessionDep, state: StateDep) -> dict[str, Any]:
+    """One result (any version)."""
+    return await _visible(db, identity, state, resultId)
+
+
+@router.get("/{resultId}/versions", response_model=list[Result], responses={404: {}, **UNAVAILABLE})
+async def get_versions(
+    resultId: ResultId, identity: IdentityDep, db: ReadSessionDep, state: StateDep
+) -> list[dict[str, Any]]:
+    """Every version of the result's series, oldest first."""
+    return await results.versions(state.documents.db, await _visible(db, identity, state, resultId))
+
+
+@router.patch("/{resultId}", response_model=Result, responses={404: {}, 409: {}, **UNAVAILABLE})
+async def update_result(
+    resultId: ResultId,
+    patch: ResultPatch,
+    request: Request,
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    state: StateDep,
+) -> dict[str, Any]:
+    """Progress of a running result: status, data keys (each `$set` on its own), attachments appended."""
+    await _limit_body(request, state)
+    hybrid.check_json(patch.data, state.settings, "data")
+    found = await _visible(db, identity, state, resultId)
+    await hybrid.Owners(db, identity, state.settings).check(found["dataCollectionIds"])
+    return await results.update(state.documents.db, found, patch)
+
+
+@metric_router.post("/bulk", response_model=BulkReport, responses=UNAVAILABLE)
+async def ingest_metrics(
+    request: Request, identity: IdentityDep, db: ReadSessionDep, state: StateDep, idempotency_key: IdempotencyKey = None
+) -> BulkReport:
+    """NDJSON, one metric per line (`{kind, dataCollectionId, values}`), streamed and stored in batches; each line
+    is accepted or rejected on its own. With an Idempotency-Key a retried upload stores nothing twice."""
+    return await hybrid.ingest_metrics(db, state.documents, identity, state.settings, request.stream(), idempotency_key)
+
+
+@metric_router.get("", response_model=Paged[Metric], responses=UNAVAILABLE)
+async def get_metrics(
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    state: StateDep,
+    page: PageDep,
+    dataCollectionId: IdFilter = None,
+    sessionId: IdFilter = None,
+    proposal: ProposalFilter = None,
+    kind: Kind | None = None,
+    resultId: Annotated[str | None, Query(pattern=r"^[0-9a-f]{24}$")] = None,
+    range: Annotated[list[str] | None, Query(description="`field:min:max` on `values` (a bound may be empty)")] = None,
+) -> dict[str, Any]:
+    """Metrics the caller may see, filtered like results and by value ranges."""
+    query = await _scope(db, identity, proposal)
+    query |= {
+        k: v
+        for k, v in {
+            "dataCollectionId": dataCollectionId,
+            "sessionId": sessionId,
+            "kind": kind,
+            "resultId": resultId,
+        }.items()
+        if v is not None
+    }
+    for spec in range or []:
+        match = RANGE.match(spec)
+        if not match:
+            raise InvalidInput(f"range `{spec}` is not `field:min:max`")
+        field, low, high = match.groups()
+        try:
+            bounds = {op: float(v) for op, v in (("$gte", low), ("$lte", high)) if v}
+        except ValueError:
+            raise InvalidInput(f"range `{spec}` has a bound that is not a number") from None
+        query[f"values.{field}"] = bounds or {"$exists": True}
+    total, rows = await metrics.find(await state.documents.ready(), query, page.skip, page.limit)
+    return {"total": total, "results": rows, "skip": page.skip, "limit": page.limit}
+
+
+def _info(entry: dict[str, Any]) -> dict[str, Any]:
+    return entry | {"fields": unit_fields(entry["schema"])}
+
+
+@kind_router.get("", response_model=list[KindInfo], responses=UNAVAILABLE)
+async def get_kinds(identity: IdentityDep, state: StateDep) -> list[dict[str, Any]]:
+    """Registered kinds: built-in and staff-registered."""
+    return [_info(k) for k in await kinds.list_kinds(await state.documents.ready())]
+
+
+@kind_router.get("/{kind}", response_model=KindInfo, responses={404: {}, **UNAVAILABLE})
+async def get_kind(kind: Annotated[str, Path(max_length=64)], identity: IdentityDep, state: StateDep) -> dict[str, Any]:
+    """A kind's JSON Schema and the description and unit of each field."""
+    entry = await kinds.get_kind(await state.documents.ready(), kind)
+    if entry is None:
+        raise NotFound(f"Kind `{kind}` is not registered")
+    return _info(entry)
+
+
+@kind_router.post("", response_model=KindInfo, status_code=status.HTTP_201_CREATED, responses={403: {}, 409: {}})
+async def register_kind(data: KindCreate, identity: IdentityDep, state: StateDep) -> dict[str, Any]:
+    """Staff only: register a kind's JSON Schema (draft 2020-12); writes of that kind are then validated."""
+    if not identity.scope.is_staff:
+        raise Forbidden("Only facility staff register result kinds")
+    entry = {"kind": data.kind, "target": data.target, "title": data.title, "schema": data.jsonSchema}
+    await kinds.register(await state.documents.ready(), entry, identity.personId)
+    return _info(entry | {"builtin": False})

@@ -1,0 +1,88 @@
+"""Metrics (collection ``metrics``): one document per measured item, typed by kind, numbers as numbers."""
+
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from documents.store import guarded
+
+Db = AsyncDatabase[dict[str, Any]]
+DUPLICATE_KEY = 11000
+
+
+def out(doc: dict[str, Any]) -> dict[str, Any]:
+    shown = {k: v for k, v in doc.items() if k not in ("_id", "idempotencyKey")}
+    return shown | {"metricId": str(doc["_id"])}
+
+
+@guarded
+async def insert(db: Db, docs: list[dict[str, Any]]) -> tuple[int, set[int], dict[int, str]]:
+    """Insert a batch, unordered: (stored, positions already stored under their key, positions refused → why).
+    A refused document never stops the others."""
+    if not docs:
+        return 0, set(), {}
+    try:
+        result = await db.metrics.insert_many(docs, ordered=False)
+        return len(result.inserted_ids), set(), {}
+    except BulkWriteError as exc:
+        duplicates, refused = set(), {}
+        for error in exc.details.get("writeErrors", []):
+            if error.get("code") == DUPLICATE_KEY:
+                duplicates.add(error["index"])
+            else:
+                refused[error["index"]] = str(error.get("errmsg", "refused by the document store"))
+        return int(exc.details.get("nInserted", 0)), duplicates, refused
+
+
+@guarded
+async def find(db: Db, query: dict[str, Any], skip: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    """(total, this page) of metrics matching ``query``, in insertion order."""
+    total = await db.metrics.count_documents(query)
+    cursor = db.metrics.find(query).sort("_id", ASCENDING).skip(skip).limit(limit)
+    return total, [out(d) async for d in cursor]
+
+
+@guarded
+async def summaries(db: Db, query: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per kind: how many metrics, and per numeric field its count, mean and median."""
+    pipeline: list[dict[str, Any]] = [
+        {"$match": query},
+        {"$project": {"kind": 1, "field": {"$objectToArray": "$values"}}},
+        {"$unwind": "$field"},
+        {"$match": {"$expr": {"$isNumber": "$field.v"}}},
+        {
+            "$group": {
+                "_id": {"kind": "$kind", "field": "$field.k"},
+                "count": {"$sum": 1},
+                "mean": {"$avg": "$field.v"},
+                "median": {"$median": {"input": "$field.v", "method": "approximate"}},
+            }
+        },
+        {"$sort": {"_id.kind": 1, "_id.field": 1}},
+    ]
+    counts = {
+        row["_id"]: row["count"]
+        async for row in await db.metrics.aggregate(
+            [{"$match": query}, {"$group": {"_id": "$kind", "count": {"$sum": 1}}}]
+        )
+    }
+    kinds: dict[str, dict[str, Any]] = {k: {"kind": k, "count": n, "fields": {}} for k, n in sorted(counts.items())}
+    async for row in await db.metrics.aggregate(pipeline):
+        stats = {"count": row["count"], "mean": row["mean"], "median": row["median"]}
+        kinds[row["_id"]["kind"]]["fields"][row["_id"]["field"]] = stats
+    return list(kinds.values())
+
+
+@guarded
+async def counts_by_collection(db: Db, session_id: int) -> dict[int, dict[str, int]]:
+    """For a session: per data collection, how many metrics of each kind."""
+    pipeline: list[dict[str, Any]] = [
+        {"$match": {"sessionId": session_id}},
+        {"$group": {"_id": {"dc": "$dataCollectionId", "kind": "$kind"}, "count": {"$sum": 1}}},
+    ]
+    counts: dict[int, dict[str, int]] = {}
+    async for row in await db.metrics.aggregate(pipeline):
+        counts.setdefault(row["_id"]["dc"], {})[row["_id"]["kind"]] = row["count"]
+    return counts

@@ -1,0 +1,162 @@
+"""Results of any shape (collection ``results``): versioned series, idempotent writes, ``$set`` progress.
+
+A result covers one or more data collections and carries the owning ``proposalId`` and ``sessionIds``
+(denormalised at write time, so reads are scoped without SQL). Re-running the same kind and program over the
+same collections adds version N+1 of that series; nothing is overwritten.
+"""
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo import DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from app.errors import Conflict
+from documents.store import guarded
+from schemas.results import ResultCreate, ResultPatch, Status
+
+Db = AsyncDatabase[dict[str, Any]]
+MAX_VERSION_RACES = 50
+
+
+def series_of(kind: str, program: str, dc_ids: Sequence[int]) -> str:
+    """The series a result belongs to: its kind and program over its (unordered) data collections."""
+    key = f"{kind}|{program}|{','.join(str(i) for i in sorted(set(dc_ids)))}"
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def out(doc: dict[str, Any]) -> dict[str, Any]:
+    """A stored result as the API shows it."""
+    shown = {k: v for k, v in doc.items() if k not in ("_id", "idempotencyKey")}
+    return shown | {"resultId": str(doc["_id"])}
+
+
+def object_id(text: str) -> ObjectId | None:
+    try:
+        return ObjectId(text)
+    except (InvalidId, TypeError):
+        return None
+
+
+@guarded
+async def create(
+    db: Db,
+    data: ResultCreate,
+    *,
+    proposal_id: int,
+    session_ids: list[int],
+    author: dict[str, Any],
+    idempotency_key: str | None,
+) -> tuple[dict[str, Any], bool]:
+    """(the result, whether it is new). A key already used by this caller returns the first result instead."""
+    key = idempotency_key or data.runId
+    stored_key = f"{author['personId']}:{key}" if key else None
+    if stored_key and (first := await db.results.find_one({"idempotencyKey": stored_key})):
+        return out(first), False
+    series = series_of(data.kind, data.program.name, data.dataCollectionIds)
+    now = datetime.now(UTC)
+    body = data.model_dump(mode="json", exclude={"runId"})
+    for _ in range(MAX_VERSION_RACES):
+        last = await db.results.find_one({"series": series}, {"version": 1}, sort=[("version", DESCENDING)])
+        version = (last["version"] if last else 0) + 1
+        doc = body | {
+            "dataCollectionIds": sorted(set(data.dataCollectionIds)),
+            "proposalId": proposal_id,
+            "sessionIds": sorted(set(session_ids)),
+            "series": series,
+            "version": version,
+            "latest": True,
+            "runId": data.runId,
+            "createdBy": author,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        if stored_key:
+            doc["idempotencyKey"] = stored_key
+        try:
+            await db.results.insert_one(doc)
+        except DuplicateKeyError as exc:
+            if "idempotencyKey" in (exc.details or {}).get("keyPattern", {}):
+                first = await db.results.find_one({"idempotencyKey": stored_key})
+                assert first is not None
+                return out(first), False
+            continue  # another writer took this version number: take the next
+        await db.results.update_many({"series": series, "version": {"$lt": version}}, {"$set": {"latest": False}})
+        doc["latest"] = True
+        return out(doc), True
+    raise Conflict("Too many concurrent versions of this result; retry")
+
+
+def scoped(proposal_ids: list[int] | None, **filters: Any) -> dict[str, Any]:
+    """A filter on ``filters`` (None values dropped) within the caller's proposals (None: all)."""
+    query = {k: v for k, v in filters.items() if v is not None}
+    if proposal_ids is not None:
+        query["proposalId"] = {"$in": proposal_ids}
+    return query
+
+
+@guarded
+async def find(db: Db, query: dict[str, Any], skip: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    """(total, this page) of results matching ``query``, newest first."""
+    total = await db.results.count_documents(query)
+    cursor = db.results.find(query).sort([("createdAt", DESCENDING), ("_id", DESCENDING)]).skip(skip).limit(limit)
+    return total, [out(d) async for d in cursor]
+
+
+@guarded
+async def get(db: Db, result_id: str, proposal_ids: list[int] | None) -> dict[str, Any] | None:
+    oid = object_id(result_id)
+    if oid is None:
+        return None
+    doc = await db.results.find_one(scoped(proposal_ids, _id=oid))
+    return None if doc is None else out(doc)
+
+
+@guarded
+async def versions(db: Db, result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every version of a result's series, oldest first."""
+    cursor = db.results.find({"series": result["series"], "proposalId": result["proposalId"]}).sort("version", 1)
+    return [out(d) async for d in cursor]
+
+
+@guarded
+async def update(db: Db, result: dict[str, Any], patch: ResultPatch) -> dict[str, Any]:
+    """Progress of a running result with ``$set``/``$push`` (never a rewrite); 409 once it has finished."""
+    changes: dict[str, Any] = {"updatedAt": datetime.now(UTC)}
+    if patch.status is not None:
+        changes["status"] = patch.status.value
+    changes |= {f"data.{key}": value for key, value in patch.data.items()}
+    update: dict[str, Any] = {"$set": changes}
+    if patch.attachments:
+        update["$push"] = {"attachments": {"$each": [a.model_dump() for a in patch.attachments]}}
+    doc = await db.results.find_one_and_update(
+        {"_id": ObjectId(result["resultId"]), "status": Status.running.value}, update, return_document=True
+    )
+    if doc is None:
+        raise Conflict(f"Result {result['resultId']} has finished ({result['status']}); it no longer changes")
+    return out(doc)
+
+
+@guarded
+async def latest_for_collection(db: Db, dc_id: int) -> list[dict[str, Any]]:
+    """The latest version of every series covering a data collection."""
+    cursor = db.results.find({"dataCollectionIds": dc_id, "latest": True}).sort("createdAt", DESCENDING)
+    return [out(d) async for d in cursor]
+
+
+@guarded
+async def kinds_by_collection(db: Db, session_id: int) -> dict[int, dict[str, Any]]:
+    """For a session: per data collection, per kind, the status of its latest results (by program)."""
+    out_: dict[int, dict[str, Any]] = {}
+    cursor = db.results.find(
+        {"sessionIds": session_id, "latest": True}, {"dataCollectionIds": 1, "kind": 1, "program": 1, "status": 1}
+    )
+    async for doc in cursor:
+        for dc in doc["dataCollectionIds"]:
+            out_.setdefault(dc, {}).setdefault(doc["kind"], {})[doc["program"]["name"]] = doc["status"]
+    return out_
