@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +18,9 @@ from app.embedded import DocumentServer
 from app.errors import DomainError
 from app.settings import Settings, get_settings
 from app.shipment_import import ImportRejected, import_sheet
-from relational import demo, people
+from documents import metrics
+from documents.store import DocumentStore
+from relational import demo, people, sql_metrics
 from relational.db import Database
 from relational.schema_check import check
 from schemas.shipment_import import ImportReport
@@ -193,3 +196,44 @@ def import_shipment(
         console.print(f"[red]{exc.title}[/red]: {exc.detail}")
         raise typer.Exit(1) from None
     console.print_json(report.model_dump_json())
+
+
+async def _sync_sql_metrics() -> dict[str, int]:
+    settings = get_settings()
+    database = Database(settings.sql_url)
+    store = DocumentStore(settings.mongo_url, settings.mongo_db, settings.mongo_timeout_ms)
+    counts = {"read": 0, "added": 0, "already there": 0, "refused": 0}
+    try:
+        schema = await database.start()
+        docs = await store.ready()
+        columns = (TextColumn("{task.description}"), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console) as bar:
+            task = bar.add_task("copying SQL metrics", total=None)
+            async with database.engine.connect() as conn:
+                for source in (sql_metrics.scaling(conn, schema), sql_metrics.electron_microscopy(conn)):
+                    async for batch in source:
+                        now = datetime.now(UTC)
+                        stored, duplicates, refused = await metrics.insert(
+                            docs, [d | {"createdAt": now} for d in batch]
+                        )
+                        counts["read"] += len(batch)
+                        counts["added"] += stored
+                        counts["already there"] += len(duplicates)
+                        counts["refused"] += len(refused)
+                        bar.update(task, completed=counts["read"], description=f"copying {batch[0]['kind']}")
+    finally:
+        await store.close()
+        await database.dispose()
+    return counts
+
+
+@cli.command("sync-sql-metrics")
+def sync_sql_metrics() -> None:
+    """Copy the metrics pipelines wrote to SQL (AutoProcScalingStatistics; MotionCorrection, CTF and
+    ParticlePicker where the flavour has them) into metric documents; re-running adds nothing."""
+    try:
+        counts = asyncio.run(_sync_sql_metrics())
+    except DomainError as exc:
+        console.print(f"[red]{exc.title}[/red]: {exc.detail}")
+        raise typer.Exit(1) from None
+    console.print_json(data=counts)
