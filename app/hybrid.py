@@ -86,7 +86,7 @@ async def write_result(
     check_json(data.data, settings, "data")
     proposal_id, session_ids = await Owners(db, identity, settings).check(data.dataCollectionIds)
     docs = await store.ready()
-    if problems := await kinds.check(docs, data.kind, "result", data.data, settings.strict_kinds):
+    if problems := await kinds.Checker(docs, settings.strict_kinds).check(data.kind, "result", data.data):
         raise InvalidInput(f"`data` does not fit kind `{data.kind}`: " + "; ".join(problems))
     author = {"personId": identity.personId, "login": identity.login}
     return await results.create(
@@ -109,6 +109,7 @@ async def ingest_metrics(
     """Stream NDJSON metrics in batches; each line is accepted or rejected on its own (with its number)."""
     docs = await store.ready()
     owners = Owners(db, identity, settings)
+    checker = kinds.Checker(docs, settings.strict_kinds)
     report = BulkReport(lines=0, accepted=0, duplicates=0, rejected=[])
     batch: list[tuple[int, MetricIn]] = []
     async for number, line in _numbered(lines, settings.document_max_bytes):
@@ -123,9 +124,9 @@ async def ingest_metrics(
             continue
         batch.append((number, metric))
         if len(batch) >= BATCH:
-            await _store_batch(docs, owners, identity, settings, batch, key, report)
+            await _store_batch(docs, owners, checker, identity, settings, batch, key, report)
             batch = []
-    await _store_batch(docs, owners, identity, settings, batch, key, report)
+    await _store_batch(docs, owners, checker, identity, settings, batch, key, report)
     report.rejected.sort(key=lambda r: r.line)
     return report
 
@@ -155,6 +156,7 @@ async def _numbered(lines: AsyncIterator[bytes], max_bytes: int) -> AsyncIterato
 async def _store_batch(
     docs: Any,
     owners: Owners,
+    checker: kinds.Checker,
     identity: Identity,
     settings: Settings,
     batch: list[tuple[int, MetricIn]],
@@ -168,7 +170,7 @@ async def _store_batch(
         if metric.dataCollectionId in owners.refusal:
             problems.insert(0, owners.refusal[metric.dataCollectionId])
         if not problems:
-            problems = await kinds.check(docs, metric.kind, "metric", metric.values, settings.strict_kinds)
+            problems = await checker.check(metric.kind, "metric", metric.values)
         if problems:
             report.rejected.append(BulkRejection(line=number, reason="; ".join(problems[:5])))
             continue

@@ -49,6 +49,8 @@ class Server:
     base: str
     token: str
     pid: int
+    mongo_url: str
+    mongo_db: str
 
     def peak_rss_mb(self) -> float:
         """The worker's peak resident memory so far (VmHWM)."""
@@ -69,6 +71,7 @@ def served(db: str, port: int, workers: int = 1, login: str = "abcd") -> Iterato
         "ISPYB_MODE": "dev",
         "ISPYB_SQL_URL": f"mysql+aiomysql://root@127.0.0.1/{db}",
         "ISPYB_MONGO_URL": docs.url,
+        "ISPYB_MONGO_DB": db,
         "ISPYB_AUTH_PLUGINS": "dummy",
         "ISPYB_JWT_SECRET": "bench-secret-bench-secret-bench-secret",
         "PYTHONPATH": str(TOOLS / "nodelay"),
@@ -86,7 +89,7 @@ def served(db: str, port: int, workers: int = 1, login: str = "abcd") -> Iterato
                 break
             except httpx.TransportError:
                 time.sleep(0.3)
-        yield Server(base, token, server.pid)
+        yield Server(base, token, server.pid, docs.url, db)
     finally:
         server.terminate()
         server.wait(10)

@@ -28,14 +28,24 @@ def builtin() -> dict[str, dict[str, Any]]:
     return kinds
 
 
-@cache
-def _validator(schema_json: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads(schema_json))
+_VALIDATORS: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
+
+
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """The compiled validator of a schema object (kept while the object lives: built-ins for good)."""
+    held = _VALIDATORS.get(id(schema))
+    if held is None or held[0] is not schema:
+        if len(_VALIDATORS) > 1000:
+            _VALIDATORS.clear()
+        held = _VALIDATORS[id(schema)] = (schema, Draft202012Validator(schema))
+    return held[1]
 
 
 def violations(schema: dict[str, Any], value: dict[str, Any], base: str) -> list[str]:
     """Each way ``value`` breaks ``schema``, with its JSON path (``base`` names the checked field)."""
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    validator = _validator(schema)
+    if validator.is_valid(value):
+        return []
     errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
     return [
         f"{base}{''.join(f'[{p}]' if isinstance(p, int) else f'.{p}' for p in e.absolute_path)}: {e.message}"
@@ -80,13 +90,23 @@ async def register(db: AsyncDatabase[dict[str, Any]], entry: dict[str, Any], per
         raise Conflict(f"Kind `{entry['kind']}` is already registered") from None
 
 
-async def check(
-    db: AsyncDatabase[dict[str, Any]], kind: str, target: str, value: dict[str, Any], strict: bool
-) -> list[str]:
-    """What is wrong with ``value`` (a metric's ``values`` or a result's ``data``) for its kind."""
-    entry = await get_kind(db, kind)
-    if entry is None:
-        return [f"kind `{kind}` is not registered (this service only takes registered kinds)"] if strict else []
-    if entry["target"] != target:
-        return [f"kind `{kind}` is a {entry['target']} kind"]
-    return violations(entry["schema"], value, "$.values" if target == "metric" else "$.data")
+class Checker:
+    """Checks values against their kinds for one request: each kind looked up once, each schema compiled once
+    per process."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], strict: bool) -> None:
+        self.db, self.strict = db, strict
+        self.entries: dict[str, dict[str, Any] | None] = {}
+
+    async def check(self, kind: str, target: str, value: dict[str, Any]) -> list[str]:
+        """What is wrong with ``value`` (a metric's ``values`` or a result's ``data``) for its kind."""
+        if kind not in self.entries:
+            self.entries[kind] = await get_kind(self.db, kind)
+        entry = self.entries[kind]
+        if entry is None:
+            return (
+                [f"kind `{kind}` is not registered (this service only takes registered kinds)"] if self.strict else []
+            )
+        if entry["target"] != target:
+            return [f"kind `{kind}` is a {entry['target']} kind"]
+        return violations(entry["schema"], value, "$.values" if target == "metric" else "$.data")
