@@ -1,8 +1,9 @@
 """Results, metrics and the result-kind registry, kept in the document store and scoped like everything else."""
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
 from app import hybrid
 from app.deps import IdentityDep, PageDep, ReadSessionDep, StateDep
@@ -68,27 +69,37 @@ async def create_result(
     return doc
 
 
+@dataclass(frozen=True)
+class DocFilters:
+    """The filters results and metrics share."""
+
+    dataCollectionId: IdFilter = None
+    sessionId: IdFilter = None
+    proposal: ProposalFilter = None
+    kind: Kind | None = None
+
+
+Filters = Annotated[DocFilters, Depends()]
+
+
 @router.get("", response_model=Paged[Result], responses=UNAVAILABLE)
 async def get_results(
     identity: IdentityDep,
     db: ReadSessionDep,
     state: StateDep,
     page: PageDep,
-    dataCollectionId: IdFilter = None,
-    sessionId: IdFilter = None,
-    proposal: ProposalFilter = None,
-    kind: Kind | None = None,
+    f: Filters,
     program: Annotated[str | None, Query(max_length=100)] = None,
     status: Status | None = None,
     allVersions: bool = False,
 ) -> dict[str, Any]:
     """Results the caller may see, newest first; the latest version of each series unless ``allVersions``."""
-    query = await _scope(db, identity, proposal) | {
+    query = await _scope(db, identity, f.proposal) | {
         k: v
         for k, v in {
-            "dataCollectionIds": dataCollectionId,
-            "sessionIds": sessionId,
-            "kind": kind,
+            "dataCollectionIds": f.dataCollectionId,
+            "sessionIds": f.sessionId,
+            "kind": f.kind,
             "program.name": program,
             "status": status.value if status else None,
             "latest": None if allVersions else True,
@@ -153,25 +164,14 @@ async def get_metrics(
     db: ReadSessionDep,
     state: StateDep,
     page: PageDep,
-    dataCollectionId: IdFilter = None,
-    sessionId: IdFilter = None,
-    proposal: ProposalFilter = None,
-    kind: Kind | None = None,
+    f: Filters,
     resultId: Annotated[str | None, Query(pattern=r"^[0-9a-f]{24}$")] = None,
     range: Annotated[list[str] | None, Query(description="`field:min:max` on `values` (a bound may be empty)")] = None,
 ) -> dict[str, Any]:
     """Metrics the caller may see, filtered like results and by value ranges."""
-    query = await _scope(db, identity, proposal)
-    query |= {
-        k: v
-        for k, v in {
-            "dataCollectionId": dataCollectionId,
-            "sessionId": sessionId,
-            "kind": kind,
-            "resultId": resultId,
-        }.items()
-        if v is not None
-    }
+    query = await _scope(db, identity, f.proposal)
+    wanted = {"dataCollectionId": f.dataCollectionId, "sessionId": f.sessionId, "kind": f.kind, "resultId": resultId}
+    query |= {k: v for k, v in wanted.items() if v is not None}
     for spec in range or []:
         match = RANGE.match(spec)
         if not match:
