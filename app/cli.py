@@ -18,7 +18,7 @@ from app.embedded import DocumentServer
 from app.errors import DomainError
 from app.settings import Settings, get_settings
 from app.shipment_import import ImportRejected, import_sheet
-from documents import metrics
+from documents import metrics, rollups
 from documents.store import DocumentStore
 from relational import demo, people, sql_metrics
 from relational.db import Database
@@ -212,10 +212,9 @@ async def _sync_sql_metrics() -> dict[str, int]:
             async with database.engine.connect() as conn:
                 for source in (sql_metrics.scaling(conn, schema), sql_metrics.electron_microscopy(conn)):
                     async for batch in source:
-                        now = datetime.now(UTC)
-                        stored, duplicates, refused = await metrics.insert(
-                            docs, [d | {"createdAt": now} for d in batch]
-                        )
+                        dated = [d | {"createdAt": datetime.now(UTC)} for d in batch]
+                        stored, duplicates, refused = await metrics.insert(docs, dated)
+                        await rollups.add(docs, [d for i, d in enumerate(dated) if i not in duplicates | set(refused)])
                         counts["read"] += len(batch)
                         counts["added"] += stored
                         counts["already there"] += len(duplicates)
@@ -237,3 +236,29 @@ def sync_sql_metrics() -> None:
         console.print(f"[red]{exc.title}[/red]: {exc.detail}")
         raise typer.Exit(1) from None
     console.print_json(data=counts)
+
+
+async def _check_rollups(repair: bool) -> list[str]:
+    settings = get_settings()
+    store = DocumentStore(settings.mongo_url, settings.mongo_db, settings.mongo_timeout_ms)
+    try:
+        docs = await store.ready()
+        problems = await rollups.drift(docs)
+        if problems and repair:
+            await rollups.rebuild(docs)
+        return problems
+    finally:
+        await store.close()
+
+
+@cli.command("check-rollups")
+def check_rollups(
+    repair: Annotated[bool, typer.Option(help="Rebuild the rollups from the raw metrics when they differ")] = False,
+) -> None:
+    """Recompute the metric rollups from the raw metrics and compare; exit 1 on any difference."""
+    problems = asyncio.run(_check_rollups(repair))
+    for problem in problems[:50]:
+        console.print(f"[red]DRIFT[/red] {problem}")
+    console.print(f"{len(problems)} difference(s)" + (" (rebuilt)" if problems and repair else ""))
+    if problems and not repair:
+        raise typer.Exit(1)

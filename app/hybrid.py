@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from app.deps import Identity
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.settings import Settings
-from documents import kinds, metrics, results
+from documents import kinds, metrics, results, rollups
 from documents.store import DocumentStore, StoreUnavailable
 from relational import datacollections, processings
 from relational.common import Page
@@ -186,6 +186,7 @@ async def _store_batch(
             doc["idempotencyKey"] = f"{identity.personId}:{line_key}"
         ready.append((number, doc))
     stored, duplicates, refused = await metrics.insert(docs, [d for _, d in ready])
+    await rollups.add(docs, [d for i, (_, d) in enumerate(ready) if i not in duplicates and i not in refused])
     report.accepted += stored
     report.duplicates += len(duplicates)
     report.rejected += [BulkRejection(line=ready[i][0], reason=why) for i, why in refused.items()]

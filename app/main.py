@@ -17,6 +17,7 @@ from app.routers import (
     dewars,
     events,
     health,
+    metric_stats,
     options,
     processings,
     proposals,
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.include_router(module.router)
     for router in (shipping.router, dewars.router, dewars.registry, containers.router):
         api.include_router(router)
-    for router in (results.router, results.metric_router, results.kind_router):
+    for router in (results.router, results.metric_router, results.kind_router, metric_stats.router):
         api.include_router(router)
     for router in (samples.router, samples.proteins, samples.contacts):
         api.include_router(router)

@@ -22,4 +22,13 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("idempotencyKey", ASCENDING)], name="idempotency", unique=True, partialFilterExpression=HAS_KEY),
     ],
     "kinds": [IndexModel([("kind", ASCENDING)], name="kind", unique=True)],
+    # one rollup per session, kind, field and hour (documents/rollups.py)
+    "rollups": [
+        IndexModel(
+            [("sessionId", ASCENDING), ("kind", ASCENDING), ("field", ASCENDING), ("hour", ASCENDING)],
+            name="session_field_hour",
+            unique=True,
+        ),
+        IndexModel([("proposalId", ASCENDING), ("kind", ASCENDING), ("field", ASCENDING)], name="proposal_field"),
+    ],
 }

@@ -81,3 +81,9 @@ async def counts_by_collection(db: Db, session_id: int) -> dict[int, dict[str, i
     async for row in await db.metrics.aggregate(pipeline):
         counts.setdefault(row["_id"]["dc"], {})[row["_id"]["kind"]] = row["count"]
     return counts
+
+
+@guarded
+async def values_of(db: Db, query: dict[str, Any], field: str) -> list[dict[str, Any]]:
+    """``createdAt`` and one field of the metrics matching ``query``."""
+    return [d async for d in db.metrics.find(query, {"_id": 0, "createdAt": 1, f"values.{field}": 1})]

@@ -7,12 +7,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relational import processings
 from relational.common import proposal_name, session_name
 from relational.flavour import SchemaInfo
 from relational.models import (
-    AutoProcIntegration,
-    AutoProcScalingHasInt,
-    AutoProcScalingStatistics,
     BLSample,
     BLSession,
     Crystal,
@@ -115,24 +113,7 @@ async def session_overview(db: AsyncSession, scope: Scope, session_id: int) -> l
     visible = select(BLSession.sessionId).where(BLSession.sessionId == session_id, scope.sessions())
     if (await db.execute(visible)).scalar_one_or_none() is None:
         return None
-    best = (
-        select(
-            AutoProcIntegration.dataCollectionId.label("dc"),
-            func.min(AutoProcScalingStatistics.resolutionLimitHigh).label("resolution"),
-            func.count(func.distinct(AutoProcIntegration.autoProcProgramId)).label("programs"),
-        )
-        .join(
-            AutoProcScalingHasInt,
-            AutoProcScalingHasInt.autoProcIntegrationId == AutoProcIntegration.autoProcIntegrationId,
-        )
-        .join(
-            AutoProcScalingStatistics,
-            AutoProcScalingStatistics.autoProcScalingId == AutoProcScalingHasInt.autoProcScalingId,
-        )
-        .where(AutoProcScalingStatistics.scalingStatisticsType == "overall")
-        .group_by(AutoProcIntegration.dataCollectionId)
-        .subquery()
-    )
+    best = processings.best_per_collection()
     query = (
         select(
             DataCollection.dataCollectionId,

@@ -234,3 +234,26 @@ async def get_message_statuses(
         r["dataCollectionId"]: {k: int(r[k] or 0) for k in ("errors", "warnings", "info")}
         for r in (await db.execute(query)).mappings()
     }
+
+
+def best_per_collection() -> Any:
+    """Subquery per data collection: ``dc``, the lowest overall high-resolution limit of its auto-processing
+    (``resolution``) and how many programs integrated it (``programs``)."""
+    return (
+        select(
+            AutoProcIntegration.dataCollectionId.label("dc"),
+            func.min(AutoProcScalingStatistics.resolutionLimitHigh).label("resolution"),
+            func.count(func.distinct(AutoProcIntegration.autoProcProgramId)).label("programs"),
+        )
+        .join(
+            AutoProcScalingHasInt,
+            AutoProcScalingHasInt.autoProcIntegrationId == AutoProcIntegration.autoProcIntegrationId,
+        )
+        .join(
+            AutoProcScalingStatistics,
+            AutoProcScalingStatistics.autoProcScalingId == AutoProcScalingHasInt.autoProcScalingId,
+        )
+        .where(AutoProcScalingStatistics.scalingStatisticsType == "overall")
+        .group_by(AutoProcIntegration.dataCollectionId)
+        .subquery()
+    )

@@ -105,3 +105,15 @@ async def proposals_reached(db: AsyncSession, scope: Scope, among: list[int] | N
     if among is not None:
         query = query.where(Proposal.proposalId.in_(among))
     return list((await db.execute(query)).scalars())
+
+
+async def sessions_reached(
+    db: AsyncSession, scope: Scope, session_id: int | None = None, beamline: str | None = None
+) -> list[int]:
+    """Ids of the visible sessions, narrowed to one session or one beamline."""
+    query = select(BLSession.sessionId).where(scope.sessions())
+    if session_id is not None:
+        query = query.where(BLSession.sessionId == session_id)
+    if beamline is not None:
+        query = query.where(BLSession.beamLineName == beamline)
+    return list((await db.execute(query)).scalars())

@@ -3,7 +3,7 @@
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.common import session_name
@@ -17,6 +17,7 @@ from relational.models import (
     Protein,
     RobotAction,
 )
+from relational.processings import best_per_collection
 from relational.scope import Scope
 
 HC = 12398.4198  # eV·Å: energy (eV) = HC / wavelength (Å)
@@ -142,3 +143,40 @@ async def get_times(db: AsyncSession, scope: Scope, session_ids: list[int]) -> l
         entry["thinking"] = max(entry["duration"] - used, 0.0)
         entries.append(entry)
     return entries
+
+
+#: experiment types by technique; anything else is MX
+EM_TYPES, SAXS_TYPES = ("EM", "Tomo", "Tomography"), ("SAXS", "BioSAXS", "HPLC")
+
+
+async def techniques(db: AsyncSession, scope: Scope, session_id: int) -> dict[str, dict[str, Any]] | None:
+    """Per technique of a visible session: data collections, images (movies for EM), auto-processed collections
+    and the best overall resolution of SQL auto-processing; None when out of reach."""
+    if await _session(db, scope, session_id) is None:
+        return None
+    processed = best_per_collection()
+    query = (
+        select(
+            DataCollectionGroup.experimentType,
+            func.count(DataCollection.dataCollectionId),
+            func.coalesce(func.sum(DataCollection.numberOfImages), 0),
+            func.count(processed.c.dc),
+            func.min(processed.c.resolution),
+        )
+        .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
+        .outerjoin(processed, processed.c.dc == DataCollection.dataCollectionId)
+        .where(DataCollectionGroup.sessionId == session_id)
+        .group_by(DataCollectionGroup.experimentType)
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for kind, dcs, images, auto, best in await db.execute(query):
+        technique = "em" if kind in EM_TYPES else "saxs" if kind in SAXS_TYPES else "mx"
+        entry = out.setdefault(
+            technique, {"datacollections": 0, "images": 0, "autoProcessed": 0, "bestResolution": None}
+        )
+        entry["datacollections"] += dcs
+        entry["images"] += int(images)
+        entry["autoProcessed"] += auto
+        if best is not None:
+            entry["bestResolution"] = best if entry["bestResolution"] is None else min(entry["bestResolution"], best)
+    return out

@@ -1,0 +1,191 @@
+"""Metric aggregations for dashboards, read from rollups (documents/rollups.py) within the caller's scope.
+
+Scopes: one session, a proposal, a beamline (its visible sessions), or everything visible; optionally a time
+range, at hour resolution (rollups are hourly). Hourly and daily time series come from rollups; minute series
+are computed from the raw metrics and need a session or a range of at most a day.
+"""
+
+import math
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app.deps import Identity
+from app.errors import InvalidInput, NotFound
+from documents import metrics, rollups
+from documents.kinds import get_kind
+from documents.store import DocumentStore
+from relational import stats
+from relational.db import ReadSession
+from relational.reach import proposal_id_by_name, proposals_reached, sessions_reached
+
+MAX_BINS = 1000
+QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
+
+
+async def field_bins(store: DocumentStore, kind: str, field: str | None) -> dict[str, tuple[float, float]]:
+    """The fields of ``kind`` with fixed bins (only ``field`` if given); 422 for an unknown kind or field."""
+    entry = await get_kind(await store.ready(), kind)
+    if entry is None:
+        raise InvalidInput(f"Unknown kind `{kind}`")
+    bins = rollups.bins_of(entry["schema"])
+    if field is not None:
+        if field not in bins:
+            raise InvalidInput(f"`{kind}` has no field `{field}` with fixed bins; known: {', '.join(sorted(bins))}")
+        return {field: bins[field]}
+    return bins
+
+
+async def scope_filter(
+    db: ReadSession,
+    identity: Identity,
+    *,
+    sessionId: int | None = None,
+    proposal: str | None = None,
+    beamLineName: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> dict[str, Any]:
+    """The rollup/metric filter for a scope the caller reaches (404 for a session or proposal out of reach)."""
+    if start and end and end <= start:
+        raise InvalidInput("`to` must come after `from`")
+    query: dict[str, Any] = {}
+    if sessionId is not None or beamLineName is not None:
+        ids = await sessions_reached(db, identity.scope, sessionId, beamLineName)
+        if sessionId is not None and not ids:
+            raise NotFound(f"Session {sessionId} not found")
+        query["sessionId"] = {"$in": ids}
+    if proposal:
+        query["proposalId"] = await proposal_id_by_name(db, identity.scope, proposal)
+    elif "sessionId" not in query and (reached := await proposals_reached(db, identity.scope)) is not None:
+        query["proposalId"] = {"$in": reached}
+    if start or end:
+        query["hour"] = {k: v for k, v in (("$gte", _floor_hour(start)), ("$lt", end)) if v is not None}
+    return query
+
+
+def _floor_hour(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _stats(merged: dict[str, Any] | None, origin: float, width: float) -> dict[str, Any]:
+    if merged is None or merged["count"] == 0:
+        return {"count": 0, "mean": None, "min": None, "max": None} | {q: None for q in QUANTILES}
+    count = merged["count"]
+    out = {"count": count, "mean": merged["sum"] / count, "min": merged["min"], "max": merged["max"]}
+    return out | {name: rollups.quantile(merged["bins"], count, q, origin, width) for name, q in QUANTILES.items()}
+
+
+async def histogram(
+    store: DocumentStore, query: dict[str, Any], kind: str, field: str, bins: int | None, bin_width: float | None
+) -> dict[str, Any]:
+    """Counts per bin: the field's fixed bins merged ``binWidth / width`` at a time (a whole multiple), or into
+    at most ``bins`` bins; edges stay aligned on the field's origin."""
+    origin, width = (await field_bins(store, kind, field))[field]
+    merged = rollups.merge(await rollups.read(store.db, query | {"kind": kind, "field": field}))
+    base = dict(merged["bins"]) if merged else {}
+    factor = 1
+    if bin_width is not None:
+        factor = round(bin_width / width)
+        if factor < 1 or not math.isclose(factor * width, bin_width, rel_tol=1e-9):
+            raise InvalidInput(f"binWidth must be a whole multiple of {field}'s fixed bin width {width}")
+    elif bins is not None and base:
+        factor = max(1, math.ceil((max(base) - min(base) + 1) / bins))
+    coarse: dict[int, int] = defaultdict(int)
+    for k, n in base.items():
+        coarse[k // factor] += n
+    step = width * factor
+    return {
+        "kind": kind,
+        "field": field,
+        "origin": origin,
+        "binWidth": step,
+        "count": merged["count"] if merged else 0,
+        "bins": [
+            {"start": origin + k * step, "end": origin + (k + 1) * step, "count": coarse[k]} for k in sorted(coarse)
+        ],
+    }
+
+
+async def summary(store: DocumentStore, query: dict[str, Any], kind: str, field: str | None) -> dict[str, Any]:
+    """Per field: count, mean, min, max and p10/p50/p90 (at bin resolution)."""
+    fields = await field_bins(store, kind, field)
+    rows = await rollups.read(store.db, query | {"kind": kind, "field": {"$in": sorted(fields)}})
+    by_field: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_field[row["field"]].append(row)
+    return {"kind": kind, "fields": {f: _stats(rollups.merge(by_field[f]), *fields[f]) for f in sorted(fields)}}
+
+
+async def timeseries(
+    store: DocumentStore, query: dict[str, Any], kind: str, field: str, interval: str
+) -> dict[str, Any]:
+    """Per time bucket: count, mean, min, max, p50 and p90."""
+    origin, width = (await field_bins(store, kind, field))[field]
+    if interval == "minute":
+        buckets = await _minutes(store, query, kind, field, origin, width)
+    else:
+        rows = await rollups.read(store.db, query | {"kind": kind, "field": field})
+        grouped: dict[datetime, list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            hour = row["hour"] if row["hour"].tzinfo else row["hour"].replace(tzinfo=UTC)
+            grouped[hour.replace(hour=0) if interval == "day" else hour].append(row)
+        buckets = {t: rollups.merge(group) for t, group in grouped.items()}
+    series = []
+    for moment in sorted(buckets):
+        stats_ = _stats(buckets[moment], origin, width)
+        series.append({"time": moment} | {k: stats_[k] for k in ("count", "mean", "min", "max", "p50", "p90")})
+    return {"kind": kind, "field": field, "interval": interval, "buckets": series}
+
+
+async def _minutes(
+    store: DocumentStore, query: dict[str, Any], kind: str, field: str, origin: float, width: float
+) -> dict[datetime, dict[str, Any]]:
+    hours = query.get("hour", {})
+    start, end = hours.get("$gte"), hours.get("$lt")
+    narrow = "sessionId" in query or (start and end and end - start <= timedelta(days=1))
+    if not narrow:
+        raise InvalidInput("Minute series need a sessionId, or a time range of at most a day")
+    raw = {k: v for k, v in query.items() if k != "hour"} | {"kind": kind, f"values.{field}": {"$exists": True}}
+    if hours:
+        raw["createdAt"] = hours
+    buckets: dict[datetime, dict[str, Any]] = {}
+    for doc in await metrics.values_of(store.db, raw, field):
+        value = doc["values"][field]
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            continue
+        moment = doc["createdAt"] if doc["createdAt"].tzinfo else doc["createdAt"].replace(tzinfo=UTC)
+        minute = moment.replace(second=0, microsecond=0)
+        acc = buckets.setdefault(minute, {"count": 0, "sum": 0.0, "min": value, "max": value, "bins": defaultdict(int)})
+        acc["count"] += 1
+        acc["sum"] += value
+        acc["min"], acc["max"] = min(acc["min"], value), max(acc["max"], value)
+        acc["bins"][rollups.bin_index(value, origin, width)] += 1
+    return buckets
+
+
+async def session_stats(db: ReadSession, store: DocumentStore, identity: Identity, session_id: int) -> dict[str, Any]:
+    """Per technique: collections, images/movies, share motion-corrected / CTF-processed / auto-processed, best
+    resolution (SQL auto-processing for MX, CTF estimates for EM)."""
+    techniques = await stats.techniques(db, identity.scope, session_id)
+    if techniques is None:
+        raise NotFound(f"Session {session_id} not found")
+    rows = await rollups.read(store.db, {"sessionId": session_id, "kind": {"$in": ["em.motioncorrection", "em.ctf"]}})
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        grouped[(row["kind"], row["field"])].append(row)
+    motion = rollups.merge(grouped[("em.motioncorrection", "totalMotion")])
+    ctf = rollups.merge(grouped[("em.ctf", "estimatedResolution")])
+    em = techniques.get("em")
+    if em is not None:
+        movies = em["images"] or None
+        em["motionCorrected"] = (motion["count"] if motion else 0) / movies if movies else None
+        em["ctfProcessed"] = (ctf["count"] if ctf else 0) / movies if movies else None
+        em["bestCtfResolution"] = ctf["min"] if ctf else None
+    for entry in techniques.values():
+        dcs = entry["datacollections"]
+        entry["autoProcessedShare"] = entry["autoProcessed"] / dcs if dcs else None
+    return {"sessionId": session_id, "techniques": techniques}

@@ -1,0 +1,87 @@
+"""Metric aggregations for dashboards (histogram, summary, time series) and a session's statistics per technique."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from app import metric_stats
+from app.deps import IdentityDep, ReadSessionDep, StateDep
+from app.routers.proposals import PROPOSAL_PATTERN
+from app.routers.sessions import MAX_ID
+from schemas.results import Kind
+
+router = APIRouter(prefix="/stats", tags=["Stats"])
+Field = Annotated[str, Query(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64, description="A field of `values`")]
+UNAVAILABLE = {503: {"description": "The document store does not answer (Retry-After)"}}
+
+
+class Interval(StrEnum):
+    minute = "minute"
+    hour = "hour"
+    day = "day"
+
+
+@dataclass(frozen=True)
+class Where:
+    """Which metrics: one session, a proposal, a beamline, or all visible; optionally a time range (hours)."""
+
+    sessionId: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None
+    proposal: Annotated[str | None, Query(pattern=PROPOSAL_PATTERN, max_length=60)] = None
+    beamLineName: Annotated[str | None, Query(max_length=45)] = None
+    start: Annotated[datetime | None, Query(alias="from")] = None
+    end: Annotated[datetime | None, Query(alias="to")] = None
+
+
+async def _scope(identity: IdentityDep, db: ReadSessionDep, where: Annotated[Where, Depends()]) -> dict[str, Any]:
+    return await metric_stats.scope_filter(
+        db,
+        identity,
+        sessionId=where.sessionId,
+        proposal=where.proposal,
+        beamLineName=where.beamLineName,
+        start=where.start,
+        end=where.end,
+    )
+
+
+Scope = Annotated[dict[str, Any], Depends(_scope)]
+
+
+@router.get("/metrics/histogram", responses=UNAVAILABLE)
+async def get_histogram(
+    scope: Scope,
+    state: StateDep,
+    kind: Kind,
+    field: Field,
+    bins: Annotated[int | None, Query(ge=1, le=metric_stats.MAX_BINS, description="At most this many bins")] = None,
+    binWidth: Annotated[float | None, Query(gt=0, description="A whole multiple of the field's bin width")] = None,
+) -> dict[str, Any]:
+    """Counts per bin of one field, from rollups (the field's fixed bins, merged as asked)."""
+    return await metric_stats.histogram(state.documents, scope, kind, field, bins, binWidth)
+
+
+@router.get("/metrics/summary", responses=UNAVAILABLE)
+async def get_summary(
+    scope: Scope, state: StateDep, kind: Kind, field: Annotated[str | None, Query(max_length=64)] = None
+) -> dict[str, Any]:
+    """Per field: count, mean, min, max, p10/p50/p90 (quantiles at the field's bin resolution)."""
+    return await metric_stats.summary(state.documents, scope, kind, field)
+
+
+@router.get("/metrics/timeseries", responses=UNAVAILABLE)
+async def get_timeseries(
+    scope: Scope, state: StateDep, kind: Kind, field: Field, interval: Interval = Interval.hour
+) -> dict[str, Any]:
+    """Per minute, hour or day: count, mean, min, max, p50, p90."""
+    return await metric_stats.timeseries(state.documents, scope, kind, field, interval.value)
+
+
+@router.get("/sessions/{sessionId}", responses={404: {"description": "No such session"}, **UNAVAILABLE})
+async def get_session_stats(
+    sessionId: Annotated[int, Path(ge=1, le=MAX_ID)], identity: IdentityDep, db: ReadSessionDep, state: StateDep
+) -> dict[str, Any]:
+    """Per technique: collections, images or movies, the share processed, the best resolution."""
+    return await metric_stats.session_stats(db, state.documents, identity, sessionId)

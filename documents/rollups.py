@@ -1,0 +1,164 @@
+"""Rollups: per session, kind, field and hour, the count, sum, min, max and a fixed-bin histogram of a metric
+field, kept up to date at ingest with ``$inc``/``$min``/``$max`` (atomic, so concurrent ingest stays exact).
+
+Histograms, summaries and hourly or daily time series then read a few rollup documents instead of every metric;
+their cost follows the number of hours and bins, not the number of metrics. Bins are fixed per field (the kind's
+``bins: {origin, width}``): bin ``k`` holds values in ``[origin + k·width, origin + (k+1)·width)``. Quantiles are
+read at bin resolution (the upper edge of the bin holding the nearest-rank value). ``rebuild`` recomputes
+rollups from the raw metrics, and ``drift`` compares the two.
+"""
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+
+from documents.kinds import builtin, get_kind
+from documents.store import guarded
+
+Db = AsyncDatabase[dict[str, Any]]
+Key = tuple[int, int, str, str, datetime]  # sessionId, proposalId, kind, field, hour
+Bins = dict[str, dict[str, tuple[float, float]]]  # kind → field → (origin, width)
+
+
+def bins_of(schema: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """field → (origin, width) for the fields of a kind's schema that declare fixed bins."""
+    out = {}
+    for name, spec in schema.get("properties", {}).items():
+        bins = spec.get("bins") if isinstance(spec, dict) else None
+        if isinstance(bins, dict) and isinstance(bins.get("width"), int | float) and bins["width"] > 0:
+            out[name] = (float(bins.get("origin", 0)), float(bins["width"]))
+    return out
+
+
+def bin_index(value: float, origin: float, width: float) -> int:
+    return math.floor((value - origin) / width + 1e-9)
+
+
+def _hour(moment: datetime) -> datetime:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def accumulate(docs: Iterable[dict[str, Any]], bins: Bins) -> dict[Key, dict[str, Any]]:
+    """Sums per rollup key over metric documents (``bins``: kind → field → (origin, width))."""
+    sums: dict[Key, dict[str, Any]] = {}
+    for doc in docs:
+        fields = bins.get(doc["kind"])
+        if not fields or doc.get("sessionId") is None:
+            continue
+        for name, value in (doc.get("values") or {}).items():
+            if name not in fields or not isinstance(value, int | float) or isinstance(value, bool):
+                continue
+            key = (doc["sessionId"], doc["proposalId"], doc["kind"], name, _hour(doc["createdAt"]))
+            acc = sums.setdefault(key, {"count": 0, "sum": 0.0, "min": value, "max": value, "bins": defaultdict(int)})
+            acc["count"] += 1
+            acc["sum"] += value
+            acc["min"], acc["max"] = min(acc["min"], value), max(acc["max"], value)
+            acc["bins"][str(bin_index(value, *fields[name]))] += 1
+    return sums
+
+
+def _updates(sums: dict[Key, dict[str, Any]]) -> list[UpdateOne]:
+    ops = []
+    for (session, proposal, kind, field, hour), acc in sums.items():
+        ops.append(
+            UpdateOne(
+                {"sessionId": session, "kind": kind, "field": field, "hour": hour},
+                {
+                    "$setOnInsert": {"proposalId": proposal},
+                    "$inc": {"count": acc["count"], "sum": acc["sum"]}
+                    | {f"bins.{k}": n for k, n in acc["bins"].items()},
+                    "$min": {"min": acc["min"]},
+                    "$max": {"max": acc["max"]},
+                },
+                upsert=True,
+            )
+        )
+    return ops
+
+
+@guarded
+async def add(db: Db, docs: list[dict[str, Any]]) -> None:
+    """Fold newly stored metrics into the rollups (built-in kinds and registered kinds with bins)."""
+    if ops := _updates(accumulate(docs, await _bins(db, (d["kind"] for d in docs)))):
+        await db.rollups.bulk_write(ops, ordered=False)
+
+
+@guarded
+async def read(db: Db, query: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rollup documents matching ``query`` (sessionId/proposalId, kind, field, hour range)."""
+    return [doc async for doc in db.rollups.find(query, {"_id": 0}).sort("hour", 1)]
+
+
+def merge(rollups: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    """Several rollups of one field as one: count, sum, min, max and bins added up."""
+    total: dict[str, Any] | None = None
+    for r in rollups:
+        if total is None:
+            total = {"count": 0, "sum": 0.0, "min": r["min"], "max": r["max"], "bins": defaultdict(int)}
+        total["count"] += r["count"]
+        total["sum"] += r["sum"]
+        total["min"], total["max"] = min(total["min"], r["min"]), max(total["max"], r["max"])
+        for k, n in r["bins"].items():
+            total["bins"][int(k)] += n
+    return total
+
+
+def quantile(bins: dict[int, int], count: int, q: float, origin: float, width: float) -> float | None:
+    """The upper edge of the bin holding the nearest-rank ``q`` quantile."""
+    if count == 0:
+        return None
+    rank, seen = max(1, math.ceil(q * count)), 0
+    for k in sorted(bins):
+        seen += bins[k]
+        if seen >= rank:
+            return origin + (k + 1) * width
+    return None
+
+
+async def _bins(db: Db, kinds: Iterable[str]) -> Bins:
+    """kind → field → (origin, width), for the built-in kinds and the registered ones."""
+    return {k: bins_of(e["schema"]) for k in set(kinds) if (e := builtin().get(k) or await get_kind(db, k))}
+
+
+async def _recompute(db: Db, query: dict[str, Any] | None) -> dict[Key, dict[str, Any]]:
+    projection = {"kind": 1, "values": 1, "sessionId": 1, "proposalId": 1, "createdAt": 1}
+    docs = [d async for d in db.metrics.find(query or {}, projection)]
+    return accumulate(docs, await _bins(db, (d["kind"] for d in docs)))
+
+
+@guarded
+async def rebuild(db: Db, query: dict[str, Any] | None = None) -> int:
+    """Recompute the rollups from the raw metrics (all, or those matching ``query``); returns rollup documents."""
+    sums = await _recompute(db, query)
+    await db.rollups.delete_many(_rollup_query(query))
+    if ops := _updates(sums):
+        await db.rollups.bulk_write(ops, ordered=False)
+    return len(sums)
+
+
+def _rollup_query(query: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (query or {}).items() if k in ("sessionId", "proposalId", "kind")}
+
+
+@guarded
+async def drift(db: Db, query: dict[str, Any] | None = None) -> list[str]:
+    """Where the stored rollups differ from a recomputation over the raw metrics (empty when they agree)."""
+    expected = {(s, k, f, h): acc for (s, _p, k, f, h), acc in (await _recompute(db, query)).items()}
+    rows = await read(db, _rollup_query(query))
+    stored = {(r["sessionId"], r["kind"], r["field"], _hour(r["hour"])): r for r in rows}
+    problems = []
+    for key in sorted(set(expected) | set(stored), key=str):
+        want, have = expected.get(key), stored.get(key)
+        if want is None or have is None:
+            problems.append(f"{key}: {'missing' if have is None else 'unexpected'} rollup")
+        elif want["count"] != have["count"] or dict(want["bins"]) != {k: n for k, n in have["bins"].items() if n}:
+            problems.append(f"{key}: count {have['count']} (expected {want['count']}) or bins differ")
+        elif not math.isclose(want["sum"], have["sum"], rel_tol=1e-9, abs_tol=1e-9):
+            problems.append(f"{key}: sum {have['sum']} (expected {want['sum']})")
+    return problems
