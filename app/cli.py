@@ -1,17 +1,22 @@
-"""``ispyb-hybrid``: serve, seed the demo data, issue a token, check a database's schema."""
+"""``ispyb-hybrid``: serve, seed the demo data, tokens, schema check, shipment import, SQL metrics sync, rollup
+check and ad-hoc queries."""
 
 import asyncio
+import json
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from app import adhoc
 from app.auth import tokens
 from app.deps import scope_for
 from app.embedded import DocumentServer
@@ -262,3 +267,39 @@ def check_rollups(
     console.print(f"{len(problems)} difference(s)" + (" (rebuilt)" if problems and repair else ""))
     if problems and not repair:
         raise typer.Exit(1)
+
+
+async def _query(spec: dict[str, object], login: str, output: str) -> None:
+    settings = get_settings()
+    database = Database(settings.sql_url)
+    store = DocumentStore(settings.mongo_url, settings.mongo_db, settings.mongo_timeout_ms)
+    try:
+        async with database.sessions() as db:
+            person = await people.person_by_login(db, login)
+            if person is None:
+                raise typer.BadParameter(f"no Person with login `{login}`")
+            scope = scope_for(settings, person.personId, await people.permissions_of(db, person.personId))
+            model = adhoc.AggregateQuery if "pipeline" in spec else adhoc.FindQuery
+            documents = await adhoc.run(model.model_validate(spec), db, scope, store, settings)
+            async for chunk in adhoc.encode(documents, adhoc.Output(output)):
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.write(b"\n")
+    finally:
+        await store.close()
+        await database.dispose()
+
+
+@cli.command("query")
+def query(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="{collection, filter…} or {collection, pipeline}")
+    ],
+    login: Annotated[str, typer.Option(help="Whose scope applies")],
+    output: Annotated[str, typer.Option("--format", help="json, ndjson or csv")] = "json",
+) -> None:
+    """Run an ad-hoc query on the document collections with the same rules as POST /query/*."""
+    try:
+        asyncio.run(_query(json.loads(file.read_text()), login, output))
+    except (DomainError, ValidationError, ValueError) as exc:
+        console.print(f"[red]refused[/red]: {getattr(exc, 'detail', exc)}")
+        raise typer.Exit(1) from None

@@ -21,6 +21,7 @@ from app.routers import (
     options,
     processings,
     proposals,
+    query,
     results,
     samples,
     sessions,
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.include_router(module.router)
     for router in (shipping.router, dewars.router, dewars.registry, containers.router):
         api.include_router(router)
-    for router in (results.router, results.metric_router, results.kind_router, metric_stats.router):
+    for router in (results.router, results.metric_router, results.kind_router, metric_stats.router, query.router):
         api.include_router(router)
     for router in (samples.router, samples.proteins, samples.contacts):
         api.include_router(router)

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     processing_write_permission: str = Field("pipeline_write", max_length=15)  # Permission.type is 15 wide
     document_max_bytes: int = Field(1_000_000, ge=1_000, le=16_000_000)
     document_max_depth: int = Field(20, ge=2, le=100)
+    query_max_time_ms: int = Field(5000, ge=100, le=600_000)
+    query_max_results: int = Field(10_000, ge=1, le=1_000_000)
     #: refuse results and metrics of kinds nobody registered (otherwise they are stored schema-free)
     strict_kinds: bool = False
     #: extra spreadsheet profiles: {"name": {"rowField": "Column header", ...}} (see schemas/shipment_import.py)

@@ -24,7 +24,8 @@ class Caller:
         assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text[:400]}"
         if r.status_code >= 400:
             assert r.headers["content-type"].startswith("application/problem+json")
-        return r.json() if r.content and "json" in r.headers["content-type"] else r
+        kind = r.headers.get("content-type", "")
+        return r.json() if r.content and kind.startswith(("application/json", "application/problem+json")) else r
 
 
 def uid() -> str:

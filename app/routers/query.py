@@ -1,0 +1,31 @@
+"""Ad-hoc queries on the document collections, with the caller's scope injected (documents/query.py)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+
+from app.adhoc import AggregateQuery, FindQuery, Output, run, stream
+from app.deps import IdentityDep, ReadSessionDep, StateDep
+
+router = APIRouter(prefix="/query", tags=["Query"])
+
+
+@router.post("/find", response_class=StreamingResponse, responses={422: {}, 503: {}})
+async def find(
+    spec: FindQuery, identity: IdentityDep, db: ReadSessionDep, state: StateDep, format: Output = Output.json
+) -> StreamingResponse:
+    """`find` on results, metrics or rollups within the caller's proposals; refused operators answer 422."""
+    return stream(await run(spec, db, identity.scope, state.documents, state.settings), format)
+
+
+@router.post("/aggregate", response_class=StreamingResponse, responses={422: {}, 503: {}})
+async def aggregate(
+    spec: AggregateQuery,
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    state: StateDep,
+    format: Annotated[Output, Query()] = Output.json,
+) -> StreamingResponse:
+    """An aggregation pipeline from the allowed stages; the caller's scope is its first `$match`."""
+    return stream(await run(spec, db, identity.scope, state.documents, state.settings), format)
