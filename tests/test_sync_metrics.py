@@ -71,7 +71,10 @@ def test_sql_metrics_are_copied_once(flavour: Flavour, mongo_url: str) -> None:
     shells = sci_b("GET", "/metrics", 200, params={"dataCollectionId": dc, "kind": "mx.scaling"})["results"]
     assert sorted(m["values"]["shell"] for m in shells) == ["innerShell", "outerShell", "overall"]
     assert {m["values"]["resolutionLimitHigh"] for m in shells} >= {5.4}
-    em = {m["kind"]: m["values"] for m in sci_b("GET", "/metrics", 200, params={"dataCollectionId": dc})["results"]}
+    em = {
+        m["kind"]: m["values"]
+        for m in sci_b("GET", "/metrics", 200, params={"dataCollectionId": dc, "limit": 10000})["results"]
+    }
     assert em["em.motioncorrection"] == {"imageNumber": 7, "totalMotion": 12.5}
     assert em["em.ctf"] == {"imageNumber": 7, "estimatedResolution": 3.2, "crossCorrelation": 0.25}
     assert em["em.particlepicking"] == {"imageNumber": 7, "numberOfParticles": 420}
