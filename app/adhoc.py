@@ -1,7 +1,5 @@
 """Ad-hoc queries for analysts and notebooks (routes and ``ispyb-hybrid query``): models, scope, output encoding."""
 
-import csv
-import io
 import json
 from collections.abc import AsyncIterator
 from enum import StrEnum
@@ -11,6 +9,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.settings import Settings
+from app.spreadsheets import csv_line
 from documents import query
 from relational.reach import proposals_reached
 from relational.scope import Scope
@@ -74,8 +73,8 @@ async def encode(documents: AsyncIterator[dict[str, Any]], output: Output) -> As
         if output == Output.csv:
             if header is None:
                 header = list(doc)
-                yield _csv_row(header)
-            yield _csv_row([_cell(doc.get(k)) for k in header])
+                yield csv_line(header)
+            yield csv_line([_cell(doc.get(k)) for k in header])
         elif output == Output.ndjson:
             yield json.dumps(doc, default=str).encode() + b"\n"
         else:
@@ -87,9 +86,3 @@ async def encode(documents: AsyncIterator[dict[str, Any]], output: Output) -> As
 
 def _cell(value: Any) -> Any:
     return json.dumps(value, default=str) if isinstance(value, dict | list) else value
-
-
-def _csv_row(values: list[Any]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out).writerow(values)
-    return out.getvalue().encode()

@@ -61,6 +61,13 @@ def _xlsx(content: bytes) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
     return header, rows
 
 
+def csv_line(row: Sequence[Any]) -> bytes:
+    """One CSV line (None as empty)."""
+    out = io.StringIO()
+    csv.writer(out).writerow(["" if v is None else v for v in row])
+    return out.getvalue().encode()
+
+
 def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)

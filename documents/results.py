@@ -160,3 +160,15 @@ async def kinds_by_collection(db: Db, session_id: int) -> dict[int, dict[str, An
         for dc in doc["dataCollectionIds"]:
             out_.setdefault(dc, {}).setdefault(doc["kind"], {})[doc["program"]["name"]] = doc["status"]
     return out_
+
+
+@guarded
+async def latest_for_collections(db: Db, dc_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """Per data collection: the latest version of every series covering it."""
+    out_: dict[int, list[dict[str, Any]]] = {}
+    async for doc in db.results.find({"dataCollectionIds": {"$in": list(dc_ids)}, "latest": True}).sort("createdAt", 1):
+        shown = out(doc)
+        for dc in doc["dataCollectionIds"]:
+            if dc in dc_ids:
+                out_.setdefault(dc, []).append(shown)
+    return out_

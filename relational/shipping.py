@@ -1,5 +1,6 @@
 """Shipments, scoped to the caller: lists, one with its contents, writes, deletion, manifest."""
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,8 @@ from relational.models import (
     BLSample,
     Container,
     Crystal,
+    DataCollection,
+    DataCollectionGroup,
     Dewar,
     DewarTransportHistory,
     DiffractionPlan,
@@ -252,3 +255,43 @@ async def get_manifest(db: AsyncSession, scope: Scope, shipping_id: int) -> list
                     }
                 )
     return rows
+
+
+async def visible(db: AsyncSession, scope: Scope, shipping_id: int) -> bool:
+    query = select(Shipping.shippingId).where(Shipping.shippingId == shipping_id, scope.proposals(Shipping.proposalId))
+    return (await db.execute(query)).scalar_one_or_none() is not None
+
+
+async def sample_collections(
+    db: AsyncSession, scope: Scope, shipping_id: int | None, proposal_id: int | None, batch: int
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Samples of a shipment (or of a proposal's proteins) with each of their data collections (a sample without
+    any once, with a null collection), streamed in batches in sample order."""
+    query = (
+        select(
+            proposal_name,
+            Shipping.shippingName,
+            Dewar.code.label("dewar"),
+            Container.code.label("container"),
+            BLSample.location,
+            BLSample.name.label("sample"),
+            Protein.acronym,
+            DataCollection.dataCollectionId,
+            DataCollection.startTime,
+        )
+        .select_from(BLSample)
+        .join(Crystal, Crystal.crystalId == BLSample.crystalId)
+        .join(Protein, Protein.proteinId == Crystal.proteinId)
+        .join(Proposal, Proposal.proposalId == Protein.proposalId)
+        .outerjoin(Container, Container.containerId == BLSample.containerId)
+        .outerjoin(Dewar, Dewar.dewarId == Container.dewarId)
+        .outerjoin(Shipping, Shipping.shippingId == Dewar.shippingId)
+        .outerjoin(DataCollectionGroup, DataCollectionGroup.blSampleId == BLSample.blSampleId)
+        .outerjoin(DataCollection, DataCollection.dataCollectionGroupId == DataCollectionGroup.dataCollectionGroupId)
+        .where(scope.proposals(Protein.proposalId))
+        .order_by(BLSample.blSampleId, DataCollection.dataCollectionId)
+    )
+    query = where_given(query, (Shipping.shippingId, shipping_id), (Protein.proposalId, proposal_id))
+    result = await db.stream(query.execution_options(yield_per=batch))
+    async for rows in result.mappings().partitions(batch):
+        yield [dict(r) for r in rows]

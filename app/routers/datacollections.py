@@ -4,10 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from app import hybrid
+from app import exports, hybrid
 from app.deps import IdentityDep, ReadSessionDep, SchemaDep, StateDep
 from app.errors import NotFound
 from app.routers.sessions import MAX_ID
+from relational import datacollections
+from schemas.best_result import BestResult
 from schemas.datacollections import DataCollectionUnified
 
 router = APIRouter(prefix="/datacollections", tags=["Data collections"])
@@ -32,3 +34,18 @@ async def get_datacollection(
     if item is None:
         raise NotFound(f"Data collection {dataCollectionId} not found")
     return item
+
+
+@router.get("/{dataCollectionId}/best-result", response_model=BestResult, responses={404: {"description": "Not found"}})
+async def get_best_result(
+    dataCollectionId: Annotated[int, Path(ge=1, le=MAX_ID)],
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    schema: SchemaDep,
+    state: StateDep,
+) -> BestResult:
+    """EXI's choice among SQL auto-processing and document results: inner-shell R-merge at most 10 %, then the
+    highest symmetry, then the best resolution; with the reason and every candidate."""
+    if await datacollections.get_datacollection(db, identity.scope, schema, dataCollectionId) is None:
+        raise NotFound(f"Data collection {dataCollectionId} not found")
+    return (await exports.best_results(db, state.documents, [dataCollectionId]))[dataCollectionId]

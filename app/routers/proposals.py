@@ -3,7 +3,9 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import StreamingResponse
 
+from app import exports
 from app.deps import IdentityDep, PageDep, ReadSessionDep, StateDep
 from app.errors import NotFound
 from relational import proposals
@@ -44,3 +46,18 @@ async def get_proposal(
     if not rows:
         raise NotFound(f"Proposal `{proposal}` not found")
     return rows[0]
+
+
+@router.get(
+    "/{proposal}/results", response_class=StreamingResponse, responses={404: {"description": "No such proposal"}}
+)
+async def export_results(
+    proposal: Annotated[str, Path(pattern=PROPOSAL_PATTERN, max_length=60, description="e.g. MX1")],
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    state: StateDep,
+    format: exports.ExportFormat = exports.ExportFormat.csv,
+) -> StreamingResponse:
+    """Per sample and data collection of the proposal: the best MX statistics and the latest result of each kind."""
+    rows = exports.export_rows(db, state.documents, identity, proposal=proposal)
+    return await exports.export_response(rows, format, f"{proposal}-results")

@@ -4,8 +4,9 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, File, Path, Query, Response, UploadFile, status
+from fastapi.responses import StreamingResponse
 
-from app import shipment_import
+from app import exports, shipment_import
 from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep, WriteSessionDep
 from app.errors import NotFound, PayloadTooLarge
 from app.routers.proposals import PROPOSAL_PATTERN
@@ -151,3 +152,16 @@ async def get_manifest(
     content = csv_bytes(header, [list(r.values()) for r in rows])
     disposition = f'attachment; filename="shipment-{shippingId}-manifest.csv"'
     return Response(content, media_type="text/csv", headers={"Content-Disposition": disposition})
+
+
+@router.get("/{shippingId}/results", response_class=StreamingResponse, responses=NOT_FOUND)
+async def export_results(
+    shippingId: ShippingId,
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    state: StateDep,
+    format: exports.ExportFormat = exports.ExportFormat.csv,
+) -> StreamingResponse:
+    """Per sample and data collection: the best MX statistics and the latest result of each kind (streamed)."""
+    rows = exports.export_rows(db, state.documents, identity, shipping_id=shippingId)
+    return await exports.export_response(rows, format, f"shipment-{shippingId}-results")

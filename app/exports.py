@@ -1,0 +1,146 @@
+"""Best results and results exports, over SQL auto-processing and document results alike."""
+
+import json
+import os
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from enum import StrEnum
+from typing import Any
+
+from fastapi.responses import StreamingResponse
+from openpyxl import Workbook
+
+from app.deps import Identity
+from app.errors import NotFound
+from app.spreadsheets import XLSX, csv_line
+from documents import results
+from documents.store import DocumentStore, StoreUnavailable
+from relational import processings, shipping
+from relational.db import ReadSession
+from relational.reach import proposal_id_by_name
+from schemas.best_result import BestResult, Candidate, choose, from_document, space_group_number
+
+BATCH = 500
+COLUMNS = ["proposal", "shipment", "dewar", "container", "position", "sample", "protein", "dataCollectionId",
+           "startTime", "bestSource", "bestProgram", "spaceGroup", "resolution", "innerShellRMerge", "reason",
+           "latestResults"]  # fmt: skip
+
+
+async def best_results(db: ReadSession, store: DocumentStore, dc_ids: Sequence[int]) -> dict[int, BestResult]:
+    """The best MX processing of each (already scoped) collection; documents count while the store answers."""
+    sql = await processings.mx_candidates(db, dc_ids)
+    try:
+        docs = await results.latest_for_collections(store.db, dc_ids)
+    except StoreUnavailable:
+        docs = {}
+    out = {}
+    for dc in dc_ids:
+        candidates = [
+            Candidate(
+                source="sql",
+                id=str(c["program_id"]),
+                program=c["program"],
+                spaceGroup=c["spaceGroup"],
+                spaceGroupNumber=space_group_number(c["spaceGroup"]),
+                innerShellRMerge=c["innerShellRMerge"],
+                resolution=c["resolution"],
+            )
+            for c in sql.get(dc, [])
+        ]
+        candidates += [from_document(d) for d in docs.get(dc, []) if d["kind"].startswith("mx.")]
+        out[dc] = choose(dc, candidates)
+    return out
+
+
+async def export_rows(
+    db: ReadSession,
+    store: DocumentStore,
+    identity: Identity,
+    *,
+    shipping_id: int | None = None,
+    proposal: str | None = None,
+) -> AsyncIterator[list[Any]]:
+    """One row per sample and data collection (a sample without collections gets one row), batch by batch."""
+    proposal_id = await proposal_id_by_name(db, identity.scope, proposal) if proposal else None
+    if shipping_id is not None and not await shipping.visible(db, identity.scope, shipping_id):
+        raise NotFound(f"Shipment {shipping_id} not found")
+    async for batch in shipping.sample_collections(db, identity.scope, shipping_id, proposal_id, BATCH):
+        dcs = [r["dataCollectionId"] for r in batch if r["dataCollectionId"] is not None]
+        best = await best_results(db, store, dcs)
+        try:
+            latest = await results.latest_for_collections(store.db, dcs)
+        except StoreUnavailable:
+            latest = {}
+        for r in batch:
+            choice = best.get(r["dataCollectionId"])
+            top = choice.best if choice else None
+            kinds = sorted(
+                {f"{d['kind']}:{d['program']['name']}:{d['status']}" for d in latest.get(r["dataCollectionId"], [])}
+            )
+            yield [
+                r["proposal"], r["shippingName"], r["dewar"], r["container"], r["location"], r["sample"], r["acronym"],
+                r["dataCollectionId"], r["startTime"], top.source if top else None, top.program if top else None,
+                top.spaceGroup if top else None, top.resolution if top else None,
+                top.innerShellRMerge if top else None, choice.reason if choice else None, "; ".join(kinds),
+            ]  # fmt: skip
+
+
+def encode(rows: AsyncIterator[list[Any]], kind: str) -> AsyncIterator[bytes]:
+    """The rows as CSV or NDJSON, as they come."""
+
+    async def lines() -> AsyncIterator[bytes]:
+        if kind == "csv":
+            yield csv_line(COLUMNS)
+        async for row in rows:
+            if kind == "csv":
+                yield csv_line(row)
+            else:
+                yield json.dumps(dict(zip(COLUMNS, row, strict=True)), default=str).encode() + b"\n"
+
+    return lines()
+
+
+async def xlsx_file(rows: AsyncIterator[list[Any]]) -> str:
+    """The rows in a workbook written row by row to a temporary file (openpyxl write-only); its path."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Results")
+    sheet.append(COLUMNS)
+    async for row in rows:
+        sheet.append([v if v is None or isinstance(v, int | float | str) else str(v) for v in row])
+    handle, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(handle)
+    book.save(path)
+    return path
+
+
+async def file_chunks(path: str, size: int = 1 << 16) -> AsyncIterator[bytes]:
+    """A file's bytes in chunks; the file is removed afterwards."""
+    try:
+        with open(path, "rb") as f:  # noqa: ASYNC230 - a local temporary file, read in small chunks
+            while chunk := f.read(size):
+                yield chunk
+    finally:
+        os.unlink(path)
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    ndjson = "ndjson"
+    xlsx = "xlsx"
+
+
+async def export_response(rows: AsyncIterator[list[Any]], kind: ExportFormat, name: str) -> StreamingResponse:
+    """CSV and NDJSON stream as rows come; XLSX is written row by row to a temporary file, then streamed."""
+    media = {"csv": "text/csv", "ndjson": "application/x-ndjson", "xlsx": XLSX}[kind.value]
+    headers = {"Content-Disposition": f'attachment; filename="{name}.{kind.value}"'}
+    if kind == ExportFormat.xlsx:
+        return StreamingResponse(file_chunks(await xlsx_file(rows)), media_type=media, headers=headers)
+    first = await anext(aiter(rows), None)  # problems (404) surface before the response starts
+
+    async def again() -> AsyncIterator[list[Any]]:
+        if first is not None:
+            yield first
+        async for row in rows:
+            yield row
+
+    return StreamingResponse(encode(again(), kind.value), media_type=media, headers=headers)
