@@ -23,6 +23,7 @@ from app.embedded import DocumentServer
 from app.errors import DomainError
 from app.settings import Settings, get_settings
 from app.shipment_import import ImportRejected, import_sheet
+from documents import demo as demo_documents
 from documents import metrics, rollups
 from documents.store import DocumentStore
 from relational import demo, people, sql_metrics
@@ -38,16 +39,27 @@ DATA_DIR = Path(".ispyb-data")
 
 
 async def _seed(settings: Settings) -> bool:
+    """The demo data set: SQL rows, then their metrics in the document store (EM, SAXS; MX from SQL)."""
     database = Database(settings.sql_url)
+    store = DocumentStore(settings.mongo_url, settings.mongo_db, settings.mongo_timeout_ms)
     try:
-        await database.start()
+        schema = await database.start()
         async with database.sessions() as db:
             if await demo.is_seeded(db):
                 return False
             await demo.seed(db)
             await db.commit()
-            return True
+            collections = await demo.collections_by_technique(db)
+        docs = await store.ready()
+        await demo_documents.seed(docs, collections)
+        async with database.engine.connect() as conn:
+            async for batch in sql_metrics.scaling(conn, schema):
+                dated = [d | {"createdAt": datetime.now(UTC)} for d in batch]
+                await metrics.insert(docs, dated)
+                await rollups.add(docs, dated)
+        return True
     finally:
+        await store.close()
         await database.dispose()
 
 

@@ -13,6 +13,7 @@ from app.auth.plugins import enabled_plugins
 from app.routers import (
     auth,
     containers,
+    dashboard,
     datacollections,
     dewars,
     events,
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (samples.router, samples.proteins, samples.contacts):
         api.include_router(router)
     app.include_router(api)
+    app.include_router(dashboard.router)
     return app
 
 

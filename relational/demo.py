@@ -350,3 +350,27 @@ async def _other_techniques(db: AsyncSession, sessions: list[BLSession], rng: ra
                 imageDirectory=f"/data/demo/saxs/meas{i + 1}",
             )
         )
+
+
+async def collections_by_technique(db: AsyncSession) -> dict[str, list[dict[str, object]]]:
+    """The demo's EM and SAXS collections (the SAXS ones by their comment), for the document seed."""
+    query = (
+        select(
+            DataCollection.dataCollectionId,
+            DataCollection.startTime,
+            DataCollection.numberOfImages,
+            DataCollectionGroup.experimentType,
+            DataCollection.comments,
+            BLSession.sessionId,
+            BLSession.proposalId,
+        )
+        .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
+        .join(BLSession, BLSession.sessionId == DataCollectionGroup.sessionId)
+    )
+    out: dict[str, list[dict[str, object]]] = {"em": [], "saxs": []}
+    for row in (await db.execute(query)).mappings():
+        if row["experimentType"] == "EM":
+            out["em"].append(dict(row))
+        elif (row["comments"] or "").startswith("SAXS"):
+            out["saxs"].append(dict(row))
+    return out

@@ -1,0 +1,151 @@
+// The dashboard: one page over the service's own API (same origin), plots drawn with plotly.js.
+const API = "/ispyb/api/v1";
+const $ = (id) => document.getElementById(id);
+let token = sessionStorage.getItem("ispyb-token");
+
+async function api(path, params = {}) {
+  const url = new URL(API + path, location.origin);
+  Object.entries(params).forEach(([k, v]) => v !== undefined && url.searchParams.set(k, v));
+  const response = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+  const body = response.headers.get("content-type")?.includes("json") ? await response.json() : {};
+  if (response.status === 401) { signOut(`Signed out: ${body.detail || "the token is no longer valid"}`); throw new Error("signed out"); }
+  if (!response.ok) throw new Error(typeof body.detail === "string" ? body.detail : `${response.status} ${body.title || ""}`);
+  return body;
+}
+
+function status(id, text, isError = false) {
+  const el = $(`${id}-status`);
+  el.textContent = text;
+  el.classList.toggle("error", isError);
+}
+
+function draw(id, traces, layout) {
+  Plotly.newPlot(id, traces, { margin: { t: 10, r: 10, b: 45, l: 55 }, ...layout }, { displayModeBar: false, responsive: true });
+}
+
+async function plot(id, loader) {
+  Plotly.purge(id);
+  status(id, "Loading…");
+  try {
+    const drawn = await loader();
+    status(id, drawn ? "" : "No data of this kind for this session.");
+  } catch (error) {
+    if (error.message !== "signed out") status(id, `Could not load: ${error.message}`, true);
+  }
+}
+
+async function histogram(id, kind, field, label, session) {
+  const h = await api("/stats/metrics/histogram", { kind, field, sessionId: session, bins: 40 });
+  if (!h.count) return false;
+  draw(id, [{ type: "bar", x: h.bins.map((b) => (b.start + b.end) / 2), y: h.bins.map((b) => b.count), width: h.binWidth }],
+       { xaxis: { title: label }, yaxis: { title: "movies" } });
+  return true;
+}
+
+async function loadSession(session) {
+  $("summary-box").classList.remove("hidden");
+  $("summary").textContent = "Loading…";
+  try {
+    const stats = await api(`/stats/sessions/${session}`);
+    const rows = Object.entries(stats.techniques).map(([t, s]) =>
+      `<tr><td>${t.toUpperCase()}</td><td>${s.datacollections}</td><td>${s.images}</td>` +
+      `<td>${s.autoProcessedShare == null ? "–" : Math.round(100 * s.autoProcessedShare) + " %"}</td>` +
+      `<td>${s.motionCorrected == null ? "–" : Math.round(100 * s.motionCorrected) + " %"}</td>` +
+      `<td>${s.bestResolution ?? s.bestCtfResolution ?? "–"}</td></tr>`);
+    $("summary").innerHTML = rows.length
+      ? `<table><tr><th>technique</th><th>collections</th><th>images / movies</th><th>auto-processed</th><th>motion-corrected</th><th>best resolution (Å)</th></tr>${rows.join("")}</table>`
+      : "This session has no data collections yet.";
+  } catch (error) {
+    $("summary").innerHTML = `<span class="error">Could not load the summary: ${error.message}</span>`;
+  }
+  plot("em-ctf", () => histogram("em-ctf", "em.ctf", "estimatedResolution", "estimated resolution (Å)", session));
+  plot("em-ice", () => histogram("em-ice", "em.icethickness", "median", "relative ice thickness", session));
+  plot("em-particles", () => histogram("em-particles", "em.particlepicking", "numberOfParticles", "particles", session));
+  plot("em-motion", async () => {
+    const t = await api("/stats/metrics/timeseries", { kind: "em.motioncorrection", field: "totalMotion", interval: "minute", sessionId: session });
+    if (!t.buckets.length) return false;
+    draw("em-motion", [{ type: "scatter", mode: "lines+markers", x: t.buckets.map((b) => b.time), y: t.buckets.map((b) => b.mean), name: "mean" },
+                       { type: "scatter", mode: "lines", x: t.buckets.map((b) => b.time), y: t.buckets.map((b) => b.p90), name: "p90" }],
+         { yaxis: { title: "total motion (Å)" } });
+    return true;
+  });
+  const scaling = api("/metrics", { kind: "mx.scaling", sessionId: session, limit: 10000 });
+  plot("mx-collections", async () => {
+    const overall = (await scaling).results.filter((m) => m.values.shell === "overall");
+    if (!overall.length) return false;
+    const x = overall.map((m) => String(m.dataCollectionId));
+    draw("mx-collections", [{ type: "bar", x, y: overall.map((m) => m.values.resolutionLimitHigh), name: "resolution (Å)" },
+                            { type: "scatter", mode: "markers", x, y: overall.map((m) => m.values.completeness), name: "completeness (%)", yaxis: "y2" }],
+         { xaxis: { title: "data collection", type: "category" }, yaxis: { title: "Å" }, yaxis2: { title: "%", overlaying: "y", side: "right" } });
+    return true;
+  });
+  plot("mx-shells", async () => {
+    const shells = (await scaling).results;
+    if (!shells.length) return false;
+    const traces = ["overall", "innerShell", "outerShell"].map((shell) => {
+      const s = shells.filter((m) => m.values.shell === shell);
+      return { type: "scatter", mode: "markers", name: shell, x: s.map((m) => m.values.resolutionLimitHigh), y: s.map((m) => m.values.meanIOverSigI) };
+    });
+    draw("mx-shells", traces, { xaxis: { title: "high-resolution limit (Å)" }, yaxis: { title: "I/σ(I)" } });
+    return true;
+  });
+  plot("saxs", async () => {
+    const guinier = (await api("/metrics", { kind: "saxs.guinier", sessionId: session, limit: 10000 })).results;
+    if (!guinier.length) return false;
+    const x = guinier.map((m) => String(m.dataCollectionId));
+    draw("saxs", [{ type: "bar", x, y: guinier.map((m) => m.values.rg), name: "Rg (nm)" },
+                  { type: "scatter", mode: "markers", x, y: guinier.map((m) => m.values.i0), name: "I(0)", yaxis: "y2" }],
+         { xaxis: { title: "measurement", type: "category" }, yaxis: { title: "nm" }, yaxis2: { title: "I(0)", overlaying: "y", side: "right" } });
+    return true;
+  });
+}
+
+async function loadSessions(proposal) {
+  const sessions = (await api("/sessions", { proposal, limit: 9999 })).results;
+  $("session").innerHTML = sessions.map((s) => `<option value="${s.sessionId}">${s.session ?? s.sessionId} · ${s.beamLineName ?? ""} · ${(s.startDate || "").slice(0, 10)}</option>`).join("");
+  $("session").classList.toggle("hidden", !sessions.length);
+  if (sessions.length) loadSession(sessions[0].sessionId);
+  else $("message").textContent = "This proposal has no sessions yet.";
+}
+
+async function start() {
+  try {
+    const me = await api("/user/current");
+    $("who").textContent = me.login;
+    ["login"].forEach((id) => $(id).classList.add("hidden"));
+    ["who", "proposal", "logout"].forEach((id) => $(id).classList.remove("hidden"));
+    const proposals = (await api("/proposals", { limit: 9999 })).results;
+    if (!proposals.length) { $("message").textContent = "You have no proposals yet."; return; }
+    $("message").textContent = "";
+    $("proposal").innerHTML = proposals.map((p) => `<option>${p.proposal}</option>`).join("");
+    await loadSessions(proposals[0].proposal);
+  } catch (error) {
+    if (error.message !== "signed out") $("message").innerHTML = `<span class="error">Could not start: ${error.message}</span>`;
+  }
+}
+
+function signOut(reason) {
+  token = null;
+  sessionStorage.removeItem("ispyb-token");
+  ["who", "proposal", "session", "logout", "summary-box"].forEach((id) => $(id).classList.add("hidden"));
+  $("login").classList.remove("hidden");
+  $("message").textContent = reason || "Signed out.";
+}
+
+$("login").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("message").textContent = "Signing in…";
+  const config = await (await fetch(`${API}/auth/config`)).json();
+  const plugin = (config.plugins.find((p) => p.name === "dummy") || config.plugins[0] || {}).name;
+  const response = await fetch(`${API}/auth/login`, { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ plugin, login: $("login-name").value, password: $("login-password").value || "demo" }) });
+  const body = await response.json();
+  if (!response.ok) { $("message").innerHTML = `<span class="error">Sign-in refused: ${body.detail}</span>`; return; }
+  token = body.token;
+  sessionStorage.setItem("ispyb-token", token);
+  start();
+});
+$("logout").addEventListener("click", () => signOut());
+$("proposal").addEventListener("change", (e) => loadSessions(e.target.value));
+$("session").addEventListener("change", (e) => loadSession(e.target.value));
+if (token) start();
