@@ -158,13 +158,8 @@ async def _minutes(
         if not isinstance(value, int | float) or isinstance(value, bool):
             continue
         moment = doc["createdAt"] if doc["createdAt"].tzinfo else doc["createdAt"].replace(tzinfo=UTC)
-        minute = moment.replace(second=0, microsecond=0)
-        acc = buckets.setdefault(minute, {"count": 0, "sum": 0.0, "min": value, "max": value, "bins": defaultdict(int)})
-        acc["count"] += 1
-        acc["sum"] += value
-        acc["min"], acc["max"] = min(acc["min"], value), max(acc["max"], value)
-        acc["bins"][rollups.bin_index(value, origin, width)] += 1
-    return buckets
+        rollups.fold(buckets, moment.replace(second=0, microsecond=0), value, origin, width)
+    return {minute: acc | {"bins": {int(k): n for k, n in acc["bins"].items()}} for minute, acc in buckets.items()}
 
 
 async def session_stats(db: ReadSession, store: DocumentStore, identity: Identity, session_id: int) -> dict[str, Any]:

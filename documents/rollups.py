@@ -44,6 +44,15 @@ def _hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def fold(sums: dict[Any, dict[str, Any]], key: Any, value: float, origin: float, width: float) -> None:
+    """Add one value to the sums kept under ``key`` (count, sum, min, max, bins)."""
+    acc = sums.setdefault(key, {"count": 0, "sum": 0.0, "min": value, "max": value, "bins": defaultdict(int)})
+    acc["count"] += 1
+    acc["sum"] += value
+    acc["min"], acc["max"] = min(acc["min"], value), max(acc["max"], value)
+    acc["bins"][str(bin_index(value, origin, width))] += 1
+
+
 def accumulate(docs: Iterable[dict[str, Any]], bins: Bins) -> dict[Key, dict[str, Any]]:
     """Sums per rollup key over metric documents (``bins``: kind → field → (origin, width))."""
     sums: dict[Key, dict[str, Any]] = {}
@@ -55,11 +64,7 @@ def accumulate(docs: Iterable[dict[str, Any]], bins: Bins) -> dict[Key, dict[str
             if name not in fields or not isinstance(value, int | float) or isinstance(value, bool):
                 continue
             key = (doc["sessionId"], doc["proposalId"], doc["kind"], name, _hour(doc["createdAt"]))
-            acc = sums.setdefault(key, {"count": 0, "sum": 0.0, "min": value, "max": value, "bins": defaultdict(int)})
-            acc["count"] += 1
-            acc["sum"] += value
-            acc["min"], acc["max"] = min(acc["min"], value), max(acc["max"], value)
-            acc["bins"][str(bin_index(value, *fields[name]))] += 1
+            fold(sums, key, value, *fields[name])
     return sums
 
 
