@@ -52,7 +52,8 @@ def sessions(db: str) -> list[int]:
 
 
 async def load(url: str, name: str, session_ids: list[int], start: int, stop: int, rng: random.Random) -> float:
-    """Metrics ``start``..``stop`` (round-robin over the sessions, 48 h each), stored with their rollups."""
+    """Metrics ``start``..``stop`` (round-robin over the sessions, spread over the same 48 h in each), stored with
+    their rollups: a session's hours stay the same while the collection grows tenfold."""
     store = DocumentStore(url, name)
     await store.ensure_indexes()
     t0 = time.perf_counter()
@@ -66,7 +67,7 @@ async def load(url: str, name: str, session_ids: list[int], start: int, stop: in
                 "values": {"imageNumber": n, "estimatedResolution": rng.uniform(2.5, 8.0),
                            "defocusU": rng.uniform(5e3, 3e4), "astigmatism": rng.uniform(0, 500),
                            "crossCorrelation": rng.uniform(0, 0.4)},
-                "createdAt": base + timedelta(seconds=(n // len(session_ids)) * 17 % 172_800),
+                "createdAt": base + timedelta(seconds=rng.uniform(0, 172_800)),  # each session: the same 48 h
             })  # fmt: skip
         await store.db.metrics.insert_many(batch, ordered=False)
         await rollups.add(store.db, batch)
