@@ -3,7 +3,7 @@
 import json
 from collections.abc import AsyncIterator
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,7 +29,7 @@ class FindQuery(BaseModel):
     collection: Collection
     filter: dict[str, Any] = {}
     projection: dict[str, Any] | None = None
-    sort: dict[str, Annotated[int, Field(ge=-1, le=1)]] | None = None
+    sort: dict[str, Literal[-1, 1]] | None = None
     skip: int = Field(0, ge=0, le=10_000_000)
     limit: int | None = Field(None, ge=1)
 
@@ -53,9 +53,21 @@ async def run(spec: FindQuery | AggregateQuery, db: Any, scope: Scope, store: An
     docs = await store.ready()
     where = await document_scope(db, scope)
     if isinstance(spec, FindQuery):
-        return await query.find(docs, spec.collection, spec.model_dump(), where, *limits)
-    query.scoped_pipeline(spec.pipeline, where)  # refuse before streaming starts
-    return await query.aggregate(docs, spec.collection, spec.pipeline, where, *limits)
+        return await peeked(await query.find(docs, spec.collection, spec.model_dump(), where, *limits))
+    return await peeked(await query.aggregate(docs, spec.collection, spec.pipeline, where, *limits))
+
+
+async def peeked(items: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """``items`` with the first one already fetched, so that a refusal surfaces before a response starts."""
+    first = await anext(items, None)
+
+    async def chained() -> AsyncIterator[Any]:
+        if first is not None:
+            yield first
+        async for item in items:
+            yield item
+
+    return chained()
 
 
 def stream(documents: AsyncIterator[dict[str, Any]], output: Output) -> StreamingResponse:

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi.responses import StreamingResponse
 from openpyxl import Workbook
 
+from app.adhoc import peeked
 from app.deps import Identity
 from app.errors import NotFound
 from app.spreadsheets import XLSX, csv_line
@@ -135,12 +136,4 @@ async def export_response(rows: AsyncIterator[list[Any]], kind: ExportFormat, na
     headers = {"Content-Disposition": f'attachment; filename="{name}.{kind.value}"'}
     if kind == ExportFormat.xlsx:
         return StreamingResponse(file_chunks(await xlsx_file(rows)), media_type=media, headers=headers)
-    first = await anext(aiter(rows), None)  # problems (404) surface before the response starts
-
-    async def again() -> AsyncIterator[list[Any]]:
-        if first is not None:
-            yield first
-        async for row in rows:
-            yield row
-
-    return StreamingResponse(encode(again(), kind.value), media_type=media, headers=headers)
+    return StreamingResponse(encode(await peeked(rows), kind.value), media_type=media, headers=headers)

@@ -6,10 +6,13 @@ Refused anywhere: ``$where``, ``$function``, ``$accumulator`` (server-side JavaS
 name the allowed collections.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from bson.errors import InvalidDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 
 from app.errors import InvalidInput
 from documents.store import guarded
@@ -122,11 +125,25 @@ async def aggregate(
 ) -> AsyncIterator[dict[str, Any]]:
     """Documents of an aggregation within the scope, capped."""
     stages = scoped_pipeline(pipeline, scope) + [{"$limit": cap}]
-    return _documents(await db[collection].aggregate(stages, maxTimeMS=max_time_ms))
+    with _refusals():
+        cursor = await db[collection].aggregate(stages, maxTimeMS=max_time_ms)
+    return _documents(cursor)
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A query the server refuses, or that cannot be encoded (NUL in a key, an integer over 8 bytes): 422."""
+    try:
+        yield
+    except OperationFailure as exc:
+        raise InvalidInput(f"The document store refused the query: {(exc.details or {}).get('errmsg', exc)}") from None
+    except (InvalidDocument, OverflowError) as exc:
+        raise InvalidInput(f"The query cannot be sent to the document store: {exc}") from None
 
 
 async def _documents(cursor: Any) -> AsyncIterator[dict[str, Any]]:
-    async for doc in cursor:
-        if "_id" in doc and not isinstance(doc["_id"], str | int | float | dict | list | None):
-            doc["_id"] = str(doc["_id"])
-        yield doc
+    with _refusals():
+        async for doc in cursor:
+            if "_id" in doc and not isinstance(doc["_id"], str | int | float | dict | list | None):
+                doc["_id"] = str(doc["_id"])
+            yield doc

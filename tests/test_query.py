@@ -156,3 +156,18 @@ def test_cli_query(flavour: Flavour, two_proposals: str, mongo_url: str, tmp_pat
     spec.write_text(json.dumps({"collection": "metrics", "pipeline": [{"$out": "stolen"}]}))
     refused = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
     assert refused.returncode == 1 and "$out" in refused.stdout
+
+
+@pytest.mark.parametrize(
+    ("route", "spec"),
+    [
+        ("find", {"sort": {"": 1}}),
+        ("find", {"filter": {"a\u0000b": 1}}),
+        ("find", {"filter": {"values.v": 2**70}}),
+        ("find", {"filter": {"$expr": {"$add": [1, "$$nope"]}}}),
+    ],
+)
+def test_queries_the_server_refuses_are_a_422(flavour: Flavour, route: str, spec: dict[str, Any]) -> None:
+    problem = Caller(flavour, "sci_a")("POST", f"/query/{route}", 422, json={"collection": "metrics"} | spec)
+    assert "document store" in problem["detail"]
+    Caller(flavour, "sci_a")("POST", "/query/find", 422, json={"collection": "metrics", "sort": {"kind": 0}})
