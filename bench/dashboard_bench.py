@@ -51,26 +51,27 @@ def sessions(db: str) -> list[int]:
     return [int(x) for x in out.split()][-SESSIONS:]
 
 
-async def load(url: str, name: str, session_ids: list[int], start: int, stop: int, rng: random.Random) -> float:
-    """Metrics ``start``..``stop`` (round-robin over the sessions, spread over the same 48 h in each), stored with
-    their rollups: a session's hours stay the same while the collection grows tenfold."""
+async def load(url: str, name: str, session_ids: list[int], per_session: int, rng: random.Random) -> float:
+    """``per_session`` more metrics for every session, spread over the same 48 h of each and sent session by
+    session in time order (as a pipeline sends them), stored with their rollups by the ingest route's code."""
     store = DocumentStore(url, name)
     await store.ensure_indexes()
     t0 = time.perf_counter()
     base = datetime(2026, 1, 1, tzinfo=UTC)
-    for first in range(start, stop, 5000):
-        batch = []
-        for n in range(first, min(first + 5000, stop)):
-            session = session_ids[n % len(session_ids)]
-            batch.append({
-                "kind": "em.ctf", "dataCollectionId": 0, "proposalId": 1, "sessionId": session,
-                "values": {"imageNumber": n, "estimatedResolution": rng.uniform(2.5, 8.0),
-                           "defocusU": rng.uniform(5e3, 3e4), "astigmatism": rng.uniform(0, 500),
-                           "crossCorrelation": rng.uniform(0, 0.4)},
-                "createdAt": base + timedelta(seconds=rng.uniform(0, 172_800)),  # each session: the same 48 h
-            })  # fmt: skip
-        await store.db.metrics.insert_many(batch, ordered=False)
-        await rollups.add(store.db, batch)
+    for session in session_ids:
+        moments = sorted(rng.uniform(0, 172_800) for _ in range(per_session))
+        docs = [
+            {"kind": "em.ctf", "dataCollectionId": 0, "proposalId": 1, "sessionId": session,
+             "values": {"imageNumber": n, "estimatedResolution": rng.uniform(2.5, 8.0),
+                        "defocusU": rng.uniform(5e3, 3e4), "astigmatism": rng.uniform(0, 500),
+                        "crossCorrelation": rng.uniform(0, 0.4)},
+             "createdAt": base + timedelta(seconds=at)}
+            for n, at in enumerate(moments)
+        ]  # fmt: skip
+        for first in range(0, len(docs), 5000):
+            batch = docs[first : first + 5000]
+            await store.db.metrics.insert_many(batch, ordered=False)
+            await rollups.add(store.db, batch)
     await store.close()
     return time.perf_counter() - t0
 
@@ -104,10 +105,10 @@ def main() -> None:
     try:
         ids = sessions(db)
         with served(db, a.port) as server:
-            seconds = asyncio.run(load(server.mongo_url, server.mongo_db, ids, 0, a.small, rng))
+            seconds = asyncio.run(load(server.mongo_url, server.mongo_db, ids, a.small // SESSIONS, rng))
             print(f"# loaded {a.small} metrics with rollups in {seconds:.0f} s ({a.small / seconds:.0f}/s)", flush=True)
             small = measure(server.base, server.token, ids[0], a.runs, f"{a.small // 1000}k")
-            seconds = asyncio.run(load(server.mongo_url, server.mongo_db, ids, a.small, a.large, rng))
+            seconds = asyncio.run(load(server.mongo_url, server.mongo_db, ids, (a.large - a.small) // SESSIONS, rng))
             print(
                 f"# loaded {a.large - a.small} more in {seconds:.0f} s ({(a.large - a.small) / seconds:.0f}/s)",
                 flush=True,
