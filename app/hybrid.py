@@ -25,7 +25,7 @@ from relational.reach import collections_owned, proposals_reached
 from relational.scope import Scope
 from schemas.results import BulkRejection, BulkReport, MetricIn, ResultCreate, json_problems
 
-BATCH = 1000
+BATCH = 5000
 
 
 class Owners:
