@@ -75,3 +75,33 @@ def test_exports_stream_every_format(flavour: Flavour) -> None:
     Caller(flavour, "sci_b")("GET", f"/shippings/{d.shippings['a']}/results", 404)
     Caller(flavour, "sci_b")("GET", f"/proposals/{d.proposals['a']}/results", 404)
     sci("GET", f"/shippings/{d.shippings['a']}/results?format=pdf", 422)
+
+
+def test_a_large_export_streams(flavour: Flavour) -> None:
+    """1,200 samples leave in chunks as they are read (no Content-Length), every one of them there."""
+    from tests.test_import import HEADER, sheet
+    from tests.test_import import csv as as_csv
+
+    sci = Caller(flavour, "sci_a")
+    acronym = f"exp{uid()}"
+    sci(
+        "POST",
+        "/proteins",
+        201,
+        json={
+            "proposalId": sci("GET", f"/proposals/{flavour.data.proposals['a']}", 200)["proposalId"],
+            "acronym": acronym,
+        },
+    )
+    params = {"proposal": flavour.data.proposals["a"], "shippingName": "large"}
+    content = as_csv(HEADER, sheet(1200, acronym, uid(), pucks_per_dewar=40))
+    shipment = sci("POST", "/shippings/import", 201, params=params, files={"file": ("big.csv", content)})["shippingId"]
+    chunks = []
+    with flavour.client.stream(
+        "GET", f"/ispyb/api/v1/shippings/{shipment}/results?format=ndjson", headers=sci.headers
+    ) as r:
+        assert r.status_code == 200 and "content-length" not in r.headers
+        chunks = [chunk for chunk in r.iter_bytes() if chunk]
+    rows = b"".join(chunks).decode().splitlines()
+    assert len(rows) == 1200 and {json.loads(row)["sample"] for row in rows} == {f"s{i:04d}" for i in range(1200)}
+    assert len(chunks) > 1
