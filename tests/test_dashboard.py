@@ -73,13 +73,14 @@ def test_dashboard_signs_in_and_draws_each_plot(served: str) -> None:
             assert value is not None
             page.select_option("#session", value)
             for plot in plots:
-                page.wait_for_function(f"document.querySelector('#{plot} svg.main-svg') !== null", timeout=20_000)
-                assert page.inner_text(f"#{plot}-status") == ""
+                drawn = f"document.querySelector('#{plot} svg.main-svg') !== null"
+                settled = f"document.getElementById('{plot}-status').textContent === ''"
+                page.wait_for_function(f"{drawn} && {settled}", timeout=20_000)
             others = [p for other, ps in PLOTS.items() if other != session for p in ps]
             for plot in others:
                 page.wait_for_function(f"document.getElementById('{plot}-status').textContent.startsWith('No data')")
                 assert not _drawn(page, plot)
-            assert "technique" in page.inner_text("#summary")
+            page.wait_for_function("document.getElementById('summary').textContent.includes('technique')")
             page.screenshot(path=str(ARTEFACTS / f"dashboard-{session}.png"), full_page=True)
         browser.close()
     assert errors == []
