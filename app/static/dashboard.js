@@ -2,6 +2,7 @@
 const API = "/ispyb/api/v1";
 const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem("ispyb-token");
+let generation = 0; // the session shown; answers for an earlier pick are dropped
 
 async function api(path, params = {}) {
   const url = new URL(API + path, location.origin);
@@ -24,29 +25,33 @@ function draw(id, traces, layout) {
 }
 
 async function plot(id, loader) {
+  const mine = generation;
   Plotly.purge(id);
   status(id, "Loading…");
   try {
-    const drawn = await loader();
-    status(id, drawn ? "" : "No data of this kind for this session.");
+    const figure = await loader();
+    if (mine !== generation) return;
+    if (figure) draw(id, ...figure);
+    status(id, figure ? "" : "No data of this kind for this session.");
   } catch (error) {
-    if (error.message !== "signed out") status(id, `Could not load: ${error.message}`, true);
+    if (mine === generation && error.message !== "signed out") status(id, `Could not load: ${error.message}`, true);
   }
 }
 
-async function histogram(id, kind, field, label, session) {
+async function histogram(kind, field, label, session) {
   const h = await api("/stats/metrics/histogram", { kind, field, sessionId: session, bins: 40 });
-  if (!h.count) return false;
-  draw(id, [{ type: "bar", x: h.bins.map((b) => (b.start + b.end) / 2), y: h.bins.map((b) => b.count), width: h.binWidth }],
-       { xaxis: { title: label }, yaxis: { title: "movies" } });
-  return true;
+  if (!h.count) return null;
+  return [[{ type: "bar", x: h.bins.map((b) => (b.start + b.end) / 2), y: h.bins.map((b) => b.count), width: h.binWidth }],
+          { xaxis: { title: label }, yaxis: { title: "movies" } }];
 }
 
 async function loadSession(session) {
+  const mine = ++generation;
   $("summary-box").classList.remove("hidden");
   $("summary").textContent = "Loading…";
   try {
     const stats = await api(`/stats/sessions/${session}`);
+    if (mine !== generation) return;
     const rows = Object.entries(stats.techniques).map(([t, s]) =>
       `<tr><td>${t.toUpperCase()}</td><td>${s.datacollections}</td><td>${s.images}</td>` +
       `<td>${s.autoProcessedShare == null ? "–" : Math.round(100 * s.autoProcessedShare) + " %"}</td>` +
@@ -58,45 +63,41 @@ async function loadSession(session) {
   } catch (error) {
     $("summary").innerHTML = `<span class="error">Could not load the summary: ${error.message}</span>`;
   }
-  plot("em-ctf", () => histogram("em-ctf", "em.ctf", "estimatedResolution", "estimated resolution (Å)", session));
-  plot("em-ice", () => histogram("em-ice", "em.icethickness", "median", "relative ice thickness", session));
-  plot("em-particles", () => histogram("em-particles", "em.particlepicking", "numberOfParticles", "particles", session));
+  plot("em-ctf", () => histogram("em.ctf", "estimatedResolution", "estimated resolution (Å)", session));
+  plot("em-ice", () => histogram("em.icethickness", "median", "relative ice thickness", session));
+  plot("em-particles", () => histogram("em.particlepicking", "numberOfParticles", "particles", session));
   plot("em-motion", async () => {
     const t = await api("/stats/metrics/timeseries", { kind: "em.motioncorrection", field: "totalMotion", interval: "minute", sessionId: session });
-    if (!t.buckets.length) return false;
-    draw("em-motion", [{ type: "scatter", mode: "lines+markers", x: t.buckets.map((b) => b.time), y: t.buckets.map((b) => b.mean), name: "mean" },
-                       { type: "scatter", mode: "lines", x: t.buckets.map((b) => b.time), y: t.buckets.map((b) => b.p90), name: "p90" }],
-         { yaxis: { title: "total motion (Å)" } });
-    return true;
+    if (!t.buckets.length) return null;
+    return [[{ type: "scatter", mode: "lines+markers", x: t.buckets.map((b) => b.time), y: t.buckets.map((b) => b.mean), name: "mean" },
+             { type: "scatter", mode: "lines", x: t.buckets.map((b) => b.time), y: t.buckets.map((b) => b.p90), name: "p90" }],
+            { yaxis: { title: "total motion (Å)" } }];
   });
   const scaling = api("/metrics", { kind: "mx.scaling", sessionId: session, limit: 10000 });
   plot("mx-collections", async () => {
     const overall = (await scaling).results.filter((m) => m.values.shell === "overall");
-    if (!overall.length) return false;
+    if (!overall.length) return null;
     const x = overall.map((m) => String(m.dataCollectionId));
-    draw("mx-collections", [{ type: "bar", x, y: overall.map((m) => m.values.resolutionLimitHigh), name: "resolution (Å)" },
-                            { type: "scatter", mode: "markers", x, y: overall.map((m) => m.values.completeness), name: "completeness (%)", yaxis: "y2" }],
-         { xaxis: { title: "data collection", type: "category" }, yaxis: { title: "Å" }, yaxis2: { title: "%", overlaying: "y", side: "right" } });
-    return true;
+    return [[{ type: "bar", x, y: overall.map((m) => m.values.resolutionLimitHigh), name: "resolution (Å)" },
+             { type: "scatter", mode: "markers", x, y: overall.map((m) => m.values.completeness), name: "completeness (%)", yaxis: "y2" }],
+            { xaxis: { title: "data collection", type: "category" }, yaxis: { title: "Å" }, yaxis2: { title: "%", overlaying: "y", side: "right" } }];
   });
   plot("mx-shells", async () => {
     const shells = (await scaling).results;
-    if (!shells.length) return false;
+    if (!shells.length) return null;
     const traces = ["overall", "innerShell", "outerShell"].map((shell) => {
       const s = shells.filter((m) => m.values.shell === shell);
       return { type: "scatter", mode: "markers", name: shell, x: s.map((m) => m.values.resolutionLimitHigh), y: s.map((m) => m.values.meanIOverSigI) };
     });
-    draw("mx-shells", traces, { xaxis: { title: "high-resolution limit (Å)" }, yaxis: { title: "I/σ(I)" } });
-    return true;
+    return [traces, { xaxis: { title: "high-resolution limit (Å)" }, yaxis: { title: "I/σ(I)" } }];
   });
   plot("saxs", async () => {
     const guinier = (await api("/metrics", { kind: "saxs.guinier", sessionId: session, limit: 10000 })).results;
-    if (!guinier.length) return false;
+    if (!guinier.length) return null;
     const x = guinier.map((m) => String(m.dataCollectionId));
-    draw("saxs", [{ type: "bar", x, y: guinier.map((m) => m.values.rg), name: "Rg (nm)" },
-                  { type: "scatter", mode: "markers", x, y: guinier.map((m) => m.values.i0), name: "I(0)", yaxis: "y2" }],
-         { xaxis: { title: "measurement", type: "category" }, yaxis: { title: "nm" }, yaxis2: { title: "I(0)", overlaying: "y", side: "right" } });
-    return true;
+    return [[{ type: "bar", x, y: guinier.map((m) => m.values.rg), name: "Rg (nm)" },
+             { type: "scatter", mode: "markers", x, y: guinier.map((m) => m.values.i0), name: "I(0)", yaxis: "y2" }],
+            { xaxis: { title: "measurement", type: "category" }, yaxis: { title: "nm" }, yaxis2: { title: "I(0)", overlaying: "y", side: "right" } }];
   });
 }
 
