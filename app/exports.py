@@ -27,13 +27,21 @@ COLUMNS = ["proposal", "shipment", "dewar", "container", "position", "sample", "
            "latestResults"]  # fmt: skip
 
 
-async def best_results(db: ReadSession, store: DocumentStore, dc_ids: Sequence[int]) -> dict[int, BestResult]:
-    """The best MX processing of each (already scoped) collection; documents count while the store answers."""
-    sql = await processings.mx_candidates(db, dc_ids)
+async def _latest(store: DocumentStore, dc_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """The latest results of each collection; none while the document store does not answer."""
     try:
-        docs = await results.latest_for_collections(store.db, dc_ids)
+        return await results.latest_for_collections(store.db, dc_ids)
     except StoreUnavailable:
-        docs = {}
+        return {}
+
+
+async def best_results(
+    db: ReadSession, store: DocumentStore, dc_ids: Sequence[int], latest: dict[int, list[dict[str, Any]]] | None = None
+) -> dict[int, BestResult]:
+    """The best MX processing of each (already scoped) collection; documents count while the store answers
+    (``latest``: the collections' latest results, if already read)."""
+    sql = await processings.mx_candidates(db, dc_ids)
+    docs = await _latest(store, dc_ids) if latest is None else latest
     out = {}
     for dc in dc_ids:
         candidates = [
@@ -67,11 +75,8 @@ async def export_rows(
         raise NotFound(f"Shipment {shipping_id} not found")
     async for batch in shipping.sample_collections(db, identity.scope, shipping_id, proposal_id, BATCH):
         dcs = [r["dataCollectionId"] for r in batch if r["dataCollectionId"] is not None]
-        best = await best_results(db, store, dcs)
-        try:
-            latest = await results.latest_for_collections(store.db, dcs)
-        except StoreUnavailable:
-            latest = {}
+        latest = await _latest(store, dcs)
+        best = await best_results(db, store, dcs, latest)
         for r in batch:
             choice = best.get(r["dataCollectionId"])
             top = choice.best if choice else None

@@ -60,15 +60,9 @@ async def scope_filter(
     elif "sessionId" not in query and (reached := await proposals_reached(db, identity.scope)) is not None:
         query["proposalId"] = {"$in": reached}
     if start or end:
-        query["hour"] = {k: v for k, v in (("$gte", _floor_hour(start)), ("$lt", end)) if v is not None}
+        floor = rollups.hour_of(start) if start else None
+        query["hour"] = {k: v for k, v in (("$gte", floor), ("$lt", end)) if v is not None}
     return query
-
-
-def _floor_hour(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def _stats(merged: dict[str, Any] | None, origin: float, width: float) -> dict[str, Any]:
@@ -131,7 +125,7 @@ async def timeseries(
         rows = await rollups.read(store.db, query | {"kind": kind, "field": field})
         grouped: dict[datetime, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
-            hour = row["hour"] if row["hour"].tzinfo else row["hour"].replace(tzinfo=UTC)
+            hour = rollups.hour_of(row["hour"])
             grouped[hour.replace(hour=0) if interval == "day" else hour].append(row)
         buckets = {t: rollups.merge(group) for t, group in grouped.items()}
     series = []

@@ -39,7 +39,8 @@ def bin_index(value: float, origin: float, width: float) -> int:
     return math.floor((value - origin) / width + 1e-9)
 
 
-def _hour(moment: datetime) -> datetime:
+def hour_of(moment: datetime) -> datetime:
+    """The UTC hour a moment falls in (naive moments are UTC)."""
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
@@ -63,7 +64,7 @@ def accumulate(docs: Iterable[dict[str, Any]], bins: Bins) -> dict[Key, dict[str
         for name, value in (doc.get("values") or {}).items():
             if name not in fields or not isinstance(value, int | float) or isinstance(value, bool):
                 continue
-            key = (doc["sessionId"], doc["proposalId"], doc["kind"], name, _hour(doc["createdAt"]))
+            key = (doc["sessionId"], doc["proposalId"], doc["kind"], name, hour_of(doc["createdAt"]))
             fold(sums, key, value, *fields[name])
     return sums
 
@@ -156,7 +157,7 @@ async def drift(db: Db, query: dict[str, Any] | None = None) -> list[str]:
     """Where the stored rollups differ from a recomputation over the raw metrics (empty when they agree)."""
     expected = {(s, k, f, h): acc for (s, _p, k, f, h), acc in (await _recompute(db, query)).items()}
     rows = await read(db, _rollup_query(query))
-    stored = {(r["sessionId"], r["kind"], r["field"], _hour(r["hour"])): r for r in rows}
+    stored = {(r["sessionId"], r["kind"], r["field"], hour_of(r["hour"])): r for r in rows}
     problems = []
     for key in sorted(set(expected) | set(stored), key=str):
         want, have = expected.get(key), stored.get(key)
