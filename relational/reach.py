@@ -6,7 +6,7 @@ reported as absent, never as forbidden.
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,14 +86,18 @@ async def count_where(db: AsyncSession, column: ColumnElement[Any], *where: Colu
     return int((await db.execute(select(func.count(column)).where(*where))).scalar_one())
 
 
-async def collections_owned(db: AsyncSession, ids: list[int]) -> dict[int, tuple[int, int]]:
-    """Existing data collections among ``ids``: id → (proposalId, sessionId)."""
-    query = (
+def collection_owners() -> Select[Any]:
+    """Every data collection with the proposal and session it belongs to."""
+    return (
         select(DataCollection.dataCollectionId, BLSession.proposalId, BLSession.sessionId)
         .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
         .join(BLSession, BLSession.sessionId == DataCollectionGroup.sessionId)
-        .where(DataCollection.dataCollectionId.in_(ids))
     )
+
+
+async def collections_owned(db: AsyncSession, ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Existing data collections among ``ids``: id → (proposalId, sessionId)."""
+    query = collection_owners().where(DataCollection.dataCollectionId.in_(ids))
     return {dc: (proposal, session) for dc, proposal, session in await db.execute(query)}
 
 

@@ -21,6 +21,7 @@ from relational.models import (
     DataCollection,
     DataCollectionGroup,
 )
+from relational.reach import collection_owners
 
 Doc = dict[str, Any]
 BATCH = 2000
@@ -148,12 +149,7 @@ async def electron_microscopy(conn: AsyncConnection) -> AsyncIterator[list[Doc]]
         source = mc.join(movie, movie.c.movieId == mc.c.movieId)
     else:
         return
-    owner = (
-        select(DataCollection.dataCollectionId, BLSession.proposalId, BLSession.sessionId)
-        .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
-        .join(BLSession, BLSession.sessionId == DataCollectionGroup.sessionId)
-        .subquery()
-    )
+    owner = collection_owners().subquery()
     base = [
         mc.c.motionCorrectionId.label("mc"),
         owner.c.dataCollectionId.label("dc"),
