@@ -266,8 +266,24 @@ async def sample_collections(
     db: AsyncSession, scope: Scope, shipping_id: int | None, proposal_id: int | None, batch: int
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """Samples of a shipment (or of a proposal's proteins) with each of their data collections (a sample without
-    any once, with a null collection), streamed in batches in sample order."""
-    query = (
+    any once, with a null collection), in batches of ``batch`` samples in sample order.
+
+    Paged by key (the next ``batch`` sample ids after the last one), each page read whole: the caller runs its own
+    queries between batches, and a streamed result on the same connection would be cut short by them."""
+    samples = (
+        select(BLSample.blSampleId)
+        .join(Crystal, Crystal.crystalId == BLSample.crystalId)
+        .join(Protein, Protein.proteinId == Crystal.proteinId)
+        .where(scope.proposals(Protein.proposalId))
+        .order_by(BLSample.blSampleId)
+        .limit(batch)
+    )
+    if shipping_id is not None:
+        samples = samples.join(Container, Container.containerId == BLSample.containerId).join(
+            Dewar, Dewar.dewarId == Container.dewarId
+        )
+    samples = where_given(samples, (Dewar.shippingId, shipping_id), (Protein.proposalId, proposal_id))
+    rows = (
         select(
             proposal_name,
             Shipping.shippingName,
@@ -288,10 +304,10 @@ async def sample_collections(
         .outerjoin(Shipping, Shipping.shippingId == Dewar.shippingId)
         .outerjoin(DataCollectionGroup, DataCollectionGroup.blSampleId == BLSample.blSampleId)
         .outerjoin(DataCollection, DataCollection.dataCollectionGroupId == DataCollectionGroup.dataCollectionGroupId)
-        .where(scope.proposals(Protein.proposalId))
         .order_by(BLSample.blSampleId, DataCollection.dataCollectionId)
     )
-    query = where_given(query, (Shipping.shippingId, shipping_id), (Protein.proposalId, proposal_id))
-    result = await db.stream(query.execution_options(yield_per=batch))
-    async for rows in result.mappings().partitions(batch):
-        yield [dict(r) for r in rows]
+    last = 0
+    while ids := list((await db.execute(samples.where(BLSample.blSampleId > last))).scalars()):
+        page = await db.execute(rows.where(BLSample.blSampleId.in_(ids)))
+        yield [dict(r) for r in page.mappings()]
+        last = ids[-1]

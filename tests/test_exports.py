@@ -1,16 +1,19 @@
 """Best results (EXI's rule over SQL and documents) and streamed results exports, on both flavours."""
 
+import asyncio
 import csv
 import io
 import json
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import text
 
+from relational.db import Database
 from schemas.best_result import Candidate, choose, space_group_number
 from tests.conftest import Flavour
 from tests.test_results import result
-from tests.test_shipping import Caller, uid
+from tests.test_shipping import Caller, proposal_id, uid
 
 
 @pytest.mark.parametrize(
@@ -77,31 +80,110 @@ def test_exports_stream_every_format(flavour: Flavour) -> None:
     sci("GET", f"/shippings/{d.shippings['a']}/results?format=pdf", 422)
 
 
-def test_a_large_export_streams(flavour: Flavour) -> None:
-    """1,200 samples leave in chunks as they are read (no Content-Length), every one of them there."""
+async def _collect_on_every_sample(url: str, shipping_id: int, session_id: int) -> None:
+    """One data collection (in a group of its own) on each sample of a shipment, two on every seventh."""
+    database = Database(url)
+    try:
+        async with database.engine.begin() as conn:
+            samples = (
+                await conn.execute(
+                    text(
+                        "SELECT s.blSampleId FROM BLSample s JOIN Container c ON c.containerId = s.containerId"
+                        " JOIN Dewar d ON d.dewarId = c.dewarId WHERE d.shippingId = :id ORDER BY s.blSampleId"
+                    ),
+                    {"id": shipping_id},
+                )
+            ).scalars()
+            for n, sample in enumerate(samples):
+                group = await conn.execute(
+                    text(
+                        "INSERT INTO DataCollectionGroup (sessionId, blSampleId, experimentType) VALUES (:s, :b, 'OSC')"
+                    ),
+                    {"s": session_id, "b": sample},
+                )
+                await conn.execute(
+                    text(
+                        "INSERT INTO DataCollection (dataCollectionGroupId, sessionId, blSampleId) VALUES (:g, :s, :b)"
+                    ),
+                    [{"g": group.lastrowid, "s": session_id, "b": sample}] * (2 if n % 7 == 0 else 1),
+                )
+    finally:
+        await database.dispose()
+
+
+async def _exported_collections(url: str, where: str, value: object) -> list[tuple[int, int | None]]:
+    """(sample, collection) of every row an export must hold, straight from SQL (``where``: the scope)."""
+    database = Database(url)
+    try:
+        async with database.engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT s.blSampleId, dc.dataCollectionId FROM BLSample s"
+                    " JOIN Crystal x ON x.crystalId = s.crystalId JOIN Protein p ON p.proteinId = x.proteinId"
+                    " JOIN Proposal o ON o.proposalId = p.proposalId"
+                    " LEFT JOIN Container c ON c.containerId = s.containerId LEFT JOIN Dewar d ON d.dewarId = c.dewarId"
+                    " LEFT JOIN DataCollectionGroup g ON g.blSampleId = s.blSampleId"
+                    " LEFT JOIN DataCollection dc ON dc.dataCollectionGroupId = g.dataCollectionGroupId"
+                    f" WHERE {where} = :v"
+                ),
+                {"v": value},
+            )
+            return [(s, dc) for s, dc in rows]
+    finally:
+        await database.dispose()
+
+
+def _dc_ids(content: bytes, kind: str) -> list[str]:
+    if kind == "csv":
+        return [r["dataCollectionId"] for r in csv.DictReader(io.StringIO(content.decode()))]
+    if kind == "ndjson":
+        return [str(json.loads(line)["dataCollectionId"] or "") for line in content.decode().splitlines()]
+    sheet = list(load_workbook(io.BytesIO(content), read_only=True).worksheets[0].iter_rows(values_only=True))
+    return ["" if row[7] is None else str(row[7]) for row in sheet[1:]]
+
+
+@pytest.fixture
+def large_shipment(flavour: Flavour) -> int:
+    """A shipment of 1,200 samples (more than one batch), each with a data collection, some with two."""
     from tests.test_import import HEADER, sheet
     from tests.test_import import csv as as_csv
 
     sci = Caller(flavour, "sci_a")
     acronym = f"exp{uid()}"
-    sci(
-        "POST",
-        "/proteins",
-        201,
-        json={
-            "proposalId": sci("GET", f"/proposals/{flavour.data.proposals['a']}", 200)["proposalId"],
-            "acronym": acronym,
-        },
-    )
+    pid = sci("GET", f"/proposals/{flavour.data.proposals['a']}", 200)["proposalId"]
+    sci("POST", "/proteins", 201, json={"proposalId": pid, "acronym": acronym})
     params = {"proposal": flavour.data.proposals["a"], "shippingName": "large"}
     content = as_csv(HEADER, sheet(1200, acronym, uid(), pucks_per_dewar=40))
     shipment = sci("POST", "/shippings/import", 201, params=params, files={"file": ("big.csv", content)})["shippingId"]
+    asyncio.run(_collect_on_every_sample(flavour.url, shipment, flavour.data.sessions["a"]))
+    return int(shipment)
+
+
+@pytest.mark.parametrize("kind", ["csv", "ndjson", "xlsx"])
+def test_a_large_export_has_every_row(flavour: Flavour, large_shipment: int, kind: str) -> None:
+    """More samples than one batch, each with collections (so each batch runs its own queries): every row the
+    SQL holds leaves, once, for a shipment and for its proposal."""
+    sci = Caller(flavour, "sci_a")
+    for path, where, value in [
+        (f"/shippings/{large_shipment}/results", "d.shippingId", large_shipment),
+        (f"/proposals/{flavour.data.proposals['a']}/results", "o.proposalId", proposal_id(flavour, "a")),
+    ]:
+        expected = asyncio.run(_exported_collections(flavour.url, where, value))
+        got = _dc_ids(sci("GET", f"{path}?format={kind}", 200).content, kind)
+        assert sorted(got) == sorted("" if dc is None else str(dc) for _, dc in expected)
+    assert len(got) > 1200 + 1200 // 7  # the proposal's rows include the large shipment's, all with collections
+
+
+def test_a_large_export_streams(flavour: Flavour, large_shipment: int) -> None:
+    """1,200 samples leave in chunks as they are read (no Content-Length), every one of them there."""
+    sci = Caller(flavour, "sci_a")
     chunks = []
     with flavour.client.stream(
-        "GET", f"/ispyb/api/v1/shippings/{shipment}/results?format=ndjson", headers=sci.headers
+        "GET", f"/ispyb/api/v1/shippings/{large_shipment}/results?format=ndjson", headers=sci.headers
     ) as r:
         assert r.status_code == 200 and "content-length" not in r.headers
         chunks = [chunk for chunk in r.iter_bytes() if chunk]
-    rows = b"".join(chunks).decode().splitlines()
-    assert len(rows) == 1200 and {json.loads(row)["sample"] for row in rows} == {f"s{i:04d}" for i in range(1200)}
+    rows = [json.loads(row) for row in b"".join(chunks).decode().splitlines()]
+    assert len(rows) == 1200 + len(range(0, 1200, 7)) and all(row["dataCollectionId"] for row in rows)
+    assert {row["sample"] for row in rows} == {f"s{i:04d}" for i in range(1200)}
     assert len(chunks) > 1
