@@ -4,9 +4,12 @@ check and ad-hoc queries."""
 import asyncio
 import json
 import os
+import signal
 import sys
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -19,7 +22,7 @@ from rich.table import Table
 from app import adhoc
 from app.auth import tokens
 from app.deps import scope_for
-from app.embedded import DocumentServer
+from app.embedded import DocumentServer, EmbeddedServerError
 from app.errors import DomainError
 from app.settings import Settings, get_settings
 from app.shipment_import import ImportRejected, import_sheet
@@ -82,27 +85,41 @@ def serve(
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
 ) -> None:
     """Run the service. Without ISPYB_SQL_URL: the embedded default (SQLite file, a SecantusDB process,
-    demo data seeded, demo tokens printed)."""
-    server = None
-    if "ISPYB_SQL_URL" not in os.environ:
-        DATA_DIR.mkdir(exist_ok=True)
-        os.environ.setdefault("ISPYB_MODE", "embedded")
-        os.environ.setdefault("ISPYB_AUTH_PLUGINS", "dummy")
-        os.environ["ISPYB_SQL_URL"] = f"sqlite+aiosqlite:///{DATA_DIR / 'ispyb.sqlite'}"
-        if "ISPYB_MONGO_URL" not in os.environ:
-            console.print("Starting the embedded document server (SecantusDB)…")
-            server = DocumentServer(str(DATA_DIR / "documents"), log=DATA_DIR / "secantusd.log").start()
-            os.environ["ISPYB_MONGO_URL"] = server.url
-        get_settings.cache_clear()
-        settings = get_settings()
-        if asyncio.run(_seed(settings)):
-            console.print("Demo data seeded.")
-        _print_demo_tokens(settings, f"http://{host}:{port}")
-    try:
+    demo data seeded, demo tokens printed). SIGTERM or SIGINT: requests in flight finish, then the embedded
+    document server is stopped."""
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _exit_on_signal)
+    with ExitStack() as embedded:
+        if "ISPYB_SQL_URL" not in os.environ:
+            _start_embedded(embedded, host, port)
         uvicorn.run("app.main:app", host=host, port=port, workers=workers)
-    finally:
-        if server:
-            server.stop()
+
+
+def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
+    """Unwind (so the embedded document server is stopped) when uvicorn re-raises the signal it shut down on,
+    or when it arrives before uvicorn runs; the exit status is the shell's 128 + signal."""
+    raise SystemExit(128 + signum)
+
+
+def _start_embedded(stack: ExitStack, host: str, port: int) -> None:
+    DATA_DIR.mkdir(exist_ok=True)
+    os.environ.setdefault("ISPYB_MODE", "embedded")
+    os.environ.setdefault("ISPYB_AUTH_PLUGINS", "dummy")
+    os.environ["ISPYB_SQL_URL"] = f"sqlite+aiosqlite:///{DATA_DIR / 'ispyb.sqlite'}"
+    if "ISPYB_MONGO_URL" not in os.environ:
+        console.print("Starting the embedded document server (SecantusDB)…")
+        try:
+            server = stack.enter_context(DocumentServer(str(DATA_DIR / "documents"), log=DATA_DIR / "secantusd.log"))
+        except EmbeddedServerError as exc:
+            console.print(f"[red]{exc}[/red]", soft_wrap=True)
+            raise typer.Exit(1) from None
+        console.print(f"Embedded document server: pid {server.pid}, {server.url}")
+        os.environ["ISPYB_MONGO_URL"] = server.url
+    get_settings.cache_clear()
+    settings = get_settings()
+    if asyncio.run(_seed(settings)):
+        console.print("Demo data seeded.")
+    _print_demo_tokens(settings, f"http://{host}:{port}")
 
 
 def _print_demo_tokens(settings: Settings, base: str) -> None:
