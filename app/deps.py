@@ -1,8 +1,8 @@
 """Request dependencies: state, database sessions, the caller's identity, paging. Use the Annotated aliases."""
 
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from time import monotonic
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -16,6 +16,7 @@ from relational import people
 from relational.common import Page
 from relational.db import ReadSession, WriteSession
 from relational.flavour import SchemaInfo
+from relational.people import Standing
 from relational.scope import Scope
 
 MAX_LIMIT = 10_000
@@ -71,15 +72,16 @@ class Identity:
     scope: Scope
 
 
-async def permissions_for(state: AppState, db: ReadSession, person_id: int) -> list[str]:
-    """A person's permissions, re-read from the database once the cached copy is older than the setting."""
-    now = time.monotonic()
+async def standing_of(state: AppState, db: ReadSession, person_id: int, fresh: bool = False) -> Standing | None:
+    """A person's login and permissions (None: no such person), re-read from the database once the cached copy
+    is older than the setting, or at once when ``fresh``. A person's absence is cached like their permissions."""
+    now = monotonic()
     cached = state.permissions.get(person_id)
-    if cached and cached[0] > now:
+    if cached and cached[0] > now and not fresh:
         return cached[1]
-    permissions = await people.permissions_of(db, person_id)
-    state.permissions[person_id] = (now + state.settings.permission_cache_seconds, permissions)
-    return permissions
+    found = await people.standing(db, person_id)
+    state.permissions[person_id] = (now + state.settings.permission_cache_seconds, found)
+    return found
 
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/login")
@@ -96,9 +98,11 @@ async def current_identity(
         header = request.headers.get("Authorization")
         raise Unauthorized("No token provided" if not header else "Authorization header must be `Bearer <token>`")
     login, person_id = tokens.verify(state.settings.jwt_secret, credentials.credentials)
-    permissions = await permissions_for(state, db, person_id)
-    scope = scope_for(state.settings, person_id, permissions)
-    return Identity(login=login, personId=person_id, permissions=permissions, scope=scope)
+    found = await standing_of(state, db, person_id)
+    if found is None or (found.login or "").casefold() != login.casefold():
+        raise Unauthorized("The token's person no longer exists, please log in again")
+    scope = scope_for(state.settings, person_id, found.permissions)
+    return Identity(login=login, personId=person_id, permissions=found.permissions, scope=scope)
 
 
 def scope_for(settings: Settings, person_id: int, permissions: list[str]) -> Scope:

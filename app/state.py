@@ -6,6 +6,7 @@ from app.auth.plugins import LoginPlugin
 from app.settings import Settings
 from documents.store import DocumentStore
 from relational.db import Database
+from relational.people import Standing
 from relational.sessions import FinishedSessionCounts
 
 
@@ -16,5 +17,6 @@ class AppState:
     documents: DocumentStore
     plugins: dict[str, LoginPlugin]
     session_counts: FinishedSessionCounts
-    #: personId -> (expires at, permissions); re-read from the database after ``permission_cache_seconds``
-    permissions: dict[int, tuple[float, list[str]]] = field(default_factory=dict)
+    #: personId -> (expires at, login and permissions, None for no such person); re-read from the database after
+    #: ``permission_cache_seconds``
+    permissions: dict[int, tuple[float, Standing | None]] = field(default_factory=dict)

@@ -1,9 +1,19 @@
 """People and their permissions: Person → UserGroup_has_Person → UserGroup_has_Permission → Permission."""
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.models import Permission, Person, UserGroupHasPermission, UserGroupHasPerson
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a token's person is now: their login and the distinct permission types of their groups."""
+
+    login: str | None
+    permissions: list[str]
 
 
 async def person_by_login(session: AsyncSession, login: str) -> Person | None:
@@ -15,14 +25,22 @@ async def person_by_id(session: AsyncSession, person_id: int) -> Person | None:
     return await session.get(Person, person_id)
 
 
-async def permissions_of(session: AsyncSession, person_id: int) -> list[str]:
-    """The distinct permission types granted to a person through their user groups."""
+async def standing(session: AsyncSession, person_id: int) -> Standing | None:
+    """The person's login and permissions in one round trip; None when no such person exists (any more)."""
     query = (
-        select(Permission.type)
-        .join(UserGroupHasPermission, UserGroupHasPermission.permissionId == Permission.permissionId)
-        .join(UserGroupHasPerson, UserGroupHasPerson.userGroupId == UserGroupHasPermission.userGroupId)
-        .where(UserGroupHasPerson.personId == person_id)
-        .distinct()
-        .order_by(Permission.type)
+        select(Person.login, Permission.type)
+        .outerjoin(UserGroupHasPerson, UserGroupHasPerson.personId == Person.personId)
+        .outerjoin(UserGroupHasPermission, UserGroupHasPermission.userGroupId == UserGroupHasPerson.userGroupId)
+        .outerjoin(Permission, Permission.permissionId == UserGroupHasPermission.permissionId)
+        .where(Person.personId == person_id)
     )
-    return list((await session.execute(query)).scalars())
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return None
+    return Standing(login=rows[0][0], permissions=sorted({kind for _, kind in rows if kind is not None}))
+
+
+async def permissions_of(session: AsyncSession, person_id: int) -> list[str]:
+    """The distinct permission types granted to a person through their user groups (none for no person)."""
+    found = await standing(session, person_id)
+    return found.permissions if found else []

@@ -1,14 +1,22 @@
 """Login plugins and permissions read from ISPyB's own tables, on both flavours."""
 
 import asyncio
+import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
+import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi.testclient import TestClient
+from sqlalchemy import delete
 
+from app import deps
+from app.auth import tokens
+from app.main import create_app
 from relational.db import Database
-from relational.models import Permission, UserGroup, UserGroupHasPermission, UserGroupHasPerson
-from tests.conftest import Flavour
+from relational.models import Permission, Person, UserGroup, UserGroupHasPermission, UserGroupHasPerson
+from tests.conftest import JWT_SECRET, Flavour, make_settings
 
 LOGIN = "/ispyb/api/v1/auth/login"
 
@@ -73,3 +81,131 @@ def test_permission_change_takes_effect_without_new_login(flavour: Flavour) -> N
     assert flavour.client.get(url, headers=headers).status_code == 200
     current = flavour.client.get("/ispyb/api/v1/user/current", headers=headers).json()
     assert "all_proposals" in current["Permissions"]
+
+
+def _data_routes(flavour: Flavour) -> list[str]:
+    """Every GET route that needs a token, from the app's own OpenAPI, with 1 for each path parameter."""
+    spec = flavour.client.get("/ispyb/api/v1/openapi.json").json()
+    return sorted(
+        re.sub(r"\{[^}]+\}", "1", path)
+        for path, operations in spec["paths"].items()
+        if "get" in operations and operations["get"].get("security")
+    )
+
+
+async def _add_person(url: str, login: str) -> int:
+    database = Database(url)
+    try:
+        async with database.sessions() as db:
+            person = Person(login=login, givenName="Gone", familyName="Soon")
+            db.add(person)
+            await db.commit()
+            return person.personId
+    finally:
+        await database.dispose()
+
+
+async def _delete_person(url: str, person_id: int) -> None:
+    database = Database(url)
+    try:
+        async with database.sessions() as db:
+            await db.execute(delete(Person).where(Person.personId == person_id))
+            await db.commit()
+    finally:
+        await database.dispose()
+
+
+def _login(client: TestClient, login: str) -> dict[str, str]:
+    r = client.post(LOGIN, json={"plugin": "dummy", "login": login, "password": "x"})
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def _refused_everywhere(client: TestClient, routes: list[str], headers: dict[str, str]) -> None:
+    for route in routes:
+        r = client.get(route, headers=headers)
+        assert r.status_code == 401, f"GET {route}: {r.status_code} {r.text[:200]}"
+        assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_token_of_a_person_who_never_existed_is_refused_everywhere(flavour: Flavour) -> None:
+    routes = _data_routes(flavour)
+    assert "/ispyb/api/v1/proposals" in routes and "/ispyb/api/v1/samples/1" in routes
+    ghost = tokens.issue(JWT_SECRET, "ghost", tokens.MAX_PERSON_ID, 5)
+    _refused_everywhere(flavour.client, routes, {"Authorization": f"Bearer {ghost}"})
+
+
+def test_a_token_of_a_deleted_person_is_refused_everywhere(flavour: Flavour) -> None:
+    login = f"leaver_{uuid.uuid4().hex[:8]}"
+    person_id = asyncio.run(_add_person(flavour.url, login))
+    headers = _login(flavour.client, login)
+    assert flavour.client.get("/ispyb/api/v1/proposals", headers=headers).status_code == 200
+    asyncio.run(_delete_person(flavour.url, person_id))
+    _refused_everywhere(flavour.client, _data_routes(flavour), headers)
+
+
+def test_a_token_naming_another_login_for_the_id_is_refused(flavour: Flavour) -> None:
+    """A person id taken over by someone else (SQLite reuses the highest id once it is deleted)."""
+    forged = tokens.issue(JWT_SECRET, "someone_else", flavour.data.persons["sci_a"], 5)
+    r = flavour.client.get("/ispyb/api/v1/proposals", headers={"Authorization": f"Bearer {forged}"})
+    assert r.status_code == 401, r.text
+
+
+def test_a_deleted_person_is_refused_once_the_cache_expires(
+    flavour: Flavour, mongo_url: str, oidc_key: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(deps, "monotonic", lambda: now[0])
+    settings = make_settings(flavour.url, mongo_url, flavour.database, oidc_key, permission_cache_seconds=30)
+    login = f"cached_{uuid.uuid4().hex[:8]}"
+    person_id = asyncio.run(_add_person(flavour.url, login))
+    with TestClient(create_app(settings)) as client:
+        headers = _login(client, login)
+        asyncio.run(_delete_person(flavour.url, person_id))
+        assert client.get("/ispyb/api/v1/proposals", headers=headers).status_code == 200  # still cached
+        now[0] += 31
+        _refused_everywhere(client, _data_routes(flavour), headers)
+
+
+def _signed(f: Flavour, claims: dict[str, object]) -> dict[str, str]:
+    """sci_a's own claims, changed by ``claims`` (a key set to None is left out)."""
+    body = {
+        "sub": f"sci_a_{f.name}",
+        "personId": f.data.persons["sci_a"],
+        "exp": datetime.now(UTC) + timedelta(minutes=5),
+    }
+    body = {k: v for k, v in (body | claims).items() if v is not None}
+    return {"Authorization": f"Bearer {jwt.encode(body, JWT_SECRET, algorithm='HS256')}"}
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"personId": 0},
+        {"personId": -1},
+        {"personId": 2**32},
+        {"personId": 2**63},
+        {"personId": 2**64 + 1},
+        {"personId": -(2**63) - 1},
+        {"personId": 1.0},
+        {"personId": "1"},
+        {"personId": True},
+        {"personId": None},
+        {"personId": [1]},
+        {"personId": {"$gt": 0}},
+        {"sub": ""},
+        {"sub": 7},
+        {"sub": None},
+        {"sub": "SCI_A_x"},
+        {"exp": datetime.now(UTC) - timedelta(seconds=1)},
+        {"exp": "tomorrow"},
+        {"exp": None},
+    ],
+    ids=repr,
+)
+def test_hostile_claims_are_401(flavour: Flavour, claims: dict[str, object]) -> None:
+    assert flavour.client.get("/ispyb/api/v1/proposals", headers=_signed(flavour, {})).status_code == 200
+    for route in ("/ispyb/api/v1/proposals", "/ispyb/api/v1/user/current", "/ispyb/api/v1/samples/1"):
+        r = flavour.client.get(route, headers=_signed(flavour, claims))
+        assert r.status_code == 401, f"{claims} GET {route}: {r.status_code} {r.text[:200]}"
+        assert r.headers["content-type"].startswith("application/problem+json")

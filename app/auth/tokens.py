@@ -7,6 +7,8 @@ import jwt
 from app.errors import Unauthorized
 
 ALGORITHM = "HS256"
+#: ``Person.personId`` is an unsigned 4-byte integer in both schema flavours
+MAX_PERSON_ID = 2**32 - 1
 
 
 def issue(secret: str, login: str, person_id: int, lifetime_minutes: int) -> str:
@@ -29,7 +31,9 @@ def verify(secret: str, token: str) -> tuple[str, int]:
         raise Unauthorized("Token expired, please log in again") from None
     except jwt.InvalidTokenError as exc:
         raise Unauthorized(f"Invalid token: {exc}") from None
-    person_id = claims.get("personId")
-    if not isinstance(person_id, int) or not isinstance(claims["sub"], str):
-        raise Unauthorized("Invalid token: missing personId")
-    return claims["sub"], person_id
+    person_id, login = claims.get("personId"), claims["sub"]
+    if type(person_id) is not int or not 1 <= person_id <= MAX_PERSON_ID:
+        raise Unauthorized("Invalid token: `personId` must be a person's id")
+    if not isinstance(login, str) or not login:
+        raise Unauthorized("Invalid token: `sub` must be a login")
+    return login, person_id

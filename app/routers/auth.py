@@ -3,7 +3,7 @@
 from fastapi import APIRouter, status
 
 from app.auth import tokens
-from app.deps import ReadSessionDep, StateDep, permissions_for
+from app.deps import ReadSessionDep, StateDep, standing_of
 from app.errors import InvalidInput, Unauthorized
 from relational import people
 from schemas.auth import AuthConfig, Login, PluginConfig, TokenResponse
@@ -33,9 +33,9 @@ async def login(body: Login, state: StateDep, db: ReadSessionDep) -> TokenRespon
         raise InvalidInput(f"Unknown plugin `{name}`; enabled: {', '.join(state.plugins)}")
     login_name = await plugin.authenticate(body.login, body.password, body.token)
     person = await people.person_by_login(db, login_name)
-    if person is None:
+    found = None if person is None else await standing_of(state, db, person.personId, fresh=True)
+    if person is None or found is None or found.login is None:
         raise Unauthorized(f"User `{login_name}` does not exist in the database")
-    permissions = await permissions_for(state, db, person.personId)
     s = state.settings
-    token = tokens.issue(s.jwt_secret, login_name, person.personId, s.jwt_lifetime_minutes)
-    return TokenResponse(login=login_name, personId=person.personId, token=token, permissions=permissions)
+    token = tokens.issue(s.jwt_secret, found.login, person.personId, s.jwt_lifetime_minutes)
+    return TokenResponse(login=found.login, personId=person.personId, token=token, permissions=found.permissions)
