@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from app.adhoc import peeked
 from app.deps import Identity
 from app.errors import NotFound
-from app.spreadsheets import XLSX, csv_line
+from app.spreadsheets import XLSX, csv_line, xlsx_row
 from documents import results
 from documents.store import DocumentStore, StoreUnavailable
 from relational import processings, shipping
@@ -110,9 +110,9 @@ async def xlsx_file(rows: AsyncIterator[list[Any]]) -> str:
     """The rows in a workbook written row by row to a temporary file (openpyxl write-only); its path."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Results")
-    sheet.append(COLUMNS)
+    sheet.append(xlsx_row(sheet, COLUMNS))
     async for row in rows:
-        sheet.append([v if v is None or isinstance(v, int | float | str) else str(v) for v in row])
+        sheet.append(xlsx_row(sheet, row))
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     book.save(path)

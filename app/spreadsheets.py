@@ -4,9 +4,12 @@ import csv
 import io
 import zipfile
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.exceptions import InvalidFileException
 
 from app.errors import DomainError, InvalidInput
@@ -61,27 +64,62 @@ def _xlsx(content: bytes) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
     return header, rows
 
 
+#: what a spreadsheet program may read as the start of a formula (OWASP, "CSV injection")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: Any) -> str | int | float | Decimal | None:
+    """Numbers (and None) as they are; anything else as its text."""
+    return value if value is None or isinstance(value, int | float | Decimal) else str(value)
+
+
+def neutral(value: Any) -> str | int | float | Decimal | None:
+    """A value as a CSV cell may hold it: numbers as numbers, text that could start a formula behind a ``'``."""
+    value = _text(value)
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def _csv_writer(out: io.StringIO) -> Any:
+    """Every text field quoted (numbers not), so that no locale's separator can start a cell inside one."""
+    return csv.writer(out, quoting=csv.QUOTE_NONNUMERIC)
+
+
 def csv_line(row: Sequence[Any]) -> bytes:
-    """One CSV line (None as empty)."""
+    """One CSV line (None as empty), formulas neutralised."""
     out = io.StringIO()
-    csv.writer(out).writerow(["" if v is None else v for v in row])
+    _csv_writer(out).writerow([neutral(v) for v in row])
     return out.getvalue().encode()
 
 
 def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
-    return out.getvalue().encode()
+    """A whole CSV file, formulas neutralised."""
+    return b"".join(csv_line(row) for row in [header, *rows])
+
+
+def xlsx_row(sheet: Any, row: Sequence[Any]) -> list[WriteOnlyCell]:
+    """A write-only sheet's row: numbers as numbers and text as text, never a formula (openpyxl would write a
+    string starting with ``=`` as one); text that could start a formula carries Excel's own leading-apostrophe
+    mark (``quotePrefix``), so that editing the cell keeps it text; characters XML cannot hold become U+FFFD."""
+    cells = []
+    for value in row:
+        value = _text(value)
+        if isinstance(value, str):
+            value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+        cell = WriteOnlyCell(sheet, value)
+        if isinstance(value, str):
+            cell.data_type = "s"
+            if value.startswith(FORMULA_STARTS):
+                cell.quotePrefix = True
+        cells.append(cell)
+    return cells
 
 
 def xlsx_bytes(header: Sequence[str], rows: Sequence[Sequence[Any]], title: str = "Samples") -> bytes:
+    """A whole workbook of one sheet, formulas neutralised."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title)
-    sheet.append(list(header))
-    for row in rows:
-        sheet.append(list(row))
+    for row in [header, *rows]:
+        sheet.append(xlsx_row(sheet, row))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -187,3 +187,107 @@ def test_a_large_export_streams(flavour: Flavour, large_shipment: int) -> None:
     assert len(rows) == 1200 + len(range(0, 1200, 7)) and all(row["dataCollectionId"] for row in rows)
     assert {row["sample"] for row in rows} == {f"s{i:04d}" for i in range(1200)}
     assert len(chunks) > 1
+
+
+#: text a spreadsheet program would run as a formula (or DDE) if it were written as it is
+HOSTILE = ['=HYPERLINK("http://x.test","y")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+
+
+def assert_neutral_csv(content: bytes, values: list[str]) -> list[list[str]]:
+    """Every hostile value left as a quoted field behind a ``'``, never bare; the parsed rows."""
+    text = content.decode()
+    for value in values:
+        assert '"' + "'" + value.replace('"', '""') + '"' in text
+        assert f",{value}" not in text and not text.startswith(value)
+    rows = list(csv.reader(io.StringIO(text)))
+    cells = {cell for row in rows for cell in row}
+    assert {f"'{v}" for v in values} <= cells and not cells & set(values)
+    return rows
+
+
+def assert_no_formula(content: bytes, values: list[str]) -> list[tuple[object, ...]]:
+    """No formula in a workbook; every hostile value there as exact text marked as such (an XML reader reads a
+    CR as a LF); its rows' values."""
+    cells = [cell for row in load_workbook(io.BytesIO(content)).worksheets[0].iter_rows() for cell in row]
+    assert [c.value for c in cells if c.data_type == "f"] == []
+    marked = {c.value for c in cells if c.data_type == "s" and c.quotePrefix}
+    assert {v.replace("\r", "\n") for v in values} <= marked
+    book = load_workbook(io.BytesIO(content), read_only=True)
+    return list(book.worksheets[0].iter_rows(values_only=True))
+
+
+@pytest.mark.parametrize("writer", ["csv_line", "csv_bytes", "xlsx_bytes"])
+def test_every_writer_neutralises_text_and_keeps_numbers(writer: str) -> None:
+    from app import spreadsheets
+
+    row = [*HOSTILE, -3.5, -2, 0.25, None, "plain", "a;b"]
+    if writer == "xlsx_bytes":
+        rows = assert_no_formula(spreadsheets.xlsx_bytes(HOSTILE, [row]), HOSTILE)
+        assert rows[1] == (*HOSTILE[:5], "\nx", -3.5, -2, 0.25, None, "plain", "a;b")
+        return
+    content = spreadsheets.csv_line(row) if writer == "csv_line" else spreadsheets.csv_bytes(HOSTILE, [row])
+    rows = assert_neutral_csv(content, HOSTILE)
+    assert rows[-1] == [*(f"'{v}" for v in HOSTILE), "-3.5", "-2", "0.25", "", "plain", "a;b"]
+    assert b",-3.5,-2,0.25," in content and b'"a;b"' in content  # numbers bare, every text quoted
+
+
+async def _hostile_shipment(url: str, proposal: int, session: int) -> int:
+    """A shipment whose names, codes and comments are all hostile text, one sample with a collection; its id."""
+    database = Database(url)
+    try:
+        async with database.engine.begin() as conn:
+
+            async def add(sql: str, **values: object) -> int:
+                return int((await conn.execute(text(sql), values)).lastrowid)
+
+            protein = await add("INSERT INTO Protein (proposalId, acronym) VALUES (:p, :a)", p=proposal, a=HOSTILE[4])
+            crystal = await add("INSERT INTO Crystal (proteinId) VALUES (:p)", p=protein)
+            ship = await add(
+                "INSERT INTO Shipping (proposalId, shippingName) VALUES (:p, :n)", p=proposal, n=HOSTILE[0]
+            )
+            dewar = await add("INSERT INTO Dewar (shippingId, code, barCode) VALUES (:s, :c, :b)",
+                              s=ship, c=HOSTILE[1], b=HOSTILE[0])  # fmt: skip
+            box = await add("INSERT INTO Container (dewarId, code, barcode, containerType) VALUES (:d, :c, :b, :t)",
+                            d=dewar, c=HOSTILE[2], b=HOSTILE[3], t=HOSTILE[5])  # fmt: skip
+            sample = await add(
+                "INSERT INTO BLSample (containerId, crystalId, name, location, code, comments)"
+                " VALUES (:c, :x, :n, :l, :k, :m)",
+                c=box, x=crystal, n=HOSTILE[3], l=HOSTILE[2], k=HOSTILE[1], m=HOSTILE[5],
+            )  # fmt: skip
+            group = await add(
+                "INSERT INTO DataCollectionGroup (sessionId, blSampleId, experimentType) VALUES (:s, :b, 'OSC')",
+                s=session,
+                b=sample,
+            )
+            await add(
+                "INSERT INTO DataCollection (dataCollectionGroupId, blSampleId) VALUES (:g, :b)", g=group, b=sample
+            )
+            return ship
+    finally:
+        await database.dispose()
+
+
+def test_results_exports_neutralise_formulas(flavour: Flavour) -> None:
+    """Names a client stored come back as text in CSV and XLSX; the collection id stays a number."""
+    sci = Caller(flavour, "sci_a")
+    ship = asyncio.run(_hostile_shipment(flavour.url, proposal_id(flavour, "a"), flavour.data.sessions["a"]))
+    rows = assert_neutral_csv(sci("GET", f"/shippings/{ship}/results", 200).content, HOSTILE[:5])
+    assert rows[1][1:7] == ["'" + HOSTILE[0], "'+1+1", "'-2+3", "'-2+3", "'@SUM(A1)", "'\tx"]
+    assert rows[1][7].isdigit()
+    sheet = assert_no_formula(sci("GET", f"/shippings/{ship}/results?format=xlsx", 200).content, HOSTILE[:5])
+    assert sheet[1][1:7] == (HOSTILE[0], "+1+1", "-2+3", "-2+3", "@SUM(A1)", "\tx") and isinstance(sheet[1][7], int)
+
+
+def test_adhoc_csv_neutralises_formulas(flavour: Flavour) -> None:
+    sci = Caller(flavour, "sci_a")
+    program = f"p{uid()}"
+    data = {f"k{i}": value for i, value in enumerate(HOSTILE)} | {"negative": -3.5}
+    sci("POST", "/results", 201, json=result([flavour.data.dcs["a0"]], program, data=data))
+    spec = {"collection": "results", "filter": {"program.name": program}, "projection": {"_id": 0, "data": 1}}
+    found = sci("POST", "/query/find", 200, json=spec)
+    assert found == [{"data": data}]
+    aggregate = {"collection": "results", "pipeline": [{"$match": {"program.name": program}},
+                                                       {"$replaceWith": "$data"}]}  # fmt: skip
+    content = sci("POST", "/query/aggregate?format=csv", 200, json=aggregate).content
+    rows = assert_neutral_csv(content, HOSTILE)
+    assert rows == [[*data], [*(f"'{v}" for v in HOSTILE), "-3.5"]] and content.endswith(b",-3.5\r\n")

@@ -1,5 +1,6 @@
 """Spreadsheet import on both flavours: all rows or none, every problem reported at once, bad files refused."""
 
+import csv as csv_module
 import io
 import json
 import os
@@ -161,11 +162,27 @@ def test_exi_profile_and_created_proteins(flavour: Flavour, sci: Caller) -> None
 
 def test_templates_carry_the_profile_columns(flavour: Flavour, sci: Caller) -> None:
     text = sci("GET", "/shippings/import/template?profile=exi", 200).text
-    assert text.splitlines()[0].startswith("Parcel Name,Container Name,Container Type")
+    assert next(csv_module.reader(io.StringIO(text)))[:3] == ["Parcel Name", "Container Name", "Container Type"]
     book = load_workbook(io.BytesIO(sci("GET", "/shippings/import/template?format=xlsx", 200).content))
     first = next(book.worksheets[0].iter_rows(values_only=True))
     assert first[:3] == ("Dewar", "Container barcode", "Container name")
     sci("GET", "/shippings/import/template?profile=nope", 404)
+
+
+def test_templates_neutralise_formulas(flavour: Flavour) -> None:
+    """A facility's profile headers leave the templates as text, never as formulas."""
+    from tests.test_exports import HOSTILE, assert_neutral_csv, assert_no_formula
+
+    fields = ["dewar", "containerBarcode", "containerType", "position", "sampleName", "proteinAcronym"]
+    settings = flavour.settings.model_copy(update={"import_profiles": {"odd": dict(zip(fields, HOSTILE, strict=True))}})
+    with TestClient(create_app(settings)) as client:
+        call = Caller(flavour, "sci_a")
+        call.f = Flavour(flavour.name, flavour.database, flavour.url, flavour.data, client, settings)
+        rows = assert_neutral_csv(call("GET", "/shippings/import/template?profile=odd", 200).content, HOSTILE)
+        assert rows == [[f"'{v}" for v in HOSTILE], ["Dewar-1", "PK-0001", "Unipuck", "1", "lyso_01", "lyso"]]
+        content = call("GET", "/shippings/import/template?profile=odd&format=xlsx", 200).content
+    sheet = assert_no_formula(content, HOSTILE)
+    assert sheet[1] == ("Dewar-1", "PK-0001", "Unipuck", 1, "lyso_01", "lyso")
 
 
 @pytest.mark.parametrize(

@@ -310,3 +310,15 @@ def test_sample_list_says_what_each_sample_went_through(flavour: Flavour, sci: C
     collected = sci("GET", "/samples", 200, params={"proposal": proposal, "status": "Data Collected", "limit": 10000})
     assert untouched["blSampleId"] not in {s["blSampleId"] for s in collected["results"]}
     sci("GET", "/samples?status=Strategy", 422)
+
+
+def test_the_manifest_neutralises_formulas(flavour: Flavour, sci: Caller) -> None:
+    """Codes, names and comments a client stored leave the CSV manifest as text, never as formulas."""
+    import asyncio
+
+    from tests.test_exports import HOSTILE, _hostile_shipment, assert_neutral_csv
+
+    ship = asyncio.run(_hostile_shipment(flavour.url, proposal_id(flavour, "a"), flavour.data.sessions["a"]))
+    rows = assert_neutral_csv(sci("GET", f"/shippings/{ship}/manifest", 200).content, HOSTILE)
+    assert rows[0][:3] == ["dewar", "dewarBarCode", "facilityCode"]
+    assert rows[1][:2] == ["'+1+1", "'" + HOSTILE[0]] and rows[1][-1] == "'\rx"
