@@ -6,9 +6,10 @@ reported as absent, never as forbidden.
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.errors import Conflict, NotFound
 from relational.common import proposal_name
@@ -72,6 +73,19 @@ async def owner_in_reach(db: AsyncSession, scope: Scope, kind: str, object_id: i
     if found is None:
         raise NotFound(f"{kind.capitalize()} {object_id} not found")
     return int(found)
+
+
+async def lock(db: AsyncSession, key: InstrumentedAttribute[int], row_id: int) -> bool:
+    """Hold the row whose primary key ``key`` is ``row_id`` until the transaction ends, so that a check-then-write
+    on what hangs off it (a container's positions, a proposal's acronyms) runs one transaction at a time; False
+    when there is no such row. Call it before the transaction's first plain read: on MariaDB the reads after it
+    then see every write committed before the lock was granted (an earlier read would pin an older snapshot).
+    SQLite has no row locks: a no-op UPDATE takes its database-wide write lock instead."""
+    if db.get_bind().dialect.name == "sqlite":
+        table = key.class_.__table__
+        result = await db.execute(update(table).where(key == row_id).values({key.key: table.c[key.key]}))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+    return (await db.execute(select(key).where(key == row_id).with_for_update())).first() is not None
 
 
 async def flush_or_conflict(db: AsyncSession, what: str) -> None:

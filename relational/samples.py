@@ -24,7 +24,7 @@ from relational.models import (
     Protein,
     RobotAction,
 )
-from relational.reach import flush_or_conflict, owner_in_reach, proposal_in_reach
+from relational.reach import flush_or_conflict, lock, owner_in_reach, proposal_in_reach
 from relational.scope import Scope
 from schemas.samples import Cell, ProteinCreate, Protocol, SampleCreate, SampleStatus, SampleUpdate
 
@@ -182,10 +182,18 @@ def check_kind(protocol: Protocol | None, kinds: Sequence[str]) -> None:
         )
 
 
+async def _hold(db: WriteSession, container_id: int) -> None:
+    """Lock the container whose positions are to be checked and written, before the transaction's first plain read
+    (``reach.lock``): concurrent placements in one container then run one at a time."""
+    if not await lock(db, Container.containerId, container_id):
+        raise NotFound(f"Container {container_id} not found")
+
+
 async def _place(
     db: AsyncSession, scope: Scope, container_id: int, location: int, proposal_id: int, sample_id: int
 ) -> None:
-    """The container must be the protein's proposal's, the position within its capacity and free."""
+    """The container (held by ``_hold``) must be the protein's proposal's, the position within its capacity and
+    free."""
     if await owner_in_reach(db, scope, "container", container_id) != proposal_id:
         raise InvalidInput(f"Container {container_id} belongs to another proposal than the sample's protein")
     capacity = await db.scalar(select(Container.capacity).where(Container.containerId == container_id))
@@ -205,6 +213,8 @@ async def _place(
 async def create_sample(db: WriteSession, scope: Scope, data: SampleCreate, kinds: Sequence[str]) -> int:
     """A new sample of a protein the caller reaches, with its own crystal and, if given, its protocol."""
     check_kind(data.DiffractionPlan, kinds)
+    if data.containerId is not None:
+        await _hold(db, data.containerId)
     proposal_id = await owner_in_reach(db, scope, "protein", data.Crystal.proteinId)
     if data.containerId is not None and data.location is not None:
         await _place(db, scope, data.containerId, data.location, proposal_id, 0)
@@ -233,6 +243,13 @@ async def update_sample(
     db: WriteSession, scope: Scope, sample_id: int, patch: SampleUpdate, kinds: Sequence[str]
 ) -> None:
     check_kind(patch.DiffractionPlan, kinds)
+    if patch.model_fields_set & {"containerId", "location"}:
+        # lock the sample's row (so nobody moves it meanwhile), then the container it is to be in, before any read
+        query = select(BLSample.containerId).where(BLSample.blSampleId == sample_id).with_for_update()
+        if (current := (await db.execute(query)).first()) is None:
+            raise NotFound(f"Sample {sample_id} not found")
+        if (target := patch.containerId if "containerId" in patch.model_fields_set else current[0]) is not None:
+            await _hold(db, target)
     row = (
         await db.execute(
             select(BLSample, Protein.proposalId)
@@ -309,7 +326,10 @@ async def acronym_taken(db: AsyncSession, proposal_id: int, acronym: str) -> int
 
 
 async def create_protein(db: WriteSession, scope: Scope, data: ProteinCreate, person_id: int) -> int:
-    """A new protein in a proposal the caller reaches; acronyms are unique within a proposal."""
+    """A new protein in a proposal the caller reaches; acronyms are unique within a proposal (the schema does not
+    say so: the proposal's row is locked first, so concurrent creations check one after the other)."""
+    if not await lock(db, Proposal.proposalId, data.proposalId):
+        raise NotFound(f"Proposal {data.proposalId} not found")
     await proposal_in_reach(db, scope, data.proposalId)
     if (other := await acronym_taken(db, data.proposalId, data.acronym)) is not None:
         raise Conflict(f"Proposal {data.proposalId} already has a protein `{data.acronym}` ({other})")
