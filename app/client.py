@@ -1,5 +1,6 @@
 """A small typed client for pipelines and notebooks (httpx): post results, stream metrics in bulk, read a
-unified data collection. Every write carries an idempotency key, so its retries never store anything twice.
+unified data collection. Every POST carries an idempotency key, so its retries never store anything twice; a
+PATCH (which appends attachments) has none, so it is retried only when it never reached the server.
 
     from app.client import IspybClient
     with IspybClient("http://localhost:8000", token) as ispyb:
@@ -22,6 +23,8 @@ from schemas.results import BulkReport, MetricIn, Result, ResultCreate
 
 PREFIX = "/ispyb/api/v1"
 RETRY_STATUSES = {502, 503, 504}
+#: failures before a single byte was sent: safe to retry whatever the request
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class IspybError(Exception):
@@ -55,17 +58,21 @@ class IspybClient:
     def __exit__(self, *_: object) -> None:
         self.http.close()
 
-    def _send(self, method: str, path: str, key: str | None = None, **kw: Any) -> Any:
+    def _send(self, method: str, path: str, key: str | None = None, *, replayable: bool = True, **kw: Any) -> Any:
+        """Send, retrying connection errors and 502/503/504. A request that is not ``replayable`` (the server may
+        have applied it although its answer was lost, and a second time would apply it again) is retried only
+        when it never left: any answer, or a failure once sent, is the caller's to check."""
         headers = self.headers | ({"Idempotency-Key": key} if key else {}) | kw.pop("headers", {})
         wait = self.backoff
         for attempt in range(self.retries + 1):
             try:
                 response = self.http.request(method, PREFIX + path, headers=headers, **kw)
-            except httpx.TransportError:
-                if attempt == self.retries:
+            except httpx.TransportError as exc:
+                if attempt == self.retries or not (replayable or isinstance(exc, NEVER_SENT)):
                     raise
             else:
-                if response.status_code not in RETRY_STATUSES or attempt == self.retries:
+                last = attempt == self.retries or not replayable
+                if response.status_code not in RETRY_STATUSES or last:
                     if response.status_code >= 400:
                         raise IspybError(response.status_code, _problem(response))
                     return response.json()
@@ -81,8 +88,10 @@ class IspybClient:
         return Result.model_validate(self._send("POST", "/results", key or str(uuid.uuid4()), json=payload))
 
     def update_result(self, result_id: str, **changes: Any) -> Result:
-        """Progress of a running result: ``status``, ``data`` (keys set one by one), ``attachments``."""
-        return Result.model_validate(self._send("PATCH", f"/results/{result_id}", json=changes))
+        """Progress of a running result: ``status``, ``data`` (keys set one by one), ``attachments`` (appended).
+        Not retried once sent: a lost answer could otherwise append the attachments twice. On a 502/503/504 or a
+        broken connection, read the result (``GET /results/{id}``) to see whether the change landed."""
+        return Result.model_validate(self._send("PATCH", f"/results/{result_id}", replayable=False, json=changes))
 
     def send_metrics(self, metrics: Iterable[MetricIn | dict[str, Any]], batch: int = 5000) -> BulkReport:
         """Stream metrics as NDJSON in batches; each batch is retried under its own idempotency key.

@@ -62,3 +62,48 @@ def test_retries_reuse_the_idempotency_key(flavour: Flavour, ispyb: IspybClient)
     assert flaky.calls == 3 and made.version == 1
     found = flavour.client.get("/ispyb/api/v1/results", params={"program": program}, headers=flavour.token("sci_a"))
     assert found.json()["total"] == 1
+
+
+class Unreachable(httpx.BaseTransport):
+    """Refuses the first connection (nothing sent), then passes requests through."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner, self.calls = inner, 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        if self.calls == 1:
+            raise httpx.ConnectError("connection refused", request=request)
+        return self.inner.handle_request(request)
+
+
+def _running(flavour: Flavour, ispyb: IspybClient) -> str:
+    made = ispyb.post_result(
+        {"kind": "mx.autoproc", "program": {"name": f"patch-{uid()}"}, "dataCollectionIds": [flavour.data.dcs["a0"]]}
+    )
+    return made.resultId
+
+
+def _attachments(flavour: Flavour, result_id: str) -> list[str]:
+    r = flavour.client.get(f"/ispyb/api/v1/results/{result_id}", headers=flavour.token("sci_a"))
+    return [a["path"] for a in r.json()["attachments"]]
+
+
+def test_a_patch_whose_answer_is_lost_is_not_sent_again(flavour: Flavour, ispyb: IspybClient) -> None:
+    """The PATCH appends: once it reached the server, a lost answer is reported, never replayed."""
+    result_id = _running(flavour, ispyb)
+    flaky = Flaky(flavour.client._transport)
+    ispyb.http = httpx.Client(transport=flaky, base_url="http://testserver")
+    with pytest.raises(IspybError) as lost:
+        ispyb.update_result(result_id, attachments=[{"path": "/data/a.log"}])
+    assert lost.value.status == 503 and flaky.calls == 1
+    assert _attachments(flavour, result_id) == ["/data/a.log"]
+
+
+def test_a_patch_that_never_left_is_retried(flavour: Flavour, ispyb: IspybClient) -> None:
+    result_id = _running(flavour, ispyb)
+    unreachable = Unreachable(flavour.client._transport)
+    ispyb.http = httpx.Client(transport=unreachable, base_url="http://testserver")
+    done = ispyb.update_result(result_id, attachments=[{"path": "/data/b.log"}])
+    assert unreachable.calls == 2 and [a.path for a in done.attachments] == ["/data/b.log"]
+    assert _attachments(flavour, result_id) == ["/data/b.log"]
