@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from relational.demo import BEAMLINE_GROUPS as DEMO_BEAMLINE_GROUPS
 from schemas.options import BeamLineGroup
 
 DEV_JWT_SECRET = "embedded-dev-secret-change-me-not-for-production"
@@ -99,6 +100,14 @@ class Settings(BaseSettings):
             raise ValueError(f"ISPYB_DEWAR_CODE_PATTERN is not a regular expression: {exc}") from None
         if "oidc" in self.auth_plugins and not (self.oidc_jwks_url or self.oidc_public_key):
             raise ValueError("the oidc plugin needs ISPYB_OIDC_JWKS_URL or ISPYB_OIDC_PUBLIC_KEY")
+        return self
+
+    @model_validator(mode="after")
+    def _demo_beamline_groups(self) -> "Settings":
+        """The embedded default serves the demo data: its beamline staff (``mxstaff``) see i03 unless
+        ISPYB_BEAMLINE_GROUPS is given."""
+        if self.mode == "embedded" and "beamline_groups" not in self.model_fields_set:
+            self.beamline_groups = list(DEMO_BEAMLINE_GROUPS)
         return self
 
     @property

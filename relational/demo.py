@@ -34,6 +34,7 @@ from relational.models import (
     UserGroupHasPermission,
     UserGroupHasPerson,
 )
+from schemas.options import BeamLine, BeamLineGroup
 
 DEMO_LOGINS = {
     "alice": "scientist of MX1",
@@ -42,6 +43,12 @@ DEMO_LOGINS = {
     "admin": "staff, all proposals",
 }
 SPACE_GROUPS = ("P212121", "P21", "C2", "P43212", "P6122", "I222")
+#: the permission of the demo's beamline staff (``mxstaff``), and the beamline group that maps it to i03: the
+#: embedded default's ``beamline_groups`` unless ISPYB_BEAMLINE_GROUPS says otherwise (app/settings.py)
+STAFF_PERMISSION = "bl_admin"
+BEAMLINE_GROUPS = [
+    BeamLineGroup(groupName="MX", uiGroup="mx", permission=STAFF_PERMISSION, beamLines=[BeamLine(beamLineName="i03")])
+]
 
 
 async def is_seeded(db: AsyncSession) -> bool:
@@ -107,7 +114,8 @@ async def seed(db: AsyncSession, mx_collections: int = 200, seed_value: int = 7)
 
 
 async def _staff(db: AsyncSession, people: dict[str, Person]) -> None:
-    for group_name, permission, login in (("admin", "all_proposals", "admin"), ("mx_staff", "bl_admin", "mxstaff")):
+    staff = (("admin", "all_proposals", "admin"), ("mx_staff", STAFF_PERMISSION, "mxstaff"))
+    for group_name, permission, login in staff:
         group, perm = UserGroup(name=group_name), Permission(type=permission, description=group_name)
         db.add_all([group, perm])
         await db.flush()
