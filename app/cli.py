@@ -274,7 +274,10 @@ def sync_sql_metrics() -> None:
 
 async def _check_rollups(repair: bool) -> list[str]:
     settings = get_settings()
-    store = DocumentStore(settings.mongo_url, settings.mongo_db, settings.mongo_timeout_ms)
+    # a scan of every metric: the long time limit, so that a busy server is not taken for a lost one
+    store = DocumentStore(
+        settings.mongo_url, settings.mongo_db, settings.mongo_timeout_ms, settings.mongo_long_timeout_ms
+    )
     try:
         docs = await store.ready()
         problems = await rollups.drift(docs)

@@ -10,10 +10,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+from bson import ObjectId
 from pydantic import ValidationError
 
 from app.deps import Identity
 from app.errors import Forbidden, InvalidInput, NotFound
+from app.json_depth import too_deep
 from app.settings import Settings
 from documents import kinds, metrics, results, rollups
 from documents.store import DocumentStore, StoreUnavailable
@@ -37,6 +39,7 @@ class Owners:
         self.pipeline = settings.processing_write_permission in identity.permissions
         self.owner: dict[int, tuple[int, int]] = {}
         self.refusal: dict[int, str] = {}
+        self.result_dcs: dict[str, list[int] | None] = {}  # resultId → its collections (None: no such result)
 
     async def learn(self, ids: set[int]) -> None:
         """Resolve the collections not seen yet."""
@@ -59,6 +62,24 @@ class Owners:
                 self.refusal[dc] = f"data collection {dc}: only the proposal's members or pipelines write its results"
             else:
                 self.owner[dc] = (proposal, session)
+
+    async def learn_results(self, docs: Any, ids: set[str]) -> None:
+        """Resolve the results (named by metric lines) not seen yet, and their collections."""
+        if new := ids - set(self.result_dcs):
+            found = await results.collections_of(docs, sorted(new))
+            self.result_dcs |= {rid: found.get(rid) for rid in new}
+            await self.learn({dc for dcs in found.values() for dc in dcs})
+
+    def result_refusal(self, result_id: str, dc: int) -> str | None:
+        """Why a metric about ``dc`` may not name this result: the caller must be able to write the result (the
+        rule for writing its collections), and the result must cover ``dc``."""
+        dcs = self.result_dcs[result_id]
+        refused = next((self.refusal[d] for d in dcs or () if d in self.refusal), None)
+        if dcs is None or (refused and "not found" in refused):
+            return f"result {result_id} not found"
+        if refused:
+            return f"result {result_id}: {refused}"
+        return None if dc in dcs else f"result {result_id} does not cover data collection {dc}"
 
     async def check(self, ids: list[int]) -> tuple[int, list[int]]:
         """(proposalId, sessionIds) of collections the caller may write about; 404/403/422 otherwise."""
@@ -117,6 +138,9 @@ async def ingest_metrics(
         if isinstance(line, str):
             report.rejected.append(BulkRejection(line=number, reason=line))
             continue
+        if too_deep(line, settings.json_max_depth):
+            report.rejected.append(BulkRejection(line=number, reason=f"nested deeper than {settings.json_max_depth}"))
+            continue
         try:
             metric = MetricIn.model_validate(json.loads(line, parse_constant=_no_constants))
         except (ValueError, ValidationError) as exc:
@@ -164,9 +188,13 @@ async def _store_batch(
     report: BulkReport,
 ) -> None:
     await owners.learn({m.dataCollectionId for _, m in batch})
+    await owners.learn_results(docs, {m.resultId for _, m in batch if m.resultId})
+    fold = ObjectId()  # the rollup update this batch makes, applied once per rollup (documents/rollups.py)
     ready: list[tuple[int, dict[str, Any]]] = []
     for number, metric in batch:
         problems = json_problems(metric.values, settings.document_max_depth, "$.values")
+        if metric.resultId and (refused := owners.result_refusal(metric.resultId, metric.dataCollectionId)):
+            problems.insert(0, refused)
         if metric.dataCollectionId in owners.refusal:
             problems.insert(0, owners.refusal[metric.dataCollectionId])
         if not problems:
@@ -180,13 +208,16 @@ async def _store_batch(
             "sessionId": session,
             "createdBy": identity.personId,
             "createdAt": datetime.now(UTC),
+            "fold": fold,
         }
         line_key = metric.key or (f"{key}:{number}" if key else None)
         if line_key:
             doc["idempotencyKey"] = f"{identity.personId}:{line_key}"
         ready.append((number, doc))
     stored, duplicates, refused = await metrics.insert(docs, [d for _, d in ready])
-    await rollups.add(docs, [d for i, (_, d) in enumerate(ready) if i not in duplicates and i not in refused])
+    await rollups.fold_once(docs, fold, [d for i, (_, d) in enumerate(ready) if i not in duplicates | set(refused)])
+    if duplicates:  # a retry: fold what an interrupted first attempt stored and did not fold
+        await rollups.fold_pending(docs, [ready[i][1]["idempotencyKey"] for i in duplicates])
     report.accepted += stored
     report.duplicates += len(duplicates)
     report.rejected += [BulkRejection(line=ready[i][0], reason=why) for i, why in refused.items()]

@@ -76,21 +76,23 @@ def _stats(merged: dict[str, Any] | None, origin: float, width: float) -> dict[s
 async def histogram(
     store: DocumentStore, query: dict[str, Any], kind: str, field: str, bins: int | None, bin_width: float | None
 ) -> dict[str, Any]:
-    """Counts per bin: the field's fixed bins merged ``binWidth / width`` at a time (a whole multiple), or into
-    at most ``bins`` bins; edges stay aligned on the field's origin."""
+    """Counts per bin: the field's fixed bins merged ``binWidth / width`` at a time (a whole multiple; edges
+    aligned on the field's origin), or into at most ``bins`` bins (edges on the fixed bins' grid, starting at the
+    lowest bin holding a value)."""
     origin, width = (await field_bins(store, kind, field))[field]
     merged = rollups.merge(await rollups.read(store.db, query | {"kind": kind, "field": field}))
     base = dict(merged["bins"]) if merged else {}
-    factor = 1
+    factor, first = 1, 0
     if bin_width is not None:
         factor = round(bin_width / width)
         if factor < 1 or not math.isclose(factor * width, bin_width, rel_tol=1e-9):
             raise InvalidInput(f"binWidth must be a whole multiple of {field}'s fixed bin width {width}")
     elif bins is not None and base:
-        factor = max(1, math.ceil((max(base) - min(base) + 1) / bins))
+        first = min(base)
+        factor = max(1, math.ceil((max(base) - first + 1) / bins))
     coarse: dict[int, int] = defaultdict(int)
     for k, n in base.items():
-        coarse[k // factor] += n
+        coarse[(k - first) // factor] += n
     step = width * factor
     return {
         "kind": kind,
@@ -99,7 +101,8 @@ async def histogram(
         "binWidth": step,
         "count": merged["count"] if merged else 0,
         "bins": [
-            {"start": origin + k * step, "end": origin + (k + 1) * step, "count": coarse[k]} for k in sorted(coarse)
+            {"start": origin + first * width + k * step, "end": origin + first * width + (k + 1) * step, "count": n}
+            for k, n in sorted(coarse.items())
         ],
     }
 

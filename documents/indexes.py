@@ -20,6 +20,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("dataCollectionId", ASCENDING), ("kind", ASCENDING)], name="dc_kind"),
         IndexModel([("sessionId", ASCENDING), ("kind", ASCENDING)], name="session_kind"),
         IndexModel([("idempotencyKey", ASCENDING)], name="idempotency", unique=True, partialFilterExpression=HAS_KEY),
+        # metrics stored but not yet folded into the rollups (documents/rollups.py): few, found fast
+        IndexModel([("fold", ASCENDING)], name="unfolded", partialFilterExpression={"fold": {"$exists": True}}),
     ],
     "kinds": [IndexModel([("kind", ASCENDING)], name="kind", unique=True)],
     # one rollup per session, kind, field and hour (documents/rollups.py)

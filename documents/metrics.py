@@ -7,14 +7,14 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from documents.store import guarded
+from documents.store import DURABLE, count, guarded
 
 Db = AsyncDatabase[dict[str, Any]]
 DUPLICATE_KEY = 11000
 
 
 def out(doc: dict[str, Any]) -> dict[str, Any]:
-    shown = {k: v for k, v in doc.items() if k not in ("_id", "idempotencyKey")}
+    shown = {k: v for k, v in doc.items() if k not in ("_id", "idempotencyKey", "fold")}
     return shown | {"metricId": str(doc["_id"])}
 
 
@@ -25,7 +25,7 @@ async def insert(db: Db, docs: list[dict[str, Any]]) -> tuple[int, set[int], dic
     if not docs:
         return 0, set(), {}
     try:
-        result = await db.metrics.insert_many(docs, ordered=False)
+        result = await db.metrics.with_options(write_concern=DURABLE).insert_many(docs, ordered=False)
         return len(result.inserted_ids), set(), {}
     except BulkWriteError as exc:
         duplicates, refused = set(), {}
@@ -38,11 +38,12 @@ async def insert(db: Db, docs: list[dict[str, Any]]) -> tuple[int, set[int], dic
 
 
 @guarded
-async def find(db: Db, query: dict[str, Any], skip: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
-    """(total, this page) of metrics matching ``query``, in insertion order."""
-    total = await db.metrics.count_documents(query)
+async def find(db: Db, query: dict[str, Any], skip: int, limit: int, count_ms: int) -> tuple[int, bool, list[Any]]:
+    """(total, whether it is an estimate, this page) of metrics matching ``query``, in insertion order; a count
+    over ``count_ms`` gives way to an estimate (see ``store.count``)."""
     cursor = db.metrics.find(query).sort("_id", ASCENDING).skip(skip).limit(limit)
-    return total, [out(d) async for d in cursor]
+    rows = [out(d) async for d in cursor]
+    return *await count(db.metrics, query, count_ms, skip + len(rows)), rows
 
 
 @guarded

@@ -17,7 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from app.errors import Conflict
-from documents.store import guarded
+from documents.store import count, guarded
 from schemas.results import ResultCreate, ResultPatch, Status
 
 Db = AsyncDatabase[dict[str, Any]]
@@ -101,11 +101,12 @@ def scoped(proposal_ids: list[int] | None, **filters: Any) -> dict[str, Any]:
 
 
 @guarded
-async def find(db: Db, query: dict[str, Any], skip: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
-    """(total, this page) of results matching ``query``, newest first."""
-    total = await db.results.count_documents(query)
+async def find(db: Db, query: dict[str, Any], skip: int, limit: int, count_ms: int) -> tuple[int, bool, list[Any]]:
+    """(total, whether it is an estimate, this page) of results matching ``query``, newest first; a count over
+    ``count_ms`` gives way to an estimate (see ``store.count``)."""
     cursor = db.results.find(query).sort([("createdAt", DESCENDING), ("_id", DESCENDING)]).skip(skip).limit(limit)
-    return total, [out(d) async for d in cursor]
+    rows = [out(d) async for d in cursor]
+    return *await count(db.results, query, count_ms, skip + len(rows)), rows
 
 
 @guarded
@@ -115,6 +116,14 @@ async def get(db: Db, result_id: str, proposal_ids: list[int] | None) -> dict[st
         return None
     doc = await db.results.find_one(scoped(proposal_ids, _id=oid))
     return None if doc is None else out(doc)
+
+
+@guarded
+async def collections_of(db: Db, result_ids: Sequence[str]) -> dict[str, list[int]]:
+    """resultId → its data collections, for those of ``result_ids`` that exist (any proposal: callers check)."""
+    oids = [oid for text in result_ids if (oid := object_id(text))]
+    cursor = db.results.find({"_id": {"$in": oids}}, {"dataCollectionIds": 1})
+    return {str(d["_id"]): d["dataCollectionIds"] async for d in cursor}
 
 
 @guarded

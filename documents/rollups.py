@@ -6,6 +6,11 @@ their cost follows the number of hours and bins, not the number of metrics. Bins
 ``bins: {origin, width}``): bin ``k`` holds values in ``[origin + k·width, origin + (k+1)·width)``. Quantiles are
 read at bin resolution (the upper edge of the bin holding the nearest-rank value). ``rebuild`` recomputes
 rollups from the raw metrics, and ``drift`` compares the two.
+
+Ingest folds each stored batch exactly once, even when the store dies half-way: the batch's metrics carry its
+``fold`` id until they are folded, and each rollup document records the folds it took (``folds``) and takes a
+fold only if it has not (``$ne`` in the update's filter). Folding a batch again (a retried upload after a crash,
+or a second worker) then changes only the rollups it had not reached.
 """
 
 import math
@@ -14,15 +19,20 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from bson import ObjectId
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from documents.kinds import builtin, get_kind
-from documents.store import guarded
+from documents.store import DURABLE, guarded
 
 Db = AsyncDatabase[dict[str, Any]]
 Key = tuple[int, int, str, str, datetime]  # sessionId, proposalId, kind, field, hour
 Bins = dict[str, dict[str, tuple[float, float]]]  # kind → field → (origin, width)
+DUPLICATE_KEY = 11000
+FOLD_RACES = 20
+PROJECTION = {"kind": 1, "values": 1, "sessionId": 1, "proposalId": 1, "createdAt": 1}
 
 
 def bins_of(schema: dict[str, Any]) -> dict[str, tuple[float, float]]:
@@ -69,23 +79,26 @@ def accumulate(docs: Iterable[dict[str, Any]], bins: Bins) -> dict[Key, dict[str
     return sums
 
 
+def _where(key: Key) -> dict[str, Any]:
+    session, _proposal, kind, field, hour = key
+    return {"sessionId": session, "kind": kind, "field": field, "hour": hour}
+
+
+def _update(key: Key, acc: dict[str, Any], fold: ObjectId | None = None) -> UpdateOne:
+    """The rollup update adding ``acc``; with ``fold``, only if the rollup has not taken that fold yet."""
+    change: dict[str, Any] = {
+        "$setOnInsert": {"proposalId": key[1]},
+        "$inc": {"count": acc["count"], "sum": acc["sum"]} | {f"bins.{k}": n for k, n in acc["bins"].items()},
+        "$min": {"min": acc["min"]},
+        "$max": {"max": acc["max"]},
+    }
+    if fold is None:
+        return UpdateOne(_where(key), change, upsert=True)
+    return UpdateOne(_where(key) | {"folds": {"$ne": fold}}, change | {"$push": {"folds": fold}}, upsert=True)
+
+
 def _updates(sums: dict[Key, dict[str, Any]]) -> list[UpdateOne]:
-    ops = []
-    for (session, proposal, kind, field, hour), acc in sums.items():
-        ops.append(
-            UpdateOne(
-                {"sessionId": session, "kind": kind, "field": field, "hour": hour},
-                {
-                    "$setOnInsert": {"proposalId": proposal},
-                    "$inc": {"count": acc["count"], "sum": acc["sum"]}
-                    | {f"bins.{k}": n for k, n in acc["bins"].items()},
-                    "$min": {"min": acc["min"]},
-                    "$max": {"max": acc["max"]},
-                },
-                upsert=True,
-            )
-        )
-    return ops
+    return [_update(key, acc) for key, acc in sums.items()]
 
 
 @guarded
@@ -96,9 +109,49 @@ async def add(db: Db, docs: list[dict[str, Any]]) -> None:
 
 
 @guarded
+async def fold_once(db: Db, fold: ObjectId, docs: list[dict[str, Any]]) -> None:
+    """Fold stored metrics (all of one batch, carrying ``fold``) into the rollups, each rollup at most once, then
+    mark them folded (drop their ``fold``). Safe to repeat, and to run from two workers at once."""
+    sums = accumulate(docs, await _bins(db, (d["kind"] for d in docs)))
+    pending = list(sums)
+    for _ in range(FOLD_RACES):
+        if not pending:
+            break
+        try:
+            await db.rollups.with_options(write_concern=DURABLE).bulk_write(
+                [_update(k, sums[k], fold) for k in pending], ordered=False
+            )
+            pending = []
+        except BulkWriteError as exc:
+            raced = [pending[e["index"]] for e in exc.details["writeErrors"] if e.get("code") == DUPLICATE_KEY]
+            if len(raced) < len(exc.details["writeErrors"]):
+                raise
+            # an upsert lost a race to create the rollup, or the rollup has this fold already: retry the former
+            pending = [k for k in raced if not await db.rollups.find_one(_where(k) | {"folds": fold}, {"_id": 1})]
+    if pending:
+        raise RuntimeError(f"rollups of fold {fold} still contended after {FOLD_RACES} attempts")
+    if ids := [d["_id"] for d in docs]:
+        marked = db.metrics.with_options(write_concern=DURABLE)
+        await marked.update_many({"_id": {"$in": ids}, "fold": fold}, {"$unset": {"fold": ""}})
+
+
+@guarded
+async def fold_pending(db: Db, keys: list[str]) -> int:
+    """Fold what an interrupted upload stored and did not fold: the batches (folds) of the still unfolded metrics
+    among these idempotency keys, each batch whole. Returns how many metrics it folded."""
+    folds = await db.metrics.distinct("fold", {"idempotencyKey": {"$in": keys}, "fold": {"$exists": True}})
+    done = 0
+    for fold in folds:
+        docs = [d async for d in db.metrics.find({"fold": fold}, PROJECTION)]
+        await fold_once(db, fold, docs)
+        done += len(docs)
+    return done
+
+
+@guarded
 async def read(db: Db, query: dict[str, Any]) -> list[dict[str, Any]]:
     """The rollup documents matching ``query`` (sessionId/proposalId, kind, field, hour range)."""
-    return [doc async for doc in db.rollups.find(query, {"_id": 0}).sort("hour", 1)]
+    return [doc async for doc in db.rollups.find(query, {"_id": 0, "folds": 0}).sort("hour", 1)]
 
 
 def merge(rollups: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
@@ -133,18 +186,19 @@ async def _bins(db: Db, kinds: Iterable[str]) -> Bins:
 
 
 async def _recompute(db: Db, query: dict[str, Any] | None) -> dict[Key, dict[str, Any]]:
-    projection = {"kind": 1, "values": 1, "sessionId": 1, "proposalId": 1, "createdAt": 1}
-    docs = [d async for d in db.metrics.find(query or {}, projection)]
+    docs = [d async for d in db.metrics.find(query or {}, PROJECTION)]
     return accumulate(docs, await _bins(db, (d["kind"] for d in docs)))
 
 
 @guarded
 async def rebuild(db: Db, query: dict[str, Any] | None = None) -> int:
-    """Recompute the rollups from the raw metrics (all, or those matching ``query``); returns rollup documents."""
+    """Recompute the rollups from the raw metrics (all, or those matching ``query``), which are then all folded;
+    returns rollup documents."""
     sums = await _recompute(db, query)
     await db.rollups.delete_many(_rollup_query(query))
     if ops := _updates(sums):
         await db.rollups.bulk_write(ops, ordered=False)
+    await db.metrics.update_many((query or {}) | {"fold": {"$exists": True}}, {"$unset": {"fold": ""}})
     return len(sums)
 
 

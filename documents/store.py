@@ -5,9 +5,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
-from pymongo import AsyncMongoClient, MongoClient
+from pymongo import AsyncMongoClient, MongoClient, WriteConcern
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, ExecutionTimeout, PyMongoError
 
 from app.errors import DomainError
 from documents.indexes import INDEXES
@@ -16,6 +17,9 @@ logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 RETRY_AFTER_SECONDS = 5
+#: journaled writes: what ingest acknowledges survives a crash of the store, in the order it was written (the
+#: rollups' fold protocol relies on it: metrics stored, then folded, then marked folded)
+DURABLE = WriteConcern(j=True)
 
 
 class StoreUnavailable(DomainError):
@@ -26,8 +30,17 @@ class StoreUnavailable(DomainError):
         super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
+class StoreTimeout(DomainError):
+    status = 504
+    title = "Document store too slow"
+
+    def __init__(self, detail: str = "The document store did not finish in time; narrow the request") -> None:
+        super().__init__(detail)
+
+
 def guarded(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """A document-store call whose loss of connection answers 503 (with Retry-After), not 500."""
+    """A document-store call whose loss of connection answers 503 (with Retry-After), and whose operation over
+    its time limit (a slow operation, not an outage) 504; never 500."""
 
     @functools.wraps(func)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -36,18 +49,23 @@ def guarded(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         except ConnectionFailure as exc:
             logger.warning("document store unavailable: %s", exc)
             raise StoreUnavailable() from None
+        except ExecutionTimeout:
+            raise StoreTimeout() from None
 
     return wrapper
 
 
 class DocumentStore:
-    """One ``AsyncMongoClient`` and the service's database on it."""
+    """One ``AsyncMongoClient`` and the service's database on it. ``long_timeout_ms`` is for maintenance over
+    whole collections: the socket and the monitor's checks then wait that long for a busy server (a single-threaded
+    server answers nobody while it scans, and a failed check would interrupt the scan)."""
 
-    def __init__(self, url: str, database: str, timeout_ms: int = 2000) -> None:
+    def __init__(self, url: str, database: str, timeout_ms: int = 2000, long_timeout_ms: int | None = None) -> None:
         self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             url,
             serverSelectionTimeoutMS=timeout_ms,
-            connectTimeoutMS=timeout_ms,
+            connectTimeoutMS=long_timeout_ms or timeout_ms,
+            socketTimeoutMS=long_timeout_ms,
             tz_aware=True,
         )
         self.db: AsyncDatabase[dict[str, Any]] = self.client[database]
@@ -95,3 +113,15 @@ def answers(url: str, timeout_ms: int = 500) -> bool:
     except PyMongoError:
         return False
     return True
+
+
+async def count(
+    collection: AsyncCollection[dict[str, Any]], query: dict[str, Any], max_ms: int, seen: int
+) -> tuple[int, bool]:
+    """(how many documents match, whether that is an estimate). A count taking over ``max_ms`` is stopped (a slow
+    count is not an outage, and a single-threaded server answers nobody while it counts); the estimate is then
+    ``seen``, the documents up to the end of the page read: a lower bound."""
+    try:
+        return await collection.count_documents(query, maxTimeMS=max_ms), False
+    except ExecutionTimeout:
+        return seen, True

@@ -8,15 +8,17 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from schemas.common import ApiModel
+from schemas.common import ApiModel, Paged
 
+INT64 = (-(2**63), 2**63 - 1)  # what a document (BSON) can hold as an integer
 Kind = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$")]
 DcId = Annotated[int, Field(ge=1, le=2**32 - 1)]
 
 
 def json_problems(value: Any, max_depth: int, path: str = "$", depth: int = 0) -> list[str]:
     """What makes client JSON unsafe to store as a document: keys starting with `$` or holding `.` (operator
-    injection), nesting deeper than ``max_depth``, NaN or infinite numbers. Each problem names its path."""
+    injection), nesting deeper than ``max_depth``, NaN or infinite numbers, integers beyond 8 bytes. Each problem
+    names its path."""
     if depth > max_depth:
         return [f"{path}: nested deeper than {max_depth} levels"]
     problems: list[str] = []
@@ -31,6 +33,8 @@ def json_problems(value: Any, max_depth: int, path: str = "$", depth: int = 0) -
             problems += json_problems(item, max_depth, f"{path}[{i}]", depth + 1)
     elif isinstance(value, float) and not math.isfinite(value):
         problems.append(f"{path}: {value} is not a JSON number")
+    elif isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
+        problems.append(f"{path}: {value} is beyond the 8-byte integer range [-2^63, 2^63-1]")
     return problems
 
 
@@ -51,8 +55,8 @@ class Sweep(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dataCollectionId: DcId
-    imageStart: int | None = Field(None, ge=0)
-    imageEnd: int | None = Field(None, ge=0)
+    imageStart: int | None = Field(None, ge=0, le=INT64[1])
+    imageEnd: int | None = Field(None, ge=0, le=INT64[1])
 
     @model_validator(mode="after")
     def _ordered(self) -> "Sweep":
@@ -154,6 +158,18 @@ class Metric(ApiModel):
     resultId: str | None = None
     values: dict[str, Any]
     createdAt: datetime
+
+
+class ResultPage(Paged[Result]):
+    totalIsEstimate: bool = Field(
+        False, description="The count took too long: `total` is a lower bound (the documents up to this page's end)"
+    )
+
+
+class MetricPage(Paged[Metric]):
+    totalIsEstimate: bool = Field(
+        False, description="The count took too long: `total` is a lower bound (the documents up to this page's end)"
+    )
 
 
 class BulkRejection(BaseModel):

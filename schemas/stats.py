@@ -1,10 +1,23 @@
-"""Session statistics: py-ispyb's breakdown and times."""
+"""Session statistics: py-ispyb's breakdown and times; the one rule for datetimes a client sends."""
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from schemas.common import ApiModel
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The one rule for datetimes a client sends: naive means UTC (documents are stored in UTC); aware ones are
+    converted to UTC."""
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the moment is out of range once converted to UTC") from None
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class BreakdownCounts(ApiModel):

@@ -69,7 +69,7 @@ def test_histogram_equals_brute_force(filled: tuple[Caller, int, list[dict[str, 
     for b in hist["bins"]:
         assert b["count"] == sum(b["start"] - 1e-9 <= v < b["end"] - 1e-9 for v in values), b
     if "bins" in params:
-        assert len(hist["bins"]) <= params["bins"] + 1
+        assert len(hist["bins"]) <= params["bins"]
 
 
 def test_summary_equals_brute_force(filled: tuple[Caller, int, list[dict[str, Any]]]) -> None:

@@ -1,7 +1,6 @@
 """Metric aggregations for dashboards (histogram, summary, time series) and a session's statistics per technique."""
 
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -12,10 +11,14 @@ from app.deps import IdentityDep, ReadSessionDep, StateDep
 from app.routers.proposals import PROPOSAL_PATTERN
 from app.routers.sessions import MAX_ID
 from schemas.results import Kind
+from schemas.stats import UtcDatetime
 
 router = APIRouter(prefix="/stats", tags=["Stats"])
 Field = Annotated[str, Query(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64, description="A field of `values`")]
-UNAVAILABLE = {503: {"description": "The document store does not answer (Retry-After)"}}
+UNAVAILABLE = {
+    503: {"description": "The document store does not answer (Retry-After)"},
+    504: {"description": "The document store did not finish in time"},
+}
 
 
 class Interval(StrEnum):
@@ -31,8 +34,8 @@ class Where:
     sessionId: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None
     proposal: Annotated[str | None, Query(pattern=PROPOSAL_PATTERN, max_length=60)] = None
     beamLineName: Annotated[str | None, Query(max_length=45)] = None
-    start: Annotated[datetime | None, Query(alias="from")] = None
-    end: Annotated[datetime | None, Query(alias="to")] = None
+    start: Annotated[UtcDatetime | None, Query(alias="from", description="Naive means UTC")] = None
+    end: Annotated[UtcDatetime | None, Query(alias="to", description="Naive means UTC")] = None
 
 
 async def _scope(identity: IdentityDep, db: ReadSessionDep, where: Annotated[Where, Depends()]) -> dict[str, Any]:

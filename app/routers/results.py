@@ -12,16 +12,16 @@ from app.routers.proposals import PROPOSAL_PATTERN
 from app.routers.sessions import MAX_ID
 from documents import kinds, metrics, results
 from relational.reach import proposal_id_by_name, proposals_reached
-from schemas.common import Paged
 from schemas.results import (
     RANGE,
     BulkReport,
     Kind,
     KindCreate,
     KindInfo,
-    Metric,
+    MetricPage,
     Result,
     ResultCreate,
+    ResultPage,
     ResultPatch,
     Status,
     unit_fields,
@@ -34,7 +34,10 @@ ResultId = Annotated[str, Path(pattern=r"^[0-9a-f]{24}$", description="24 hexade
 IdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 ProposalFilter = Annotated[str | None, Query(pattern=PROPOSAL_PATTERN, max_length=60)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
-UNAVAILABLE = {503: {"description": "The document store does not answer (Retry-After)"}}
+UNAVAILABLE = {
+    503: {"description": "The document store does not answer (Retry-After)"},
+    504: {"description": "The document store did not finish in time"},
+}
 
 
 async def _scope(db: ReadSessionDep, identity: IdentityDep, proposal: str | None) -> dict[str, Any]:
@@ -82,7 +85,7 @@ class DocFilters:
 Filters = Annotated[DocFilters, Depends()]
 
 
-@router.get("", response_model=Paged[Result], responses=UNAVAILABLE)
+@router.get("", response_model=ResultPage, responses=UNAVAILABLE)
 async def get_results(
     identity: IdentityDep,
     db: ReadSessionDep,
@@ -106,8 +109,9 @@ async def get_results(
         }.items()
         if v is not None
     }
-    total, rows = await results.find(await state.documents.ready(), query, page.skip, page.limit)
-    return {"total": total, "results": rows, "skip": page.skip, "limit": page.limit}
+    count_ms = state.settings.mongo_count_timeout_ms
+    total, estimate, rows = await results.find(await state.documents.ready(), query, page.skip, page.limit, count_ms)
+    return {"total": total, "totalIsEstimate": estimate, "results": rows, "skip": page.skip, "limit": page.limit}
 
 
 async def _visible(db: ReadSessionDep, identity: IdentityDep, state: StateDep, result_id: str) -> dict[str, Any]:
@@ -158,7 +162,7 @@ async def ingest_metrics(
     return await hybrid.ingest_metrics(db, state.documents, identity, state.settings, request.stream(), idempotency_key)
 
 
-@metric_router.get("", response_model=Paged[Metric], responses=UNAVAILABLE)
+@metric_router.get("", response_model=MetricPage, responses=UNAVAILABLE)
 async def get_metrics(
     identity: IdentityDep,
     db: ReadSessionDep,
@@ -182,8 +186,9 @@ async def get_metrics(
         except ValueError:
             raise InvalidInput(f"range `{spec}` has a bound that is not a number") from None
         query[f"values.{field}"] = bounds or {"$exists": True}
-    total, rows = await metrics.find(await state.documents.ready(), query, page.skip, page.limit)
-    return {"total": total, "results": rows, "skip": page.skip, "limit": page.limit}
+    count_ms = state.settings.mongo_count_timeout_ms
+    total, estimate, rows = await metrics.find(await state.documents.ready(), query, page.skip, page.limit, count_ms)
+    return {"total": total, "totalIsEstimate": estimate, "results": rows, "skip": page.skip, "limit": page.limit}
 
 
 def _info(entry: dict[str, Any]) -> dict[str, Any]:
