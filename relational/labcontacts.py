@@ -1,28 +1,56 @@
-"""Lab contacts: who sends and receives a proposal's shipments, scoped to the caller."""
+"""Lab contacts: who sends and receives a proposal's shipments, with their person and laboratory, scoped to the
+caller."""
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, column, literal_column, null, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict
+from app.errors import Conflict, InvalidInput
 from relational.common import Page, columns, paged, proposal_name, where_given
 from relational.db import WriteSession
-from relational.models import LabContact, Person, Proposal
+from relational.flavour import SchemaInfo
+from relational.models import LabContact, Laboratory, Person, Proposal
 from relational.reach import flush_or_conflict, proposal_in_reach
 from relational.scope import Scope
-from schemas.samples import LabContactCreate
+from schemas.samples import LabContactCreate, LaboratoryIn
 
 _PERSON = (Person.personId, Person.givenName, Person.familyName, Person.emailAddress, Person.phoneNumber)
+_LAB = ("laboratoryId", "name", "address", "city", "country", "url")
+#: Laboratory fields only some databases have: API field → its column, the first of these the database has
+_LAB_OPTIONAL = {"postcode": ("postcode",), "laboratoryExtPk": ("laboratoryExtPk", "laboratoryPk")}
+
+
+def _lab_column(schema: SchemaInfo, field: str) -> str | None:
+    live = schema.columns.get("Laboratory", frozenset())
+    return next((name for name in _LAB_OPTIONAL[field] if name.lower() in live), None)
+
+
+def _lab_columns(schema: SchemaInfo) -> list[ColumnElement[Any]]:
+    """The laboratory's columns labelled ``lab_<field>``, NULL for a field this database lacks."""
+    shared = [getattr(Laboratory, f).label(f"lab_{f}") for f in _LAB]
+    optional = []
+    for field in _LAB_OPTIONAL:
+        name = _lab_column(schema, field)
+        optional.append((literal_column(f"Laboratory.{name}") if name else null()).label(f"lab_{field}"))
+    return shared + optional
 
 
 async def get_labcontacts(
-    db: AsyncSession, scope: Scope, page: Page, *, labContactId: int | None = None, proposal: str | None = None
+    db: AsyncSession,
+    scope: Scope,
+    schema: SchemaInfo,
+    page: Page,
+    *,
+    labContactId: int | None = None,
+    proposal: str | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Visible lab contacts, by card name, each with its ``Person``."""
+    """Visible lab contacts, by card name, each with its ``Person`` and the person's ``Laboratory`` (py-ispyb's
+    nesting)."""
     query = (
-        select(*columns(LabContact, "personId", "dewarAvgCustomsValue", "dewarAvgTransportValue"), *_PERSON)
+        select(*columns(LabContact, "personId"), *_PERSON, *_lab_columns(schema))
         .join(Person, Person.personId == LabContact.personId)
+        .outerjoin(Laboratory, Laboratory.laboratoryId == Person.laboratoryId)
         .join(Proposal, Proposal.proposalId == LabContact.proposalId)
         .where(scope.proposals(LabContact.proposalId))
         .order_by(LabContact.cardName, LabContact.labContactId)
@@ -30,12 +58,33 @@ async def get_labcontacts(
     query = where_given(query, (LabContact.labContactId, labContactId), (proposal_name, proposal or None))
     total, rows = await paged(db, query, page)
     for row in rows:
+        lab = {f: row.pop(f"lab_{f}") for f in (*_LAB, *_LAB_OPTIONAL)}
         row["Person"] = {c.key: row.pop(c.key) for c in _PERSON}
+        row["Person"]["Laboratory"] = lab if lab["laboratoryId"] is not None else None
     return total, rows
 
 
-async def create_labcontact(db: WriteSession, scope: Scope, data: LabContactCreate) -> int:
-    """A lab contact in a proposal the caller reaches, for an existing person or a new one."""
+async def _add_laboratory(db: WriteSession, schema: SchemaInfo, lab: LaboratoryIn) -> int:
+    """A new Laboratory row; a field this database has no column for is refused (422) before anything is written."""
+    extra: dict[str, Any] = {}
+    for field in _LAB_OPTIONAL:
+        if (value := getattr(lab, field)) is None:
+            continue
+        if (name := _lab_column(schema, field)) is None:
+            raise InvalidInput(f"`Person.Laboratory.{field}`: this database keeps no {field} for a laboratory")
+        extra[name] = value
+    laboratory = Laboratory(**lab.model_dump(exclude=set(_LAB_OPTIONAL)))
+    db.add(laboratory)
+    await flush_or_conflict(db, "Laboratory")
+    if extra:
+        live = table("Laboratory", column("laboratoryId"), *(column(name) for name in extra))
+        await db.execute(update(live).where(live.c.laboratoryId == laboratory.laboratoryId).values(extra))
+    return laboratory.laboratoryId
+
+
+async def create_labcontact(db: WriteSession, scope: Scope, schema: SchemaInfo, data: LabContactCreate) -> int:
+    """A lab contact in a proposal the caller reaches, for an existing person or a new one (with, if given, their
+    new laboratory)."""
     await proposal_in_reach(db, scope, data.proposalId)
     taken = await db.scalar(
         select(LabContact.labContactId).where(
@@ -46,13 +95,16 @@ async def create_labcontact(db: WriteSession, scope: Scope, data: LabContactCrea
         raise Conflict(f"Proposal {data.proposalId} already has a lab contact `{data.cardName}` ({taken})")
     person_id = data.personId
     if data.Person is not None:
-        person = Person(**data.Person.model_dump())
+        lab = data.Person.Laboratory
+        lab_id = None if lab is None else await _add_laboratory(db, schema, lab)
+        person = Person(**data.Person.model_dump(exclude={"Laboratory"}), laboratoryId=lab_id)
         db.add(person)
         await flush_or_conflict(db, "Person")
         person_id = person.personId
     elif await db.get(Person, person_id) is None:
         raise Conflict(f"Person {person_id} does not exist")
-    contact = LabContact(**data.model_dump(exclude={"Person", "personId"}), personId=person_id)
+    values = data.model_dump(exclude={"Person", "personId"}, exclude_none=True)
+    contact = LabContact(**values, personId=person_id)
     db.add(contact)
     await flush_or_conflict(db, f"Lab contact `{data.cardName}`")
     return contact.labContactId

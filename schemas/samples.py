@@ -161,13 +161,33 @@ class Protein(ApiModel):
     metadata: dict[str, int] = Field(alias="_metadata", description="samples")
 
 
+Filled45 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=45)]
+
+
+class LaboratoryIn(BaseModel):
+    """A new lab contact's laboratory (py-ispyb's ``Person.Laboratory``). ``postcode`` and ``laboratoryExtPk``
+    are stored where the database has a column for them (the DLS flavour has both, the official one the external
+    key); elsewhere a value for them is refused (422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Filled45
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    city: Filled45
+    country: Filled45
+    url: Annotated[str, StringConstraints(max_length=255)] | None = None
+    postcode: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=15)] | None = None
+    laboratoryExtPk: int | None = Field(None, ge=0, le=2**31 - 1, description="The user portal's id")
+
+
 class PersonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    givenName: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=45)]
+    givenName: Filled45
     familyName: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     emailAddress: Annotated[str, StringConstraints(max_length=60, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
     phoneNumber: Annotated[str, StringConstraints(max_length=45)] | None = None
+    Laboratory: LaboratoryIn | None = None
 
 
 class LabContactCreate(BaseModel):
@@ -180,6 +200,8 @@ class LabContactCreate(BaseModel):
     defaultCourrierCompany: Annotated[str, StringConstraints(max_length=45)] | None = None
     courierAccount: Annotated[str, StringConstraints(max_length=45)] | None = None
     billingReference: Annotated[str, StringConstraints(max_length=45)] | None = None
+    dewarAvgCustomsValue: int | None = Field(None, ge=0, le=2**31 - 1, description="€")
+    dewarAvgTransportValue: int | None = Field(None, ge=0, le=2**31 - 1, description="€")
 
     @model_validator(mode="after")
     def _one_person(self) -> "LabContactCreate":
@@ -188,12 +210,24 @@ class LabContactCreate(BaseModel):
         return self
 
 
+class LabContactLaboratory(ApiModel):
+    laboratoryId: int
+    name: str | None
+    address: str | None
+    city: str | None
+    country: str | None
+    url: str | None
+    postcode: str | None = Field(description="null where the database has no postcode column")
+    laboratoryExtPk: int | None = Field(description="null where the database has no such column")
+
+
 class LabContactPerson(ApiModel):
     personId: int
     givenName: str | None
     familyName: str | None
     emailAddress: str | None
     phoneNumber: str | None
+    Laboratory: LabContactLaboratory | None
 
 
 class LabContact(ApiModel):
@@ -203,5 +237,7 @@ class LabContact(ApiModel):
     defaultCourrierCompany: str | None
     courierAccount: str | None
     billingReference: str | None
+    dewarAvgCustomsValue: int | None
+    dewarAvgTransportValue: int | None
     recordTimeStamp: datetime | None = None
     Person: LabContactPerson

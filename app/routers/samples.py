@@ -114,24 +114,28 @@ async def create_protein(data: ProteinCreate, identity: IdentityDep, db: WriteSe
 
 @contacts.get("", response_model=Paged[LabContact])
 async def get_labcontacts(
-    identity: IdentityDep, db: ReadSessionDep, page: PageDep, proposal: ProposalName = None
+    identity: IdentityDep, db: ReadSessionDep, schema: SchemaDep, page: PageDep, proposal: ProposalName = None
 ) -> dict[str, object]:
-    """Lab contacts the caller may see."""
-    total, rows = await labcontacts.get_labcontacts(db, identity.scope, page, proposal=proposal)
+    """Lab contacts the caller may see, with their person and laboratory."""
+    total, rows = await labcontacts.get_labcontacts(db, identity.scope, schema, page, proposal=proposal)
     return {"total": total, "results": rows, "skip": page.skip, "limit": page.limit}
 
 
 @contacts.get("/{labContactId}", response_model=LabContact, responses={404: {}})
-async def get_labcontact(labContactId: Id, identity: IdentityDep, db: ReadSessionDep) -> dict[str, object]:
+async def get_labcontact(
+    labContactId: Id, identity: IdentityDep, db: ReadSessionDep, schema: SchemaDep
+) -> dict[str, object]:
     """One lab contact."""
-    _, rows = await labcontacts.get_labcontacts(db, identity.scope, Page(0, 1), labContactId=labContactId)
+    _, rows = await labcontacts.get_labcontacts(db, identity.scope, schema, Page(0, 1), labContactId=labContactId)
     if not rows:
         raise NotFound(f"Lab contact {labContactId} not found")
     return rows[0]
 
 
 @contacts.post("", response_model=LabContact, status_code=status.HTTP_201_CREATED, responses={404: {}, 409: {}})
-async def create_labcontact(data: LabContactCreate, identity: IdentityDep, db: WriteSessionDep) -> dict[str, object]:
-    """A lab contact for an existing person, or a new one."""
-    new_id = await labcontacts.create_labcontact(db, identity.scope, data)
-    return (await labcontacts.get_labcontacts(db, identity.scope, Page(0, 1), labContactId=new_id))[1][0]
+async def create_labcontact(
+    data: LabContactCreate, identity: IdentityDep, db: WriteSessionDep, schema: SchemaDep
+) -> dict[str, object]:
+    """A lab contact for an existing person, or a new one (py-ispyb's shape: ``Person`` with its ``Laboratory``)."""
+    new_id = await labcontacts.create_labcontact(db, identity.scope, schema, data)
+    return (await labcontacts.get_labcontacts(db, identity.scope, schema, Page(0, 1), labContactId=new_id))[1][0]
