@@ -34,7 +34,7 @@ from app.routers import (
 from app.settings import Settings, get_settings
 from app.state import AppState
 from documents.store import DocumentStore
-from relational.db import Database
+from relational.db import Database, DatabaseUnavailable, Timeouts
 from relational.sessions import FinishedSessionCounts
 
 PREFIX = "/ispyb/api/v1"
@@ -47,8 +47,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(settings.sql_url, settings.sql_pool_size, settings.sql_pool_recycle)
-        schema = await database.start()
+        timeouts = Timeouts(settings.sql_connect_timeout, settings.sql_read_timeout, settings.sql_pool_timeout)
+        database = Database(settings.sql_url, settings.sql_pool_size, settings.sql_pool_recycle, timeouts)
+        try:
+            schema = await database.start()
+        except DatabaseUnavailable as exc:  # bounded by the timeouts: the service refuses to start, clearly
+            logger.error("%s: the service cannot start without it", exc.detail)
+            await database.dispose()
+            raise
         logger.info("relational store: %s flavour, schema %s", schema.flavour, schema.schema_version)
         documents = DocumentStore(settings.mongo_url, settings.mongo_db, settings.mongo_timeout_ms)
         await documents.ensure_indexes()

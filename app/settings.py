@@ -23,6 +23,15 @@ class Settings(BaseSettings):
     sql_url: str = "sqlite+aiosqlite:///./.ispyb-data/ispyb.sqlite"
     sql_pool_size: int = 10
     sql_pool_recycle: int = Field(3600, description="seconds; keep below the server's wait_timeout")
+    #: seconds to open a MariaDB connection (TCP, greeting, login) before the request answers 503
+    sql_connect_timeout: float = Field(5.0, gt=0, le=600)
+    #: seconds MariaDB may stay silent while an answer is awaited (a hung server); then 503. Bounds the wait for
+    #: each packet, so keep it above the slowest query's time to first row
+    sql_read_timeout: float = Field(30.0, gt=0, le=3600)
+    #: seconds a request waits for a free pooled connection before it answers 503
+    sql_pool_timeout: float = Field(10.0, gt=0, le=600)
+    #: seconds each store's probe in GET /health may take (both run at once) before it reports `timeout`
+    health_timeout: float = Field(0.5, gt=0, le=5)
     mongo_url: str = "mongodb://127.0.0.1:27017"
     mongo_db: str = "ispyb"
     mongo_timeout_ms: int = 2000

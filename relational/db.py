@@ -1,19 +1,97 @@
 """Engine and session factories for the facility's MariaDB or the embedded SQLite file."""
 
+import asyncio
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from aiomysql import Connection
+from pymysql.constants import CR
+from pymysql.err import OperationalError
 from sqlalchemy import event, text
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
-from app.errors import InvalidInput
+from app.errors import DomainError, InvalidInput
 from relational.flavour import SchemaInfo, detect
 from relational.models import Base
 
+RETRY_AFTER_SECONDS = 5
 
-def create_engine(url: str, pool_size: int = 10, pool_recycle: int = 3600) -> AsyncEngine:
-    """An async engine; MariaDB keeps its default isolation, pings and recycles pooled connections."""
+
+class DatabaseUnavailable(DomainError):
+    status = 503
+    title = "Database unavailable"
+
+    def __init__(self, detail: str = "The database does not answer; try again shortly") -> None:
+        super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds before a MariaDB wait gives up: opening a connection, each awaited answer, a free pooled
+    connection. ``None``: wait as long as it takes (the command line's maintenance jobs)."""
+
+    connect: float | None = None
+    read: float | None = None
+    pool: float = 30.0
+
+
+class _TimedConnection(Connection):
+    """aiomysql's connection with the read timeout PyMySQL has and aiomysql lacks: a server that stops answering
+    (hung, SIGSTOPped, a dead network path) fails the wait for its next packet after ``read_timeout`` seconds with
+    the driver's own lost-connection error instead of holding the request forever."""
+
+    def __init__(self, read_timeout: float | None, **params: Any) -> None:
+        super().__init__(**params)
+        self.read_timeout = read_timeout
+
+    async def _read_bytes(self, num_bytes: int) -> bytes:  # every read from the server goes through here
+        try:
+            async with asyncio.timeout(self.read_timeout):
+                data: bytes = await super()._read_bytes(num_bytes)
+        except TimeoutError:
+            self.close()
+            message = f"Lost connection to MySQL server: no answer within {self.read_timeout} s"
+            raise OperationalError(CR.CR_SERVER_LOST, message) from None
+        return data
+
+
+async def _connect(timeouts: Timeouts, params: dict[str, Any]) -> Connection:
+    """What ``aiomysql.connect`` does, with the connect timeout over the greeting and login too (aiomysql's
+    own covers the TCP handshake only)."""
+    connection = _TimedConnection(timeouts.read, connect_timeout=timeouts.connect, **params)
+    try:
+        async with asyncio.timeout(timeouts.connect):
+            await connection._connect()
+    except TimeoutError:
+        connection.close()
+        message = f"Can't connect to MySQL server: no greeting within {timeouts.connect} s"
+        raise OperationalError(CR.CR_CONN_HOST_ERROR, message) from None
+    except BaseException:  # cancelled (e.g. the health probe's limit): leave no socket behind
+        connection.close()
+        raise
+    return connection
+
+
+class _Pool(AsyncAdaptedQueuePool):
+    """The MariaDB pool: waiting longer than ``pool_timeout`` for a free connection answers 503."""
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        try:
+            return super()._do_get()
+        except PoolTimeout:
+            raise DatabaseUnavailable("Every database connection is busy; try again shortly") from None
+
+
+def create_engine(
+    url: str, pool_size: int = 10, pool_recycle: int = 3600, timeouts: Timeouts = Timeouts()
+) -> AsyncEngine:
+    """An async engine; MariaDB keeps its default isolation, pings and recycles pooled connections, and every
+    wait on it is bounded by ``timeouts``."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -21,16 +99,37 @@ def create_engine(url: str, pool_size: int = 10, pool_recycle: int = 3600) -> As
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_foreign_keys)
         return engine
+
+    def connect() -> Any:
+        _args, params = engine.dialect.create_connect_args(engine.url)
+        return _connect(timeouts, {"charset": "utf8mb4"} | params)
+
     engine = create_async_engine(
         url,
+        async_creator=connect,
+        poolclass=_Pool,
         pool_pre_ping=True,
         pool_recycle=pool_recycle,
         pool_size=pool_size,
         max_overflow=pool_size,
-        connect_args={"charset": "utf8mb4"},
+        pool_timeout=timeouts.pool,
     )
     event.listen(engine.sync_engine, "handle_error", _client_value_error)
+    event.listen(engine.sync_engine, "handle_error", _unreachable)
     return engine
+
+
+#: MariaDB client errors of a server that cannot be reached or stopped answering (besides SQLAlchemy's disconnects)
+_UNREACHABLE = {CR.CR_CONNECTION_ERROR, CR.CR_CONN_HOST_ERROR, CR.CR_SERVER_GONE_ERROR, CR.CR_SERVER_LOST}
+
+
+def _unreachable(context: ExceptionContext) -> None:
+    """A database that cannot be reached or stopped answering is a 503 with Retry-After, not a 500. A failed
+    pre-ping is left to the pool, which reconnects (so recovery needs no restart)."""
+    args = getattr(context.original_exception, "args", ())
+    if context.is_pre_ping or not (context.is_disconnect or (args and args[0] in _UNREACHABLE)):
+        return
+    raise DatabaseUnavailable() from context.original_exception
 
 
 #: MariaDB errors that only a client's value causes, with what to tell the client
@@ -77,8 +176,10 @@ async def create_embedded_schema(engine: AsyncEngine) -> None:
 class Database:
     """The relational store of one service process: engine, session factory and the detected schema."""
 
-    def __init__(self, url: str, pool_size: int = 10, pool_recycle: int = 3600) -> None:
-        self.engine = create_engine(url, pool_size, pool_recycle)
+    def __init__(
+        self, url: str, pool_size: int = 10, pool_recycle: int = 3600, timeouts: Timeouts = Timeouts()
+    ) -> None:
+        self.engine = create_engine(url, pool_size, pool_recycle, timeouts)
         self.sessions = sessionmaker(self.engine)
         self.write_sessions = async_sessionmaker(self.engine, class_=WriteSession, expire_on_commit=False)
         self.schema: SchemaInfo | None = None
@@ -87,8 +188,12 @@ class Database:
         """Create the embedded schema if this is SQLite, then detect what the database holds."""
         if self.engine.dialect.name == "sqlite":
             await create_embedded_schema(self.engine)
-        async with self.engine.connect() as conn:
-            self.schema = await conn.run_sync(detect)
+        try:
+            async with self.engine.connect() as conn:
+                self.schema = await conn.run_sync(detect)
+        except DatabaseUnavailable as exc:
+            where = self.engine.url.render_as_string(hide_password=True)
+            raise DatabaseUnavailable(f"The database {where} does not answer ({exc.__cause__})") from exc
         return self.schema
 
     async def health(self) -> dict[str, object]:
@@ -96,7 +201,7 @@ class Database:
         try:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except (SQLAlchemyError, OSError) as exc:
+        except (SQLAlchemyError, OSError, DatabaseUnavailable) as exc:
             return {"state": "unavailable", "error": type(exc).__name__}
         return {"state": "ok", "dialect": self.engine.dialect.name}
 

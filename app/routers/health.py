@@ -1,6 +1,8 @@
-"""Liveness of each store and the detected schema flavour (no auth)."""
+"""Liveness of each store and the detected schema flavour (no auth); answers within the health timeout whatever
+the stores do."""
 
 import asyncio
+from collections.abc import Awaitable
 
 from fastapi import APIRouter
 
@@ -9,10 +11,20 @@ from app.deps import StateDep
 router = APIRouter(tags=["Health"])
 
 
+async def _probe(check: Awaitable[dict[str, object]], seconds: float) -> dict[str, object]:
+    try:
+        return await asyncio.wait_for(check, seconds)
+    except TimeoutError:
+        return {"state": "timeout", "error": f"no answer within {seconds} s"}
+
+
 @router.get("/health")
 async def health(state: StateDep) -> dict[str, object]:
-    """Each store's state; ``status`` is ``ok`` only when both answer."""
-    sql, documents = await asyncio.gather(state.database.health(), state.documents.health())
+    """Each store's state (``ok``, ``unavailable`` or ``timeout``); ``status`` is ``ok`` only when both answer."""
+    timeout = state.settings.health_timeout
+    sql, documents = await asyncio.gather(
+        _probe(state.database.health(), timeout), _probe(state.documents.health(), timeout)
+    )
     schema = state.database.schema
     sql |= {
         "flavour": schema.flavour if schema else None,
