@@ -27,5 +27,6 @@ async def aggregate(
     state: StateDep,
     format: Annotated[Output, Query()] = Output.json,
 ) -> StreamingResponse:
-    """An aggregation pipeline from the allowed stages; the caller's scope is its first `$match`."""
+    """An aggregation pipeline from the allowed stages; the caller's scope is the first `$match` of every read of a
+    collection at any depth (the pipeline, each `$lookup` and `$unionWith`); `$graphLookup` is refused."""
     return stream(await run(spec, db, identity.scope, state.documents, state.settings), format)
