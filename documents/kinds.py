@@ -16,6 +16,7 @@ from app.errors import Conflict, InvalidInput
 from documents.store import guarded
 
 BUILTIN_DIR = Path(__file__).resolve().parents[1] / "schemas" / "kinds"
+MAX_BIN_INDEX = 2**53  # a binned value's bin number stays an exact float, its rollup sums finite
 
 
 @cache
@@ -41,12 +42,35 @@ def _validator(schema: dict[str, Any]) -> Draft202012Validator:
     return held[1]
 
 
+def bins_of(schema: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """field → (origin, width) for the fields of a kind's schema that declare fixed bins."""
+    out = {}
+    for name, spec in schema.get("properties", {}).items():
+        bins = spec.get("bins") if isinstance(spec, dict) else None
+        if isinstance(bins, dict) and isinstance(bins.get("width"), int | float) and bins["width"] > 0:
+            out[name] = (float(bins.get("origin", 0)), float(bins["width"]))
+    return out
+
+
+def unbinnable(schema: dict[str, Any], value: dict[str, Any], base: str) -> list[str]:
+    """The binned fields of ``value`` too far from their bins' origin to be rolled up (bin number over 2^53)."""
+    problems = []
+    for name, (origin, width) in bins_of(schema).items():
+        x = value.get(name)
+        if isinstance(x, int | float) and not isinstance(x, bool) and not abs((x - origin) / width) < MAX_BIN_INDEX:
+            problems.append(f"{base}.{name}: {x} is beyond the range its fixed bins cover ({origin} ± {width}·2^53)")
+    return problems
+
+
 def violations(schema: dict[str, Any], value: dict[str, Any], base: str) -> list[str]:
     """Each way ``value`` breaks ``schema``, with its JSON path (``base`` names the checked field)."""
     validator = _validator(schema)
-    if validator.is_valid(value):
-        return []
-    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    try:
+        if validator.is_valid(value):
+            return []
+        errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    except RecursionError:
+        return [f"{base}: the kind's schema nests too deeply to check a value against it"]
     return [
         f"{base}{''.join(f'[{p}]' if isinstance(p, int) else f'.{p}' for p in e.absolute_path)}: {e.message}"
         for e in errors
@@ -83,6 +107,8 @@ async def register(db: AsyncDatabase[dict[str, Any]], entry: dict[str, Any], per
         Draft202012Validator.check_schema(entry["schema"])
     except SchemaError as exc:
         raise InvalidInput(f"Not a valid JSON Schema (draft 2020-12): {exc.message}") from None
+    except RecursionError:
+        raise InvalidInput("The schema nests too deeply to be checked") from None
     try:
         stored = {k: v for k, v in entry.items() if k != "schema"} | {"schemaJson": json.dumps(entry["schema"])}
         await db.kinds.insert_one(stored | {"registeredBy": person_id})
@@ -109,4 +135,7 @@ class Checker:
             )
         if entry["target"] != target:
             return [f"kind `{kind}` is a {entry['target']} kind"]
-        return violations(entry["schema"], value, "$.values" if target == "metric" else "$.data")
+        base = "$.values" if target == "metric" else "$.data"
+        return violations(entry["schema"], value, base) or (
+            unbinnable(entry["schema"], value, base) if target == "metric" else []
+        )

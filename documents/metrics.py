@@ -1,6 +1,7 @@
 """Metrics (collection ``metrics``): one document per measured item, typed by kind, numbers as numbers."""
 
-from statistics import fmean, median
+from math import fsum
+from statistics import median
 from typing import Any
 
 from pymongo import ASCENDING
@@ -64,7 +65,8 @@ async def summaries(db: Db, query: dict[str, Any]) -> list[dict[str, Any]]:
             "kind": kind,
             "count": counts[kind],
             "fields": {
-                name: {"count": len(xs), "mean": fmean(xs), "median": median(xs)} for name, xs in sorted(fields.items())
+                name: {"count": len(xs), "mean": fsum(x / len(xs) for x in xs), "median": median(xs)}
+                for name, xs in sorted(fields.items())
             },
         }
         for kind, fields in sorted(values.items())

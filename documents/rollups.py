@@ -24,7 +24,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from documents.kinds import builtin, get_kind
+from documents.kinds import bins_of, builtin, get_kind
 from documents.store import DURABLE, guarded
 
 Db = AsyncDatabase[dict[str, Any]]
@@ -33,16 +33,6 @@ Bins = dict[str, dict[str, tuple[float, float]]]  # kind → field → (origin, 
 DUPLICATE_KEY = 11000
 FOLD_RACES = 20
 PROJECTION = {"kind": 1, "values": 1, "sessionId": 1, "proposalId": 1, "createdAt": 1}
-
-
-def bins_of(schema: dict[str, Any]) -> dict[str, tuple[float, float]]:
-    """field → (origin, width) for the fields of a kind's schema that declare fixed bins."""
-    out = {}
-    for name, spec in schema.get("properties", {}).items():
-        bins = spec.get("bins") if isinstance(spec, dict) else None
-        if isinstance(bins, dict) and isinstance(bins.get("width"), int | float) and bins["width"] > 0:
-            out[name] = (float(bins.get("origin", 0)), float(bins["width"]))
-    return out
 
 
 def bin_index(value: float, origin: float, width: float) -> int:

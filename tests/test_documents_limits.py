@@ -159,3 +159,32 @@ def test_a_metric_line_names_a_result_the_caller_may_write(flavour: Flavour) -> 
     assert (
         pipeline("POST", "/metrics/bulk", 200, content=ctf(flavour.data.dcs["b0"], 1, resultId=others))["accepted"] == 1
     )
+
+
+def test_values_at_the_float_limits(flavour: Flavour) -> None:
+    """A binned field too far out for its bins is rejected alone (its rollup sums would overflow); huge values of
+    free fields are stored, and their summaries stay finite."""
+    sci, dc = Caller(flavour, "sci_a"), three_collections(flavour, member=True)[0]
+    binned = [
+        json.dumps({"kind": "em.ctf", "dataCollectionId": dc, "values": {"imageNumber": 1, "estimatedResolution": v}})
+        for v in (3.5, 1e300, 1.7976931348623157e308, 4.5)
+    ]
+    report = sci("POST", "/metrics/bulk", 200, content="\n".join(binned))
+    assert report["accepted"] == 2 and [r["line"] for r in report["rejected"]] == [2, 3], report
+    free = [ctf(dc, v, "x.huge") for v in (1.7976931348623157e308, 1.7976931348623157e308, -(2**63), 2**63 - 1)]
+    assert sci("POST", "/metrics/bulk", 200, content="\n".join(free))["accepted"] == 4
+    unified = sci("GET", f"/datacollections/{dc}", 200, params={"include": "metrics"})["documents"]["metrics"]
+    summary = {k["kind"]: k for k in unified}["x.huge"]["fields"]["imageNumber"]
+    assert summary["count"] == 4 and summary["mean"] == pytest.approx(1.7976931348623157e308 / 2)
+    session = sci("GET", f"/datacollections/{dc}", 200)["BLSession"]["sessionId"]
+    stats = sci("GET", "/stats/metrics/summary", 200, params={"sessionId": session, "kind": "em.ctf"})
+    assert stats["fields"]["estimatedResolution"]["count"] == 2
+
+
+def test_a_kind_schema_nested_too_deeply_for_the_checker(flavour: Flavour) -> None:
+    staff = Caller(flavour, "admin")
+    schema: dict[str, Any] = {}
+    for _ in range(120):
+        schema = {"not": schema}
+    body = {"kind": f"x.deep{uid().lower()}", "target": "metric", "schema": schema}
+    assert "nests too deeply" in staff("POST", "/result-kinds", 422, json=body)["detail"]
