@@ -15,6 +15,8 @@ SpaceGroup = Annotated[str, StringConstraints(strip_whitespace=True, max_length=
 Text255 = Annotated[str, StringConstraints(max_length=255)]
 Length = Annotated[float, Field(gt=0, le=10_000)]
 Angle = Annotated[float, Field(gt=0, lt=180)]
+#: a row id: ISPyB's ids are unsigned 4-byte integers (a larger one would overflow SQLite's 8-byte INTEGER)
+RowId = Annotated[int, Field(ge=1, le=2**32 - 1)]
 
 
 class Protocol(BaseModel):
@@ -52,14 +54,14 @@ class Cell(BaseModel):
 class CrystalIn(Cell):
     model_config = ConfigDict(extra="forbid")
 
-    proteinId: int = Field(ge=1)
+    proteinId: RowId
 
 
 class SampleCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: SampleName
-    containerId: int | None = Field(None, ge=1)
+    containerId: RowId | None = None
     location: int | None = Field(None, ge=1, le=10_000, description="Position in the container")
     code: Annotated[str, StringConstraints(max_length=45)] | None = Field(None, description="Pin barcode")
     comments: Annotated[str, StringConstraints(max_length=1024)] | None = None
@@ -77,7 +79,7 @@ class SampleUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: SampleName | None = None
-    containerId: int | None = Field(None, ge=1)
+    containerId: RowId | None = None
     location: int | None = Field(None, ge=1, le=10_000)
     code: Annotated[str, StringConstraints(max_length=45)] | None = None
     comments: Annotated[str, StringConstraints(max_length=1024)] | None = None
@@ -143,7 +145,7 @@ class Sample(ApiModel):
 class ProteinCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    proposalId: int = Field(ge=1)
+    proposalId: RowId
     acronym: Acronym
     name: Text255 | None = None
     sequence: Annotated[str, StringConstraints(max_length=100_000, pattern=r"^[A-Za-z*\s]*$")] | None = None
@@ -193,9 +195,9 @@ class PersonIn(BaseModel):
 class LabContactCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    proposalId: int = Field(ge=1)
+    proposalId: RowId
     cardName: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-    personId: int | None = Field(None, ge=1, description="An existing person; or give `Person`")
+    personId: RowId | None = Field(None, description="An existing person; or give `Person`")
     Person: PersonIn | None = None
     defaultCourrierCompany: Annotated[str, StringConstraints(max_length=45)] | None = None
     courierAccount: Annotated[str, StringConstraints(max_length=45)] | None = None
