@@ -157,6 +157,8 @@ async def _build(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def outage(tmp_path_factory: pytest.TempPathFactory, oidc_key: rsa.RSAPrivateKey) -> Iterator[Outage]:
+    if not DUMPS["official"].is_dir():
+        pytest.skip(f"{DUMPS['official']} is absent: the outage tests load the shared ISPyB dump")
     mariadb = PrivateMariaDB(tmp_path_factory.mktemp("mariadb"))
     documents = DocumentServer(":memory:")
     try:
