@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, InvalidInput
+from app.errors import Conflict, InvalidInput, NotFound
 from relational.common import Page, paged, proposal_name, where_given
 from relational.db import WriteSession
 from relational.models import BLSample, Container, Dewar, Proposal, Shipping
-from relational.reach import flush_or_conflict, owner_in_reach
+from relational.reach import flush_or_conflict, lock, owner_in_reach
 from relational.scope import Scope
 from relational.shipping import refuse_if_holding_samples
 from schemas.shipping import ContainerCreate, ContainerUpdate
@@ -105,7 +105,11 @@ async def update_container(db: WriteSession, scope: Scope, container_id: int, pa
 
 
 async def delete_container(db: WriteSession, scope: Scope, container_id: int) -> None:
-    """Remove an empty container; 409 while it holds samples."""
+    """Remove an empty container; 409 while it holds samples. Its row is locked first (``reach.lock``), so a sample
+    being placed meanwhile either lands first (409 here) or finds no container (404), never lands and is cascaded
+    away with it."""
+    if not await lock(db, Container.containerId, container_id):
+        raise NotFound(f"Container {container_id} not found")
     await owner_in_reach(db, scope, "container", container_id)
     await refuse_if_holding_samples(db, Container.containerId == container_id, f"Container {container_id}")
     await db.execute(delete(Container).where(Container.containerId == container_id))

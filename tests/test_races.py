@@ -165,7 +165,33 @@ def _one_acronym(s: Served) -> None:
     assert asyncio.run(_count(s.url, same)) == 1
 
 
-SCENARIOS = [_one_position, _moves_and_creations, _one_acronym]
+def _deletion_and_placements(s: Served) -> None:
+    """Deleting a container while samples are placed in it: either the deletion wins and no sample lands (404),
+    or samples land and the deletion is refused (409); a sample once acknowledged (201) is never cascaded away."""
+    container = _container(s)
+    placements: list[Request] = [
+        lambda c, i=i: c.post("/samples", json=_sample(s, containerId=container, location=i + 1))
+        for i in range(CONCURRENT - 1)
+    ]
+    deletion: Request = lambda c: c.delete(f"/containers/{container}")  # noqa: E731
+
+    async def run() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=s.base, headers=s.headers, timeout=120) as client:
+            return await asyncio.gather(*(request(client) for request in [*placements[:4], deletion, *placements[4:]]))
+
+    responses = asyncio.run(run())
+    deleted = responses[4].status_code
+    placed = [r.json()["blSampleId"] for r in responses if r.status_code == 201]
+    assert deleted in (204, 409) and {r.status_code for r in responses} <= {201, 204, 404, 409}
+    if deleted == 204:
+        assert placed == []
+    else:
+        assert len(placed) == CONCURRENT - 1
+    for sample in placed:
+        assert httpx.get(f"{s.base}/samples/{sample}", headers=s.headers).status_code == 200
+
+
+SCENARIOS = [_one_position, _moves_and_creations, _one_acronym, _deletion_and_placements]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__.strip("_"))
