@@ -10,12 +10,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from bson import ObjectId
 from pydantic import ValidationError
 
 from app.deps import Identity
 from app.errors import Forbidden, InvalidInput, NotFound
-from app.json_depth import too_deep
+from app.json_depth import nests_too_deep
 from app.settings import Settings
 from documents import kinds, metrics, results, rollups
 from documents.store import DocumentStore, StoreUnavailable
@@ -138,7 +137,7 @@ async def ingest_metrics(
         if isinstance(line, str):
             report.rejected.append(BulkRejection(line=number, reason=line))
             continue
-        if too_deep(line, settings.json_max_depth):
+        if await nests_too_deep(line, settings.json_max_depth):
             report.rejected.append(BulkRejection(line=number, reason=f"nested deeper than {settings.json_max_depth}"))
             continue
         try:
@@ -189,7 +188,7 @@ async def _store_batch(
 ) -> None:
     await owners.learn({m.dataCollectionId for _, m in batch})
     await owners.learn_results(docs, {m.resultId for _, m in batch if m.resultId})
-    fold = ObjectId()  # the rollup update this batch makes, applied once per rollup (documents/rollups.py)
+    fold = rollups.new_fold()  # the rollup update this batch makes, applied once per rollup
     ready: list[tuple[int, dict[str, Any]]] = []
     for number, metric in batch:
         problems = json_problems(metric.values, settings.document_max_depth, "$.values")

@@ -40,6 +40,13 @@ class NestingTooDeep(InvalidInput, HTTPException):
         self.status_code = self.status
 
 
+async def nests_too_deep(raw: bytes, limit: int) -> bool:
+    """``too_deep``, off the event loop for large texts."""
+    if len(raw) > _IN_THREAD:
+        return await anyio.to_thread.run_sync(too_deep, raw, limit)
+    return too_deep(raw, limit)
+
+
 def _json_typed(scope: Scope) -> bool:
     """Whether FastAPI would parse this request's body as JSON (a JSON content type, or none)."""
     headers = dict(scope.get("headers") or [])
@@ -83,10 +90,6 @@ class _Checked:
         else:
             return message  # the client went away
         body = b"".join(chunks)
-        if len(body) > _IN_THREAD:
-            deep = await anyio.to_thread.run_sync(too_deep, body, self.max_depth)
-        else:
-            deep = too_deep(body, self.max_depth)
-        if deep:
+        if await nests_too_deep(body, self.max_depth):
             raise NestingTooDeep(self.max_depth)
         return {"type": "http.request", "body": body, "more_body": False}

@@ -13,7 +13,7 @@ from typing import Any
 from app.deps import Identity
 from app.errors import InvalidInput, NotFound
 from documents import metrics, rollups
-from documents.kinds import get_kind
+from documents.kinds import bins_of, get_kind
 from documents.store import DocumentStore
 from relational import stats
 from relational.db import ReadSession
@@ -28,7 +28,7 @@ async def field_bins(store: DocumentStore, kind: str, field: str | None) -> dict
     entry = await get_kind(await store.ready(), kind)
     if entry is None:
         raise InvalidInput(f"Unknown kind `{kind}`")
-    bins = rollups.bins_of(entry["schema"])
+    bins = bins_of(entry["schema"])
     if field is not None:
         if field not in bins:
             raise InvalidInput(f"`{kind}` has no field `{field}` with fixed bins; known: {', '.join(sorted(bins))}")

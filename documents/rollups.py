@@ -98,6 +98,11 @@ async def add(db: Db, docs: list[dict[str, Any]]) -> None:
         await db.rollups.bulk_write(ops, ordered=False)
 
 
+def new_fold() -> ObjectId:
+    """A new batch's fold id (its metrics carry it until folded)."""
+    return ObjectId()
+
+
 @guarded
 async def fold_once(db: Db, fold: ObjectId, docs: list[dict[str, Any]]) -> None:
     """Fold stored metrics (all of one batch, carrying ``fold``) into the rollups, each rollup at most once, then

@@ -21,7 +21,7 @@ def test_indexes_are_ensured(flavour: Flavour, mongo_url: str) -> None:
 
 def test_store_stopped_mid_test(flavour: Flavour, oidc_key) -> None:  # type: ignore[no-untyped-def]
     server = DocumentServer(":memory:").start()
-    settings = make_settings(flavour.url, server.url, f"t{uuid.uuid4().hex[:6]}", oidc_key, mongo_timeout_ms=500)
+    settings = make_settings(flavour.url, server.url, f"t{uuid.uuid4().hex[:6]}", oidc_key, mongo_timeout_ms=200)
     try:
         with TestClient(create_app(settings)) as client:
             health = client.get("/ispyb/api/v1/health").json()
