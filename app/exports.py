@@ -1,12 +1,12 @@
 """Best results and results exports, over SQL auto-processing and document results alike."""
 
 import json
-import os
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import IO, Any
 
+from anyio import to_thread
 from fastapi.responses import StreamingResponse
 from openpyxl import Workbook
 
@@ -106,27 +106,32 @@ def encode(rows: AsyncIterator[list[Any]], kind: str) -> AsyncIterator[bytes]:
     return lines()
 
 
-async def xlsx_file(rows: AsyncIterator[list[Any]]) -> str:
-    """The rows in a workbook written row by row to a temporary file (openpyxl write-only); its path."""
+async def xlsx_file(rows: AsyncIterator[list[Any]]) -> IO[bytes]:
+    """The rows in a workbook (openpyxl write-only, which spools rows to a temporary file of its own), saved in
+    a worker thread to an anonymous temporary file, rewound. Nothing stays in the temporary folder: saving is
+    how openpyxl removes its spool, so the workbook is saved (and dropped) when the rows fail too."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Results")
-    sheet.append(xlsx_row(sheet, COLUMNS))
-    async for row in rows:
-        sheet.append(xlsx_row(sheet, row))
-    handle, path = tempfile.mkstemp(suffix=".xlsx")
-    os.close(handle)
-    book.save(path)
-    return path
-
-
-async def file_chunks(path: str, size: int = 1 << 16) -> AsyncIterator[bytes]:
-    """A file's bytes in chunks; the file is removed afterwards."""
+    out = tempfile.TemporaryFile()
+    complete = False
     try:
-        with open(path, "rb") as f:  # noqa: ASYNC230 - a local temporary file, read in small chunks
-            while chunk := f.read(size):
-                yield chunk
+        sheet.append(xlsx_row(sheet, COLUMNS))
+        async for row in rows:
+            sheet.append(xlsx_row(sheet, row))
+        complete = True
     finally:
-        os.unlink(path)
+        await to_thread.run_sync(book.save, out)
+        if not complete:
+            out.close()
+    out.seek(0)
+    return out
+
+
+async def file_chunks(file: IO[bytes], size: int = 1 << 16) -> AsyncIterator[bytes]:
+    """A file's bytes in chunks; the file is closed afterwards."""
+    with file:
+        while chunk := file.read(size):
+            yield chunk
 
 
 class ExportFormat(StrEnum):

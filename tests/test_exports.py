@@ -4,6 +4,9 @@ import asyncio
 import csv
 import io
 import json
+import pathlib
+import tempfile
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -232,7 +235,8 @@ def test_every_writer_neutralises_text_and_keeps_numbers(writer: str) -> None:
 
 
 async def _hostile_shipment(url: str, proposal: int, session: int) -> int:
-    """A shipment whose names, codes and comments are all hostile text, one sample with a collection; its id."""
+    """A shipment whose names, codes and comments are all hostile text (barcodes unique), one sample with a
+    collection; its id."""
     database = Database(url)
     try:
         async with database.engine.begin() as conn:
@@ -246,9 +250,9 @@ async def _hostile_shipment(url: str, proposal: int, session: int) -> int:
                 "INSERT INTO Shipping (proposalId, shippingName) VALUES (:p, :n)", p=proposal, n=HOSTILE[0]
             )
             dewar = await add("INSERT INTO Dewar (shippingId, code, barCode) VALUES (:s, :c, :b)",
-                              s=ship, c=HOSTILE[1], b=HOSTILE[0])  # fmt: skip
+                              s=ship, c=HOSTILE[1], b=f"={uid()}")  # fmt: skip
             box = await add("INSERT INTO Container (dewarId, code, barcode, containerType) VALUES (:d, :c, :b, :t)",
-                            d=dewar, c=HOSTILE[2], b=HOSTILE[3], t=HOSTILE[5])  # fmt: skip
+                            d=dewar, c=HOSTILE[2], b=f"@{uid()}", t=HOSTILE[5])  # fmt: skip
             sample = await add(
                 "INSERT INTO BLSample (containerId, crystalId, name, location, code, comments)"
                 " VALUES (:c, :x, :n, :l, :k, :m)",
@@ -291,3 +295,34 @@ def test_adhoc_csv_neutralises_formulas(flavour: Flavour) -> None:
     content = sci("POST", "/query/aggregate?format=csv", 200, json=aggregate).content
     rows = assert_neutral_csv(content, HOSTILE)
     assert rows == [[*data], [*(f"'{v}" for v in HOSTILE), "-3.5"]] and content.endswith(b",-3.5\r\n")
+
+
+def test_xlsx_exports_leave_no_temporary_file(
+    flavour: Flavour, monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
+) -> None:
+    """Neither a refused export (404) nor one failing half-way leaves a file in the temporary folder."""
+    from app import exports
+
+    sci = Caller(flavour, "sci_a")
+    asyncio.run(_hostile_shipment(flavour.url, proposal_id(flavour, "a"), flavour.data.sessions["a"]))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    Caller(flavour, "sci_b")("GET", f"/shippings/{flavour.data.shippings['a']}/results?format=xlsx", 404)
+    assert list(tmp_path.iterdir()) == []
+    best, calls = exports.best_results, []
+
+    async def failing_second_batch(*args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the second batch fails")
+        return await best(*args)
+
+    monkeypatch.setattr(exports, "BATCH", 1)
+    monkeypatch.setattr(exports, "best_results", failing_second_batch)
+    with pytest.raises(RuntimeError, match="second batch"):
+        sci("GET", f"/proposals/{flavour.data.proposals['a']}/results?format=xlsx", 500)
+    assert len(calls) == 2 and list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(exports, "best_results", best)
+    book = load_workbook(
+        io.BytesIO(sci("GET", f"/proposals/{flavour.data.proposals['a']}/results?format=xlsx", 200).content)
+    )
+    assert len(list(book.worksheets[0].iter_rows())) > 2 and list(tmp_path.iterdir()) == []
