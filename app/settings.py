@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         "sent back",
     ]
     import_max_bytes: int = Field(5_000_000, ge=1_000)
+    #: bytes an uploaded workbook (XLSX) may unpack to in all (a 100,000-row sheet is ~45 MB) ...
+    import_max_unpacked_bytes: int = Field(100_000_000, ge=1_000_000)
+    #: ... and how many times its packed size one member over 1 MiB may unpack to (sheets: ~10-20)
+    import_max_unpack_ratio: int = Field(100, ge=10)
     import_create_proteins: bool = False
     #: permission of pipelines that write results and metrics for any proposal's data collections
     processing_write_permission: str = Field("pipeline_write", max_length=15)  # Permission.type is 15 wide

@@ -4,9 +4,11 @@ from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
 
+from anyio import to_thread
+
 from app.errors import DomainError, InvalidInput
 from app.settings import Settings
-from app.spreadsheets import csv_bytes, read_table, xlsx_bytes
+from app.spreadsheets import Limits, csv_bytes, read_table, xlsx_bytes
 from relational import shipment_import
 from relational.db import WriteSession
 from relational.flavour import SchemaInfo
@@ -49,29 +51,19 @@ def template(settings: Settings, profile: str, kind: str) -> tuple[bytes, str]:
     return csv_bytes(header, [row]), "text/csv"
 
 
-async def import_sheet(
-    db: WriteSession,
-    scope: Scope,
-    schema: SchemaInfo,
+def validate(
     settings: Settings,
-    *,
+    schema: SchemaInfo,
     content: bytes,
     filename: str,
-    proposal: str,
-    profile: str = "default",
-    shipping_id: int | None = None,
-    shipping_name: str | None = None,
-    dry_run: bool = False,
-    person_id: int,
+    profile: str,
     progress: Callable[[str, int, int], None] | None = None,
-) -> ImportReport:
-    """Validate every row, then write all of them or none (the caller's unit of work commits); ImportRejected
-    lists all problems at once."""
-    proposal_id = await proposal_id_by_name(db, scope, proposal)
+) -> shipment_import.Plan:
+    """The sheet read, every row validated and the rows checked together (what needs no database), problems
+    gathered in the plan. Pure CPU work: ``import_sheet`` runs it in a worker thread."""
     known = profiles(settings)
-    if profile not in known:
-        raise InvalidInput(f"Unknown profile `{profile}`; known: {', '.join(known)}")
-    header, numbered = read_table(content, filename)
+    limits = Limits(settings.import_max_unpacked_bytes, settings.import_max_unpack_ratio)
+    header, numbered = read_table(content, filename, limits)
     try:
         fields = map_header(header, known[profile], IGNORED.get(profile, ()))
     except ValueError as exc:
@@ -92,7 +84,34 @@ async def import_sheet(
         raise InvalidInput("The sheet has a header but no rows")
     plan = shipment_import.Plan(rows, headers)
     plan.errors.extend(errors)
-    total = len(rows)
+    plan.check_sheet(settings.container_types, schema.experiment_kinds)
+    return plan
+
+
+async def import_sheet(
+    db: WriteSession,
+    scope: Scope,
+    schema: SchemaInfo,
+    settings: Settings,
+    *,
+    content: bytes,
+    filename: str,
+    proposal: str,
+    profile: str = "default",
+    shipping_id: int | None = None,
+    shipping_name: str | None = None,
+    dry_run: bool = False,
+    person_id: int,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ImportReport:
+    """Validate every row, then write all of them or none (the caller's unit of work commits); ImportRejected
+    lists all problems at once. Reading and validating run in a worker thread, so that a large sheet does not
+    hold up the event loop; the database work stays on it."""
+    proposal_id = await proposal_id_by_name(db, scope, proposal)
+    if profile not in profiles(settings):
+        raise InvalidInput(f"Unknown profile `{profile}`; known: {', '.join(profiles(settings))}")
+    plan = await to_thread.run_sync(validate, settings, schema, content, filename, profile, progress)
+    total = len(plan.rows)
     result = await shipment_import.run(
         db,
         scope,
@@ -101,7 +120,6 @@ async def import_sheet(
         shipping_id=shipping_id,
         shipping_name=shipping_name or PurePath(filename).stem[:45] or "Imported shipment",
         capacities=settings.container_types,
-        kinds=schema.experiment_kinds,
         create_proteins=settings.import_create_proteins,
         dry_run=dry_run,
         person_id=person_id,

@@ -20,7 +20,8 @@ Progress = Callable[[int], None]
 
 
 class Plan:
-    """What a sheet asks for, grouped, with every problem found on the way."""
+    """What a sheet asks for, grouped, each row's desired protocol, and every problem found on the way (built
+    off the event loop: a large sheet takes seconds)."""
 
     def __init__(self, rows: Rows, headers: Mapping[str, str]) -> None:
         self.rows, self.headers = rows, headers
@@ -28,6 +29,7 @@ class Plan:
         self.containers: dict[tuple[str, str], list[tuple[int, ImportRow]]] = defaultdict(list)
         for number, row in rows:
             self.containers[row.container_key].append((number, row))
+        self.protocols = [row.protocol() for _, row in rows]
 
     def error(self, number: int, field: str | None, value: object, message: str) -> None:
         column = self.headers.get(field) if field else None
@@ -120,27 +122,25 @@ async def run(
     shipping_id: int | None,
     shipping_name: str,
     capacities: Mapping[str, int],
-    kinds: Sequence[str],
     create_proteins: bool,
     dry_run: bool,
     person_id: int,
     progress: Progress | None = None,
 ) -> ImportReport | list[RowError]:
-    """Check ``plan`` against the database, then (unless ``dry_run``) write it; the caller commits or rolls back.
-    Returns every problem instead when there is any: nothing is written then."""
+    """Check ``plan`` (already checked on its own: ``Plan.check_sheet``) against the database, then (unless
+    ``dry_run``) write it; the caller commits or rolls back. Returns every problem instead when there is any:
+    nothing is written then."""
     existing: dict[str, int] = {}
     if shipping_id is not None:
         if await owner_in_reach(db, scope, "shipping", shipping_id) != proposal_id:
             plan.error(1, None, shipping_id, f"shipment {shipping_id} belongs to another proposal")
         query = select(Dewar.code, Dewar.dewarId).where(Dewar.shippingId == shipping_id)
         existing = {code: dewar_id for code, dewar_id in await db.execute(query)}
-    plan.check_sheet(capacities, kinds)
     proteins = await plan.check_database(db, proposal_id, create_proteins)
     if plan.errors:
         return sorted(plan.errors, key=lambda e: (e.row, e.column or ""))
     new_proteins = sorted({row.proteinAcronym for _, row in plan.rows} - set(proteins))
     dewar_codes = sorted({members[0][1].dewar for members in plan.containers.values()} - set(existing))
-    protocols = [row.protocol() for _, row in plan.rows]
     report = ImportReport(
         dryRun=dry_run,
         shippingId=shipping_id,
@@ -148,7 +148,7 @@ async def run(
         dewars=len(dewar_codes),
         containers=len(plan.containers),
         samples=len(plan.rows),
-        diffractionPlans=sum(p is not None for p in protocols),
+        diffractionPlans=sum(p is not None for p in plan.protocols),
         proteinsCreated=new_proteins,
     )
     if dry_run:
@@ -190,7 +190,7 @@ async def run(
     if progress:
         progress(0)
     done = 0
-    for chunk in _chunks(list(zip(plan.rows, protocols, strict=True)), 1000):
+    for chunk in _chunks(list(zip(plan.rows, plan.protocols, strict=True)), 1000):
         crystal_ids = await _ids(
             db,
             Crystal,

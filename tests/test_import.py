@@ -253,3 +253,206 @@ def test_cli_import_reports_problems_or_imports(flavour: Flavour, acronym: str, 
     done = subprocess.run([*base, str(good)], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout[done.stdout.index("{") :])["samples"] == 64
+
+
+def _bomb(sheet_xml_bytes: int) -> bytes:
+    """A small valid workbook whose sheet is replaced by ``sheet_xml_bytes`` of highly compressible XML."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(xlsx(HEADER, [["D1", "PK-1", "Unipuck", 1, "s1", "lyso"]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for member in source.infolist():
+            if member.filename != "xl/worksheets/sheet1.xml":
+                bomb.writestr(member, source.read(member))
+                continue
+            xml = source.read(member)
+            head, tail = xml.split(b"<sheetData>")
+            with bomb.open(member.filename, "w") as sheet_xml:
+                sheet_xml.write(head + b"<sheetData><!--")
+                padding = sheet_xml_bytes - len(xml) - 7
+                block = b" " * (1 << 20)
+                for _ in range(padding // len(block)):
+                    sheet_xml.write(block)
+                sheet_xml.write(b" " * (padding % len(block)) + b"-->" + tail)
+    return out.getvalue()
+
+
+def _declare(archive: bytes, name: bytes, size: int) -> bytes:
+    """``archive`` with the uncompressed size of member ``name`` declared as ``size``, in its local header and in
+    the central directory."""
+    import struct
+
+    patched = bytearray(archive)
+    # (signature, offset of the uncompressed size, of the name's length, of the name)
+    for signature, size_at, length_at, name_at in ((b"PK\x03\x04", 22, 26, 30), (b"PK\x01\x02", 24, 28, 46)):
+        at = patched.find(signature)
+        while at != -1:
+            (length,) = struct.unpack_from("<H", patched, at + length_at)
+            if patched[at + name_at : at + name_at + length] == name:
+                struct.pack_into("<I", patched, at + size_at, size)
+            at = patched.find(signature, at + 4)
+    return bytes(patched)
+
+
+@pytest.fixture(scope="module")
+def bomb() -> bytes:
+    """~400 MB of sheet XML in a ~400 KB workbook."""
+    return _bomb(400 << 20)
+
+
+@pytest.fixture
+def unpacked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Bytes read out of zip members while a test runs (one entry per read)."""
+    import zipfile
+
+    reads: list[int] = []
+    read = zipfile.ZipExtFile.read
+
+    def counting(self: zipfile.ZipExtFile, n: int = -1) -> bytes:
+        data = read(self, n)
+        reads.append(len(data))
+        return data
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counting)
+    return reads
+
+
+def test_a_zip_bomb_is_refused_before_unpacking(
+    flavour: Flavour, sci: Caller, bomb: bytes, unpacked: list[int]
+) -> None:
+    assert len(bomb) < 1 << 20
+    problem = upload(sci, flavour, bomb, 413)
+    assert "100,000,000-byte limit" in problem["detail"] and unpacked == []
+
+
+def test_a_bomb_below_the_total_limit_is_refused_by_its_ratio(
+    flavour: Flavour, sci: Caller, bomb: bytes, unpacked: list[int]
+) -> None:
+    problem = upload(sci, flavour, _declare(bomb, b"xl/worksheets/sheet1.xml", 90_000_000), 413)
+    assert "unpacks over 100 times its packed size" in problem["detail"] and unpacked == []
+
+
+def test_a_bomb_that_declares_a_small_size_is_refused_after_that_size(
+    flavour: Flavour, sci: Caller, bomb: bytes, unpacked: list[int]
+) -> None:
+    """zipfile stops at a member's declared size and checks its CRC, so the lie costs 200 KB, not 400 MB."""
+    problem = upload(sci, flavour, _declare(bomb, b"xl/worksheets/sheet1.xml", 200_000), 422)
+    assert "damaged or lies about its contents" in problem["detail"] and "CRC" in problem["detail"]
+    assert sum(unpacked) < 300_000
+
+
+def _two_sheets(first: list[list[Any]], second: list[list[Any]]) -> bytes:
+    book = Workbook()
+    for rows in (first, second):
+        sheet_ = book.active if rows is first else book.create_sheet("other")
+        assert sheet_ is not None
+        for row in [HEADER[:6], *rows]:
+            sheet_.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _garbled_sheet() -> bytes:
+    """A valid archive whose sheet is not XML."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(xlsx(HEADER, [["D1", "PK-1", "Unipuck", 1, "s1", "lyso"]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for member in source.infolist():
+            garbled = member.filename == "xl/worksheets/sheet1.xml"
+            archive.writestr(
+                member,
+                source.read(member).replace(b"</row>", b"</row><row r='3'><c", 1) if garbled else source.read(member),
+            )
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "says"),
+    [
+        (lambda a: csv(HEADER[:6], [["D1", "PK-1", "Unipuck", 1, "x" * 131_073, a]]), 422,
+         "Row 2 is not readable CSV: a cell is over the 131,072-character limit"),
+        (lambda a: csv(HEADER[:6], [["D1", "PK-1", "Unipuck", 1, "s1", a], ["D1", "PK\r1", "Unipuck", 2, "s2", a]]),
+         422, "Row 3 is not readable CSV: a line break inside a cell that is not quoted"),
+        (lambda a: ("x" * 131_073 + "\n").encode(), 422, "Row 1 is not readable CSV"),
+        (lambda a: b"\xef\xbb\xbf", 422, "empty"),
+        (lambda a: csv(HEADER, []).replace(b"\n", b"\r\n\r\n"), 422, "no rows"),
+        (lambda a: csv(HEADER[:6], [r[:6] for r in sheet(800, a, uid())])[:-1] + b"\x00\n", 422,
+         "'row': 801, 'column': 'Protein acronym'"),
+        (lambda a: xlsx(HEADER, sheet(2, a, "T"))[:1500], 415, "Not a readable .xlsx"),
+        (lambda a: _garbled_sheet(), 415, "Row 2 of the workbook is not readable"),
+    ],
+    ids=["huge-cell", "bare-cr", "huge-header", "bom-only", "header-only", "nul", "truncated-zip", "garbled-xml"],
+)  # fmt: skip
+def test_unreadable_sheets_are_4xx_naming_the_row(
+    flavour: Flavour, sci: Caller, acronym: str, content: Any, status: int, says: str
+) -> None:
+    before = samples_of(sci, flavour)
+    problem = upload(sci, flavour, content(acronym), status, name="s.csv")
+    assert says in problem["detail"] + str(problem.get("errors", ""))
+    assert samples_of(sci, flavour) == before
+
+
+def test_the_first_of_two_sheets_and_10001_rows_are_read(flavour: Flavour, sci: Caller, acronym: str) -> None:
+    tag = uid()
+    two = _two_sheets([r[:6] for r in sheet(3, acronym, tag)], [["D9", "PK-9", "Unipuck", 1, "no", "none"]])
+    assert upload(sci, flavour, two, 200, dryRun="true")["samples"] == 3
+    many = upload(sci, flavour, csv(HEADER, sheet(10_001, acronym, tag)), 200, name="s.csv", dryRun="true")
+    assert (many["rows"], many["containers"]) == (10_001, 626)
+
+
+def test_a_large_import_does_not_hold_up_other_requests(flavour: Flavour, acronym: str) -> None:
+    """While a 100,000-row sheet is read and validated, /health keeps answering, far faster than the import
+    (through a real server: the test client serves one request at a time)."""
+    import socket
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = flavour.settings.model_copy(update={"import_max_bytes": 20_000_000})
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    serving = threading.Thread(target=server.run, daemon=True)
+    serving.start()
+    base = f"http://127.0.0.1:{port}/ispyb/api/v1"
+    content = csv(HEADER[:6], [row[:6] for row in sheet(100_000, acronym, uid())])
+    answer: dict[str, Any] = {}
+
+    def run_import() -> None:
+        start = time.monotonic()
+        r = httpx.post(
+            f"{base}/shippings/import",
+            params={"proposal": flavour.data.proposals["a"], "dryRun": "true"},
+            files={"file": ("big.csv", content)},
+            headers=flavour.token("sci_a"),
+            timeout=600,
+        )
+        answer.update(status=r.status_code, body=r.json(), seconds=time.monotonic() - start)
+
+    try:
+        for _ in range(600):
+            if server.started:
+                break
+            time.sleep(0.05)
+        importing = threading.Thread(target=run_import)
+        importing.start()
+        latencies: list[float] = []
+        with httpx.Client(timeout=600) as client:
+            while importing.is_alive():
+                start = time.monotonic()
+                assert client.get(f"{base}/health").status_code == 200
+                latencies.append(time.monotonic() - start)
+                time.sleep(0.05)
+        importing.join()
+    finally:
+        server.should_exit = True
+        serving.join(30)
+    assert answer["status"] == 200 and answer["body"]["rows"] == 100_000, answer
+    assert len(latencies) >= 5 and max(latencies) < answer["seconds"] / 4, (max(latencies), answer["seconds"])
