@@ -148,6 +148,8 @@ def test_stats(flavour: Flavour) -> None:
         "/processings/status?dataCollectionIds=%7B%7D",
         "/processings/status?dataCollectionIds=[true]",
         "/processings/status",
+        "/processings/status?dataCollectionIds=" + "[" * 20_000,
+        "/processings/messages/status?dataCollectionIds=" + "[" * 5_000 + "1" + "]" * 5_000,
         "/stats/times",
     ],
 )

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 
 from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep
 from app.errors import InvalidInput
+from app.json_depth import too_deep
 from app.routers.sessions import MAX_ID
 from relational import processings
 from schemas.common import Paged
@@ -27,6 +28,8 @@ def dataCollectionIds(
 ) -> list[int]:
     """py-ispyb's JSON-encoded id list, validated."""
     try:
+        if too_deep(dataCollectionIds.encode(), 1):  # a flat list: refuse nesting before the parser recurses
+            raise ValueError
         ids = json.loads(dataCollectionIds)
     except ValueError:
         raise InvalidInput("dataCollectionIds must be a JSON list of integers, e.g. [1,2]") from None
