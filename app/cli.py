@@ -24,6 +24,7 @@ from app.auth import tokens
 from app.deps import scope_for
 from app.embedded import DocumentServer, EmbeddedServerError
 from app.errors import DomainError
+from app.json_depth import too_deep
 from app.settings import Settings, get_settings
 from app.shipment_import import ImportRejected, import_sheet
 from documents import demo as demo_documents
@@ -331,7 +332,10 @@ def query(
 ) -> None:
     """Run an ad-hoc query on the document collections with the same rules as POST /query/*."""
     try:
-        asyncio.run(_query(json.loads(file.read_text()), login, output))
+        raw, limit = file.read_bytes(), get_settings().json_max_depth
+        if too_deep(raw, limit):  # refused before json.loads recurses, as for request bodies
+            raise ValueError(f"the file nests deeper than {limit} levels")
+        asyncio.run(_query(json.loads(raw), login, output))
     except (DomainError, ValidationError, ValueError) as exc:
         console.print(f"[red]refused[/red]: {getattr(exc, 'detail', exc)}")
         raise typer.Exit(1) from None

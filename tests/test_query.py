@@ -159,6 +159,9 @@ def test_cli_query(flavour: Flavour, two_proposals: str, mongo_url: str, tmp_pat
     spec.write_text(json.dumps({"collection": "metrics", "pipeline": [{"$out": "stolen"}]}))
     refused = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
     assert refused.returncode == 1 and "$out" in refused.stdout
+    spec.write_text('{"collection": "metrics", "filter": ' + "[" * 5_000 + "]" * 5_000 + "}")
+    deep = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
+    assert deep.returncode == 1 and "deeper than" in deep.stdout and "Traceback" not in deep.stderr
 
 
 @pytest.mark.parametrize(
