@@ -27,11 +27,11 @@ from app.errors import DomainError
 from app.json_depth import too_deep
 from app.settings import Settings, get_settings
 from app.shipment_import import ImportRejected, import_sheet
+from app.state import open_database
 from documents import demo as demo_documents
 from documents import metrics, rollups
 from documents.store import DocumentStore
 from relational import demo, people, sql_metrics
-from relational.db import Database
 from relational.schema_check import check
 from schemas.shipment_import import ImportReport
 
@@ -44,7 +44,7 @@ DATA_DIR = Path(".ispyb-data")
 
 async def _seed(settings: Settings) -> bool:
     """The demo data set: SQL rows, then their metrics in the document store (EM, SAXS; MX from SQL)."""
-    database = Database(settings.sql_url)
+    database = open_database(settings)
     store = DocumentStore(settings.mongo_url, settings.mongo_db, settings.mongo_timeout_ms)
     try:
         schema = await database.start()
@@ -68,7 +68,7 @@ async def _seed(settings: Settings) -> bool:
 
 
 async def _token(settings: Settings, login: str) -> str:
-    database = Database(settings.sql_url)
+    database = open_database(settings)
     try:
         async with database.sessions() as db:
             person = await people.person_by_login(db, login)
@@ -153,7 +153,7 @@ def check_schema() -> None:
     """Compare every mapped table and column with the database at ISPYB_SQL_URL; exit 1 on any mismatch."""
 
     async def run() -> tuple[list[str], list[str], str]:
-        database = Database(get_settings().sql_url)
+        database = open_database(get_settings())
         try:
             async with database.engine.connect() as conn:
                 problems = [str(p) for p in await conn.run_sync(check)]
@@ -174,7 +174,7 @@ def check_schema() -> None:
 
 async def _import(content: bytes, filename: str, proposal: str, login: str, **options: object) -> ImportReport:
     settings = get_settings()
-    database = Database(settings.sql_url)
+    database = open_database(settings)
     try:
         schema = await database.start()
         async with database.write_sessions() as db:
@@ -235,7 +235,7 @@ def import_shipment(
 
 async def _sync_sql_metrics() -> dict[str, int]:
     settings = get_settings()
-    database = Database(settings.sql_url)
+    database = open_database(settings)
     store = DocumentStore(settings.mongo_url, settings.mongo_db, settings.mongo_timeout_ms)
     counts = {"read": 0, "added": 0, "already there": 0, "refused": 0}
     try:
@@ -304,7 +304,7 @@ def check_rollups(
 
 async def _query(spec: dict[str, object], login: str, output: str) -> None:
     settings = get_settings()
-    database = Database(settings.sql_url)
+    database = open_database(settings)
     store = DocumentStore(settings.mongo_url, settings.mongo_db, settings.mongo_timeout_ms)
     try:
         async with database.sessions() as db:

@@ -32,9 +32,9 @@ from app.routers import (
     user,
 )
 from app.settings import Settings, get_settings
-from app.state import AppState
+from app.state import AppState, open_database
 from documents.store import DocumentStore
-from relational.db import Database, DatabaseUnavailable, Timeouts
+from relational.db import DatabaseUnavailable
 from relational.sessions import FinishedSessionCounts
 
 PREFIX = "/ispyb/api/v1"
@@ -47,8 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        timeouts = Timeouts(settings.sql_connect_timeout, settings.sql_read_timeout, settings.sql_pool_timeout)
-        database = Database(settings.sql_url, settings.sql_pool_size, settings.sql_pool_recycle, timeouts)
+        database = open_database(settings)
         try:
             schema = await database.start()
         except DatabaseUnavailable as exc:  # bounded by the timeouts: the service refuses to start, clearly

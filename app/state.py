@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from app.auth.plugins import LoginPlugin
 from app.settings import Settings
 from documents.store import DocumentStore
-from relational.db import Database
+from relational.db import Database, Timeouts
 from relational.people import Standing
 from relational.sessions import FinishedSessionCounts
 
@@ -20,3 +20,9 @@ class AppState:
     #: personId -> (expires at, login and permissions, None for no such person); re-read from the database after
     #: ``permission_cache_seconds``
     permissions: dict[int, tuple[float, Standing | None]] = field(default_factory=dict)
+
+
+def open_database(settings: Settings) -> Database:
+    """The relational store as the settings describe it (pool and timeouts), for the service and the CLI alike."""
+    timeouts = Timeouts(settings.sql_connect_timeout, settings.sql_read_timeout, settings.sql_pool_timeout)
+    return Database(settings.sql_url, settings.sql_pool_size, settings.sql_pool_recycle, timeouts)

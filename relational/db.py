@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from aiomysql import Connection
-from pymysql.constants import CR
+from pymysql.constants import CR, ER
 from pymysql.err import OperationalError
 from sqlalchemy import event, text
 from sqlalchemy.engine import ExceptionContext, make_url
@@ -120,7 +120,15 @@ def create_engine(
 
 
 #: MariaDB client errors of a server that cannot be reached or stopped answering (besides SQLAlchemy's disconnects)
-_UNREACHABLE = {CR.CR_CONNECTION_ERROR, CR.CR_CONN_HOST_ERROR, CR.CR_SERVER_GONE_ERROR, CR.CR_SERVER_LOST}
+#: unreachable, gone or lost; full (too many connections) or shutting down: the database cannot serve us now
+_UNREACHABLE = {
+    CR.CR_CONNECTION_ERROR,
+    CR.CR_CONN_HOST_ERROR,
+    CR.CR_SERVER_GONE_ERROR,
+    CR.CR_SERVER_LOST,
+    ER.CON_COUNT_ERROR,
+    ER.SERVER_SHUTDOWN,
+}
 
 
 def _unreachable(context: ExceptionContext) -> None:

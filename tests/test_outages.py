@@ -254,3 +254,31 @@ def test_start_up_against_a_hung_database_fails_clearly(
         outage.mariadb.signal(signal.SIGCONT)
     assert f"The database mysql+aiomysql://root@127.0.0.1:{outage.mariadb.port}/ispyb does not answer" in caplog.text
     outage.all_answer()
+
+
+def test_a_full_database_answers_503_then_recovers(outage: Outage) -> None:
+    """MariaDB refusing new connections (1040, too many connections) is an outage too, not a 500."""
+    outage.all_answer()
+    admin = pymysql.connect(host="127.0.0.1", port=outage.mariadb.port, user="root")
+    held: list[pymysql.Connection] = []  # type: ignore[type-arg]
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("SET GLOBAL max_connections = 2")
+            cursor.execute("SELECT id FROM information_schema.processlist WHERE db = 'ispyb'")
+            for (thread,) in cursor.fetchall():  # the service's pooled connections: it must open new ones
+                cursor.execute(f"KILL {int(thread)}")
+            while True:  # then take every slot left (root has one more than max_connections)
+                try:
+                    held.append(pymysql.connect(host="127.0.0.1", port=outage.mariadb.port, user="root"))
+                except pymysql.OperationalError as exc:
+                    assert exc.args[0] == 1040, exc
+                    break
+        _unavailable(outage.get("/proposals"))
+        _unavailable(outage.post_login())
+    finally:
+        for connection in held:
+            connection.close()
+        with admin.cursor() as cursor:
+            cursor.execute("SET GLOBAL max_connections = 151")
+        admin.close()
+    outage.all_answer()
