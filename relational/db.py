@@ -98,6 +98,7 @@ def create_engine(
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_foreign_keys)
+        event.listen(engine.sync_engine, "handle_error", _client_value_error)
         return engine
 
     def connect() -> Any:
@@ -116,11 +117,12 @@ def create_engine(
     )
     event.listen(engine.sync_engine, "handle_error", _client_value_error)
     event.listen(engine.sync_engine, "handle_error", _unreachable)
+    event.listen(engine.sync_engine, "handle_error", _contended)
     return engine
 
 
-#: MariaDB client errors of a server that cannot be reached or stopped answering (besides SQLAlchemy's disconnects)
-#: unreachable, gone or lost; full (too many connections) or shutting down: the database cannot serve us now
+#: MariaDB errors of a server that cannot serve us now (besides SQLAlchemy's disconnects): unreachable, gone or
+#: lost, full (too many connections) or shutting down
 _UNREACHABLE = {
     CR.CR_CONNECTION_ERROR,
     CR.CR_CONN_HOST_ERROR,
@@ -140,6 +142,26 @@ def _unreachable(context: ExceptionContext) -> None:
     raise DatabaseUnavailable() from context.original_exception
 
 
+class DatabaseBusy(DomainError):
+    status = 503
+    title = "Database busy"
+
+    def __init__(self) -> None:
+        detail = "The database gave up on this request's transaction (deadlock or lock wait); nothing was written"
+        super().__init__(f"{detail}; try again", headers={"Retry-After": "1"})
+
+
+#: MariaDB rolled the statement or transaction back because of another one: deadlock, lock wait timeout
+_CONTENDED = {ER.LOCK_DEADLOCK, ER.LOCK_WAIT_TIMEOUT}
+
+
+def _contended(context: ExceptionContext) -> None:
+    """A deadlock or lock-wait timeout is the database's refusal of this attempt, not a fault: 503, retry."""
+    args = getattr(context.original_exception, "args", ())
+    if args and args[0] in _CONTENDED:
+        raise DatabaseBusy() from context.original_exception
+
+
 #: MariaDB errors that only a client's value causes, with what to tell the client
 _CLIENT_VALUE_ERRORS = {
     1267: "a text has characters outside this database's character set, so nothing can match it",
@@ -151,8 +173,10 @@ _CLIENT_VALUE_ERRORS = {
 
 
 def _client_value_error(context: ExceptionContext) -> None:
-    """Turn a MariaDB refusal caused by the client's value (collation mix, unstorable text, too long, out of
-    range) into a 422 instead of an unexpected error."""
+    """Turn a refusal caused by the client's value (collation mix, unstorable text, too long, out of range; an
+    integer SQLite cannot bind) into a 422 instead of an unexpected error."""
+    if isinstance(context.original_exception, OverflowError):
+        raise InvalidInput(f"Refused by the database: {_CLIENT_VALUE_ERRORS[ER.WARN_DATA_OUT_OF_RANGE]}") from None
     args = getattr(context.original_exception, "args", ())
     if args and args[0] in _CLIENT_VALUE_ERRORS:
         raise InvalidInput(f"Refused by the database: {_CLIENT_VALUE_ERRORS[args[0]]}") from context.original_exception
