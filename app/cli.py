@@ -76,7 +76,7 @@ async def _token(settings: Settings, login: str) -> str:
         await database.dispose()
     if person is None:
         raise typer.BadParameter(f"no Person with login `{login}`")
-    return tokens.issue(settings.jwt_secret, login, person.personId, settings.jwt_lifetime_minutes)
+    return tokens.issue(settings.jwt_secret, person.login, person.personId, settings.jwt_lifetime_minutes)
 
 
 @cli.command()
