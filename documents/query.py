@@ -18,10 +18,10 @@ from typing import Any
 
 from bson.errors import InvalidDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import OperationFailure
+from pymongo.errors import ExecutionTimeout, OperationFailure
 
 from app.errors import InvalidInput
-from documents.store import guarded
+from documents.store import StoreTimeout, guarded
 
 COLLECTIONS = ("results", "metrics", "rollups")
 STAGES = frozenset(
@@ -176,9 +176,12 @@ async def aggregate(
 
 @contextmanager
 def _refusals() -> Iterator[None]:
-    """A query the server refuses, or that cannot be encoded (NUL in a key, an integer over 8 bytes): 422."""
+    """A query the server refuses, or that cannot be encoded (NUL in a key, an integer over 8 bytes): 422; one
+    stopped at its time limit: 504, like every document query over its limit."""
     try:
         yield
+    except ExecutionTimeout:
+        raise StoreTimeout() from None
     except OperationFailure as exc:
         raise InvalidInput(f"The document store refused the query: {(exc.details or {}).get('errmsg', exc)}") from None
     except (InvalidDocument, OverflowError) as exc:

@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.cursor import AsyncCursor
+from pymongo.errors import ExecutionTimeout
 
 from tests.conftest import Flavour
 from tests.test_shipping import Caller, uid
@@ -177,3 +180,18 @@ def test_queries_the_server_refuses_are_a_422(flavour: Flavour, route: str, spec
     problem = Caller(flavour, "sci_a")("POST", f"/query/{route}", 422, json={"collection": "metrics"} | spec)
     assert "document store" in problem["detail"]
     Caller(flavour, "sci_a")("POST", "/query/find", 422, json={"collection": "metrics", "sort": {"kind": 0}})
+
+
+def test_a_query_over_its_time_limit_is_a_504(flavour: Flavour, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store stopping a query at ISPYB_QUERY_MAX_TIME_MS answers 504 like every document query over its limit
+    (not the 422 of a query it refuses)."""
+
+    async def too_slow(*args: Any, **kwargs: Any) -> Any:
+        raise ExecutionTimeout("operation exceeded time limit", 50)
+
+    monkeypatch.setattr(AsyncCursor, "next", too_slow)
+    monkeypatch.setattr(AsyncCollection, "aggregate", too_slow)
+    sci = Caller(flavour, "sci_a")
+    for route, body in (("find", {}), ("aggregate", {"pipeline": []})):
+        problem = sci("POST", f"/query/{route}", 504, json={"collection": "metrics"} | body)
+        assert problem["title"] == "Document store too slow"
