@@ -20,6 +20,7 @@ from relational.db import ReadSession
 from relational.reach import proposal_id_by_name, proposals_reached, sessions_reached
 
 MAX_BINS = 1000
+MAX_BIN_WIDTH = 1e15  #: a histogram's binWidth, at most (wider than any measured range)
 QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
 
 
@@ -84,7 +85,8 @@ async def histogram(
     base = dict(merged["bins"]) if merged else {}
     factor, first = 1, 0
     if bin_width is not None:
-        factor = round(bin_width / width)
+        ratio = bin_width / width  # infinite for a field's bins narrower than binWidth / 1.8e308
+        factor = round(ratio) if math.isfinite(ratio) else 0
         if factor < 1 or not math.isclose(factor * width, bin_width, rel_tol=1e-9):
             raise InvalidInput(f"binWidth must be a whole multiple of {field}'s fixed bin width {width}")
     elif bins is not None and base:

@@ -19,7 +19,7 @@ import pytest
 from app.main import create_app
 from tests.conftest import Flavour
 from tests.test_results import three_collections
-from tests.test_shipping import Caller
+from tests.test_shipping import Caller, uid
 
 API = "/ispyb/api/v1"
 WIDTH = 0.1  # em.ctf estimatedResolution's fixed bin width (schemas/kinds/em.ctf.json)
@@ -138,6 +138,12 @@ def test_rollups_stay_exact_under_concurrent_ingest(flavour: Flavour, mongo_url:
         ({"kind": "em.ctf", "field": "estimatedResolution", "bins": 0}, 422),
         ({"kind": "em.ctf", "field": "estimatedResolution", "bins": 5000}, 422),
         ({"kind": "em.ctf", "field": "estimatedResolution", "binWidth": 0.25}, 422),
+        ({"kind": "em.ctf", "field": "estimatedResolution", "binWidth": "1e400"}, 422),
+        ({"kind": "em.ctf", "field": "estimatedResolution", "binWidth": "Infinity"}, 422),
+        ({"kind": "em.ctf", "field": "estimatedResolution", "binWidth": "-Infinity"}, 422),
+        ({"kind": "em.ctf", "field": "estimatedResolution", "binWidth": "NaN"}, 422),
+        ({"kind": "em.ctf", "field": "estimatedResolution", "binWidth": "1.7976931348623157e309"}, 422),
+        ({"kind": "em.ctf", "field": "estimatedResolution", "binWidth": "1e300"}, 422),
         ({"kind": "em.ctf", "field": "estimatedResolution", "from": "2026-01-02", "to": "2026-01-01"}, 422),
         ({"kind": "em.ctf", "field": "estimatedResolution", "sessionId": 999_999_999}, 404),
     ],
@@ -155,3 +161,12 @@ def test_aggregations_stay_in_scope(flavour: Flavour) -> None:
     other("GET", "/stats/metrics/summary", 404, params={"kind": "em.ctf", "proposal": flavour.data.proposals["a"]})
     minute = {"kind": "em.ctf", "field": "estimatedResolution", "interval": "minute"}
     other("GET", "/stats/metrics/timeseries", 422, params=minute)
+
+
+def test_bin_width_over_a_tiny_fixed_width_is_a_422(flavour: Flavour) -> None:
+    """A binWidth whose ratio to the field's fixed bin width overflows a float is refused, not a 500."""
+    kind = f"em.tiny{uid().lower()}"
+    schema = {"type": "object", "properties": {"x": {"type": "number", "bins": {"width": 1e-300}}}}
+    Caller(flavour, "admin")("POST", "/result-kinds", 201, json={"kind": kind, "target": "metric", "schema": schema})
+    params = {"kind": kind, "field": "x", "binWidth": 1e12}
+    assert "whole multiple" in Caller(flavour, "sci_a")("GET", "/stats/metrics/histogram", 422, params=params)["detail"]

@@ -60,7 +60,15 @@ async def get_histogram(
     kind: Kind,
     field: Field,
     bins: Annotated[int | None, Query(ge=1, le=metric_stats.MAX_BINS, description="At most this many bins")] = None,
-    binWidth: Annotated[float | None, Query(gt=0, description="A whole multiple of the field's bin width")] = None,
+    binWidth: Annotated[
+        float | None,
+        Query(
+            gt=0,
+            le=metric_stats.MAX_BIN_WIDTH,
+            allow_inf_nan=False,
+            description="A whole multiple of the field's bin width",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """Counts per bin of one field, from rollups (the field's fixed bins, merged as asked)."""
     return await metric_stats.histogram(state.documents, scope, kind, field, bins, binWidth)
