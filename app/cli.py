@@ -24,7 +24,7 @@ from app.auth import tokens
 from app.deps import scope_for
 from app.embedded import DocumentServer, EmbeddedServerError
 from app.errors import DomainError
-from app.json_depth import too_deep
+from app.json_guard import too_deep
 from app.settings import Settings, get_settings
 from app.shipment_import import ImportRejected, import_sheet
 from app.state import open_database

@@ -1,5 +1,6 @@
 """One domain error hierarchy, rendered as RFC 9457 ``application/problem+json``."""
 
+import json
 import logging
 from typing import Any
 
@@ -61,8 +62,12 @@ class PayloadTooLarge(DomainError):
 
 def problem(status: int, title: str, detail: Any, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     """An RFC 9457 problem response (``extra``: extension members)."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(jsonable_encoder(body), status_code=status, headers=headers, media_type=PROBLEM_JSON)
+    body = jsonable_encoder({"type": "about:blank", "title": title, "status": status, "detail": detail, **extra})
+    try:
+        return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+    except UnicodeEncodeError:  # a lone surrogate echoed from the request: shown as U+FFFD, never a failure
+        text = json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return JSONResponse(json.loads(text), status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from app.deps import Identity
 from app.errors import Forbidden, InvalidInput, NotFound
-from app.json_depth import nests_too_deep
+from app.json_guard import refused
 from app.settings import Settings
 from documents import kinds, metrics, results, rollups
 from documents.store import DocumentStore, StoreUnavailable
@@ -137,8 +137,8 @@ async def ingest_metrics(
         if isinstance(line, str):
             report.rejected.append(BulkRejection(line=number, reason=line))
             continue
-        if await nests_too_deep(line, settings.json_max_depth):
-            report.rejected.append(BulkRejection(line=number, reason=f"nested deeper than {settings.json_max_depth}"))
+        if reason := await refused(line, settings.json_max_depth):
+            report.rejected.append(BulkRejection(line=number, reason=reason))
             continue
         try:
             metric = MetricIn.model_validate(json.loads(line, parse_constant=_no_constants))

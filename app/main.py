@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app import errors
 from app.auth.plugins import enabled_plugins
-from app.json_depth import JsonDepthLimit
+from app.json_guard import JsonGuard
 from app.routers import (
     auth,
     containers,
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=lambda route: f"{route.tags[0]}-{route.name}" if route.tags else route.name,
     )
     errors.install(app)
-    app.add_middleware(JsonDepthLimit, max_depth=settings.json_max_depth)
+    app.add_middleware(JsonGuard, max_depth=settings.json_max_depth)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     processing_write_permission: str = Field("pipeline_write", max_length=15)  # Permission.type is 15 wide
     document_max_bytes: int = Field(1_000_000, ge=1_000, le=16_000_000)
     document_max_depth: int = Field(20, ge=2, le=100)
-    #: nesting limit of any JSON body (and NDJSON line), checked on the raw bytes before parsing (app/json_depth.py)
+    #: nesting limit of any JSON body (and NDJSON line), checked on the raw bytes before parsing (app/json_guard.py)
     json_max_depth: int = Field(128, ge=110, le=500)
     #: time limit of counts and scans that may grow with a collection (a slow count gives an estimate, not a 503)
     mongo_count_timeout_ms: int = Field(1000, ge=1, le=60_000)
