@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+from bson.decimal128 import Decimal128
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,16 +78,20 @@ def stream(documents: AsyncIterator[dict[str, Any]], output: Output) -> Streamin
 
 
 async def encode(documents: AsyncIterator[dict[str, Any]], output: Output) -> AsyncIterator[bytes]:
+    """The documents as a JSON array, NDJSON, or CSV: the first document's keys as columns, then ``_other``
+    holding as JSON the keys of a later document that are not columns, so that nothing is dropped."""
     header: list[str] | None = None
+    columns: set[str] = set()
     first = True
     if output == Output.json:
         yield b"["
     async for doc in documents:
         if output == Output.csv:
             if header is None:
-                header = list(doc)
-                yield csv_line(header)
-            yield csv_line([_cell(doc.get(k)) for k in header])
+                header, columns = list(doc), set(doc)
+                yield csv_line([*header, _other_column(columns)])
+            rest = {k: v for k, v in doc.items() if k not in columns}
+            yield csv_line([_cell(doc.get(k)) for k in header] + [_cell(rest) if rest else None])
         elif output == Output.ndjson:
             yield json.dumps(doc, default=str).encode() + b"\n"
         else:
@@ -96,5 +101,16 @@ async def encode(documents: AsyncIterator[dict[str, Any]], output: Output) -> As
         yield b"]"
 
 
+def _other_column(columns: set[str]) -> str:
+    """The name of the CSV column holding a later document's other keys: ``_other``, or more ``_`` if taken."""
+    name = "_other"
+    while name in columns:
+        name = f"_{name}"
+    return name
+
+
 def _cell(value: Any) -> Any:
+    """A CSV cell: a document or list as JSON, a Decimal128 as the number it is (not its text)."""
+    if isinstance(value, Decimal128):
+        return value.to_decimal()
     return json.dumps(value, default=str) if isinstance(value, dict | list) else value
