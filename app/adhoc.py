@@ -9,10 +9,10 @@ from bson.decimal128 import Decimal128
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.deps import document_scope
 from app.settings import Settings
 from app.spreadsheets import csv_line
 from documents import query
-from relational.reach import proposals_reached
 from relational.scope import Scope
 
 Collection = Annotated[str, Field(pattern=f"^({'|'.join(query.COLLECTIONS)})$")]
@@ -40,12 +40,6 @@ class AggregateQuery(BaseModel):
 
     collection: Collection
     pipeline: list[Any] = Field(max_length=100)
-
-
-async def document_scope(db: Any, scope: Scope) -> dict[str, Any]:
-    """The filter every ad-hoc query starts with: the caller's proposals (none for all_proposals staff)."""
-    reached = await proposals_reached(db, scope)
-    return {} if reached is None else {"proposalId": {"$in": reached}}
 
 
 async def run(spec: FindQuery | AggregateQuery, db: Any, scope: Scope, store: Any, settings: Settings) -> Any:

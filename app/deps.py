@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from time import monotonic
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -12,11 +12,13 @@ from app.auth import tokens
 from app.errors import Unauthorized
 from app.settings import Settings
 from app.state import AppState
+from documents.scope import within
 from relational import people
 from relational.common import Page
 from relational.db import ReadSession, WriteSession
 from relational.flavour import SchemaInfo
 from relational.people import Standing
+from relational.reach import reach_of
 from relational.scope import Scope
 
 MAX_LIMIT = 10_000
@@ -114,6 +116,20 @@ def scope_for(settings: Settings, person_id: int, permissions: list[str]) -> Sco
 
 
 IdentityDep = Annotated[Identity, Depends(current_identity)]
+
+
+async def document_scope(db: ReadSession, scope: Scope) -> dict[str, Any]:
+    """The Mongo filter of what the caller sees: the same proposals and sessions as in SQL."""
+    reach = await reach_of(db, scope)
+    return within(None) if reach is None else within(reach.proposals, reach.sessions)
+
+
+async def _document_scope(db: ReadSessionDep, identity: IdentityDep) -> dict[str, Any]:
+    return await document_scope(db, identity.scope)
+
+
+#: the caller's document filter (``documents/scope.py``), to be the first condition of every document read
+DocumentScopeDep = Annotated[dict[str, Any], Depends(_document_scope)]
 
 
 def pagination(

@@ -22,7 +22,7 @@ from relational import datacollections, processings
 from relational.common import Page
 from relational.db import ReadSession
 from relational.flavour import SchemaInfo
-from relational.reach import collections_owned, proposals_reached
+from relational.reach import collections_owned, sessions_among
 from relational.scope import Scope
 from schemas.results import BulkRejection, BulkReport, MetricIn, ResultCreate, json_problems
 
@@ -51,13 +51,13 @@ class Owners:
         if self.pipeline:
             self.owner |= owned
             return
-        proposals = sorted({p for p, _ in owned.values()})
-        visible = set(await proposals_reached(self.db, self.identity.scope, proposals) or ())
-        member = set(await proposals_reached(self.db, Scope(person_id=self.identity.personId), proposals) or ())
+        sessions = sorted({s for _, s in owned.values()})
+        visible = await sessions_among(self.db, self.identity.scope, sessions)
+        member = await sessions_among(self.db, Scope(person_id=self.identity.personId), sessions)
         for dc, (proposal, session) in owned.items():
-            if proposal not in visible:
+            if session not in visible:
                 self.refusal[dc] = f"data collection {dc} not found"
-            elif proposal not in member:
+            elif session not in member:
                 self.refusal[dc] = f"data collection {dc}: only the proposal's members or pipelines write its results"
             else:
                 self.owner[dc] = (proposal, session)

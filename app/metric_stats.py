@@ -10,14 +10,14 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.deps import Identity
+from app.deps import Identity, document_scope
 from app.errors import InvalidInput, NotFound
 from documents import metrics, rollups
 from documents.kinds import bins_of, get_kind
 from documents.store import DocumentStore
 from relational import stats
 from relational.db import ReadSession
-from relational.reach import proposal_id_by_name, proposals_reached, sessions_reached
+from relational.reach import proposal_id_by_name, sessions_reached
 
 MAX_BINS = 1000
 MAX_BIN_WIDTH = 1e15  #: a histogram's binWidth, at most (wider than any measured range)
@@ -58,8 +58,8 @@ async def scope_filter(
         query["sessionId"] = {"$in": ids}
     if proposal:
         query["proposalId"] = await proposal_id_by_name(db, identity.scope, proposal)
-    elif "sessionId" not in query and (reached := await proposals_reached(db, identity.scope)) is not None:
-        query["proposalId"] = {"$in": reached}
+    if "sessionId" not in query and (scope := await document_scope(db, identity.scope)):
+        query["$and"] = [scope]  # a proposal's sessions the caller does not reach stay out
     if start or end:
         floor = rollups.hour_of(start) if start else None
         query["hour"] = {k: v for k, v in (("$gte", floor), ("$lt", end)) if v is not None}

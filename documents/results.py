@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from app.errors import Conflict
+from documents.scope import both
 from documents.store import count, guarded
 from schemas.results import ResultCreate, ResultPatch, Status
 
@@ -92,14 +93,6 @@ async def create(
     raise Conflict("Too many concurrent versions of this result; retry")
 
 
-def scoped(proposal_ids: list[int] | None, **filters: Any) -> dict[str, Any]:
-    """A filter on ``filters`` (None values dropped) within the caller's proposals (None: all)."""
-    query = {k: v for k, v in filters.items() if v is not None}
-    if proposal_ids is not None:
-        query["proposalId"] = {"$in": proposal_ids}
-    return query
-
-
 @guarded
 async def find(db: Db, query: dict[str, Any], skip: int, limit: int, count_ms: int) -> tuple[int, bool, list[Any]]:
     """(total, whether it is an estimate, this page) of results matching ``query``, newest first; a count over
@@ -110,11 +103,12 @@ async def find(db: Db, query: dict[str, Any], skip: int, limit: int, count_ms: i
 
 
 @guarded
-async def get(db: Db, result_id: str, proposal_ids: list[int] | None) -> dict[str, Any] | None:
+async def get(db: Db, result_id: str, scope: dict[str, Any]) -> dict[str, Any] | None:
+    """One result within the caller's ``scope`` (``documents/scope.py``)."""
     oid = object_id(result_id)
     if oid is None:
         return None
-    doc = await db.results.find_one(scoped(proposal_ids, _id=oid))
+    doc = await db.results.find_one(both(scope, {"_id": oid}))
     return None if doc is None else out(doc)
 
 

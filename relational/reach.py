@@ -4,9 +4,10 @@ Writing needs the same reach as reading (a scientist of the proposal, or staff);
 reported as absent, never as forbidden.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -115,14 +116,31 @@ async def collections_owned(db: AsyncSession, ids: list[int]) -> dict[int, tuple
     return {dc: (proposal, session) for dc, proposal, session in await db.execute(query)}
 
 
-async def proposals_reached(db: AsyncSession, scope: Scope, among: list[int] | None = None) -> list[int] | None:
-    """The proposal ids the caller reaches (among ``among`` if given); None means every proposal."""
-    if scope.all_proposals and among is None:
+async def sessions_among(db: AsyncSession, scope: Scope, session_ids: list[int]) -> set[int]:
+    """Which of ``session_ids`` the caller reaches."""
+    query = select(BLSession.sessionId).where(BLSession.sessionId.in_(session_ids), scope.sessions())
+    return set((await db.execute(query)).scalars())
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What a caller reaches, for stores outside SQL: whole proposals, and sessions of other proposals one by one
+    (a session member or beamline staff reaches those sessions only, never the rest of their proposals)."""
+
+    proposals: list[int]
+    sessions: list[int]
+
+
+async def reach_of(db: AsyncSession, scope: Scope) -> Reach | None:
+    """The caller's reach as ids, in one round trip; None means every proposal."""
+    if scope.all_proposals:
         return None
-    query = select(Proposal.proposalId).where(scope.proposals(Proposal.proposalId))
-    if among is not None:
-        query = query.where(Proposal.proposalId.in_(among))
-    return list((await db.execute(query)).scalars())
+    whole = select(scope.whole_proposals().subquery().c.proposalId, literal(True))
+    single = select(BLSession.sessionId, literal(False)).where(
+        scope.single_sessions(), BLSession.proposalId.not_in(scope.whole_proposals())
+    )
+    rows = (await db.execute(whole.union_all(single))).all()
+    return Reach(proposals=[i for i, is_proposal in rows if is_proposal], sessions=[i for i, p in rows if not p])
 
 
 async def sessions_reached(

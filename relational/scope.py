@@ -43,6 +43,18 @@ class Scope:
             conditions.append(BLSession.beamLineName.in_(sorted(self.beamlines)))
         return or_(*conditions)
 
+    def whole_proposals(self):  # type: ignore[no-untyped-def]
+        """Proposals the caller reaches as a whole (a member: ProposalHasPerson), as a subquery of ids."""
+        return self._own_proposals()
+
+    def single_sessions(self) -> ColumnElement[bool]:
+        """Filter on ``BLSession`` rows the caller reaches one by one, outside a whole proposal: sessions they are
+        on (Session_has_Person) and sessions on their beamline groups' beamlines."""
+        conditions = [BLSession.sessionId.in_(self._own_sessions())]
+        if self.beamlines:
+            conditions.append(BLSession.beamLineName.in_(sorted(self.beamlines)))
+        return or_(*conditions)
+
     def proposals(self, proposal_id: ColumnElement[int]) -> ColumnElement[bool]:
         """Filter on a proposal id column: proposals the caller is on, or has a visible session of."""
         if self.all_proposals:

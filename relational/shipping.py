@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, InvalidInput, NotFound
@@ -12,6 +12,7 @@ from relational.common import Page, paged, proposal_name, where_given
 from relational.db import WriteSession
 from relational.models import (
     BLSample,
+    BLSession,
     Container,
     Crystal,
     DataCollection,
@@ -302,7 +303,13 @@ async def sample_collections(
         .outerjoin(Container, Container.containerId == BLSample.containerId)
         .outerjoin(Dewar, Dewar.dewarId == Container.dewarId)
         .outerjoin(Shipping, Shipping.shippingId == Dewar.shippingId)
-        .outerjoin(DataCollectionGroup, DataCollectionGroup.blSampleId == BLSample.blSampleId)
+        .outerjoin(  # only collections of sessions the caller reaches (a session member: that session's)
+            DataCollectionGroup,
+            and_(
+                DataCollectionGroup.blSampleId == BLSample.blSampleId,
+                DataCollectionGroup.sessionId.in_(select(BLSession.sessionId).where(scope.sessions())),
+            ),
+        )
         .outerjoin(DataCollection, DataCollection.dataCollectionGroupId == DataCollectionGroup.dataCollectionGroupId)
         .order_by(BLSample.blSampleId, DataCollection.dataCollectionId)
     )

@@ -6,12 +6,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
 from app import hybrid
-from app.deps import IdentityDep, PageDep, ReadSessionDep, StateDep
+from app.deps import IdentityDep, PageDep, ReadSessionDep, StateDep, document_scope
 from app.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from app.routers.proposals import PROPOSAL_PATTERN
 from app.routers.sessions import MAX_ID
 from documents import kinds, metrics, results
-from relational.reach import proposal_id_by_name, proposals_reached
+from documents.scope import both
+from relational.reach import proposal_id_by_name
 from schemas.results import (
     RANGE,
     BulkReport,
@@ -41,11 +42,11 @@ UNAVAILABLE = {
 
 
 async def _scope(db: ReadSessionDep, identity: IdentityDep, proposal: str | None) -> dict[str, Any]:
-    """The document filter for the caller's proposals, narrowed to one proposal if asked."""
+    """The caller's document filter, narrowed to one proposal if asked (still only its sessions they reach)."""
+    scope = await document_scope(db, identity.scope)
     if proposal:
-        return {"proposalId": await proposal_id_by_name(db, identity.scope, proposal)}
-    reached = await proposals_reached(db, identity.scope)
-    return {} if reached is None else {"proposalId": {"$in": reached}}
+        return both(scope, {"proposalId": await proposal_id_by_name(db, identity.scope, proposal)})
+    return scope
 
 
 async def _limit_body(request: Request, state: StateDep) -> None:
@@ -115,8 +116,8 @@ async def get_results(
 
 
 async def _visible(db: ReadSessionDep, identity: IdentityDep, state: StateDep, result_id: str) -> dict[str, Any]:
-    reached = await proposals_reached(db, identity.scope)
-    found = await results.get(await state.documents.ready(), result_id, reached)
+    scope = await document_scope(db, identity.scope)
+    found = await results.get(await state.documents.ready(), result_id, scope)
     if found is None:
         raise NotFound(f"Result {result_id} not found")
     return found

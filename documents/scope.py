@@ -1,0 +1,28 @@
+"""Who sees which documents: the one place where a caller's reach becomes a Mongo filter.
+
+Documents carry the owning ``proposalId`` and their session (``sessionId`` on metrics and rollups, ``sessionIds``
+on results). A caller sees the documents of the proposals they reach as a whole, and of the sessions they reach
+one by one, exactly as SQL scopes sessions (``relational/scope.py``); ``None`` means everything (all_proposals).
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+#: the session fields of the collections: one filter shape serves every collection (and ad-hoc sub-pipelines)
+SESSION_FIELDS = ("sessionId", "sessionIds")
+
+
+def within(proposals: Sequence[int] | None, sessions: Sequence[int] = ()) -> dict[str, Any]:
+    """The filter of what a caller sees: their whole ``proposals`` and single ``sessions`` (None: no filter)."""
+    if proposals is None:
+        return {}
+    reached: list[dict[str, Any]] = [{"proposalId": {"$in": list(proposals)}}]
+    reached += [{field: {"$in": list(sessions)}} for field in SESSION_FIELDS if sessions]
+    return reached[0] if len(reached) == 1 else {"$or": reached}
+
+
+def both(scope: dict[str, Any], narrower: dict[str, Any]) -> dict[str, Any]:
+    """``narrower`` (a filter the caller asked for) kept within ``scope``."""
+    if not scope:
+        return narrower
+    return {"$and": [scope, narrower]} if narrower else scope
