@@ -91,6 +91,7 @@ def make_settings(url: str, mongo: str, mongo_db: str, oidc_key: rsa.RSAPrivateK
         oidc_public_key=public,
         oidc_issuer="https://idp.test",
         permission_cache_seconds=0,
+        mongo_count_timeout_ms=30_000,  # exact totals on a loaded machine; estimate tests set their own
         beamline_groups=[
             BeamLineGroup(
                 groupName="TB",
