@@ -3,6 +3,7 @@ scientist each, a beamline-staff member, an all-proposals admin, sessions, colle
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -233,5 +234,28 @@ async def add_collection(url: str, group_id: int) -> tuple[int, int]:
             group = await db.get(DataCollectionGroup, group_id)
             assert group is not None
             return group.sessionId, dc.dataCollectionId
+    finally:
+        await database.dispose()
+
+
+async def build_embedded(url: str) -> Dataset:
+    """The data set in a new embedded SQLite file at ``url`` (its schema created first), committed."""
+    database = Database(url)
+    try:
+        await database.start()
+        async with database.sessions() as db:
+            data = await build(db, "embedded")
+            await db.commit()
+            return data
+    finally:
+        await database.dispose()
+
+
+async def count(url: str, query: Any) -> int:
+    """The single number a counting ``query`` gives, read on a connection of its own."""
+    database = Database(url)
+    try:
+        async with database.sessions() as db:
+            return int((await db.execute(query)).scalar_one())
     finally:
         await database.dispose()

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from relational.db import Database
 from relational.models import LabContact, Laboratory, Person
+from tests import factories
 from tests.conftest import Flavour
 from tests.test_shipping import Caller, proposal_id, uid
 
@@ -36,15 +37,6 @@ async def _stored(url: str, contact_id: int) -> tuple[Person, Laboratory | None]
         await database.dispose()
 
 
-async def _count(url: str, query: Any) -> int:
-    database = Database(url)
-    try:
-        async with database.sessions() as db:
-            return int((await db.execute(query)).scalar_one())
-    finally:
-        await database.dispose()
-
-
 def test_py_ispyb_shape_with_a_laboratory(flavour: Flavour) -> None:
     sci, pid = Caller(flavour, "sci_a"), proposal_id(flavour, "a")
     body = _py_ispyb(pid, url="https://lab.example", laboratoryExtPk=42)
@@ -64,17 +56,17 @@ def test_a_postcode_is_kept_where_the_database_has_the_column(flavour: Flavour) 
     sci, pid = Caller(flavour, "sci_a"), proposal_id(flavour, "a")
     body = _py_ispyb(pid, postcode="38000")
     labs = select(func.count()).select_from(Laboratory)
-    before = asyncio.run(_count(flavour.url, labs))
+    before = asyncio.run(factories.count(flavour.url, labs))
     if flavour.name == "dls":
         made = sci("POST", "/labcontacts", 201, json=body)
         assert made["Person"]["Laboratory"]["postcode"] == "38000"
-        assert asyncio.run(_count(flavour.url, labs)) == before + 1
+        assert asyncio.run(factories.count(flavour.url, labs)) == before + 1
     else:
         refused = sci("POST", "/labcontacts", 422, json=body)
         assert "postcode" in refused["detail"]
-        assert asyncio.run(_count(flavour.url, labs)) == before  # nothing half-written
+        assert asyncio.run(factories.count(flavour.url, labs)) == before  # nothing half-written
         cards = select(func.count()).where(LabContact.cardName == body["cardName"])
-        assert asyncio.run(_count(flavour.url, cards)) == 0
+        assert asyncio.run(factories.count(flavour.url, cards)) == 0
 
 
 def test_a_contact_without_a_laboratory_reads_null_and_bad_laboratories_are_422(flavour: Flavour) -> None:

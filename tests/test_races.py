@@ -22,7 +22,6 @@ from sqlalchemy import func, select
 from app.embedded import free_port
 from app.main import create_app
 from app.settings import Settings
-from relational.db import Database
 from relational.models import BLSample, Protein
 from tests import factories
 from tests.conftest import Flavour, make_settings
@@ -69,34 +68,13 @@ def on_mariadb(flavour: Flavour) -> Iterator[Served]:
         yield _served(base, flavour.url, f"sci_a_{flavour.name}", flavour.data)
 
 
-async def _build(url: str) -> factories.Dataset:
-    database = Database(url)
-    try:
-        await database.start()
-        async with database.sessions() as db:
-            data = await factories.build(db, "embedded")
-            await db.commit()
-            return data
-    finally:
-        await database.dispose()
-
-
 @pytest.fixture
 def on_sqlite(tmp_path: Path, mongo_url: str, oidc_key: rsa.RSAPrivateKey) -> Iterator[Served]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'ispyb.sqlite'}"
-    data = asyncio.run(_build(url))
+    data = asyncio.run(factories.build_embedded(url))
     settings = make_settings(url, mongo_url, f"races_{uuid.uuid4().hex[:8]}", oidc_key)
     with serve(settings) as base:
         yield _served(base, url, "sci_a_embedded", data)
-
-
-async def _count(url: str, query: Any) -> int:
-    database = Database(url)
-    try:
-        async with database.sessions() as db:
-            return int((await db.execute(query)).scalar_one())
-    finally:
-        await database.dispose()
 
 
 def _container(s: Served) -> int:
@@ -135,7 +113,7 @@ def _one_position(s: Served) -> None:
     counts = _at_once(s, [lambda c, b=b: c.post("/samples", json=b) for b in bodies])
     assert counts == {201: 1, 409: CONCURRENT - 1}
     held = select(func.count()).where(BLSample.containerId == container, BLSample.location == "5")
-    assert asyncio.run(_count(s.url, held)) == 1
+    assert asyncio.run(factories.count(s.url, held)) == 1
 
 
 def _moves_and_creations(s: Served) -> None:
@@ -152,7 +130,7 @@ def _moves_and_creations(s: Served) -> None:
     counts = _at_once(s, [r for pair in zip(moves, creations, strict=True) for r in pair])
     assert counts[200] + counts[201] == 1 and counts[409] == CONCURRENT - 1
     held = select(func.count()).where(BLSample.containerId == container, BLSample.location == "9")
-    assert asyncio.run(_count(s.url, held)) == 1
+    assert asyncio.run(factories.count(s.url, held)) == 1
 
 
 def _one_acronym(s: Served) -> None:
@@ -162,7 +140,7 @@ def _one_acronym(s: Served) -> None:
     counts = _at_once(s, [lambda c: c.post("/proteins", json=body) for _ in range(CONCURRENT)])
     assert counts == {201: 1, 409: CONCURRENT - 1}
     same = select(func.count()).where(Protein.proposalId == proposal, Protein.acronym == acronym)
-    assert asyncio.run(_count(s.url, same)) == 1
+    assert asyncio.run(factories.count(s.url, same)) == 1
 
 
 def _deletion_and_placements(s: Served) -> None:

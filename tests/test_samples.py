@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from relational.db import Database
 from tests import factories
 from tests.conftest import Flavour, make_settings
 
@@ -20,22 +19,10 @@ API = "/ispyb/api/v1"
 HOSTILE_IDS = [0, -1, 2**32, 2**63, 2**64, -(2**63) - 1]
 
 
-async def _build(url: str) -> factories.Dataset:
-    database = Database(url)
-    try:
-        await database.start()
-        async with database.sessions() as db:
-            data = await factories.build(db, "embedded")
-            await db.commit()
-            return data
-    finally:
-        await database.dispose()
-
-
 @pytest.fixture
 def embedded(tmp_path: Path, mongo_url: str, oidc_key: rsa.RSAPrivateKey) -> Iterator[tuple[TestClient, Any]]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'ispyb.sqlite'}"
-    data = asyncio.run(_build(url))
+    data = asyncio.run(factories.build_embedded(url))
     settings = make_settings(url, mongo_url, f"ids_{uuid.uuid4().hex[:8]}", oidc_key)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client, data
