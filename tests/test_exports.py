@@ -294,7 +294,7 @@ def test_adhoc_csv_neutralises_formulas(flavour: Flavour) -> None:
                                                        {"$replaceWith": "$data"}]}  # fmt: skip
     content = sci("POST", "/query/aggregate?format=csv", 200, json=aggregate).content
     rows = assert_neutral_csv(content, HOSTILE)
-    assert rows == [[*data], [*(f"'{v}" for v in HOSTILE), "-3.5"]] and content.endswith(b",-3.5\r\n")
+    assert rows == [[*data, "_other"], [*(f"'{v}" for v in HOSTILE), "-3.5", ""]] and content.endswith(b',-3.5,""\r\n')
 
 
 def test_xlsx_exports_leave_no_temporary_file(
