@@ -124,14 +124,6 @@ async def document_scope(db: ReadSession, scope: Scope) -> dict[str, Any]:
     return within(None) if reach is None else within(reach.proposals, reach.sessions)
 
 
-async def _document_scope(db: ReadSessionDep, identity: IdentityDep) -> dict[str, Any]:
-    return await document_scope(db, identity.scope)
-
-
-#: the caller's document filter (``documents/scope.py``), to be the first condition of every document read
-DocumentScopeDep = Annotated[dict[str, Any], Depends(_document_scope)]
-
-
 def pagination(
     skip: Annotated[int, Query(ge=0, le=MAX_SKIP, description="Results to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Number of results to show")] = 25,
