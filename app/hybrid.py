@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app import json_guard
 from app.deps import Identity
 from app.errors import Forbidden, InvalidInput, NotFound
-from app.json_guard import refused
 from app.settings import Settings
 from documents import kinds, metrics, results, rollups
 from documents.store import DocumentStore, StoreUnavailable
@@ -137,7 +137,7 @@ async def ingest_metrics(
         if isinstance(line, str):
             report.rejected.append(BulkRejection(line=number, reason=line))
             continue
-        if reason := await refused(line, settings.json_max_depth):
+        if reason := await json_guard.refused(line, settings.json_max_depth):
             report.rejected.append(BulkRejection(line=number, reason=reason))
             continue
         try:
