@@ -9,7 +9,6 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import tokens
-from app.errors import Unauthorized
 from app.settings import Settings
 from app.state import AppState
 from documents.scope import within
@@ -20,6 +19,7 @@ from relational.flavour import SchemaInfo
 from relational.people import Standing
 from relational.reach import reach_of
 from relational.scope import Scope
+from schemas.errors import Unauthorized
 
 MAX_LIMIT = 10_000
 MAX_SKIP = 2**31 - 1

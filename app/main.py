@@ -5,39 +5,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app import errors
+from app import problems
 from app.auth.plugins import enabled_plugins
 from app.json_guard import JsonGuard
-from app.routers import (
-    auth,
-    containers,
-    dashboard,
-    datacollections,
-    dewars,
-    events,
-    health,
-    metric_stats,
-    options,
-    processings,
-    proposals,
-    query,
-    results,
-    samples,
-    sessions,
-    shipping,
-    stats,
-    user,
-)
+from app.routers import PREFIX, api, dashboard
 from app.settings import Settings, get_settings
 from app.state import AppState, open_database
 from documents.store import DocumentStore
 from relational.db import DatabaseUnavailable
 from relational.sessions import FinishedSessionCounts
 
-PREFIX = "/ispyb/api/v1"
 logger = logging.getLogger(__name__)
 
 
@@ -73,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         generate_unique_id_function=lambda route: f"{route.tags[0]}-{route.name}" if route.tags else route.name,
     )
-    errors.install(app)
+    problems.install(app)
     app.add_middleware(JsonGuard, max_depth=settings.json_max_depth)
     if settings.cors_origins:
         app.add_middleware(
@@ -83,16 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             allow_credentials=True,
         )
-    api = APIRouter(prefix=PREFIX)
-    for module in (health, auth, user, options, proposals, sessions, events, datacollections, processings, stats):
-        api.include_router(module.router)
-    for router in (shipping.router, dewars.router, dewars.registry, containers.router):
-        api.include_router(router)
-    for router in (results.router, results.metric_router, results.kind_router, metric_stats.router, query.router):
-        api.include_router(router)
-    for router in (samples.router, samples.proteins, samples.contacts):
-        api.include_router(router)
-    app.include_router(api)
+    app.include_router(api())
     app.include_router(dashboard.router)
     return app
 

@@ -63,7 +63,7 @@ class Server:
 @contextmanager
 def served(db: str, port: int, workers: int = 1, login: str = "abcd") -> Iterator[Server]:
     """The service on ``db`` (one SecantusDB process beside it), and a token for ``login``."""
-    from app.embedded import DocumentServer  # the bench, like the tests, runs SecantusDB as a process
+    from app.cli.embedded import DocumentServer  # the bench, like the tests, runs SecantusDB as a process
 
     docs = DocumentServer(":memory:").start()
     env = {

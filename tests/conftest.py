@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
-from app.embedded import DocumentServer
+from app.cli.embedded import DocumentServer
 from app.main import create_app
 from app.settings import Settings
 from relational.db import Database

@@ -23,7 +23,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.embedded import DocumentServer, free_port  # noqa: E402
+from app.cli.embedded import DocumentServer, free_port  # noqa: E402
 from tests import factories  # noqa: E402
 from tests.conftest import JWT_SECRET, _build, load_flavour, mariadb  # noqa: E402
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from app.embedded import free_port
+from app.cli.embedded import free_port
 
 CLI = str(Path(sys.executable).parent / "ispyb-hybrid")
 ARTEFACTS = Path(__file__).resolve().parents[1] / "test-artefacts"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text, update
 
-from app.errors import InvalidInput
 from relational.db import Database, DatabaseBusy
 from relational.models import Person
+from schemas.errors import InvalidInput
 from tests.conftest import Flavour
 
 

@@ -5,7 +5,7 @@ import uuid
 from fastapi.testclient import TestClient
 from pymongo import MongoClient
 
-from app.embedded import DocumentServer
+from app.cli.embedded import DocumentServer
 from app.main import create_app
 from documents.indexes import INDEXES
 from tests.conftest import Flavour, make_settings

@@ -52,7 +52,7 @@ def test_nan_and_infinity_are_refused_everywhere(flavour: Flavour) -> None:
 
 def test_a_metric_line_beyond_8_bytes_is_rejected_alone(flavour: Flavour, monkeypatch: pytest.MonkeyPatch) -> None:
     """Over several batches: the bad lines are reported with their numbers, every other line is stored."""
-    monkeypatch.setattr("app.hybrid.BATCH", 4)
+    monkeypatch.setattr("app.services.results.BATCH", 4)
     sci, dcs = Caller(flavour, "sci_a"), three_collections(flavour, member=True)
     values = [1, 2**63, INT64_MAX, 3, INT64_MIN, INT64_MIN - 1, 4, 2**64, 5, 6, 7]
     lines = [ctf(dcs[0], v, "x.limits") for v in values] + [""]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from app.embedded import free_port
+from app.cli.embedded import free_port
 
 CLI = str(Path(sys.executable).parent / "ispyb-hybrid")
 

@@ -221,7 +221,7 @@ def assert_no_formula(content: bytes, values: list[str]) -> list[tuple[object, .
 
 @pytest.mark.parametrize("writer", ["csv_line", "csv_bytes", "xlsx_bytes"])
 def test_every_writer_neutralises_text_and_keeps_numbers(writer: str) -> None:
-    from app import spreadsheets
+    from app.services import spreadsheets
 
     row = [*HOSTILE, -3.5, -2, 0.25, None, "plain", "a;b"]
     if writer == "xlsx_bytes":
@@ -301,7 +301,7 @@ def test_xlsx_exports_leave_no_temporary_file(
     flavour: Flavour, monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
 ) -> None:
     """Neither a refused export (404) nor one failing half-way leaves a file in the temporary folder."""
-    from app import exports
+    from app.services import exports
 
     sci = Caller(flavour, "sci_a")
     asyncio.run(_hostile_shipment(flavour.url, proposal_id(flavour, "a"), flavour.data.sessions["a"]))

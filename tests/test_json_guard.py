@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from app.errors import problem
 from app.json_guard import lone_surrogate
+from app.problems import problem
 from tests.conftest import Flavour
 from tests.test_results import result
 from tests.test_shipping import Caller, uid

@@ -23,7 +23,7 @@ import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from app.embedded import DocumentServer, free_port
+from app.cli.embedded import DocumentServer, free_port
 from app.main import create_app
 from relational.db import Database
 from tests import factories
@@ -45,7 +45,7 @@ def _program(name: str) -> str:
 
 
 class PrivateMariaDB:
-    """A mariadbd of this test alone, bound to its parent (``app.bound_child``) so it cannot outlive the run."""
+    """A mariadbd of this test alone, bound to its parent (``app.cli.bound_child``) so it cannot outlive the run."""
 
     def __init__(self, home: Path) -> None:
         self.home = home
@@ -60,7 +60,7 @@ class PrivateMariaDB:
                   "--bind-address=127.0.0.1", f"--socket={self.home / 'sock'}", f"--pid-file={self.home / 'pid'}",
                   f"--log-error={self.home / 'error.log'}", "--skip-grant-tables", "--innodb-buffer-pool-size=32M",
                   *(["--user=root"] if os.geteuid() == 0 else [])]  # fmt: skip
-        bound = [sys.executable, "-m", "app.bound_child", str(os.getpid())]
+        bound = [sys.executable, "-m", "app.cli.bound_child", str(os.getpid())]
         self.process = subprocess.Popen(bound + server, start_new_session=True)
         for _ in range(300):
             assert self.process.poll() is None, (self.home / "error.log").read_text()

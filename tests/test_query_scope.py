@@ -14,10 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pymongo import MongoClient
 
-from app.errors import InvalidInput
 from app.main import create_app
 from documents import query
 from documents.query import COLLECTIONS, MAX_NESTING, scoped_pipeline
+from schemas.errors import InvalidInput
 from tests.conftest import Flavour
 from tests.test_results import result
 from tests.test_shipping import Caller, proposal_id, uid

@@ -19,7 +19,7 @@ import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
 
-from app.embedded import free_port
+from app.cli.embedded import free_port
 from app.main import create_app
 from app.settings import Settings
 from relational.models import BLSample, Protein

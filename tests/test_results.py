@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.embedded import DocumentServer
+from app.cli.embedded import DocumentServer
 from app.main import create_app
 from tests.conftest import Flavour, make_settings
 from tests.factories import add_collection, add_session_with_group

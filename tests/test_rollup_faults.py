@@ -17,7 +17,7 @@ from bson import ObjectId
 from fastapi.testclient import TestClient
 from pymongo import AsyncMongoClient, MongoClient
 
-from app.embedded import DocumentServer
+from app.cli.embedded import DocumentServer
 from app.main import create_app
 from documents import rollups
 from tests.conftest import Flavour, make_settings
@@ -41,7 +41,7 @@ def test_a_retry_after_the_store_died_mid_upload_folds_what_was_not(
     """Batches of 40: the store is killed (SIGKILL) after the second batch is stored and before it is folded;
     restarted on the same storage and port, the retried upload (same Idempotency-Key) leaves the rollups equal to
     brute force over the raw metrics, and check-rollups finds no drift."""
-    monkeypatch.setattr("app.hybrid.BATCH", 40)
+    monkeypatch.setattr("app.services.results.BATCH", 40)
     server = DocumentServer(str(tmp_path / "store")).start()
     database = f"t{uuid.uuid4().hex[:8]}"
     settings = make_settings(flavour.url, server.url, database, oidc_key, mongo_timeout_ms=1000)

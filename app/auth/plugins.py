@@ -5,8 +5,8 @@ from typing import Any, Protocol
 import anyio.to_thread
 import jwt
 
-from app.errors import InvalidInput, Unauthorized
 from app.settings import Settings
+from schemas.errors import InvalidInput, Unauthorized
 
 
 class LoginPlugin(Protocol):

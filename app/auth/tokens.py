@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from app.errors import Unauthorized
+from schemas.errors import Unauthorized
 
 ALGORITHM = "HS256"
 #: ``Person.personId`` is an unsigned 4-byte integer in both schema flavours

@@ -1,1 +1,39 @@
-"""HTTP routes, one module per domain."""
+"""HTTP routes, one module per REST stem, and their wiring: ``api()`` is every API route under the prefix."""
+
+from fastapi import APIRouter
+
+from app.routers import (
+    auth,
+    containers,
+    datacollections,
+    dewars,
+    events,
+    health,
+    metric_stats,
+    options,
+    processings,
+    proposals,
+    query,
+    results,
+    samples,
+    sessions,
+    shipping,
+    stats,
+    user,
+)
+
+PREFIX = "/ispyb/api/v1"
+
+
+def api() -> APIRouter:
+    """Every API route under ``PREFIX`` (the dashboard page is outside it: ``app.routers.dashboard``)."""
+    router = APIRouter(prefix=PREFIX)
+    for module in (health, auth, user, options, proposals, sessions, events, datacollections, processings, stats):
+        router.include_router(module.router)
+    for sub in (shipping.router, dewars.router, dewars.registry, containers.router):
+        router.include_router(sub)
+    for sub in (results.router, results.metric_router, results.kind_router, metric_stats.router, query.router):
+        router.include_router(sub)
+    for sub in (samples.router, samples.proteins, samples.contacts):
+        router.include_router(sub)
+    return router

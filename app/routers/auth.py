@@ -4,9 +4,9 @@ from fastapi import APIRouter, status
 
 from app.auth import tokens
 from app.deps import ReadSessionDep, StateDep, standing_of
-from app.errors import InvalidInput, Unauthorized
 from relational import people
 from schemas.auth import AuthConfig, Login, PluginConfig, TokenResponse
+from schemas.errors import InvalidInput, Unauthorized
 
 router = APIRouter(prefix="/auth", tags=["Authentication"])
 

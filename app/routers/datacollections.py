@@ -4,13 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from app import exports, hybrid
 from app.deps import IdentityDep, ReadSessionDep, SchemaDep, StateDep
-from app.errors import NotFound
 from app.routers.sessions import MAX_ID
+from app.services import datacollections as service
+from app.services import exports
 from relational import datacollections
 from schemas.best_result import BestResult
 from schemas.datacollections import DataCollectionUnified
+from schemas.errors import NotFound
 
 router = APIRouter(prefix="/datacollections", tags=["Data collections"])
 
@@ -30,7 +31,7 @@ async def get_datacollection(
     """One data collection with its group, session and sample; with ``include``, also its SQL auto-processing
     and its documents (latest result per series, per-kind metric summaries), both stores queried concurrently."""
     parts = set(include.split(",")) if include else set()
-    item = await hybrid.unified_datacollection(db, state.documents, identity, schema, dataCollectionId, parts)
+    item = await service.unified_datacollection(db, state.documents, identity, schema, dataCollectionId, parts)
     if item is None:
         raise NotFound(f"Data collection {dataCollectionId} not found")
     return item

@@ -6,12 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from app.deps import IdentityDep, PageDep, ReadSessionDep, StateDep, WriteSessionDep
-from app.errors import Forbidden, InvalidInput, NotFound
 from app.routers.proposals import PROPOSAL_PATTERN
 from app.routers.sessions import MAX_ID
 from relational import dewars
 from relational.common import Page
 from schemas.common import Paged
+from schemas.errors import Forbidden, InvalidInput, NotFound
 from schemas.shipping import (
     Dewar,
     DewarCreate,

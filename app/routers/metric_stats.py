@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from app import metric_stats
 from app.deps import IdentityDep, ReadSessionDep, StateDep
 from app.routers.proposals import PROPOSAL_PATTERN
 from app.routers.sessions import MAX_ID
+from app.services import metric_stats
 from schemas.results import Kind
 from schemas.stats import UtcDatetime
 

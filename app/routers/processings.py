@@ -6,11 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep
-from app.errors import InvalidInput
 from app.json_guard import too_deep
 from app.routers.sessions import MAX_ID
 from relational import processings
 from schemas.common import Paged
+from schemas.errors import InvalidInput
 from schemas.processings import (
     AutoProcProgram,
     AutoProcProgramIntegration,

@@ -5,12 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 
-from app import exports
 from app.deps import IdentityDep, PageDep, ReadSessionDep, StateDep
-from app.errors import NotFound
+from app.services import exports
 from relational import proposals
 from relational.common import Page
 from schemas.common import Paged
+from schemas.errors import NotFound
 from schemas.proposals import Proposal
 
 router = APIRouter(prefix="/proposals", tags=["Proposals"])

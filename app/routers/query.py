@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from app.adhoc import AggregateQuery, FindQuery, Output, run, stream
 from app.deps import IdentityDep, ReadSessionDep, StateDep
+from app.services.query import AggregateQuery, FindQuery, Output, run, stream
 
 router = APIRouter(prefix="/query", tags=["Query"])
 

@@ -5,14 +5,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
-from app import hybrid
 from app.deps import IdentityDep, PageDep, ReadSessionDep, StateDep, document_scope
-from app.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from app.routers.proposals import PROPOSAL_PATTERN
 from app.routers.sessions import MAX_ID
+from app.services import results as service
 from documents import kinds, metrics, results
 from documents.scope import both
 from relational.reach import proposal_id_by_name
+from schemas.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from schemas.results import (
     RANGE,
     BulkReport,
@@ -67,7 +67,7 @@ async def create_result(
     """Store a result over one or more data collections. A re-run of the same kind and program over the same
     collections becomes the next version; a retried POST (same Idempotency-Key or runId) returns the first (200)."""
     await _limit_body(request, state)
-    doc, created = await hybrid.write_result(db, state.documents, identity, state.settings, data, idempotency_key)
+    doc, created = await service.write_result(db, state.documents, identity, state.settings, data, idempotency_key)
     if not created:
         response.status_code = status.HTTP_200_OK
     return doc
@@ -148,9 +148,9 @@ async def update_result(
 ) -> dict[str, Any]:
     """Progress of a running result: status, data keys (each `$set` on its own), attachments appended."""
     await _limit_body(request, state)
-    hybrid.check_json(patch.data, state.settings, "data")
+    service.check_json(patch.data, state.settings, "data")
     found = await _visible(db, identity, state, resultId)
-    await hybrid.Owners(db, identity, state.settings).check(found["dataCollectionIds"])
+    await service.Owners(db, identity, state.settings).check(found["dataCollectionIds"])
     return await results.update(state.documents.db, found, patch)
 
 
@@ -160,7 +160,8 @@ async def ingest_metrics(
 ) -> BulkReport:
     """NDJSON, one metric per line (`{kind, dataCollectionId, values}`), streamed and stored in batches; each line
     is accepted or rejected on its own. With an Idempotency-Key a retried upload stores nothing twice."""
-    return await hybrid.ingest_metrics(db, state.documents, identity, state.settings, request.stream(), idempotency_key)
+    lines = request.stream()
+    return await service.ingest_metrics(db, state.documents, identity, state.settings, lines, idempotency_key)
 
 
 @metric_router.get("", response_model=MetricPage, responses=UNAVAILABLE)

@@ -5,12 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep, WriteSessionDep
-from app.errors import NotFound
 from app.routers.proposals import PROPOSAL_PATTERN
 from app.routers.sessions import MAX_ID
 from relational import labcontacts, samples
 from relational.common import Page
 from schemas.common import Paged
+from schemas.errors import NotFound
 from schemas.samples import (
     LabContact,
     LabContactCreate,

@@ -4,13 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from app import hybrid
 from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep
-from app.errors import NotFound
 from app.routers.proposals import PROPOSAL_PATTERN
+from app.services import sessions as service
 from relational import sessions
 from relational.common import Page
 from schemas.common import Paged
+from schemas.errors import NotFound
 from schemas.results import SessionSummary
 from schemas.sessions import Session
 
@@ -123,7 +123,7 @@ async def get_session_summary(
     sessionId: Annotated[int, Path(ge=1, le=MAX_ID)], identity: IdentityDep, db: ReadSessionDep, state: StateDep
 ) -> dict[str, object]:
     """Per data collection: what was collected, how SQL auto-processing went, which results and metrics exist."""
-    summary = await hybrid.session_summary(db, state.documents, identity, sessionId)
+    summary = await service.session_summary(db, state.documents, identity, sessionId)
     if summary is None:
         raise NotFound(f"Session {sessionId} not found")
     return summary

@@ -6,15 +6,15 @@ from typing import Annotated
 from fastapi import APIRouter, File, Path, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
-from app import exports, shipment_import
 from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep, WriteSessionDep
-from app.errors import NotFound, PayloadTooLarge
 from app.routers.proposals import PROPOSAL_PATTERN
 from app.routers.sessions import MAX_ID
-from app.spreadsheets import csv_bytes
+from app.services import exports, shipment_import
+from app.services.spreadsheets import csv_bytes
 from relational import shipping
 from relational.common import Page
 from schemas.common import Paged
+from schemas.errors import NotFound, PayloadTooLarge
 from schemas.shipment_import import ImportReport
 from schemas.shipping import Shipping, ShippingCreate, ShippingUpdate
 

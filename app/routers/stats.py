@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.deps import IdentityDep, ReadSessionDep
-from app.errors import NotFound
 from app.routers.sessions import MAX_ID
 from relational import stats
+from schemas.errors import NotFound
 from schemas.stats import Breakdown, TimeEntry, Times
 
 router = APIRouter(prefix="/stats", tags=["Stats"])

@@ -3,9 +3,9 @@
 from fastapi import APIRouter
 
 from app.deps import IdentityDep, ReadSessionDep, StateDep
-from app.errors import Unauthorized
 from relational import people
 from schemas.auth import CurrentUser
+from schemas.errors import Unauthorized
 
 router = APIRouter(prefix="/user", tags=["Current User"])
 

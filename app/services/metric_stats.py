@@ -11,13 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.deps import Identity, document_scope
-from app.errors import InvalidInput, NotFound
 from documents import metrics, rollups
 from documents.kinds import bins_of, get_kind
 from documents.store import DocumentStore
 from relational import stats
 from relational.db import ReadSession
 from relational.reach import proposal_id_by_name, sessions_reached
+from schemas.errors import InvalidInput, NotFound
 
 MAX_BINS = 1000
 MAX_BIN_WIDTH = 1e15  #: a histogram's binWidth, at most (wider than any measured range)

@@ -10,8 +10,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.deps import document_scope
+from app.services.spreadsheets import csv_line
 from app.settings import Settings
-from app.spreadsheets import csv_line
 from documents import query
 from relational.scope import Scope
 

@@ -10,16 +10,16 @@ from anyio import to_thread
 from fastapi.responses import StreamingResponse
 from openpyxl import Workbook
 
-from app.adhoc import peeked
 from app.deps import Identity
-from app.errors import NotFound
-from app.spreadsheets import XLSX, csv_line, xlsx_row
+from app.services.query import peeked
+from app.services.spreadsheets import XLSX, csv_line, xlsx_row
 from documents import results
 from documents.store import DocumentStore, StoreUnavailable
 from relational import processings, shipping
 from relational.db import ReadSession
 from relational.reach import proposal_id_by_name
 from schemas.best_result import BestResult, Candidate, choose, from_document, space_group_number
+from schemas.errors import NotFound
 
 BATCH = 500
 COLUMNS = ["proposal", "shipment", "dewar", "container", "position", "sample", "protein", "dataCollectionId",

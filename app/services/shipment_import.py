@@ -6,14 +6,14 @@ from typing import Any
 
 from anyio import to_thread
 
-from app.errors import DomainError, InvalidInput
+from app.services.spreadsheets import Limits, csv_bytes, read_table, xlsx_bytes
 from app.settings import Settings
-from app.spreadsheets import Limits, csv_bytes, read_table, xlsx_bytes
 from relational import shipment_import
 from relational.db import WriteSession
 from relational.flavour import SchemaInfo
 from relational.reach import proposal_id_by_name
 from relational.scope import Scope
+from schemas.errors import DomainError, InvalidInput
 from schemas.shipment_import import IGNORED, PROFILES, ImportReport, ImportRow, RowError, map_header, parse_row
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
-STATIC = Path(__file__).resolve().parents[1] / "static"
+STATIC = Path(__file__).resolve().parent
 PLOTLY = Path(str(files("plotly") / "package_data" / "plotly.min.js"))
 CACHE = {"Cache-Control": "public, max-age=86400"}
 

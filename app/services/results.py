@@ -1,10 +1,9 @@
-"""Where the two stores meet: document writes checked against SQL, and unified reads of both.
+"""Result and metric writes, checked against SQL.
 
 A data collection referenced by a document must exist in SQL and lie in a proposal the caller may write to: one
 they are a member of (ProposalHasPerson or Session_has_Person), or any with the processing-write permission.
 """
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -14,16 +13,13 @@ from pydantic import ValidationError
 
 from app import json_guard
 from app.deps import Identity
-from app.errors import Forbidden, InvalidInput, NotFound
 from app.settings import Settings
 from documents import kinds, metrics, results, rollups
-from documents.store import DocumentStore, StoreUnavailable
-from relational import datacollections, processings
-from relational.common import Page
+from documents.store import DocumentStore
 from relational.db import ReadSession
-from relational.flavour import SchemaInfo
 from relational.reach import collections_owned, sessions_among
 from relational.scope import Scope
+from schemas.errors import Forbidden, InvalidInput, NotFound
 from schemas.results import BulkRejection, BulkReport, MetricIn, ResultCreate, json_problems
 
 BATCH = 5000
@@ -220,51 +216,3 @@ async def _store_batch(
     report.accepted += stored
     report.duplicates += len(duplicates)
     report.rejected += [BulkRejection(line=ready[i][0], reason=why) for i, why in refused.items()]
-
-
-async def unified_datacollection(
-    db: ReadSession, store: DocumentStore, identity: Identity, schema: SchemaInfo, dc_id: int, include: set[str]
-) -> dict[str, Any] | None:
-    """The SQL collection with its auto-processing, and its documents (latest result per series, per-kind metric
-    summaries), the two stores queried concurrently; ``documents.available`` is false while the store is down."""
-    item = await datacollections.get_datacollection(db, identity.scope, schema, dc_id)
-    if item is None or not include:
-        return item
-
-    async def documents() -> dict[str, Any]:
-        try:
-            part: dict[str, Any] = {"available": True}
-            if "results" in include:
-                part["results"] = await results.latest_for_collection(store.db, dc_id)
-            if "metrics" in include:
-                part["metrics"] = await metrics.summaries(store.db, {"dataCollectionId": dc_id})
-            return part
-        except StoreUnavailable:
-            return {"available": False}
-
-    sql_part, doc_part = await asyncio.gather(
-        processings.get_auto_integrations(db, identity.scope, schema, Page(0, 100), dc_id), documents()
-    )
-    return item | {"autoProcessing": sql_part[1], "documents": doc_part}
-
-
-async def session_summary(
-    db: ReadSession, store: DocumentStore, identity: Identity, session_id: int
-) -> dict[str, Any] | None:
-    """Per data collection of a visible session: what it was, how SQL auto-processing went, and which
-    document results (latest per series) and metrics it has."""
-    rows = await datacollections.session_overview(db, identity.scope, session_id)
-    if rows is None:
-        return None
-    available = True
-    kinds_by_dc: dict[int, dict[str, Any]] = {}
-    try:
-        kinds_by_dc = await results.kinds_by_collection(store.db, session_id)
-        counts = await metrics.counts_by_collection(store.db, session_id)
-    except StoreUnavailable:
-        available, counts = False, {}
-    for row in rows:
-        dc = row["dataCollectionId"]
-        row["results"] = kinds_by_dc.get(dc, {})
-        row["metrics"] = counts.get(dc, {})
-    return {"sessionId": session_id, "documents": {"available": available}, "dataCollections": rows}

@@ -1,4 +1,5 @@
-"""One domain error hierarchy, rendered as RFC 9457 ``application/problem+json``."""
+"""Errors rendered as RFC 9457 ``application/problem+json``: the domain hierarchy (``schemas.errors``), request
+validation, HTTP errors and the unexpected."""
 
 import json
 import logging
@@ -10,59 +11,22 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from schemas.errors import DomainError
+
 logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
 
-class DomainError(Exception):
-    """Base of every error the service answers on purpose; the HTTP status lives on the class."""
-
-    status = 400
-    title = "Bad request"
-
-    def __init__(self, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.headers = headers
-        self.extra = extra  #: RFC 9457 extension members, e.g. ``errors``
-
-
-class NotFound(DomainError):
-    status = 404
-    title = "Not found"
-
-
-class Unauthorized(DomainError):
-    status = 401
-    title = "Not authenticated"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
-
-
-class Forbidden(DomainError):
-    status = 403
-    title = "Forbidden"
-
-
-class Conflict(DomainError):
-    status = 409
-    title = "Conflict"
-
-
-class InvalidInput(DomainError):
-    status = 422
-    title = "Invalid input"
-
-
-class PayloadTooLarge(DomainError):
-    status = 413
-    title = "Payload too large"
-
-
-def problem(status: int, title: str, detail: Any, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    detail: Any,
+    headers: dict[str, str] | None = None,
+    type: str = "about:blank",
+    **extra: Any,
+) -> JSONResponse:
     """An RFC 9457 problem response (``extra``: extension members)."""
-    body = jsonable_encoder({"type": "about:blank", "title": title, "status": status, "detail": detail, **extra})
+    body = jsonable_encoder({"type": type, "title": title, "status": status, "detail": detail, **extra})
     try:
         return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
     except UnicodeEncodeError:  # a lone surrogate echoed from the request: shown as U+FFFD, never a failure
@@ -72,7 +36,7 @@ def problem(status: int, title: str, detail: Any, headers: dict[str, str] | None
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return problem(exc.status, exc.title, exc.detail, exc.headers, **exc.extra)
+    return problem(exc.status, exc.title, exc.detail, exc.headers, exc.type, **exc.extra)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

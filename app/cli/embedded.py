@@ -1,7 +1,7 @@
 """The embedded document server: SecantusDB run as a separate process (GPL-2.0, never imported here).
 
 The process runs in its own session (a terminal's Ctrl-C reaches only the service, which then stops it) and ends
-when the service does, however the service ends: ``stop()`` on a clean exit, ``app.bound_child`` (the kernel's
+when the service does, however the service ends: ``stop()`` on a clean exit, ``app.cli.bound_child`` (the kernel's
 parent-death signal, Linux) when the service is killed outright."""
 
 import fcntl
@@ -60,7 +60,7 @@ def lock_holder(storage: Path) -> int | None:
 
 class DocumentServer:
     """A SecantusDB process on loopback; ``storage`` is a folder or ``:memory:``. Start it from the main thread
-    (see ``app.bound_child``); as a context manager it is started on entry and stopped on exit."""
+    (see ``app.cli.bound_child``); as a context manager it is started on entry and stopped on exit."""
 
     def __init__(self, storage: str, port: int | None = None, log: Path | None = None) -> None:
         self.port = port or free_port()
@@ -88,7 +88,7 @@ class DocumentServer:
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 - lives with the process
         server = [_executable(), "--host", "127.0.0.1", "--port", str(self.port)]
         server += ["--storage-path", self.storage, "--log-level", "WARNING"]
-        bound = [sys.executable, "-m", "app.bound_child", str(os.getpid())]
+        bound = [sys.executable, "-m", "app.cli.bound_child", str(os.getpid())]
         self.process = subprocess.Popen(bound + server, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             self._wait_until_it_answers(timeout)

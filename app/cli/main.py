@@ -19,20 +19,20 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from app import adhoc
 from app.auth import tokens
+from app.cli.embedded import DocumentServer, EmbeddedServerError
 from app.deps import scope_for
-from app.embedded import DocumentServer, EmbeddedServerError
-from app.errors import DomainError
 from app.json_guard import too_deep
+from app.services import query as adhoc
+from app.services.shipment_import import ImportRejected, import_sheet
 from app.settings import Settings, get_settings
-from app.shipment_import import ImportRejected, import_sheet
 from app.state import open_database
 from documents import demo as demo_documents
 from documents import metrics, rollups
 from documents.store import DocumentStore
 from relational import demo, people, sql_metrics
 from relational.schema_check import check
+from schemas.errors import DomainError
 from schemas.shipment_import import ImportReport
 
 cli = typer.Typer(

@@ -15,7 +15,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.exceptions import InvalidFileException
 
-from app.errors import DomainError, InvalidInput, PayloadTooLarge
+from schemas.errors import DomainError, InvalidInput, PayloadTooLarge
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

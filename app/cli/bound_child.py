@@ -1,4 +1,4 @@
-"""``python -m app.bound_child PARENT_PID COMMAND...``: run COMMAND so that it ends when PARENT_PID does.
+"""``python -m app.cli.bound_child PARENT_PID COMMAND...``: run COMMAND so that it ends when PARENT_PID does.
 
 Linux only (``PR_SET_PDEATHSIG``, kept across ``exec``): the kernel sends COMMAND a SIGTERM when the *thread* of
 the parent that started it exits, so start it from a thread that lives as long as the parent (the main thread).

@@ -1,0 +1,1 @@
+"""The command line (`ispyb-hybrid`) and the embedded launcher it starts."""
