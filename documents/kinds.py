@@ -12,8 +12,8 @@ from jsonschema.exceptions import SchemaError
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from app.errors import Conflict, InvalidInput
 from documents.store import guarded
+from schemas.errors import Conflict, InvalidInput
 
 BUILTIN_DIR = Path(__file__).resolve().parents[1] / "schemas" / "kinds"
 MAX_BIN_INDEX = 2**53  # a binned value's bin number stays an exact float, its rollup sums finite

@@ -20,8 +20,8 @@ from bson.errors import InvalidDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ExecutionTimeout, OperationFailure
 
-from app.errors import InvalidInput
 from documents.store import StoreTimeout, guarded
+from schemas.errors import InvalidInput
 
 COLLECTIONS = ("results", "metrics", "rollups")
 STAGES = frozenset(

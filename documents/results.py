@@ -16,9 +16,9 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from app.errors import Conflict
 from documents.scope import both
 from documents.store import count, guarded
+from schemas.errors import Conflict
 from schemas.results import ResultCreate, ResultPatch, Status
 
 Db = AsyncDatabase[dict[str, Any]]

@@ -10,8 +10,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, PyMongoError
 
-from app.errors import DomainError
 from documents.indexes import INDEXES
+from schemas.errors import DomainError
 
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")

@@ -7,13 +7,13 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, InvalidInput, NotFound
 from relational.common import Page, paged, proposal_name, where_given
 from relational.db import WriteSession
 from relational.models import BLSample, Container, Dewar, Proposal, Shipping
 from relational.reach import flush_or_conflict, lock, owner_in_reach
 from relational.scope import Scope
 from relational.shipping import refuse_if_holding_samples
+from schemas.errors import Conflict, InvalidInput, NotFound
 from schemas.shipping import ContainerCreate, ContainerUpdate
 
 _FIELDS = (

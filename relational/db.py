@@ -15,9 +15,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
-from app.errors import DomainError, InvalidInput
 from relational.flavour import SchemaInfo, detect
 from relational.models import Base
+from schemas.errors import DomainError, InvalidInput
 
 RETRY_AFTER_SECONDS = 5
 

@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, InvalidInput
 from relational.common import Page, paged, proposal_name, where_given
 from relational.db import WriteSession
 from relational.models import (
@@ -23,6 +22,7 @@ from relational.models import (
 from relational.reach import flush_or_conflict, owner_in_reach, proposal_in_reach
 from relational.scope import Scope
 from relational.shipping import refuse_if_holding_samples
+from schemas.errors import Conflict, InvalidInput
 from schemas.shipping import DewarCreate, DewarStatusChange, DewarUpdate, RegistryCreate
 
 _FIELDS = (

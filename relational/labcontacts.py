@@ -6,13 +6,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, column, literal_column, null, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, InvalidInput
 from relational.common import Page, columns, paged, proposal_name, where_given
 from relational.db import WriteSession
 from relational.flavour import SchemaInfo
 from relational.models import LabContact, Laboratory, Person, Proposal
 from relational.reach import flush_or_conflict, proposal_in_reach
 from relational.scope import Scope
+from schemas.errors import Conflict, InvalidInput
 from schemas.samples import LabContactCreate, LaboratoryIn
 
 _PERSON = (Person.personId, Person.givenName, Person.familyName, Person.emailAddress, Person.phoneNumber)

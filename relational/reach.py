@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.errors import Conflict, NotFound
 from relational.common import proposal_name
 from relational.models import (
     BLSession,
@@ -26,6 +25,7 @@ from relational.models import (
     Shipping,
 )
 from relational.scope import Scope
+from schemas.errors import Conflict, NotFound
 
 
 async def proposal_in_reach(db: AsyncSession, scope: Scope, proposal_id: int) -> int:

@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, InvalidInput, NotFound
 from relational.common import Page, columns, paged, proposal_name, where_given
 from relational.db import WriteSession
 from relational.models import (
@@ -26,6 +25,7 @@ from relational.models import (
 )
 from relational.reach import flush_or_conflict, lock, owner_in_reach, proposal_in_reach
 from relational.scope import Scope
+from schemas.errors import Conflict, InvalidInput, NotFound
 from schemas.samples import Cell, ProteinCreate, Protocol, SampleCreate, SampleStatus, SampleUpdate
 
 _CRYSTAL = tuple(Cell.model_fields)

@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, InvalidInput, NotFound
 from relational.common import Page, paged, proposal_name, where_given
 from relational.db import WriteSession
 from relational.models import (
@@ -28,6 +27,7 @@ from relational.models import (
 )
 from relational.reach import flush_or_conflict, owner_in_reach, proposal_in_reach
 from relational.scope import Scope
+from schemas.errors import Conflict, InvalidInput, NotFound
 from schemas.shipping import (
     HAND_CARRIED,
     DeliveryMode,
