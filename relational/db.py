@@ -12,7 +12,13 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
 from relational.flavour import SchemaInfo, detect
@@ -192,10 +198,6 @@ class WriteSession(AsyncSession):
     """A session that may write: data access flushes, the request dependency commits or rolls back."""
 
 
-def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-
-
 async def create_embedded_schema(engine: AsyncEngine) -> None:
     """Create the mapped tables in the embedded SQLite file. Refuses any other database: the service
     never issues DDL against a facility's MariaDB."""
@@ -212,9 +214,21 @@ class Database:
         self, url: str, pool_size: int = 10, pool_recycle: int = 3600, timeouts: Timeouts = Timeouts()
     ) -> None:
         self.engine = create_engine(url, pool_size, pool_recycle, timeouts)
-        self.sessions = sessionmaker(self.engine)
-        self.write_sessions = async_sessionmaker(self.engine, class_=WriteSession, expire_on_commit=False)
+        self.bind(None)
         self.schema: SchemaInfo | None = None
+
+    def bind(self, connection: AsyncConnection | None) -> None:
+        """Hand out sessions on ``connection``, or with None on the pool (the service). The tests' hook: their
+        connection holds an outer transaction they roll back at the end; read sessions join it, a write session's
+        commit releases a savepoint of it (so a read session closing after a write in the same request undoes
+        nothing)."""
+        bind = self.engine if connection is None else connection
+        self.sessions = async_sessionmaker(
+            bind, expire_on_commit=False, autoflush=False, join_transaction_mode="rollback_only"
+        )
+        self.write_sessions = async_sessionmaker(
+            bind, class_=WriteSession, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
 
     async def start(self) -> SchemaInfo:
         """Create the embedded schema if this is SQLite, then detect what the database holds."""
