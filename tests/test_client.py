@@ -1,10 +1,12 @@
 """The pipeline client against the real app (its TestClient as transport): results, metrics, unified reads, and
 retries that never store twice."""
 
+from typing import Any
+
 import httpx
 import pytest
+from ispyb_hybrid_client import IspybClient, IspybError
 
-from app.client import IspybClient, IspybError
 from tests.conftest import Flavour
 from tests.test_shipping import uid
 
@@ -21,7 +23,7 @@ def test_a_pipeline_round_trip(flavour: Flavour, ispyb: IspybClient) -> None:
     made = ispyb.post_result({"kind": "mx.autoproc", "program": {"name": program}, "dataCollectionIds": [dc]})
     done = ispyb.update_result(made.resultId, status="success", data={"resolution": 1.7})
     assert (done.status, done.data) == ("success", {"resolution": 1.7})
-    metrics = [
+    metrics: list[dict[str, Any]] = [
         {"kind": "mx.image", "dataCollectionId": dc, "values": {"imageNumber": i, "spotCount": i * 2}}
         for i in range(1, 26)
     ]

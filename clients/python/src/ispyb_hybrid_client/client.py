@@ -1,14 +1,5 @@
-"""A small typed client for pipelines and notebooks (httpx): post results, stream metrics in bulk, read a
-unified data collection. Every POST carries an idempotency key, so its retries never store anything twice; a
-PATCH (which appends attachments) has none, so it is retried only when it never reached the server.
-
-    from app.client import IspybClient
-    with IspybClient("http://localhost:8000", token) as ispyb:
-        result = ispyb.post_result({"kind": "mx.autoproc", "program": {"name": "xia2"}, "dataCollectionIds": [1]})
-        report = ispyb.send_metrics({"kind": "mx.image", "dataCollectionId": 1, "values": {"imageNumber": i}}
-                                    for i in range(1, 3601))
-        collection = ispyb.datacollection(1)
-"""
+"""The HTTP client: every POST carries an idempotency key, so its retries never store anything twice; a PATCH
+(which appends attachments) has none, so it is retried only when it never reached the server."""
 
 import json
 import time
@@ -19,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from schemas.results import BulkReport, MetricIn, Result, ResultCreate
+from ispyb_hybrid_client.models import BulkReport, MetricIn, Result, ResultCreate, ResultPatch
 
 PREFIX = "/ispyb/api/v1"
 RETRY_STATUSES = {502, 503, 504}
@@ -91,11 +82,13 @@ class IspybClient:
         """Progress of a running result: ``status``, ``data`` (keys set one by one), ``attachments`` (appended).
         Not retried once sent: a lost answer could otherwise append the attachments twice. On a 502/503/504 or a
         broken connection, read the result (``GET /results/{id}``) to see whether the change landed."""
-        return Result.model_validate(self._send("PATCH", f"/results/{result_id}", replayable=False, json=changes))
+        payload = ResultPatch.model_validate(changes).model_dump(mode="json", exclude_unset=True)
+        return Result.model_validate(self._send("PATCH", f"/results/{result_id}", replayable=False, json=payload))
 
     def send_metrics(self, metrics: Iterable[MetricIn | dict[str, Any]], batch: int = 5000) -> BulkReport:
-        """Stream metrics as NDJSON in batches; each batch is retried under its own idempotency key.
-        Line numbers in the report count from the first metric sent."""
+        """Stream metrics as NDJSON in batches; each batch is retried under its own idempotency key. Plain dicts
+        are sent as they are, so the service judges each line on its own; line numbers in the report count from
+        the first metric sent."""
         total = BulkReport(lines=0, accepted=0, duplicates=0, rejected=[])
         for chunk in _batches(metrics, batch):
             body = "\n".join(_line(m) for m in chunk).encode()
@@ -109,7 +102,8 @@ class IspybClient:
         return total
 
     def datacollection(self, dc_id: int, include: Iterable[str] = ("results", "metrics")) -> dict[str, Any]:
-        """The collection with its SQL auto-processing and its documents."""
+        """The collection with its SQL auto-processing and its documents, as the service's JSON (the OpenAPI's
+        ``DataCollectionUnified``: ISPyB's wide row, left unmodelled here)."""
         parts = ",".join(include)
         return dict(self._send("GET", f"/datacollections/{dc_id}", params={"include": parts} if parts else None))
 
