@@ -12,6 +12,7 @@ from app.auth import tokens
 from app.settings import Settings
 from app.state import AppState
 from documents.scope import within
+from documents.store import DocumentStore
 from relational import people
 from relational.common import Page
 from relational.db import ReadSession, WriteSession
@@ -33,10 +34,17 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
+def get_documents(state: StateDep) -> DocumentStore:
+    return state.documents
+
+
+DocumentsDep = Annotated[DocumentStore, Depends(get_documents)]
+
+
 async def read_session(state: StateDep) -> AsyncIterator[ReadSession]:
-    """A session for reads: never commits; closing it hands the connection back to the pool, whose
-    reset-on-return rolls the transaction back (one round trip, not two)."""
-    async with state.database.sessions() as session:
+    """A session for reads that refuses every write (``ReadOnlySession``); closing it hands the connection back to
+    the pool, whose reset-on-return rolls the transaction back (one round trip, not two)."""
+    async with state.database.read_sessions() as session:
         yield session
 
 

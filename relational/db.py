@@ -1,14 +1,16 @@
 """Engine and session factories for the facility's MariaDB or the embedded SQLite file."""
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, Protocol, TypeVar, TypeVarTuple, overload
 
 from aiomysql import Connection
 from pymysql.constants import CR, ER
 from pymysql.err import OperationalError
-from sqlalchemy import event, text
+from sqlalchemy import Connection as SyncConnection
+from sqlalchemy import Engine, Executable, Result, ScalarResult, event, text
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -19,13 +21,18 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
+from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from relational.flavour import SchemaInfo, detect
 from relational.models import Base
 from schemas.errors import DomainError, InvalidInput
 
 RETRY_AFTER_SECONDS = 5
+_T = TypeVar("_T")
+_O = TypeVar("_O")
+_Ts = TypeVarTuple("_Ts")
 
 
 class DatabaseUnavailable(DomainError):
@@ -229,6 +236,9 @@ class Database:
         self.write_sessions = async_sessionmaker(
             bind, class_=WriteSession, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
+        self.read_sessions = async_sessionmaker(
+            bind, class_=ReadOnlySession, expire_on_commit=False, autoflush=False, join_transaction_mode="rollback_only"
+        )
 
     async def start(self) -> SchemaInfo:
         """Create the embedded schema if this is SQLite, then detect what the database holds."""
@@ -255,5 +265,70 @@ class Database:
         await self.engine.dispose()
 
 
-#: the session type GET handlers receive (the request dependency never commits it)
-ReadSession = AsyncSession
+class ReadSession(Protocol):
+    """What code that only reads may call: a read-only session and a write session both fit, and a type checker
+    refuses ``add``, ``flush``, ``commit`` and the other writes on it."""
+
+    @overload
+    async def execute(
+        self, statement: TypedReturnsRows[*_Ts], params: Mapping[str, Any] | None = None
+    ) -> Result[*_Ts]: ...
+    @overload
+    async def execute(
+        self, statement: Executable, params: Mapping[str, Any] | None = None
+    ) -> Result[*tuple[Any, ...]]: ...
+
+    @overload
+    async def scalar(self, statement: TypedReturnsRows[_T], params: Mapping[str, Any] | None = None) -> _T | None: ...
+    @overload
+    async def scalar(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Any: ...
+
+    @overload
+    async def scalars(
+        self, statement: TypedReturnsRows[_T], params: Mapping[str, Any] | None = None
+    ) -> ScalarResult[_T]: ...
+    @overload
+    async def scalars(self, statement: Executable, params: Mapping[str, Any] | None = None) -> ScalarResult[Any]: ...
+
+    async def get(self, entity: type[_O], ident: Any) -> _O | None: ...
+
+    def get_bind(self) -> Engine | SyncConnection: ...
+
+
+def _refuse(name: str) -> NoReturn:
+    raise RuntimeError(f"{name}() on a read-only session: a bug in the caller, which must take a WriteSession")
+
+
+class _ReadOnlySyncSession(Session):
+    """The synchronous session under ``ReadOnlySession``: refuses ORM-enabled INSERT, UPDATE and DELETE."""
+
+
+@event.listens_for(_ReadOnlySyncSession, "do_orm_execute")
+def _refuse_dml(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        _refuse("execute(" + ("insert" if state.is_insert else "update" if state.is_update else "delete") + ")")
+
+
+class ReadOnlySession(AsyncSession):
+    """The session reads get (the request's ``read_session``): every write raises ``RuntimeError``, a
+    programming error rather than a client's, so a handler that should not write cannot."""
+
+    sync_session_class = _ReadOnlySyncSession
+
+    def add(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse("add")
+
+    def add_all(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse("add_all")
+
+    async def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse("delete")
+
+    async def merge(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse("merge")
+
+    async def flush(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse("flush")
+
+    async def commit(self) -> NoReturn:
+        _refuse("commit")

@@ -1,0 +1,99 @@
+"""Reads and writes are different session types: the read dependency's session refuses every write, and no GET
+route can reach a write session."""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import delete, insert, select, update
+
+from app.deps import read_session, write_session
+from app.main import create_app
+from app.settings import Settings
+from relational.db import Database
+from relational.models import Person
+
+#: each write a read session must refuse, by the name its error gives
+WRITES: dict[str, Callable[[Any], Awaitable[object] | object]] = {
+    "add": lambda db: db.add(Person(login="nobody")),
+    "add_all": lambda db: db.add_all([Person(login="nobody")]),
+    "delete": lambda db: db.delete(Person(login="nobody")),
+    "merge": lambda db: db.merge(Person(login="nobody")),
+    "flush": lambda db: db.flush(),
+    "commit": lambda db: db.commit(),
+    "execute(insert)": lambda db: db.execute(insert(Person).values(login="nobody")),
+    "execute(update)": lambda db: db.execute(update(Person).values(login="nobody")),
+    "execute(delete)": lambda db: db.execute(delete(Person)),
+}
+
+
+async def _attempt(url: str, name: str) -> int:
+    """Try ``write`` on the read dependency's session (it must raise), then count the people: still none."""
+    database = Database(url)
+    try:
+        await database.start()
+        state = SimpleNamespace(database=database)
+        async for db in read_session(state):  # type: ignore[arg-type]
+            with pytest.raises(RuntimeError, match=r"read-only session") as refused:
+                outcome = WRITES[name](db)
+                if isinstance(outcome, Awaitable):
+                    await outcome
+            assert refused.value.args[0].startswith(f"{name}() on a read-only session")
+            return len((await db.scalars(select(Person))).all())  # reads still work
+        raise AssertionError("read_session yielded nothing")
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.parametrize("name", WRITES)
+def test_the_read_session_refuses_each_write(tmp_path: Path, name: str) -> None:
+    assert asyncio.run(_attempt(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", name)) == 0
+
+
+def test_a_write_session_writes(tmp_path: Path) -> None:
+    async def run() -> int:
+        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+        try:
+            await database.start()
+            async with database.write_sessions() as db:
+                db.add(Person(login="somebody"))
+                await db.flush()
+                await db.commit()
+            async with database.read_sessions() as db:
+                return len((await db.scalars(select(Person))).all())
+        finally:
+            await database.dispose()
+
+    assert asyncio.run(run()) == 1
+
+
+def _calls(dependant: Dependant) -> Iterator[object]:
+    """Every dependency a route resolves, at any depth."""
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _calls(sub)
+
+
+def _routes() -> list[tuple[str, APIRoute]]:
+    """(path, route) of every API route of the app, included routers unfolded."""
+    settings = Settings(_env_file=None, mode="dev", sql_url="sqlite+aiosqlite:///x.sqlite", auth_plugins=["dummy"])  # type: ignore[call-arg]
+    contexts = iter_route_contexts(create_app(settings).routes)
+    return [(c.path or "", c.original_route) for c in contexts if isinstance(c.original_route, APIRoute)]
+
+
+def test_no_get_route_has_a_write_session() -> None:
+    gets = [(path, r) for path, r in _routes() if "GET" in r.methods]
+    assert len(gets) > 40
+    assert [path for path, r in gets if write_session in set(_calls(r.dependant))] == []
+
+
+def test_the_write_routes_are_seen() -> None:
+    """The walk above reaches the dependencies: the routes that change SQL rows are found taking a write session."""
+    writing = {(path, m) for path, r in _routes() if write_session in set(_calls(r.dependant)) for m in r.methods}
+    assert ("/ispyb/api/v1/shippings/{shippingId}", "PATCH") in writing
+    assert ("/ispyb/api/v1/samples", "POST") in writing
