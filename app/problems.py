@@ -1,5 +1,5 @@
 """Errors rendered as RFC 9457 ``application/problem+json``: the domain hierarchy (``schemas.errors``), request
-validation, HTTP errors and the unexpected."""
+validation, HTTP errors and the unexpected; and ``responses()``, which declares a route's errors in the OpenAPI."""
 
 import json
 import logging
@@ -11,10 +11,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from schemas.errors import DomainError
+from documents.store import StoreTimeout, StoreUnavailable
+from relational.db import DatabaseBusy, DatabaseUnavailable
+from schemas.errors import DomainError, Unauthorized
+from schemas.problems import Problem
 
 logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+#: what any route of an authenticated caller may answer: the caller is read from SQL
+AUTHENTICATED = (Unauthorized, DatabaseUnavailable, DatabaseBusy)
+#: what a route reading or writing the document store may answer besides
+DOCUMENT_STORE = (StoreUnavailable, StoreTimeout)
 
 
 def problem(
@@ -57,9 +64,39 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem(500, "Internal server error", "An unexpected error occurred; it has been logged.")
 
 
+def responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
+    """A route's (or router's) ``responses=``: each error's status with a ``Problem`` body, described by the titles
+    of the errors answering it."""
+    titles: dict[int, list[str]] = {}
+    for error in errors:
+        titles.setdefault(error.status, []).append(error.title)
+    return {status: {"model": Problem, "description": "; ".join(dict.fromkeys(titles[status]))} for status in titles}
+
+
+def _problem_media_type(app: FastAPI) -> None:
+    """Serve the declared error bodies as ``application/problem+json`` in the OpenAPI (FastAPI files a response's
+    model under the route's own media type)."""
+    generate = app.openapi
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+
+    def openapi() -> dict[str, Any]:
+        spec = generate()
+        for operations in spec["paths"].values():
+            for operation in operations.values():
+                for answer in operation.get("responses", {}).values():
+                    content = answer.get("content", {})
+                    for media_type in [m for m in content if m != PROBLEM_JSON]:
+                        if content[media_type].get("schema") == problem_ref:
+                            content[PROBLEM_JSON] = content.pop(media_type)
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
-    """Register the problem+json renderers on ``app``."""
+    """Register the problem+json renderers on ``app`` and describe them in its OpenAPI."""
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+    _problem_media_type(app)

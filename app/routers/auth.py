@@ -4,6 +4,7 @@ from fastapi import APIRouter, status
 
 from app.auth import tokens
 from app.deps import ReadSessionDep, StateDep, standing_of
+from app.problems import AUTHENTICATED, responses
 from relational import people
 from schemas.auth import AuthConfig, Login, PluginConfig, TokenResponse
 from schemas.errors import InvalidInput, Unauthorized
@@ -21,7 +22,7 @@ async def auth_config(state: StateDep) -> AuthConfig:
     "/login",
     response_model=TokenResponse,
     status_code=status.HTTP_201_CREATED,
-    responses={401: {"description": "Unknown login or rejected credentials"}, 422: {"description": "Bad request"}},
+    responses=responses(*AUTHENTICATED, InvalidInput),
 )
 async def login(body: Login, state: StateDep, db: ReadSessionDep) -> TokenResponse:
     """Log in with a plugin; answers our own bearer token."""

@@ -3,15 +3,17 @@
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from app.deps import IdentityDep, PageDep, ReadSessionDep, StateDep, WriteSessionDep
-from app.routers.proposals import PROPOSAL_PATTERN
-from app.routers.sessions import MAX_ID
+from app.problems import AUTHENTICATED, responses
+from app.routers.lists import listed
+from app.routers.params import Id, IdFilter, ProposalFilter
+from app.routers.valid import DewarDep, dewar_of
 from relational import dewars
 from relational.common import Page
 from schemas.common import Paged
-from schemas.errors import Forbidden, InvalidInput, NotFound
+from schemas.errors import Conflict, Forbidden, InvalidInput, NotFound
 from schemas.shipping import (
     Dewar,
     DewarCreate,
@@ -22,10 +24,8 @@ from schemas.shipping import (
     RegistryEntry,
 )
 
-router = APIRouter(prefix="/dewars", tags=["Dewars"])
-registry = APIRouter(prefix="/dewar-registry", tags=["Dewars"])
-DewarId = Annotated[int, Path(ge=1, le=MAX_ID)]
-NOT_FOUND = {404: {"description": "No such dewar (or out of reach)"}}
+router = APIRouter(prefix="/dewars", tags=["Dewars"], responses=responses(*AUTHENTICATED))
+registry = APIRouter(prefix="/dewar-registry", tags=["Dewars"], responses=responses(*AUTHENTICATED))
 
 
 @router.get("", response_model=Paged[Dewar])
@@ -33,53 +33,48 @@ async def get_dewars(
     identity: IdentityDep,
     db: ReadSessionDep,
     page: PageDep,
-    shippingId: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    proposal: Annotated[str | None, Query(pattern=PROPOSAL_PATTERN, max_length=60)] = None,
+    shippingId: IdFilter = None,
+    proposal: ProposalFilter = None,
     barCode: Annotated[str | None, Query(min_length=1, max_length=45, description="Scanner look-up")] = None,
 ) -> dict[str, object]:
     """Dewars the caller may see, newest first."""
     total, rows = await dewars.get_dewars(
         db, identity.scope, page, shippingId=shippingId, proposal=proposal, barCode=barCode
     )
-    return {"total": total, "results": rows, "skip": page.skip, "limit": page.limit}
+    return listed(rows, total, page)
 
 
-async def _one(db: ReadSessionDep, identity: IdentityDep, dewar_id: int) -> dict[str, object]:
-    _, rows = await dewars.get_dewars(db, identity.scope, Page(0, 1), dewarId=dewar_id)
-    if not rows:
-        raise NotFound(f"Dewar {dewar_id} not found")
-    return rows[0]
-
-
-@router.get("/{dewarId}", response_model=Dewar, responses=NOT_FOUND)
-async def get_dewar(dewarId: DewarId, identity: IdentityDep, db: ReadSessionDep) -> dict[str, object]:
+@router.get("/{dewarId}", response_model=Dewar, responses=responses(NotFound))
+async def get_dewar(dewar: DewarDep) -> dict[str, object]:
     """One dewar."""
-    return await _one(db, identity, dewarId)
+    return dewar
 
 
-@router.post("", response_model=Dewar, status_code=status.HTTP_201_CREATED, responses=NOT_FOUND)
+@router.post(
+    "", response_model=Dewar, status_code=status.HTTP_201_CREATED, responses=responses(NotFound, Conflict, InvalidInput)
+)
 async def create_dewar(data: DewarCreate, identity: IdentityDep, db: WriteSessionDep) -> dict[str, object]:
     """A new dewar in a shipment; its barcode must be unique, its facility code registered for the proposal."""
-    return await _one(db, identity, await dewars.create_dewar(db, identity.scope, data))
+    return await dewar_of(db, identity, await dewars.create_dewar(db, identity.scope, data))
 
 
-@router.patch("/{dewarId}", response_model=Dewar, responses=NOT_FOUND)
+@router.patch("/{dewarId}", response_model=Dewar, responses=responses(NotFound, Conflict, InvalidInput))
 async def update_dewar(
-    dewarId: DewarId, patch: DewarUpdate, identity: IdentityDep, db: WriteSessionDep
+    dewarId: Id, patch: DewarUpdate, identity: IdentityDep, db: WriteSessionDep
 ) -> dict[str, object]:
     """Change some fields (status changes go through /history)."""
     await dewars.update_dewar(db, identity.scope, dewarId, patch)
-    return await _one(db, identity, dewarId)
+    return await dewar_of(db, identity, dewarId)
 
 
-@router.delete("/{dewarId}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-async def delete_dewar(dewarId: DewarId, identity: IdentityDep, db: WriteSessionDep) -> None:
+@router.delete("/{dewarId}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(NotFound, Conflict))
+async def delete_dewar(dewarId: Id, identity: IdentityDep, db: WriteSessionDep) -> None:
     """Remove an empty dewar with its containers; 409 while it holds samples."""
     await dewars.delete_dewar(db, identity.scope, dewarId)
 
 
-@router.get("/{dewarId}/history", response_model=list[DewarHistoryEntry], responses=NOT_FOUND)
-async def get_history(dewarId: DewarId, identity: IdentityDep, db: ReadSessionDep) -> list[dict[str, object]]:
+@router.get("/{dewarId}/history", response_model=list[DewarHistoryEntry], responses=responses(NotFound))
+async def get_history(dewarId: Id, identity: IdentityDep, db: ReadSessionDep) -> list[dict[str, object]]:
     """The dewar's status changes, oldest first."""
     return await dewars.get_history(db, identity.scope, dewarId)
 
@@ -88,10 +83,10 @@ async def get_history(dewarId: DewarId, identity: IdentityDep, db: ReadSessionDe
     "/{dewarId}/history",
     response_model=list[DewarHistoryEntry],
     status_code=status.HTTP_201_CREATED,
-    responses=NOT_FOUND,
+    responses=responses(NotFound, InvalidInput),
 )
 async def record_status(
-    dewarId: DewarId, change: DewarStatusChange, identity: IdentityDep, db: WriteSessionDep, state: StateDep
+    dewarId: Id, change: DewarStatusChange, identity: IdentityDep, db: WriteSessionDep, state: StateDep
 ) -> list[dict[str, object]]:
     """Record a status change (e.g. `at facility`, `on beamline`) with location and time; the whole history back."""
     await dewars.record_status(db, identity.scope, dewarId, change, state.settings.dewar_statuses)
@@ -107,10 +102,15 @@ async def get_registry(
 ) -> dict[str, object]:
     """Registered dewars: staff see all, others those serving their proposals."""
     total, rows = await dewars.get_registry(db, identity.scope, page, facilityCode)
-    return {"total": total, "results": rows, "skip": page.skip, "limit": page.limit}
+    return listed(rows, total, page)
 
 
-@registry.post("", response_model=RegistryEntry, status_code=status.HTTP_201_CREATED, responses={403: {}})
+@registry.post(
+    "",
+    response_model=RegistryEntry,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(Forbidden, Conflict, InvalidInput),
+)
 async def register_dewar(
     data: RegistryCreate, identity: IdentityDep, db: WriteSessionDep, state: StateDep
 ) -> dict[str, object]:

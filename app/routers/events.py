@@ -6,15 +6,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep
-from app.routers.proposals import PROPOSAL_PATTERN
-from app.routers.sessions import MAX_ID
+from app.problems import AUTHENTICATED, responses
+from app.routers.lists import listed
+from app.routers.params import IdFilter, ProposalFilter
 from relational import events
 from schemas.common import Paged
 from schemas.events import Event, EventType
 
-router = APIRouter(prefix="/events", tags=["Events"])
+router = APIRouter(prefix="/events", tags=["Events"], responses=responses(*AUTHENTICATED))
 SESSION_PATTERN = r"^[\w-]+\d+-\d+$"
-Id = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 class EventStatus(StrEnum):
@@ -31,14 +31,14 @@ async def get_events(
     schema: SchemaDep,
     page: PageDep,
     session: Annotated[str | None, Query(pattern=SESSION_PATTERN, max_length=60)] = None,
-    sessionId: Id = None,
-    proposal: Annotated[str | None, Query(pattern=PROPOSAL_PATTERN, max_length=60)] = None,
-    proposalId: Id = None,
+    sessionId: IdFilter = None,
+    proposal: ProposalFilter = None,
+    proposalId: IdFilter = None,
     beamLineName: Annotated[str | None, Query(max_length=45)] = None,
-    dataCollectionId: Id = None,
-    dataCollectionGroupId: Id = None,
-    blSampleId: Id = None,
-    proteinId: Id = None,
+    dataCollectionId: IdFilter = None,
+    dataCollectionGroupId: IdFilter = None,
+    blSampleId: IdFilter = None,
+    proteinId: IdFilter = None,
     status: EventStatus | None = None,
     eventType: Annotated[str | None, Query(max_length=50)] = None,
 ) -> dict[str, object]:
@@ -57,7 +57,7 @@ async def get_events(
         eventType=eventType,
     )
     total, rows = await events.get_events(db, identity.scope, schema, page, filters)
-    return {"total": total, "results": rows, "skip": page.skip, "limit": page.limit}
+    return listed(rows, total, page)
 
 
 @router.get("/types", response_model=Paged[EventType])
@@ -65,10 +65,10 @@ async def get_event_types(
     identity: IdentityDep,
     db: ReadSessionDep,
     session: Annotated[str | None, Query(pattern=SESSION_PATTERN, max_length=60)] = None,
-    sessionId: Id = None,
-    blSampleId: Id = None,
+    sessionId: IdFilter = None,
+    blSampleId: IdFilter = None,
 ) -> dict[str, object]:
     """The kinds of event present (experiment types, and robot actions)."""
     filters = events.EventFilters(session=session, sessionId=sessionId, blSampleId=blSampleId)
     types = await events.get_event_types(db, identity.scope, filters)
-    return {"total": len(types), "results": types, "skip": 0, "limit": len(types)}
+    return listed(types)

@@ -4,21 +4,18 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 
-from app.deps import IdentityDep, ReadSessionDep, StateDep
-from app.routers.proposals import PROPOSAL_PATTERN
-from app.routers.sessions import MAX_ID
+from app.deps import DocumentsDep, IdentityDep, ReadSessionDep
+from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
+from app.routers.params import Id, IdFilter, ProposalFilter
 from app.services import metric_stats
+from schemas.errors import InvalidInput, NotFound
 from schemas.results import Kind
 from schemas.stats import UtcDatetime
 
-router = APIRouter(prefix="/stats", tags=["Stats"])
+router = APIRouter(prefix="/stats", tags=["Stats"], responses=responses(*AUTHENTICATED, *DOCUMENT_STORE))
 Field = Annotated[str, Query(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64, description="A field of `values`")]
-UNAVAILABLE = {
-    503: {"description": "The document store does not answer (Retry-After)"},
-    504: {"description": "The document store did not finish in time"},
-}
 
 
 class Interval(StrEnum):
@@ -31,8 +28,8 @@ class Interval(StrEnum):
 class Where:
     """Which metrics: one session, a proposal, a beamline, or all visible; optionally a time range (hours)."""
 
-    sessionId: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None
-    proposal: Annotated[str | None, Query(pattern=PROPOSAL_PATTERN, max_length=60)] = None
+    sessionId: IdFilter = None
+    proposal: ProposalFilter = None
     beamLineName: Annotated[str | None, Query(max_length=45)] = None
     start: Annotated[UtcDatetime | None, Query(alias="from", description="Naive means UTC")] = None
     end: Annotated[UtcDatetime | None, Query(alias="to", description="Naive means UTC")] = None
@@ -53,10 +50,10 @@ async def _scope(identity: IdentityDep, db: ReadSessionDep, where: Annotated[Whe
 Scope = Annotated[dict[str, Any], Depends(_scope)]
 
 
-@router.get("/metrics/histogram", responses=UNAVAILABLE)
+@router.get("/metrics/histogram", responses=responses(NotFound, InvalidInput))
 async def get_histogram(
     scope: Scope,
-    state: StateDep,
+    documents: DocumentsDep,
     kind: Kind,
     field: Field,
     bins: Annotated[int | None, Query(ge=1, le=metric_stats.MAX_BINS, description="At most this many bins")] = None,
@@ -71,28 +68,28 @@ async def get_histogram(
     ] = None,
 ) -> dict[str, Any]:
     """Counts per bin of one field, from rollups (the field's fixed bins, merged as asked)."""
-    return await metric_stats.histogram(state.documents, scope, kind, field, bins, binWidth)
+    return await metric_stats.histogram(documents, scope, kind, field, bins, binWidth)
 
 
-@router.get("/metrics/summary", responses=UNAVAILABLE)
+@router.get("/metrics/summary", responses=responses(NotFound, InvalidInput))
 async def get_summary(
-    scope: Scope, state: StateDep, kind: Kind, field: Annotated[str | None, Query(max_length=64)] = None
+    scope: Scope, documents: DocumentsDep, kind: Kind, field: Annotated[str | None, Query(max_length=64)] = None
 ) -> dict[str, Any]:
     """Per field: count, mean, min, max, p10/p50/p90 (quantiles at the field's bin resolution)."""
-    return await metric_stats.summary(state.documents, scope, kind, field)
+    return await metric_stats.summary(documents, scope, kind, field)
 
 
-@router.get("/metrics/timeseries", responses=UNAVAILABLE)
+@router.get("/metrics/timeseries", responses=responses(NotFound, InvalidInput))
 async def get_timeseries(
-    scope: Scope, state: StateDep, kind: Kind, field: Field, interval: Interval = Interval.hour
+    scope: Scope, documents: DocumentsDep, kind: Kind, field: Field, interval: Interval = Interval.hour
 ) -> dict[str, Any]:
     """Per minute, hour or day: count, mean, min, max, p50, p90."""
-    return await metric_stats.timeseries(state.documents, scope, kind, field, interval.value)
+    return await metric_stats.timeseries(documents, scope, kind, field, interval.value)
 
 
-@router.get("/sessions/{sessionId}", responses={404: {"description": "No such session"}, **UNAVAILABLE})
+@router.get("/sessions/{sessionId}", responses=responses(NotFound))
 async def get_session_stats(
-    sessionId: Annotated[int, Path(ge=1, le=MAX_ID)], identity: IdentityDep, db: ReadSessionDep, state: StateDep
+    sessionId: Id, identity: IdentityDep, db: ReadSessionDep, documents: DocumentsDep
 ) -> dict[str, Any]:
     """Per technique: collections, images or movies, the share processed, the best resolution."""
-    return await metric_stats.session_stats(db, state.documents, identity, sessionId)
+    return await metric_stats.session_stats(db, documents, identity, sessionId)

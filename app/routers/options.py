@@ -3,9 +3,10 @@
 from fastapi import APIRouter
 
 from app.deps import IdentityDep, StateDep
+from app.problems import AUTHENTICATED, responses
 from schemas.options import UIOptions
 
-router = APIRouter(prefix="/options", tags=["Options"])
+router = APIRouter(prefix="/options", tags=["Options"], responses=responses(*AUTHENTICATED))
 
 
 @router.get("/ui", response_model=UIOptions)

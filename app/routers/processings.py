@@ -7,7 +7,9 @@ from fastapi import APIRouter, Depends, Query
 
 from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep
 from app.json_guard import too_deep
-from app.routers.sessions import MAX_ID
+from app.problems import AUTHENTICATED, responses
+from app.routers.lists import listed
+from app.routers.params import MAX_ID, IdFilter
 from relational import processings
 from schemas.common import Paged
 from schemas.errors import InvalidInput
@@ -18,8 +20,7 @@ from schemas.processings import (
     ProcessingStatusesList,
 )
 
-router = APIRouter(prefix="/processings", tags=["Processings"])
-DcId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+router = APIRouter(prefix="/processings", tags=["Processings"], responses=responses(*AUTHENTICATED))
 MAX_IDS = 1000
 
 
@@ -49,29 +50,29 @@ Ids = Annotated[list[int], Depends(dataCollectionIds)]
 
 @router.get("", response_model=Paged[AutoProcProgram])
 async def get_processings(
-    identity: IdentityDep, db: ReadSessionDep, schema: SchemaDep, page: PageDep, dataCollectionId: DcId = None
+    identity: IdentityDep, db: ReadSessionDep, schema: SchemaDep, page: PageDep, dataCollectionId: IdFilter = None
 ) -> dict[str, object]:
     """Processing programs run on a collection that integrated nothing (official flavour's link)."""
     total, rows = await processings.get_processings(db, identity.scope, schema, page, dataCollectionId)
-    return {"total": total, "results": rows, "skip": page.skip, "limit": page.limit}
+    return listed(rows, total, page)
 
 
 @router.get("/auto-integrations", response_model=Paged[AutoProcProgramIntegration])
 async def get_auto_integrations(
-    identity: IdentityDep, db: ReadSessionDep, schema: SchemaDep, page: PageDep, dataCollectionId: DcId = None
+    identity: IdentityDep, db: ReadSessionDep, schema: SchemaDep, page: PageDep, dataCollectionId: IdFilter = None
 ) -> dict[str, object]:
     """Auto-integration programs with integration, scaling and statistics per shell."""
     total, rows = await processings.get_auto_integrations(db, identity.scope, schema, page, dataCollectionId)
-    return {"total": total, "results": rows, "skip": page.skip, "limit": page.limit}
+    return listed(rows, total, page)
 
 
-@router.get("/status", response_model=ProcessingStatusesList)
+@router.get("/status", response_model=ProcessingStatusesList, responses=responses(InvalidInput))
 async def get_statuses(identity: IdentityDep, db: ReadSessionDep, ids: Ids) -> dict[str, object]:
     """Processing status per visible collection: all five kinds, null where there is none."""
     return {"statuses": await processings.get_statuses(db, identity.scope, ids)}
 
 
-@router.get("/messages/status", response_model=MessageStatuses)
+@router.get("/messages/status", response_model=MessageStatuses, responses=responses(InvalidInput))
 async def get_message_statuses(
     identity: IdentityDep, db: ReadSessionDep, schema: SchemaDep, ids: Ids
 ) -> dict[str, object]:

@@ -2,19 +2,21 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from app.deps import IdentityDep, PageDep, ReadSessionDep, StateDep
+from app.deps import DocumentsDep, IdentityDep, PageDep, ReadSessionDep, StateDep
+from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
+from app.routers.lists import listed
+from app.routers.params import ProposalName
+from app.routers.valid import ProposalDep
 from app.services import exports
 from relational import proposals
-from relational.common import Page
 from schemas.common import Paged
 from schemas.errors import NotFound
 from schemas.proposals import Proposal
 
-router = APIRouter(prefix="/proposals", tags=["Proposals"])
-PROPOSAL_PATTERN = r"^[\w-]+\d+$"
+router = APIRouter(prefix="/proposals", tags=["Proposals"], responses=responses(*AUTHENTICATED))
 
 
 @router.get("", response_model=Paged[Proposal])
@@ -29,35 +31,23 @@ async def get_proposals(
     total, rows = await proposals.get_proposals(
         db, identity.scope, page, search=search, groups=state.settings.beamline_groups
     )
-    return {"total": total, "results": rows, "skip": page.skip, "limit": page.limit}
+    return listed(rows, total, page)
 
 
-@router.get("/{proposal}", response_model=Proposal, responses={404: {"description": "No such proposal"}})
-async def get_proposal(
-    proposal: Annotated[str, Path(pattern=PROPOSAL_PATTERN, max_length=60, description="e.g. MX1")],
-    identity: IdentityDep,
-    db: ReadSessionDep,
-    state: StateDep,
-) -> dict[str, object]:
+@router.get("/{proposal}", response_model=Proposal, responses=responses(NotFound))
+async def get_proposal(proposal: ProposalDep) -> dict[str, object]:
     """One proposal by name."""
-    _, rows = await proposals.get_proposals(
-        db, identity.scope, Page(0, 1), proposal=proposal, groups=state.settings.beamline_groups
-    )
-    if not rows:
-        raise NotFound(f"Proposal `{proposal}` not found")
-    return rows[0]
+    return proposal
 
 
-@router.get(
-    "/{proposal}/results", response_class=StreamingResponse, responses={404: {"description": "No such proposal"}}
-)
+@router.get("/{proposal}/results", response_class=StreamingResponse, responses=responses(NotFound, *DOCUMENT_STORE))
 async def export_results(
-    proposal: Annotated[str, Path(pattern=PROPOSAL_PATTERN, max_length=60, description="e.g. MX1")],
+    proposal: ProposalName,
     identity: IdentityDep,
     db: ReadSessionDep,
-    state: StateDep,
+    documents: DocumentsDep,
     format: exports.ExportFormat = exports.ExportFormat.csv,
 ) -> StreamingResponse:
     """Per sample and data collection of the proposal: the best MX statistics and the latest result of each kind."""
-    rows = exports.export_rows(db, state.documents, identity, proposal=proposal)
+    rows = exports.export_rows(db, documents, identity, proposal=proposal)
     return await exports.export_response(rows, format, f"{proposal}-results")

@@ -5,28 +5,36 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from app.deps import IdentityDep, ReadSessionDep, StateDep
+from app.deps import DocumentsDep, IdentityDep, ReadSessionDep, StateDep
+from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
 from app.services.query import AggregateQuery, FindQuery, Output, run, stream
+from schemas.errors import InvalidInput
 
-router = APIRouter(prefix="/query", tags=["Query"])
+router = APIRouter(prefix="/query", tags=["Query"], responses=responses(*AUTHENTICATED, *DOCUMENT_STORE))
 
 
-@router.post("/find", response_class=StreamingResponse, responses={422: {}, 503: {}})
+@router.post("/find", response_class=StreamingResponse, responses=responses(InvalidInput))
 async def find(
-    spec: FindQuery, identity: IdentityDep, db: ReadSessionDep, state: StateDep, format: Output = Output.json
+    spec: FindQuery,
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    state: StateDep,
+    documents: DocumentsDep,
+    format: Output = Output.json,
 ) -> StreamingResponse:
     """`find` on results, metrics or rollups within the caller's proposals; refused operators answer 422."""
-    return stream(await run(spec, db, identity.scope, state.documents, state.settings), format)
+    return stream(await run(spec, db, identity.scope, documents, state.settings), format)
 
 
-@router.post("/aggregate", response_class=StreamingResponse, responses={422: {}, 503: {}})
+@router.post("/aggregate", response_class=StreamingResponse, responses=responses(InvalidInput))
 async def aggregate(
     spec: AggregateQuery,
     identity: IdentityDep,
     db: ReadSessionDep,
     state: StateDep,
+    documents: DocumentsDep,
     format: Annotated[Output, Query()] = Output.json,
 ) -> StreamingResponse:
     """An aggregation pipeline from the allowed stages; the caller's scope is the first `$match` of every read of a
     collection at any depth (the pipeline, each `$lookup` and `$unionWith`); `$graphLookup` is refused."""
-    return stream(await run(spec, db, identity.scope, state.documents, state.settings), format)
+    return stream(await run(spec, db, identity.scope, documents, state.settings), format)

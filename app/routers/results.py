@@ -3,16 +3,18 @@
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
-from app.deps import IdentityDep, PageDep, ReadSessionDep, StateDep, document_scope
-from app.routers.proposals import PROPOSAL_PATTERN
-from app.routers.sessions import MAX_ID
+from app.deps import DocumentsDep, IdentityDep, PageDep, ReadSessionDep, StateDep, document_scope
+from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
+from app.routers.lists import listed
+from app.routers.params import IdFilter, ProposalFilter, ResultId
+from app.routers.valid import KindDep, ResultDep, result_of
 from app.services import results as service
 from documents import kinds, metrics, results
 from documents.scope import both
 from relational.reach import proposal_id_by_name
-from schemas.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from schemas.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from schemas.results import (
     RANGE,
     BulkReport,
@@ -28,17 +30,11 @@ from schemas.results import (
     unit_fields,
 )
 
-router = APIRouter(prefix="/results", tags=["Results"])
-metric_router = APIRouter(prefix="/metrics", tags=["Results"])
-kind_router = APIRouter(prefix="/result-kinds", tags=["Results"])
-ResultId = Annotated[str, Path(pattern=r"^[0-9a-f]{24}$", description="24 hexadecimal characters")]
-IdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
-ProposalFilter = Annotated[str | None, Query(pattern=PROPOSAL_PATTERN, max_length=60)]
+ERRORS = responses(*AUTHENTICATED, *DOCUMENT_STORE)
+router = APIRouter(prefix="/results", tags=["Results"], responses=ERRORS)
+metric_router = APIRouter(prefix="/metrics", tags=["Results"], responses=ERRORS)
+kind_router = APIRouter(prefix="/result-kinds", tags=["Results"], responses=ERRORS)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
-UNAVAILABLE = {
-    503: {"description": "The document store does not answer (Retry-After)"},
-    504: {"description": "The document store did not finish in time"},
-}
 
 
 async def _scope(db: ReadSessionDep, identity: IdentityDep, proposal: str | None) -> dict[str, Any]:
@@ -54,7 +50,12 @@ async def _limit_body(request: Request, state: StateDep) -> None:
         raise PayloadTooLarge(f"The document is over the {state.settings.document_max_bytes}-byte limit")
 
 
-@router.post("", response_model=Result, status_code=status.HTTP_201_CREATED, responses=UNAVAILABLE)
+@router.post(
+    "",
+    response_model=Result,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(NotFound, Conflict, PayloadTooLarge, InvalidInput),
+)
 async def create_result(
     data: ResultCreate,
     request: Request,
@@ -62,12 +63,13 @@ async def create_result(
     identity: IdentityDep,
     db: ReadSessionDep,
     state: StateDep,
+    documents: DocumentsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Store a result over one or more data collections. A re-run of the same kind and program over the same
     collections becomes the next version; a retried POST (same Idempotency-Key or runId) returns the first (200)."""
     await _limit_body(request, state)
-    doc, created = await service.write_result(db, state.documents, identity, state.settings, data, idempotency_key)
+    doc, created = await service.write_result(db, documents, identity, state.settings, data, idempotency_key)
     if not created:
         response.status_code = status.HTTP_200_OK
     return doc
@@ -86,7 +88,7 @@ class DocFilters:
 Filters = Annotated[DocFilters, Depends()]
 
 
-@router.get("", response_model=ResultPage, responses=UNAVAILABLE)
+@router.get("", response_model=ResultPage, responses=responses(NotFound))
 async def get_results(
     identity: IdentityDep,
     db: ReadSessionDep,
@@ -112,32 +114,24 @@ async def get_results(
     }
     count_ms = state.settings.mongo_count_timeout_ms
     total, estimate, rows = await results.find(await state.documents.ready(), query, page.skip, page.limit, count_ms)
-    return {"total": total, "totalIsEstimate": estimate, "results": rows, "skip": page.skip, "limit": page.limit}
+    return listed(rows, total, page, estimate)
 
 
-async def _visible(db: ReadSessionDep, identity: IdentityDep, state: StateDep, result_id: str) -> dict[str, Any]:
-    scope = await document_scope(db, identity.scope)
-    found = await results.get(await state.documents.ready(), result_id, scope)
-    if found is None:
-        raise NotFound(f"Result {result_id} not found")
-    return found
-
-
-@router.get("/{resultId}", response_model=Result, responses={404: {}, **UNAVAILABLE})
-async def get_result(resultId: ResultId, identity: IdentityDep, db: ReadSessionDep, state: StateDep) -> dict[str, Any]:
+@router.get("/{resultId}", response_model=Result, responses=responses(NotFound))
+async def get_result(result: ResultDep) -> dict[str, Any]:
     """One result (any version)."""
-    return await _visible(db, identity, state, resultId)
+    return result
 
 
-@router.get("/{resultId}/versions", response_model=list[Result], responses={404: {}, **UNAVAILABLE})
-async def get_versions(
-    resultId: ResultId, identity: IdentityDep, db: ReadSessionDep, state: StateDep
-) -> list[dict[str, Any]]:
+@router.get("/{resultId}/versions", response_model=list[Result], responses=responses(NotFound))
+async def get_versions(result: ResultDep, documents: DocumentsDep) -> list[dict[str, Any]]:
     """Every version of the result's series, oldest first."""
-    return await results.versions(state.documents.db, await _visible(db, identity, state, resultId))
+    return await results.versions(documents.db, result)
 
 
-@router.patch("/{resultId}", response_model=Result, responses={404: {}, 409: {}, **UNAVAILABLE})
+@router.patch(
+    "/{resultId}", response_model=Result, responses=responses(NotFound, Conflict, PayloadTooLarge, InvalidInput)
+)
 async def update_result(
     resultId: ResultId,
     patch: ResultPatch,
@@ -145,26 +139,32 @@ async def update_result(
     identity: IdentityDep,
     db: ReadSessionDep,
     state: StateDep,
+    documents: DocumentsDep,
 ) -> dict[str, Any]:
     """Progress of a running result: status, data keys (each `$set` on its own), attachments appended."""
     await _limit_body(request, state)
     service.check_json(patch.data, state.settings, "data")
-    found = await _visible(db, identity, state, resultId)
+    found = await result_of(db, identity, documents, resultId)
     await service.Owners(db, identity, state.settings).check(found["dataCollectionIds"])
-    return await results.update(state.documents.db, found, patch)
+    return await results.update(documents.db, found, patch)
 
 
-@metric_router.post("/bulk", response_model=BulkReport, responses=UNAVAILABLE)
+@metric_router.post("/bulk", response_model=BulkReport, responses=responses(NotFound, PayloadTooLarge, InvalidInput))
 async def ingest_metrics(
-    request: Request, identity: IdentityDep, db: ReadSessionDep, state: StateDep, idempotency_key: IdempotencyKey = None
+    request: Request,
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    state: StateDep,
+    documents: DocumentsDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> BulkReport:
     """NDJSON, one metric per line (`{kind, dataCollectionId, values}`), streamed and stored in batches; each line
     is accepted or rejected on its own. With an Idempotency-Key a retried upload stores nothing twice."""
     lines = request.stream()
-    return await service.ingest_metrics(db, state.documents, identity, state.settings, lines, idempotency_key)
+    return await service.ingest_metrics(db, documents, identity, state.settings, lines, idempotency_key)
 
 
-@metric_router.get("", response_model=MetricPage, responses=UNAVAILABLE)
+@metric_router.get("", response_model=MetricPage, responses=responses(NotFound, InvalidInput))
 async def get_metrics(
     identity: IdentityDep,
     db: ReadSessionDep,
@@ -190,33 +190,35 @@ async def get_metrics(
         query[f"values.{field}"] = bounds or {"$exists": True}
     count_ms = state.settings.mongo_count_timeout_ms
     total, estimate, rows = await metrics.find(await state.documents.ready(), query, page.skip, page.limit, count_ms)
-    return {"total": total, "totalIsEstimate": estimate, "results": rows, "skip": page.skip, "limit": page.limit}
+    return listed(rows, total, page, estimate)
 
 
 def _info(entry: dict[str, Any]) -> dict[str, Any]:
     return entry | {"fields": unit_fields(entry["schema"])}
 
 
-@kind_router.get("", response_model=list[KindInfo], responses=UNAVAILABLE)
-async def get_kinds(identity: IdentityDep, state: StateDep) -> list[dict[str, Any]]:
+@kind_router.get("", response_model=list[KindInfo])
+async def get_kinds(identity: IdentityDep, documents: DocumentsDep) -> list[dict[str, Any]]:
     """Registered kinds: built-in and staff-registered."""
-    return [_info(k) for k in await kinds.list_kinds(await state.documents.ready())]
+    return [_info(k) for k in await kinds.list_kinds(await documents.ready())]
 
 
-@kind_router.get("/{kind}", response_model=KindInfo, responses={404: {}, **UNAVAILABLE})
-async def get_kind(kind: Annotated[str, Path(max_length=64)], identity: IdentityDep, state: StateDep) -> dict[str, Any]:
+@kind_router.get("/{kind}", response_model=KindInfo, responses=responses(NotFound))
+async def get_kind(identity: IdentityDep, entry: KindDep) -> dict[str, Any]:
     """A kind's JSON Schema and the description and unit of each field."""
-    entry = await kinds.get_kind(await state.documents.ready(), kind)
-    if entry is None:
-        raise NotFound(f"Kind `{kind}` is not registered")
     return _info(entry)
 
 
-@kind_router.post("", response_model=KindInfo, status_code=status.HTTP_201_CREATED, responses={403: {}, 409: {}})
-async def register_kind(data: KindCreate, identity: IdentityDep, state: StateDep) -> dict[str, Any]:
+@kind_router.post(
+    "",
+    response_model=KindInfo,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(Forbidden, Conflict, InvalidInput),
+)
+async def register_kind(data: KindCreate, identity: IdentityDep, documents: DocumentsDep) -> dict[str, Any]:
     """Staff only: register a kind's JSON Schema (draft 2020-12); writes of that kind are then validated."""
     if not identity.scope.is_staff:
         raise Forbidden("Only facility staff register result kinds")
     entry = {"kind": data.kind, "target": data.target, "title": data.title, "schema": data.jsonSchema}
-    await kinds.register(await state.documents.ready(), entry, identity.personId)
+    await kinds.register(await documents.ready(), entry, identity.personId)
     return _info(entry | {"builtin": False})

@@ -2,10 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
-from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep
-from app.routers.proposals import PROPOSAL_PATTERN
+from app.deps import DocumentsDep, IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep
+from app.problems import AUTHENTICATED, responses
+from app.routers.lists import listed
+from app.routers.params import Id, ProposalFilter
+from app.routers.valid import SessionDep
 from app.services import sessions as service
 from relational import sessions
 from relational.common import Page
@@ -14,8 +17,7 @@ from schemas.errors import NotFound
 from schemas.results import SessionSummary
 from schemas.sessions import Session
 
-router = APIRouter(prefix="/sessions", tags=["Sessions"])
-MAX_ID = 2**32 - 1
+router = APIRouter(prefix="/sessions", tags=["Sessions"], responses=responses(*AUTHENTICATED))
 
 
 @router.get("", response_model=Paged[Session])
@@ -25,7 +27,7 @@ async def get_sessions(
     schema: SchemaDep,
     state: StateDep,
     page: PageDep,
-    proposal: Annotated[str | None, Query(pattern=PROPOSAL_PATTERN, max_length=60)] = None,
+    proposal: ProposalFilter = None,
     beamLineName: Annotated[str | None, Query(max_length=45)] = None,
     beamLineGroup: Annotated[str | None, Query(max_length=100)] = None,
     scheduled: bool | None = None,
@@ -58,7 +60,7 @@ async def get_sessions(
         groups=state.settings.beamline_groups,
         counts=state.session_counts,
     )
-    return {"total": total, "results": rows, "skip": page.skip, "limit": page.limit}
+    return listed(rows, total, page)
 
 
 def _group_beamlines(state: StateDep, name: str) -> list[str]:
@@ -92,38 +94,21 @@ async def get_sessions_for_group(
             counts=state.session_counts,
         )
         results.extend(rows)
-    return {"total": len(results), "results": results, "skip": 0, "limit": len(results)}
+    return listed(results)
 
 
-@router.get("/{sessionId}", response_model=Session, responses={404: {"description": "No such session"}})
-async def get_session(
-    sessionId: Annotated[int, Path(ge=1, le=MAX_ID)],
-    identity: IdentityDep,
-    db: ReadSessionDep,
-    schema: SchemaDep,
-    state: StateDep,
-) -> dict[str, object]:
+@router.get("/{sessionId}", response_model=Session, responses=responses(NotFound))
+async def get_session(session: SessionDep) -> dict[str, object]:
     """One session."""
-    _, rows = await sessions.get_sessions(
-        db,
-        identity.scope,
-        schema,
-        Page(0, 1),
-        sessionId=sessionId,
-        groups=state.settings.beamline_groups,
-        counts=state.session_counts,
-    )
-    if not rows:
-        raise NotFound(f"Session {sessionId} not found")
-    return rows[0]
+    return session
 
 
-@router.get("/{sessionId}/summary", response_model=SessionSummary, responses={404: {"description": "No such session"}})
+@router.get("/{sessionId}/summary", response_model=SessionSummary, responses=responses(NotFound))
 async def get_session_summary(
-    sessionId: Annotated[int, Path(ge=1, le=MAX_ID)], identity: IdentityDep, db: ReadSessionDep, state: StateDep
+    sessionId: Id, identity: IdentityDep, db: ReadSessionDep, documents: DocumentsDep
 ) -> dict[str, object]:
     """Per data collection: what was collected, how SQL auto-processing went, which results and metrics exist."""
-    summary = await service.session_summary(db, state.documents, identity, sessionId)
+    summary = await service.session_summary(db, documents, identity, sessionId)
     if summary is None:
         raise NotFound(f"Session {sessionId} not found")
     return summary

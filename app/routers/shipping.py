@@ -3,25 +3,25 @@
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
-from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep, WriteSessionDep
-from app.routers.proposals import PROPOSAL_PATTERN
-from app.routers.sessions import MAX_ID
+from app.deps import DocumentsDep, IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep, WriteSessionDep
+from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
+from app.routers.lists import listed
+from app.routers.params import MAX_ID, PROPOSAL_PATTERN, Id
+from app.routers.valid import ShippingDep, shipping_of
 from app.services import exports, shipment_import
-from app.services.spreadsheets import csv_bytes
+from app.services.shipment_import import ImportRejected
+from app.services.spreadsheets import UnsupportedFile, csv_bytes
 from relational import shipping
-from relational.common import Page
 from schemas.common import Paged
-from schemas.errors import NotFound, PayloadTooLarge
+from schemas.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from schemas.shipment_import import ImportReport
 from schemas.shipping import Shipping, ShippingCreate, ShippingUpdate
 
-router = APIRouter(prefix="/shippings", tags=["Shipping"])
-ShippingId = Annotated[int, Path(ge=1, le=MAX_ID)]
+router = APIRouter(prefix="/shippings", tags=["Shipping"], responses=responses(*AUTHENTICATED))
 ProposalName = Annotated[str, Query(pattern=PROPOSAL_PATTERN, max_length=60, description="e.g. MX1")]
-NOT_FOUND = {404: {"description": "No such shipment (or out of reach)"}}
 
 
 class Include(StrEnum):
@@ -44,10 +44,15 @@ async def get_shippings(
 ) -> dict[str, object]:
     """Shipments the caller may see, newest first, with dewar, container and sample counts."""
     total, rows = await shipping.get_shippings(db, identity.scope, page, proposal=proposal)
-    return {"total": total, "results": rows, "skip": page.skip, "limit": page.limit}
+    return listed(rows, total, page)
 
 
-@router.post("/import", response_model=ImportReport, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/import",
+    response_model=ImportReport,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(NotFound, Conflict, PayloadTooLarge, UnsupportedFile, ImportRejected, InvalidInput),
+)
 async def import_shipment(
     identity: IdentityDep,
     db: WriteSessionDep,
@@ -90,7 +95,11 @@ async def import_shipment(
     return report
 
 
-@router.get("/import/template", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "/import/template",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **responses(NotFound)},
+)
 async def get_import_template(
     identity: IdentityDep,
     state: StateDep,
@@ -105,44 +114,43 @@ async def get_import_template(
     return Response(content, media_type=media, headers={"Content-Disposition": disposition})
 
 
-@router.get("/{shippingId}", response_model=Shipping, responses=NOT_FOUND)
-async def get_shipping(
-    shippingId: ShippingId, identity: IdentityDep, db: ReadSessionDep, include: Include | None = None
-) -> dict[str, object]:
+@router.get("/{shippingId}", response_model=Shipping, responses=responses(NotFound))
+async def get_shipping(shipment: ShippingDep, db: ReadSessionDep, include: Include | None = None) -> dict[str, object]:
     """One shipment; ``?include=contents`` embeds its dewars → containers → samples."""
-    _, rows = await shipping.get_shippings(db, identity.scope, Page(0, 1), shippingId=shippingId)
-    if not rows:
-        raise NotFound(f"Shipment {shippingId} not found")
     if include == Include.contents:
-        rows[0]["Dewar"] = await shipping.get_contents(db, shippingId)
-    return rows[0]
+        return shipment | {"Dewar": await shipping.get_contents(db, shipment["shippingId"])}
+    return shipment
 
 
-@router.post("", response_model=Shipping, status_code=status.HTTP_201_CREATED, responses=NOT_FOUND)
+@router.post(
+    "",
+    response_model=Shipping,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(NotFound, InvalidInput),
+)
 async def create_shipping(data: ShippingCreate, identity: IdentityDep, db: WriteSessionDep) -> dict[str, object]:
     """A new shipment: courier (agent, tracking number, shipping date) or hand-carried (who, which day)."""
-    shipping_id = await shipping.create_shipping(db, identity.scope, data)
-    return (await shipping.get_shippings(db, identity.scope, Page(0, 1), shippingId=shipping_id))[1][0]
+    return await shipping_of(db, identity, await shipping.create_shipping(db, identity.scope, data))
 
 
-@router.patch("/{shippingId}", response_model=Shipping, responses=NOT_FOUND)
+@router.patch("/{shippingId}", response_model=Shipping, responses=responses(NotFound, InvalidInput))
 async def update_shipping(
-    shippingId: ShippingId, patch: ShippingUpdate, identity: IdentityDep, db: WriteSessionDep
+    shippingId: Id, patch: ShippingUpdate, identity: IdentityDep, db: WriteSessionDep
 ) -> dict[str, object]:
     """Change some fields; the delivery fields must stay complete for the mode."""
     await shipping.update_shipping(db, identity.scope, shippingId, patch)
-    return (await shipping.get_shippings(db, identity.scope, Page(0, 1), shippingId=shippingId))[1][0]
+    return await shipping_of(db, identity, shippingId)
 
 
-@router.delete("/{shippingId}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-async def delete_shipping(shippingId: ShippingId, identity: IdentityDep, db: WriteSessionDep) -> None:
+@router.delete("/{shippingId}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(NotFound, Conflict))
+async def delete_shipping(shippingId: Id, identity: IdentityDep, db: WriteSessionDep) -> None:
     """Remove an empty shipment with its dewars and containers; 409 while it holds samples."""
     await shipping.delete_shipping(db, identity.scope, shippingId)
 
 
-@router.get("/{shippingId}/manifest", response_model=None, responses=NOT_FOUND)
+@router.get("/{shippingId}/manifest", response_model=None, responses=responses(NotFound))
 async def get_manifest(
-    shippingId: ShippingId, identity: IdentityDep, db: ReadSessionDep, format: ManifestFormat = ManifestFormat.csv
+    shippingId: Id, identity: IdentityDep, db: ReadSessionDep, format: ManifestFormat = ManifestFormat.csv
 ) -> Response | dict[str, object]:
     """Every dewar, container and sample of the shipment with barcodes and protocols (CSV or JSON)."""
     rows = await shipping.get_manifest(db, identity.scope, shippingId)
@@ -154,14 +162,14 @@ async def get_manifest(
     return Response(content, media_type="text/csv", headers={"Content-Disposition": disposition})
 
 
-@router.get("/{shippingId}/results", response_class=StreamingResponse, responses=NOT_FOUND)
+@router.get("/{shippingId}/results", response_class=StreamingResponse, responses=responses(NotFound, *DOCUMENT_STORE))
 async def export_results(
-    shippingId: ShippingId,
+    shippingId: Id,
     identity: IdentityDep,
     db: ReadSessionDep,
-    state: StateDep,
+    documents: DocumentsDep,
     format: exports.ExportFormat = exports.ExportFormat.csv,
 ) -> StreamingResponse:
     """Per sample and data collection: the best MX statistics and the latest result of each kind (streamed)."""
-    rows = exports.export_rows(db, state.documents, identity, shipping_id=shippingId)
+    rows = exports.export_rows(db, documents, identity, shipping_id=shippingId)
     return await exports.export_response(rows, format, f"shipment-{shippingId}-results")

@@ -3,11 +3,12 @@
 from fastapi import APIRouter
 
 from app.deps import IdentityDep, ReadSessionDep, StateDep
+from app.problems import AUTHENTICATED, responses
 from relational import people
 from schemas.auth import CurrentUser
 from schemas.errors import Unauthorized
 
-router = APIRouter(prefix="/user", tags=["Current User"])
+router = APIRouter(prefix="/user", tags=["Current User"], responses=responses(*AUTHENTICATED))
 
 
 @router.get("/current", response_model=CurrentUser)
