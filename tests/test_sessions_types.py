@@ -81,19 +81,23 @@ def _calls(dependant: Dependant) -> Iterator[object]:
 
 def _routes() -> list[tuple[str, APIRoute]]:
     """(path, route) of every API route of the app, included routers unfolded."""
-    settings = Settings(_env_file=None, mode="dev", sql_url="sqlite+aiosqlite:///x.sqlite", auth_plugins=["dummy"])  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, mode="dev", sql_url="sqlite+aiosqlite:///x.sqlite", auth_plugins=["dummy"])
     contexts = iter_route_contexts(create_app(settings).routes)
     return [(c.path or "", c.original_route) for c in contexts if isinstance(c.original_route, APIRoute)]
 
 
+def _methods(route: APIRoute) -> set[str]:
+    return route.methods or set()
+
+
 def test_no_get_route_has_a_write_session() -> None:
-    gets = [(path, r) for path, r in _routes() if "GET" in r.methods]
+    gets = [(path, r) for path, r in _routes() if "GET" in _methods(r)]
     assert len(gets) > 40
     assert [path for path, r in gets if write_session in set(_calls(r.dependant))] == []
 
 
 def test_the_write_routes_are_seen() -> None:
     """The walk above reaches the dependencies: the routes that change SQL rows are found taking a write session."""
-    writing = {(path, m) for path, r in _routes() if write_session in set(_calls(r.dependant)) for m in r.methods}
+    writing = {(path, m) for path, r in _routes() if write_session in set(_calls(r.dependant)) for m in _methods(r)}
     assert ("/ispyb/api/v1/shippings/{shippingId}", "PATCH") in writing
     assert ("/ispyb/api/v1/samples", "POST") in writing
