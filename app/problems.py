@@ -3,6 +3,7 @@ validation, HTTP errors and the unexpected; and ``responses()``, which declares 
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -28,7 +29,7 @@ def problem(
     status: int,
     title: str,
     detail: Any,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     type: str = "about:blank",
     **extra: Any,
 ) -> JSONResponse:
@@ -66,18 +67,20 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
     """A route's (or router's) ``responses=``: each error's status with a ``Problem`` body, described by the titles
-    of the errors answering it."""
+    of the errors answering it. The empty ``application/problem+json`` entry marks it for ``install()``."""
     titles: dict[int, list[str]] = {}
     for error in errors:
         titles.setdefault(error.status, []).append(error.title)
-    return {status: {"model": Problem, "description": "; ".join(dict.fromkeys(titles[status]))} for status in titles}
+    return {
+        status: {"model": Problem, "description": "; ".join(dict.fromkeys(names)), "content": {PROBLEM_JSON: {}}}
+        for status, names in titles.items()
+    }
 
 
 def _problem_media_type(app: FastAPI) -> None:
-    """Serve the declared error bodies as ``application/problem+json`` in the OpenAPI (FastAPI files a response's
-    model under the route's own media type)."""
+    """Serve the bodies ``responses()`` declares as ``application/problem+json`` in the OpenAPI: FastAPI files a
+    response's model under the route's own media type, beside the empty entry ``responses()`` left."""
     generate = app.openapi
-    problem_ref = {"$ref": "#/components/schemas/Problem"}
 
     def openapi() -> dict[str, Any]:
         spec = generate()
@@ -85,9 +88,9 @@ def _problem_media_type(app: FastAPI) -> None:
             for operation in operations.values():
                 for answer in operation.get("responses", {}).values():
                     content = answer.get("content", {})
-                    for media_type in [m for m in content if m != PROBLEM_JSON]:
-                        if content[media_type].get("schema") == problem_ref:
-                            content[PROBLEM_JSON] = content.pop(media_type)
+                    if content.get(PROBLEM_JSON) == {}:
+                        (route_media_type,) = (m for m in content if m != PROBLEM_JSON)
+                        content[PROBLEM_JSON] = content.pop(route_media_type)
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
