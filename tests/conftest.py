@@ -6,19 +6,24 @@ import os
 import subprocess
 import uuid
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
 
 from app.cli.embedded import DocumentServer
 from app.main import create_app
 from app.settings import Settings
+from app.state import AppState
 from relational.db import Database
+from relational.sessions import FinishedSessionCounts
 from schemas.options import BeamLine, BeamLineGroup
 from tests import factories
 
@@ -27,6 +32,11 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 DUMPS = {"official": SHARED / "ispyb-database", "dls": SHARED / "ispyb-database-dls"}
 MARIADB = os.environ.get("ISPYB_TEST_MARIADB", "mysql+aiomysql://root@127.0.0.1:3306")
 JWT_SECRET = "test-secret-that-is-long-enough-for-hs256"
+T = TypeVar("T")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "commits: the test commits for real (its own servers or connections)")
 
 
 def mariadb(*args: str, stdin: Path | None = None) -> None:
@@ -60,19 +70,42 @@ def oidc_key() -> rsa.RSAPrivateKey:
 
 @dataclass
 class Flavour:
+    """One schema flavour's database, loaded once per run, and the API on it (alive for the whole run)."""
+
     name: str
     database: str
     url: str
     data: factories.Dataset
     client: TestClient
     settings: Settings
+    tokens: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def token(self, role: str) -> dict[str, str]:
-        """Headers for a role of the test data set (logged in through the dummy plugin)."""
-        login = f"{role}_{self.name}"
-        r = self.client.post("/ispyb/api/v1/auth/login", json={"plugin": "dummy", "login": login, "password": "x"})
-        assert r.status_code == 201, r.text
-        return {"Authorization": f"Bearer {r.json()['token']}"}
+        """Headers for a role of the test data set, logged in once per run through the dummy plugin."""
+        if role not in self.tokens:
+            login = f"{role}_{self.name}"
+            body = {"plugin": "dummy", "login": login, "password": "x"}
+            r = self.client.post("/ispyb/api/v1/auth/login", json=body)
+            assert r.status_code == 201, r.text
+            self.tokens[role] = {"Authorization": f"Bearer {r.json()['token']}"}
+        return self.tokens[role]
+
+    @property
+    def state(self) -> AppState:
+        state: AppState = self.client.app.state.ispyb  # type: ignore[attr-defined]
+        return state
+
+    def run(self, work: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``await work(db, *args)`` in a session of the app's, committed (in an isolated test: on the test's
+        transaction, rolled back at its end); its answer."""
+
+        async def unit() -> T:
+            async with self.state.database.write_sessions() as db:
+                answer = await work(db, *args)
+                await db.commit()
+                return answer
+
+        return self.client.portal.call(unit)  # type: ignore[union-attr]
 
 
 def make_settings(url: str, mongo: str, mongo_db: str, oidc_key: rsa.RSAPrivateKey, **extra: object) -> Settings:
@@ -116,15 +149,74 @@ async def _build(url: str, tag: str) -> factories.Dataset:
         await database.dispose()
 
 
-@pytest.fixture(scope="session", params=["official", "dls"])
-def flavour(request: pytest.FixtureRequest, mongo_url: str, oidc_key: rsa.RSAPrivateKey) -> Iterator[Flavour]:
-    """The API on one schema flavour, with the test data set written through the models."""
-    name = request.param
-    database = f"ispyb_test_{name}_{uuid.uuid4().hex[:8]}"
-    load_flavour(name, database)
-    url = f"{MARIADB}/{database}"
-    data = asyncio.run(_build(url, name))
-    settings = make_settings(url, mongo_url, database, oidc_key)
-    with TestClient(create_app(settings)) as client:
-        yield Flavour(name, database, url, data, client, settings)
-    mariadb("-e", f"DROP DATABASE IF EXISTS `{database}`")
+class Flavours:
+    """Each flavour's database (and a second one, for tests that commit), loaded on first use and kept for the run:
+    a test in random order never reloads a dump."""
+
+    def __init__(self, mongo_url: str, oidc_key: rsa.RSAPrivateKey, stack: ExitStack) -> None:
+        self.mongo_url, self.oidc_key, self.stack = mongo_url, oidc_key, stack
+        self.loaded: dict[tuple[str, bool], Flavour] = {}
+
+    def get(self, name: str, commits: bool) -> Flavour:
+        if (name, commits) not in self.loaded:
+            database = f"ispyb_test_{name}{'_commits' if commits else ''}_{uuid.uuid4().hex[:8]}"
+            load_flavour(name, database)
+            self.stack.callback(mariadb, "-e", f"DROP DATABASE IF EXISTS `{database}`")
+            url = f"{MARIADB}/{database}"
+            data = asyncio.run(_build(url, name))
+            settings = make_settings(url, self.mongo_url, database, self.oidc_key)
+            client = self.stack.enter_context(TestClient(create_app(settings)))
+            self.loaded[name, commits] = Flavour(name, database, url, data, client, settings)
+        return self.loaded[name, commits]
+
+
+@pytest.fixture(scope="session")
+def flavours(mongo_url: str, oidc_key: rsa.RSAPrivateKey) -> Iterator[Flavours]:
+    with ExitStack() as stack:
+        yield Flavours(mongo_url, oidc_key, stack)
+
+
+async def _begin(database: Database) -> tuple[AsyncConnection, AsyncTransaction]:
+    connection = await database.engine.connect()
+    transaction = await connection.begin()
+    database.bind(connection)
+    return connection, transaction
+
+
+async def _end(state: AppState, connection: AsyncConnection, transaction: AsyncTransaction) -> None:
+    """Roll the test's writes back, forget what the process cached of them, clear the documents (not indexes)."""
+    state.database.bind(None)
+    try:
+        await transaction.rollback()
+    finally:
+        await connection.close()
+    await _clear_documents(state)
+
+
+async def _clear_documents(state: AppState) -> None:
+    state.permissions.clear()
+    state.session_counts = FinishedSessionCounts(state.settings.finished_session_cache_seconds)
+    db = state.documents.db
+    for name in await db.list_collection_names():
+        await db[name].delete_many({})
+
+
+@pytest.fixture(params=["official", "dls"])
+def flavour(request: pytest.FixtureRequest, flavours: Flavours) -> Iterator[Flavour]:
+    """The API on one schema flavour, with the test data set written through the models. The test's SQL runs in a
+    transaction rolled back at its end (the app's commits release savepoints) and its documents are cleared then.
+    A test marked ``commits`` (real commits: servers or connections of its own) gets a database of its own kind
+    instead, shared by such tests, with the documents cleared the same way."""
+    commits = request.node.get_closest_marker("commits") is not None
+    f = flavours.get(request.param, commits)
+    portal = f.client.portal
+    assert portal is not None
+    if commits:
+        yield f
+        portal.call(_clear_documents, f.state)
+        return
+    connection, transaction = portal.call(_begin, f.state.database)
+    try:
+        yield f
+    finally:
+        portal.call(_end, f.state, connection, transaction)

@@ -199,43 +199,35 @@ async def _processing(db: AsyncSession, dc_id: int) -> None:
         )
 
 
-async def add_session_with_group(url: str, person_id: int, tag: str, end: datetime, member: bool = False) -> int:
+async def add_session_with_group(
+    db: AsyncSession, person_id: int, tag: str, end: datetime, member: bool = False
+) -> int:
     """A session (no visit number) of a proposal of its own (``person_id`` on it if ``member``), ending at
-    ``end``, with one collection group, committed on a connection of its own; the group's id."""
-    database = Database(url)
-    try:
-        async with database.sessions() as db:
-            proposal = Proposal(personId=person_id, proposalCode="cnt", proposalNumber=tag, title="count cache")
-            db.add(proposal)
-            await db.flush()
-            if member:
-                db.add(ProposalHasPerson(proposalId=proposal.proposalId, personId=person_id))
-            session = BLSession(
-                proposalId=proposal.proposalId, beamLineName="tb09", startDate=end - timedelta(days=1), endDate=end
-            )
-            db.add(session)
-            await db.flush()
-            group = DataCollectionGroup(sessionId=session.sessionId, experimentType="OSC")
-            db.add(group)
-            await db.commit()
-            return group.dataCollectionGroupId
-    finally:
-        await database.dispose()
+    ``end``, with one collection group; the group's id."""
+    proposal = Proposal(personId=person_id, proposalCode="cnt", proposalNumber=tag, title="count cache")
+    db.add(proposal)
+    await db.flush()
+    if member:
+        db.add(ProposalHasPerson(proposalId=proposal.proposalId, personId=person_id))
+    session = BLSession(
+        proposalId=proposal.proposalId, beamLineName="tb09", startDate=end - timedelta(days=1), endDate=end
+    )
+    db.add(session)
+    await db.flush()
+    group = DataCollectionGroup(sessionId=session.sessionId, experimentType="OSC")
+    db.add(group)
+    await db.flush()
+    return group.dataCollectionGroupId
 
 
-async def add_collection(url: str, group_id: int) -> tuple[int, int]:
-    """A new collection in the group, committed: (session id, collection id)."""
-    database = Database(url)
-    try:
-        async with database.sessions() as db:
-            dc = DataCollection(dataCollectionGroupId=group_id, runStatus="Data collection successful")
-            db.add(dc)
-            await db.commit()
-            group = await db.get(DataCollectionGroup, group_id)
-            assert group is not None
-            return group.sessionId, dc.dataCollectionId
-    finally:
-        await database.dispose()
+async def add_collection(db: AsyncSession, group_id: int) -> tuple[int, int]:
+    """A new collection in the group: (session id, collection id)."""
+    dc = DataCollection(dataCollectionGroupId=group_id, runStatus="Data collection successful")
+    db.add(dc)
+    await db.flush()
+    group = await db.get(DataCollectionGroup, group_id)
+    assert group is not None
+    return group.sessionId, dc.dataCollectionId
 
 
 async def build_embedded(url: str) -> Dataset:
@@ -251,11 +243,16 @@ async def build_embedded(url: str) -> Dataset:
         await database.dispose()
 
 
-async def count(url: str, query: Any) -> int:
-    """The single number a counting ``query`` gives, read on a connection of its own."""
+async def count(db: AsyncSession, query: Any) -> int:
+    """The single number a counting ``query`` gives."""
+    return int((await db.execute(query)).scalar_one())
+
+
+async def count_at(url: str, query: Any) -> int:
+    """The single number a counting ``query`` gives, read on a connection of its own (a server's commits)."""
     database = Database(url)
     try:
         async with database.sessions() as db:
-            return int((await db.execute(query)).scalar_one())
+            return await count(db, query)
     finally:
         await database.dispose()

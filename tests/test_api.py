@@ -1,6 +1,5 @@
 """py-ispyb's response shapes and conventions, and bad input, on both flavours."""
 
-import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -45,8 +44,8 @@ def test_paging_keeps_the_total_on_every_page(flavour: Flavour) -> None:
 def test_names_with_null_parts_do_not_fail(flavour: Flavour) -> None:
     """Visit number, proposal code and number are all nullable in both flavours."""
     end = datetime.now() - timedelta(days=3)
-    group = asyncio.run(add_session_with_group(flavour.url, flavour.data.persons["sci_a"], "903", end))
-    session_id, dc_id = asyncio.run(add_collection(flavour.url, group))
+    group = flavour.run(add_session_with_group, flavour.data.persons["sci_a"], "903", end)
+    session_id, dc_id = flavour.run(add_collection, group)
     session = get(flavour, f"/sessions/{session_id}", "admin")
     assert session["session"] is None and session["proposal"] == "cnt903"
     assert get(flavour, f"/datacollections/{dc_id}", "admin")["BLSession"]["session"] is None
@@ -163,7 +162,7 @@ def test_bad_input_is_a_4xx_problem(flavour: Flavour, path: str) -> None:
 
 
 def test_unknown_parameters_are_ignored(flavour: Flavour) -> None:
-    assert get(flavour, "/sessions", order_by="startDate", whatever="1")["total"] >= 1
+    assert get(flavour, "/sessions", order_by="startDate", whatever="1")["total"] == 1
 
 
 @pytest.mark.parametrize(

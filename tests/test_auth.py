@@ -1,6 +1,5 @@
 """Login plugins and permissions read from ISPyB's own tables, on both flavours."""
 
-import asyncio
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -10,12 +9,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import deps
 from app.auth import tokens
 from app.main import create_app
 from app.settings import Settings
-from relational.db import Database
 from relational.models import Permission, Person, UserGroup, UserGroupHasPermission, UserGroupHasPerson
 from tests.conftest import JWT_SECRET, Flavour, make_settings
 
@@ -56,29 +55,23 @@ def test_oidc_plugin(flavour: Flavour, oidc_key: rsa.RSAPrivateKey) -> None:
     assert flavour.client.post(LOGIN, json={"plugin": "oidc"}).status_code == 422
 
 
-async def _grant_all_proposals(url: str, person_id: int) -> None:
-    database = Database(url)
-    try:
-        async with database.sessions() as db:
-            group, permission = UserGroup(name="late_admins"), Permission(type="all_proposals")
-            db.add_all([group, permission])
-            await db.flush()
-            db.add_all(
-                [
-                    UserGroupHasPermission(userGroupId=group.userGroupId, permissionId=permission.permissionId),
-                    UserGroupHasPerson(userGroupId=group.userGroupId, personId=person_id),
-                ]
-            )
-            await db.commit()
-    finally:
-        await database.dispose()
+async def _grant_all_proposals(db: AsyncSession, person_id: int) -> None:
+    group, permission = UserGroup(name="late_admins"), Permission(type="all_proposals")
+    db.add_all([group, permission])
+    await db.flush()
+    db.add_all(
+        [
+            UserGroupHasPermission(userGroupId=group.userGroupId, permissionId=permission.permissionId),
+            UserGroupHasPerson(userGroupId=group.userGroupId, personId=person_id),
+        ]
+    )
 
 
 def test_permission_change_takes_effect_without_new_login(flavour: Flavour) -> None:
     headers = flavour.token("promoted")
     url = f"/ispyb/api/v1/sessions/{flavour.data.sessions['a']}"
     assert flavour.client.get(url, headers=headers).status_code == 404
-    asyncio.run(_grant_all_proposals(flavour.url, flavour.data.persons["promoted"]))
+    flavour.run(_grant_all_proposals, flavour.data.persons["promoted"])
     assert flavour.client.get(url, headers=headers).status_code == 200
     current = flavour.client.get("/ispyb/api/v1/user/current", headers=headers).json()
     assert "all_proposals" in current["Permissions"]
@@ -97,26 +90,15 @@ def _data_routes() -> list[str]:
 DATA_ROUTES = _data_routes()
 
 
-async def _add_person(url: str, login: str) -> int:
-    database = Database(url)
-    try:
-        async with database.sessions() as db:
-            person = Person(login=login, givenName="Gone", familyName="Soon")
-            db.add(person)
-            await db.commit()
-            return person.personId
-    finally:
-        await database.dispose()
+async def _add_person(db: AsyncSession, login: str) -> int:
+    person = Person(login=login, givenName="Gone", familyName="Soon")
+    db.add(person)
+    await db.flush()
+    return person.personId
 
 
-async def _delete_person(url: str, person_id: int) -> None:
-    database = Database(url)
-    try:
-        async with database.sessions() as db:
-            await db.execute(delete(Person).where(Person.personId == person_id))
-            await db.commit()
-    finally:
-        await database.dispose()
+async def _delete_person(db: AsyncSession, person_id: int) -> None:
+    await db.execute(delete(Person).where(Person.personId == person_id))
 
 
 def _login(client: TestClient, login: str) -> dict[str, str]:
@@ -137,14 +119,14 @@ def test_the_routes_come_from_the_openapi() -> None:
     assert "/ispyb/api/v1/health" not in DATA_ROUTES
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def nobody(flavour: Flavour) -> dict[str, dict[str, str]]:
     """Headers of a token for a person who never existed, and of one for a person deleted after logging in."""
     login = f"leaver_{uuid.uuid4().hex[:8]}"
-    person_id = asyncio.run(_add_person(flavour.url, login))
+    person_id = flavour.run(_add_person, login)
     deleted = _login(flavour.client, login)
     assert flavour.client.get("/ispyb/api/v1/proposals", headers=deleted).status_code == 200
-    asyncio.run(_delete_person(flavour.url, person_id))
+    flavour.run(_delete_person, person_id)
     ghost = tokens.issue(JWT_SECRET, "ghost", tokens.MAX_PERSON_ID, 5)
     return {"never existed": {"Authorization": f"Bearer {ghost}"}, "deleted": deleted}
 
@@ -164,6 +146,7 @@ def test_a_token_naming_another_login_for_the_id_is_refused(flavour: Flavour) ->
     assert r.status_code == 401, r.text
 
 
+@pytest.mark.commits  # a second app of its own, which sees only committed rows
 def test_a_deleted_person_is_refused_once_the_cache_expires(
     flavour: Flavour, mongo_url: str, oidc_key: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -171,10 +154,10 @@ def test_a_deleted_person_is_refused_once_the_cache_expires(
     monkeypatch.setattr(deps, "monotonic", lambda: now[0])
     settings = make_settings(flavour.url, mongo_url, flavour.database, oidc_key, permission_cache_seconds=30)
     login = f"cached_{uuid.uuid4().hex[:8]}"
-    person_id = asyncio.run(_add_person(flavour.url, login))
+    person_id = flavour.run(_add_person, login)
     with TestClient(create_app(settings)) as client:
         headers = _login(client, login)
-        asyncio.run(_delete_person(flavour.url, person_id))
+        flavour.run(_delete_person, person_id)
         assert client.get("/ispyb/api/v1/proposals", headers=headers).status_code == 200  # still cached
         now[0] += 31
         _refused_everywhere(client, DATA_ROUTES, headers)

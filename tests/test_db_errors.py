@@ -27,6 +27,7 @@ def test_an_integer_sqlite_cannot_bind_is_a_422(tmp_path: Path) -> None:
     asyncio.run(run())
 
 
+@pytest.mark.commits  # two transactions of its own that must really contend
 def test_a_deadlock_is_a_503_and_writes_nothing(flavour: Flavour) -> None:
     first, second = flavour.data.persons["sci_a"], flavour.data.persons["sci_b"]
 

@@ -16,7 +16,7 @@ def test_indexes_are_ensured(flavour: Flavour, mongo_url: str) -> None:
         db = client[flavour.settings.mongo_db]
         for collection, indexes in INDEXES.items():
             names = set(db[collection].index_information())
-            assert {i.document["name"] for i in indexes} <= names
+            assert names == {"_id_"} | {i.document["name"] for i in indexes}
 
 
 def test_store_stopped_mid_test(flavour: Flavour, oidc_key) -> None:  # type: ignore[no-untyped-def]
@@ -34,6 +34,6 @@ def test_store_stopped_mid_test(flavour: Flavour, oidc_key) -> None:  # type: ig
                 "/ispyb/api/v1/auth/login", json={"plugin": "dummy", "login": f"sci_a_{flavour.name}"}
             ).json()
             r = client.get("/ispyb/api/v1/sessions", headers={"Authorization": f"Bearer {login['token']}"})
-            assert r.status_code == 200 and r.json()["total"] >= 1
+            assert r.status_code == 200 and r.json()["total"] == 1
     finally:
         server.stop()

@@ -69,6 +69,10 @@ def upload(
     return call("POST", "/shippings/import", expect, params=params, files={"file": (name, content)})
 
 
+#: proposal A's samples in the data set
+SAMPLES_OF_A = 1
+
+
 def samples_of(call: Caller, f: Flavour) -> int:
     return call("GET", f"/samples?proposal={f.data.proposals['a']}&limit=1", 200)["total"]
 
@@ -87,7 +91,6 @@ def acronym(flavour: Flavour, sci: Caller) -> str:
 
 def test_a_valid_500_row_workbook_is_imported_whole(flavour: Flavour, sci: Caller, acronym: str) -> None:
     tag = uid()
-    before = samples_of(sci, flavour)
     report = upload(sci, flavour, xlsx(HEADER, sheet(500, acronym, tag)), 201, shippingName="bulk")
     assert report | {"shippingId": None} == {
         "dryRun": False,
@@ -99,7 +102,7 @@ def test_a_valid_500_row_workbook_is_imported_whole(flavour: Flavour, sci: Calle
         "diffractionPlans": 167,
         "proteinsCreated": [],
     }
-    assert samples_of(sci, flavour) == before + 500
+    assert samples_of(sci, flavour) == SAMPLES_OF_A + 500
     shipment = sci("GET", f"/shippings/{report['shippingId']}?include=contents", 200)
     assert shipment["shippingName"] == "bulk"
     assert shipment["_metadata"] == {"dewars": 2, "containers": 32, "samples": 500}
@@ -113,39 +116,37 @@ def test_twenty_bad_rows_are_all_reported_and_nothing_is_written(flavour: Flavou
     rows = sheet(100, acronym, uid())
     for i in range(0, 100, 5):
         rows[i][4] = f"bad name {i}"  # beamline software refuses spaces
-    before = samples_of(sci, flavour)
     problem = upload(sci, flavour, xlsx(HEADER, rows), 422)
     assert len(problem["errors"]) == 20 and "20 problem(s) on 20 row(s)" in problem["detail"]
     assert {e["row"] for e in problem["errors"]} == {i + 2 for i in range(0, 100, 5)}
     assert {e["column"] for e in problem["errors"]} == {"Sample name"}
     assert problem["errors"][0]["value"] == "bad name 0"
-    assert samples_of(sci, flavour) == before
+    assert samples_of(sci, flavour) == SAMPLES_OF_A
 
 
 def test_a_barcode_conflict_half_way_writes_nothing(flavour: Flavour, sci: Caller, acronym: str) -> None:
     tag = uid()
-    ship = sci("GET", f"/shippings?proposal={flavour.data.proposals['a']}&limit=1", 200)["results"][0]["shippingId"]
+    ship = flavour.data.shippings["a"]
     dewar = sci("POST", "/dewars", 201, json={"shippingId": ship, "code": "x"})["dewarId"]
     taken = sci("POST", "/containers", 201, json={"dewarId": dewar, "code": "x", "containerType": "Unipuck",
                                                  "barcode": f"PK-{tag}-005"})["containerId"]  # fmt: skip
-    before = (samples_of(sci, flavour), sci("GET", "/shippings?limit=1", 200)["total"])
     problem = upload(sci, flavour, xlsx(HEADER, sheet(200, acronym, tag)), 422)
     assert [(e["row"], e["column"]) for e in problem["errors"]] == [(5 * 16 + 2, "Container barcode")]
     assert f"container {taken}" in problem["errors"][0]["message"]
-    assert (samples_of(sci, flavour), sci("GET", "/shippings?limit=1", 200)["total"]) == before
+    assert (samples_of(sci, flavour), sci("GET", "/shippings?limit=1", 200)["total"]) == (SAMPLES_OF_A, 1)
 
 
 def test_dry_run_reports_and_writes_nothing(flavour: Flavour, sci: Caller) -> None:
-    before = samples_of(sci, flavour)
     report = upload(sci, flavour, csv(HEADER, sheet(40, f"new{uid()}", uid())), 422, name="s.csv")
     assert {e["column"] for e in report["errors"]} == {"Protein acronym"}
     acronym = f"dry{uid()}"
     sci("POST", "/proteins", 201, json={"proposalId": proposal_id(flavour, "a"), "acronym": acronym})
     report = upload(sci, flavour, csv(HEADER, sheet(40, acronym, uid())), 200, name="s.csv", dryRun="true")
     assert report["dryRun"] and report["samples"] == 40 and report["containers"] == 3 and report["shippingId"] is None
-    assert samples_of(sci, flavour) == before
+    assert samples_of(sci, flavour) == SAMPLES_OF_A
 
 
+@pytest.mark.commits  # a second app of its own, on committed rows
 def test_exi_profile_and_created_proteins(flavour: Flavour, sci: Caller) -> None:
     header = ["Parcel Name", "Container Name", "Container Type", "Sample Position", "Protein Acronym", "Sample Name",
               "Space Group", "Experiment Type", "Beam Diameter"]  # fmt: skip
@@ -235,6 +236,7 @@ def test_row_problems_name_row_and_column(
     assert message in problem["errors"][0]["message"]
 
 
+@pytest.mark.commits  # the command line's own process sees committed rows only
 def test_cli_import_reports_problems_or_imports(flavour: Flavour, acronym: str, tmp_path: Path) -> None:
     cli = str(Path(sys.executable).parent / "ispyb-hybrid")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISPYB_")} | {
@@ -390,10 +392,9 @@ def _garbled_sheet() -> bytes:
 def test_unreadable_sheets_are_4xx_naming_the_row(
     flavour: Flavour, sci: Caller, acronym: str, content: Any, status: int, says: str
 ) -> None:
-    before = samples_of(sci, flavour)
     problem = upload(sci, flavour, content(acronym), status, name="s.csv")
     assert says in problem["detail"] + str(problem.get("errors", ""))
-    assert samples_of(sci, flavour) == before
+    assert samples_of(sci, flavour) == SAMPLES_OF_A
 
 
 def test_the_first_of_two_sheets_and_10001_rows_are_read(flavour: Flavour, sci: Caller, acronym: str) -> None:
@@ -404,6 +405,7 @@ def test_the_first_of_two_sheets_and_10001_rows_are_read(flavour: Flavour, sci: 
     assert (many["rows"], many["containers"]) == (10_001, 626)
 
 
+@pytest.mark.commits  # a real server of its own, on committed rows
 def test_a_large_import_does_not_hold_up_other_requests(flavour: Flavour, acronym: str) -> None:
     """While a 100,000-row sheet is read and validated, /health keeps answering, far faster than the import
     (through a real server: the test client serves one request at a time)."""

@@ -1,11 +1,10 @@
 """Lab contacts in py-ispyb's own shape (`Person` with its `Laboratory`), stored and read back on both flavours."""
 
-import asyncio
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from relational.db import Database
 from relational.models import LabContact, Laboratory, Person
 from tests import factories
 from tests.conftest import Flavour
@@ -24,17 +23,12 @@ def _py_ispyb(pid: int, **lab: Any) -> dict[str, Any]:
     }
 
 
-async def _stored(url: str, contact_id: int) -> tuple[Person, Laboratory | None]:
-    database = Database(url)
-    try:
-        async with database.sessions() as db:
-            contact = await db.get(LabContact, contact_id)
-            assert contact is not None
-            person = await db.get(Person, contact.personId)
-            assert person is not None
-            return person, await db.get(Laboratory, person.laboratoryId) if person.laboratoryId else None
-    finally:
-        await database.dispose()
+async def _stored(db: AsyncSession, contact_id: int) -> tuple[Person, Laboratory | None]:
+    contact = await db.get(LabContact, contact_id)
+    assert contact is not None
+    person = await db.get(Person, contact.personId)
+    assert person is not None
+    return person, await db.get(Laboratory, person.laboratoryId) if person.laboratoryId else None
 
 
 def test_py_ispyb_shape_with_a_laboratory(flavour: Flavour) -> None:
@@ -47,7 +41,7 @@ def test_py_ispyb_shape_with_a_laboratory(flavour: Flavour) -> None:
     assert sci("GET", f"/labcontacts/{made['labContactId']}", 200) == made
     listed = sci("GET", "/labcontacts", 200, params={"proposal": flavour.data.proposals["a"], "limit": 1000})
     assert made in listed["results"]
-    person, laboratory = asyncio.run(_stored(flavour.url, made["labContactId"]))
+    person, laboratory = flavour.run(_stored, made["labContactId"])
     assert laboratory is not None and person.laboratoryId == lab["laboratoryId"] == laboratory.laboratoryId
     assert (laboratory.name, laboratory.city, laboratory.url) == (LAB["name"], LAB["city"], "https://lab.example")
 
@@ -56,17 +50,17 @@ def test_a_postcode_is_kept_where_the_database_has_the_column(flavour: Flavour) 
     sci, pid = Caller(flavour, "sci_a"), proposal_id(flavour, "a")
     body = _py_ispyb(pid, postcode="38000")
     labs = select(func.count()).select_from(Laboratory)
-    before = asyncio.run(factories.count(flavour.url, labs))
+    before = flavour.run(factories.count, labs)
     if flavour.name == "dls":
         made = sci("POST", "/labcontacts", 201, json=body)
         assert made["Person"]["Laboratory"]["postcode"] == "38000"
-        assert asyncio.run(factories.count(flavour.url, labs)) == before + 1
+        assert flavour.run(factories.count, labs) == before + 1
     else:
         refused = sci("POST", "/labcontacts", 422, json=body)
         assert "postcode" in refused["detail"]
-        assert asyncio.run(factories.count(flavour.url, labs)) == before  # nothing half-written
+        assert flavour.run(factories.count, labs) == before  # nothing half-written
         cards = select(func.count()).where(LabContact.cardName == body["cardName"])
-        assert asyncio.run(factories.count(flavour.url, cards)) == 0
+        assert flavour.run(factories.count, cards) == 0
 
 
 def test_a_contact_without_a_laboratory_reads_null_and_bad_laboratories_are_422(flavour: Flavour) -> None:

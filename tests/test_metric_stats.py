@@ -102,6 +102,7 @@ def test_timeseries_and_session_stats(filled: tuple[Caller, int, list[dict[str, 
     assert stats["mx"]["datacollections"] == 3
 
 
+@pytest.mark.commits  # a second app of its own, which sees only committed rows
 def test_rollups_stay_exact_under_concurrent_ingest(flavour: Flavour, mongo_url: str) -> None:
     dcs = three_collections(flavour, member=True)
     headers = flavour.token("sci_a")

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import re
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from itertools import product
 from typing import Any
 
@@ -18,7 +19,7 @@ from app.main import create_app
 from documents import query
 from documents.query import COLLECTIONS, MAX_NESTING, scoped_pipeline
 from schemas.errors import InvalidInput
-from tests.conftest import Flavour
+from tests.conftest import Flavour, Flavours
 from tests.test_results import result
 from tests.test_shipping import Caller, proposal_id, uid
 
@@ -211,8 +212,9 @@ def assert_no_leak(world: World, output: Any) -> set[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def world(flavour: Flavour, mongo_url: str) -> Iterator[World]:
+@contextmanager
+def _made(flavour: Flavour, mongo_url: str) -> Iterator[World]:
+    """Documents of both proposals on a document database of their own, served by an app of their own."""
     settings = flavour.settings.model_copy(update={"mongo_db": f"{flavour.database}_scope"})
     with TestClient(create_app(settings)) as client:
         f = dataclasses.replace(flavour, client=client, settings=settings)
@@ -232,6 +234,25 @@ def world(flavour: Flavour, mongo_url: str) -> Iterator[World]:
         yield world
     with MongoClient(mongo_url) as mongo:
         mongo.drop_database(settings.mongo_db)
+
+
+@pytest.fixture(scope="module")
+def worlds(flavours: Flavours, mongo_url: str) -> Iterator[Callable[[str], World]]:
+    """Each flavour's world, made on first use and kept for the module (its tests may come in any order)."""
+    made: dict[str, World] = {}
+    with ExitStack() as stack:
+
+        def get(name: str) -> World:
+            if name not in made:
+                made[name] = stack.enter_context(_made(flavours.get(name, commits=False), mongo_url))
+            return made[name]
+
+        yield get
+
+
+@pytest.fixture
+def world(flavour: Flavour, worlds: Callable[[str], World]) -> World:
+    return worlds(flavour.name)
 
 
 @pytest.mark.parametrize("case", list(family(3)), ids=str)

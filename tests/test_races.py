@@ -113,7 +113,7 @@ def _one_position(s: Served) -> None:
     counts = _at_once(s, [lambda c, b=b: c.post("/samples", json=b) for b in bodies])
     assert counts == {201: 1, 409: CONCURRENT - 1}
     held = select(func.count()).where(BLSample.containerId == container, BLSample.location == "5")
-    assert asyncio.run(factories.count(s.url, held)) == 1
+    assert asyncio.run(factories.count_at(s.url, held)) == 1
 
 
 def _moves_and_creations(s: Served) -> None:
@@ -130,7 +130,7 @@ def _moves_and_creations(s: Served) -> None:
     counts = _at_once(s, [r for pair in zip(moves, creations, strict=True) for r in pair])
     assert counts[200] + counts[201] == 1 and counts[409] == CONCURRENT - 1
     held = select(func.count()).where(BLSample.containerId == container, BLSample.location == "9")
-    assert asyncio.run(factories.count(s.url, held)) == 1
+    assert asyncio.run(factories.count_at(s.url, held)) == 1
 
 
 def _one_acronym(s: Served) -> None:
@@ -140,7 +140,7 @@ def _one_acronym(s: Served) -> None:
     counts = _at_once(s, [lambda c: c.post("/proteins", json=body) for _ in range(CONCURRENT)])
     assert counts == {201: 1, 409: CONCURRENT - 1}
     same = select(func.count()).where(Protein.proposalId == proposal, Protein.acronym == acronym)
-    assert asyncio.run(factories.count(s.url, same)) == 1
+    assert asyncio.run(factories.count_at(s.url, same)) == 1
 
 
 def _deletion_and_placements(s: Served) -> None:
@@ -172,6 +172,7 @@ def _deletion_and_placements(s: Served) -> None:
 SCENARIOS = [_one_position, _moves_and_creations, _one_acronym, _deletion_and_placements]
 
 
+@pytest.mark.commits  # a real server of its own, committing concurrent transactions
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__.strip("_"))
 def test_races_on_mariadb(on_mariadb: Served, scenario: Callable[[Served], None]) -> None:
     scenario(on_mariadb)

@@ -28,8 +28,8 @@ def result(dcs: list[int], program: str, **extra: Any) -> dict[str, Any]:
 def three_collections(f: Flavour, member: bool) -> list[int]:
     """Three collections of a new proposal of sci_a's (a member of it or not)."""
     end = datetime.now() - timedelta(days=2)
-    group = asyncio.run(add_session_with_group(f.url, f.data.persons["sci_a"], uid()[:6], end, member=member))
-    return [asyncio.run(add_collection(f.url, group))[1] for _ in range(3)]
+    group = f.run(add_session_with_group, f.data.persons["sci_a"], uid()[:6], end, member)
+    return [f.run(add_collection, group)[1] for _ in range(3)]
 
 
 @pytest.fixture

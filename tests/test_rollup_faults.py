@@ -26,6 +26,8 @@ from tests.test_results import three_collections
 from tests.test_shipping import uid
 
 API = "/ispyb/api/v1"
+#: apps of their own (on their own document servers), which see only committed rows
+pytestmark = pytest.mark.commits
 
 
 def check_rollups(url: str, database: str) -> subprocess.CompletedProcess[str]:

@@ -1,7 +1,6 @@
 """Callers who reach single sessions of a proposal (a Session_has_Person member, beamline staff) see the
 documents and export rows of those sessions only, never of the proposal's other sessions, through every route."""
 
-import asyncio
 import json
 import uuid
 from dataclasses import dataclass
@@ -9,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from relational.db import Database
 from relational.models import (
     BLSample,
     BLSession,
@@ -41,54 +40,49 @@ class World:
     results: dict[str, str]
 
 
-async def _build(url: str, tag: str, flavour: str) -> tuple[str, str, dict[str, int], dict[str, int]]:
-    database = Database(url)
-    try:
-        async with database.sessions() as db:
-            guest = Person(login=f"guest{tag}_{flavour}", givenName="guest", familyName="Test")
-            db.add(guest)
-            await db.flush()
-            proposal = Proposal(personId=guest.personId, proposalCode="rc", proposalNumber=tag, title="reach")
-            db.add(proposal)
-            await db.flush()
-            protein = Protein(proposalId=proposal.proposalId, acronym=f"r{tag}", name="reach")
-            shipping = Shipping(proposalId=proposal.proposalId, shippingName=f"reach {tag}")
-            db.add_all([protein, shipping])
-            await db.flush()
-            dewar = Dewar(shippingId=shipping.shippingId, code=f"dw-{tag}")
-            crystal = Crystal(proteinId=protein.proteinId)
-            db.add_all([dewar, crystal])
-            await db.flush()
-            container = Container(dewarId=dewar.dewarId, code=f"pk-{tag}", containerType="Unipuck", capacity=16)
-            db.add(container)
-            await db.flush()
-            dcs, sessions = {}, {}
-            for visit, beamline in enumerate((factories.BEAMLINE_A, factories.BEAMLINE_B), 1):
-                session = BLSession(proposalId=proposal.proposalId, beamLineName=beamline, visit_number=visit,
-                                    startDate=datetime(2024, 5, 1), endDate=datetime(2024, 5, 2))  # fmt: skip
-                sample = BLSample(containerId=container.containerId, crystalId=crystal.crystalId, name=beamline)
-                db.add_all([session, sample])
-                await db.flush()
-                group = DataCollectionGroup(sessionId=session.sessionId, blSampleId=sample.blSampleId,
-                                            experimentType="OSC")  # fmt: skip
-                db.add(group)
-                await db.flush()
-                dc = DataCollection(dataCollectionGroupId=group.dataCollectionGroupId, sessionId=session.sessionId,
-                                    blSampleId=sample.blSampleId, startTime=datetime(2024, 5, 1, 9))  # fmt: skip
-                db.add(dc)
-                await db.flush()
-                dcs[beamline], sessions[beamline] = dc.dataCollectionId, session.sessionId
-            on_b = SessionHasPerson(sessionId=sessions[factories.BEAMLINE_B], personId=guest.personId)
-            db.add(on_b)
-            await db.commit()
-            return f"rc{tag}", f"guest{tag}", dcs, sessions
-    finally:
-        await database.dispose()
+async def _build(db: AsyncSession, tag: str, flavour: str) -> tuple[str, str, dict[str, int], dict[str, int]]:
+    guest = Person(login=f"guest{tag}_{flavour}", givenName="guest", familyName="Test")
+    db.add(guest)
+    await db.flush()
+    proposal = Proposal(personId=guest.personId, proposalCode="rc", proposalNumber=tag, title="reach")
+    db.add(proposal)
+    await db.flush()
+    protein = Protein(proposalId=proposal.proposalId, acronym=f"r{tag}", name="reach")
+    shipping = Shipping(proposalId=proposal.proposalId, shippingName=f"reach {tag}")
+    db.add_all([protein, shipping])
+    await db.flush()
+    dewar = Dewar(shippingId=shipping.shippingId, code=f"dw-{tag}")
+    crystal = Crystal(proteinId=protein.proteinId)
+    db.add_all([dewar, crystal])
+    await db.flush()
+    container = Container(dewarId=dewar.dewarId, code=f"pk-{tag}", containerType="Unipuck", capacity=16)
+    db.add(container)
+    await db.flush()
+    dcs, sessions = {}, {}
+    for visit, beamline in enumerate((factories.BEAMLINE_A, factories.BEAMLINE_B), 1):
+        session = BLSession(proposalId=proposal.proposalId, beamLineName=beamline, visit_number=visit,
+                            startDate=datetime(2024, 5, 1), endDate=datetime(2024, 5, 2))  # fmt: skip
+        sample = BLSample(containerId=container.containerId, crystalId=crystal.crystalId, name=beamline)
+        db.add_all([session, sample])
+        await db.flush()
+        group = DataCollectionGroup(sessionId=session.sessionId, blSampleId=sample.blSampleId,
+                                    experimentType="OSC")  # fmt: skip
+        db.add(group)
+        await db.flush()
+        dc = DataCollection(dataCollectionGroupId=group.dataCollectionGroupId, sessionId=session.sessionId,
+                            blSampleId=sample.blSampleId, startTime=datetime(2024, 5, 1, 9))  # fmt: skip
+        db.add(dc)
+        await db.flush()
+        dcs[beamline], sessions[beamline] = dc.dataCollectionId, session.sessionId
+    on_b = SessionHasPerson(sessionId=sessions[factories.BEAMLINE_B], personId=guest.personId)
+    db.add(on_b)
+    await db.flush()
+    return f"rc{tag}", f"guest{tag}", dcs, sessions
 
 
 @pytest.fixture
 def world(flavour: Flavour) -> World:
-    proposal, guest, dcs, sessions = asyncio.run(_build(flavour.url, str(uuid.uuid4().int % 10**8), flavour.name))
+    proposal, guest, dcs, sessions = flavour.run(_build, str(uuid.uuid4().int % 10**8), flavour.name)
     pipeline = Caller(flavour, "pipeline")
     results = {}
     for beamline, dc in dcs.items():

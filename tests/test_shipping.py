@@ -65,11 +65,12 @@ def test_round_trip_down_to_samples(flavour: Flavour, sci: Caller) -> None:
     assert renamed["comments"] == "fragile" and renamed["deliveryAgent_agentName"] == "DHL"
     code = uid()
     dewar = sci("POST", "/dewars", 201, json={"shippingId": ship["shippingId"], "code": "D1", "barCode": f"DW-{code}"})
-    assert sci("GET", f"/dewars?barCode=DW-{code}", 200)["results"][0]["dewarId"] == dewar["dewarId"]
+    assert [d["dewarId"] for d in sci("GET", f"/dewars?barCode=DW-{code}", 200)["results"]] == [dewar["dewarId"]]
     box = {"dewarId": dewar["dewarId"], "code": "puck1", "containerType": "Unipuck", "barcode": f"PK-{code}"}
     container = sci("POST", "/containers", 201, json=box)
     assert container["capacity"] == 16
-    assert sci("GET", f"/containers?barcode=PK-{code}", 200)["results"][0]["containerId"] == container["containerId"]
+    boxes = sci("GET", f"/containers?barcode=PK-{code}", 200)["results"]
+    assert [c["containerId"] for c in boxes] == [container["containerId"]]
     protein = sci("POST", "/proteins", 201, json={"proposalId": pid, "acronym": f"p{code}", "name": "lysozyme"})
     sample = {
         "name": "lyso_1",
@@ -105,7 +106,7 @@ def test_round_trip_down_to_samples(flavour: Flavour, sci: Caller) -> None:
     ]
     csv = sci("GET", f"/shippings/{ship['shippingId']}/manifest", 200)
     assert csv.headers["content-type"].startswith("text/csv") and f"PK-{code}" in csv.text
-    assert sci("GET", f"/samples?proposal={flavour.data.proposals['a']}&search=lyso_1", 200)["total"] >= 1
+    assert sci("GET", f"/samples?proposal={flavour.data.proposals['a']}&search=lyso_1", 200)["total"] == 1
 
 
 def test_identifiers_are_unique(flavour: Flavour, sci: Caller) -> None:
@@ -245,19 +246,17 @@ def test_bad_samples_are_refused(flavour: Flavour, sci: Caller, change: dict[str
     body = {
         "name": f"s_{uid()}",
         "containerId": d.containers["a"],
-        "location": 2 + uuid.uuid4().int % 14,
+        "location": 2,
         "Crystal": {"proteinId": d.proteins["a"]},
     }
-    before = sci("GET", f"/containers/{d.containers['a']}", 200)["_metadata"]["samples"]
     sci("POST", "/samples", status, json=body | change)
-    assert sci("GET", f"/containers/{d.containers['a']}", 200)["_metadata"]["samples"] == before
+    assert sci("GET", f"/containers/{d.containers['a']}", 200)["_metadata"]["samples"] == 1  # the data set's
 
 
 def test_text_the_database_cannot_store_is_a_422(flavour: Flavour, sci: Caller) -> None:
-    before = sci("GET", "/shippings?limit=1", 200)["total"]
     problem = sci("POST", "/shippings", 422, json=courier(proposal_id(flavour, "a"), name="\U0001f69a box"))
     assert "cannot store" in problem["detail"]
-    assert sci("GET", "/shippings?limit=1", 200)["total"] == before
+    assert sci("GET", "/shippings?limit=1", 200)["total"] == 1  # the data set's
 
 
 def test_containers_and_dewars_change_and_go_when_empty(flavour: Flavour, sci: Caller) -> None:
@@ -314,11 +313,9 @@ def test_sample_list_says_what_each_sample_went_through(flavour: Flavour, sci: C
 
 def test_the_manifest_neutralises_formulas(flavour: Flavour, sci: Caller) -> None:
     """Codes, names and comments a client stored leave the CSV manifest as text, never as formulas."""
-    import asyncio
-
     from tests.test_exports import HOSTILE, _hostile_shipment, assert_neutral_csv
 
-    ship = asyncio.run(_hostile_shipment(flavour.url, proposal_id(flavour, "a"), flavour.data.sessions["a"]))
+    ship = flavour.run(_hostile_shipment, proposal_id(flavour, "a"), flavour.data.sessions["a"])
     rows = assert_neutral_csv(sci("GET", f"/shippings/{ship}/manifest", 200).content, HOSTILE[1:])
     assert rows[0][:3] == ["dewar", "dewarBarCode", "facilityCode"]
     assert rows[1][0] == "'+1+1" and rows[1][1].startswith("'=") and rows[1][-1] == "'\rx"
