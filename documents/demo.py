@@ -2,19 +2,19 @@
 measurements (Guinier, GNOM, Porod) for the demo's collections; MX scaling comes from SQL (sync-sql-metrics)."""
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from documents import metrics, rollups
+from schemas.times import as_utc, utc_now
 
 MOVIES_PER_COLLECTION = 300
 
 
 def _when(start: Any, seconds: float) -> datetime:
-    base = start if isinstance(start, datetime) else datetime.now(UTC)
-    base = base if base.tzinfo else base.replace(tzinfo=UTC)
+    base = as_utc(start) if isinstance(start, datetime) else utc_now()
     return base + timedelta(seconds=seconds)
 
 

@@ -7,7 +7,6 @@ same collections adds version N+1 of that series; nothing is overwritten.
 
 import hashlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
@@ -20,6 +19,7 @@ from documents.scope import both
 from documents.store import count, guarded
 from schemas.errors import Conflict
 from schemas.results import ResultCreate, ResultPatch, Status
+from schemas.times import utc_now
 
 Db = AsyncDatabase[dict[str, Any]]
 MAX_VERSION_RACES = 50
@@ -60,7 +60,7 @@ async def create(
     if stored_key and (first := await db.results.find_one({"idempotencyKey": stored_key})):
         return out(first), False
     series = series_of(data.kind, data.program.name, data.dataCollectionIds)
-    now = datetime.now(UTC)
+    now = utc_now()
     body = data.model_dump(mode="json", exclude={"runId"})
     for _ in range(MAX_VERSION_RACES):
         last = await db.results.find_one({"series": series}, {"version": 1}, sort=[("version", DESCENDING)])
@@ -130,7 +130,7 @@ async def versions(db: Db, result: dict[str, Any]) -> list[dict[str, Any]]:
 @guarded
 async def update(db: Db, result: dict[str, Any], patch: ResultPatch) -> dict[str, Any]:
     """Progress of a running result with ``$set``/``$push`` (never a rewrite); 409 once it has finished."""
-    changes: dict[str, Any] = {"updatedAt": datetime.now(UTC)}
+    changes: dict[str, Any] = {"updatedAt": utc_now()}
     if patch.status is not None:
         changes["status"] = patch.status.value
     changes |= {f"data.{key}": value for key, value in patch.data.items()}

@@ -16,7 +16,7 @@ or a second worker) then changes only the rollups it had not reached.
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -26,6 +26,7 @@ from pymongo.errors import BulkWriteError
 
 from documents.kinds import bins_of, builtin, get_kind
 from documents.store import DURABLE, guarded
+from schemas.times import as_utc
 
 Db = AsyncDatabase[dict[str, Any]]
 Key = tuple[int, int, str, str, datetime]  # sessionId, proposalId, kind, field, hour
@@ -41,8 +42,7 @@ def bin_index(value: float, origin: float, width: float) -> int:
 
 def hour_of(moment: datetime) -> datetime:
     """The UTC hour a moment falls in (naive moments are UTC)."""
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return as_utc(moment).replace(minute=0, second=0, microsecond=0)
 
 
 def fold(sums: dict[Any, dict[str, Any]], key: Any, value: float, origin: float, width: float) -> None:

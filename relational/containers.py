@@ -1,7 +1,6 @@
 """Containers (pucks, plates), scoped to the caller: barcode look-up and writes."""
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -15,6 +14,7 @@ from relational.scope import Scope
 from relational.shipping import refuse_if_holding_samples
 from schemas.errors import Conflict, InvalidInput, NotFound
 from schemas.shipping import ContainerCreate, ContainerUpdate
+from schemas.times import local_now
 
 _FIELDS = (
     "containerId dewarId code barcode containerType capacity containerStatus sampleChangerLocation "
@@ -88,7 +88,7 @@ async def create_container(db: WriteSession, scope: Scope, data: ContainerCreate
     await owner_in_reach(db, scope, "dewar", data.dewarId)
     await unique_barcode(db, data.barcode)
     values = data.model_dump() | {"capacity": capacity_of(data.containerType, data.capacity, types)}
-    container = Container(**values, containerStatus="opened", bltimeStamp=datetime.now())
+    container = Container(**values, containerStatus="opened", bltimeStamp=local_now())
     db.add(container)
     await flush_or_conflict(db, f"Container `{data.code}`")
     return container.containerId

@@ -35,6 +35,7 @@ from relational.models import (
     UserGroupHasPerson,
 )
 from schemas.options import BeamLine, BeamLineGroup
+from schemas.times import local_now
 
 DEMO_LOGINS = {
     "alice": "scientist of MX1",
@@ -74,7 +75,7 @@ async def seed(db: AsyncSession, mx_collections: int = 200, seed_value: int = 7)
     db.add_all(people.values())
     await db.flush()
     await _staff(db, people)
-    now = datetime.now().replace(microsecond=0)
+    now = local_now().replace(microsecond=0)
     for index, (code, number, owner) in enumerate((("MX", "1", "alice"), ("MX", "2", "bob"))):
         proposal = Proposal(
             proposalCode=code,

@@ -1,7 +1,6 @@
 """Dewars, scoped to the caller: barcode look-up, writes, transport history, and the facility's dewar registry."""
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
@@ -24,6 +23,7 @@ from relational.scope import Scope
 from relational.shipping import refuse_if_holding_samples
 from schemas.errors import Conflict, InvalidInput
 from schemas.shipping import DewarCreate, DewarStatusChange, DewarUpdate, RegistryCreate
+from schemas.times import local_now
 
 _FIELDS = (
     "dewarId shippingId code barCode facilityCode dewarStatus storageLocation type comments "
@@ -100,7 +100,7 @@ async def create_dewar(db: WriteSession, scope: Scope, data: DewarCreate) -> int
     proposal_id = await owner_in_reach(db, scope, "shipping", data.shippingId)
     await _unique_barcode(db, data.barCode)
     await _registered(db, data.facilityCode, proposal_id)
-    dewar = Dewar(**data.model_dump(), dewarStatus="opened", bltimeStamp=datetime.now())
+    dewar = Dewar(**data.model_dump(), dewarStatus="opened", bltimeStamp=local_now())
     db.add(dewar)
     await flush_or_conflict(db, f"Dewar `{data.code}`")
     return dewar.dewarId
@@ -134,7 +134,7 @@ async def record_status(
     if change.dewarStatus not in statuses:
         raise InvalidInput(f"Unknown dewar status `{change.dewarStatus}`; known: {', '.join(statuses)}")
     await owner_in_reach(db, scope, "dewar", dewar_id)
-    when = change.arrivalDate or datetime.now()
+    when = change.arrivalDate or local_now()
     entry = DewarTransportHistory(
         dewarId=dewar_id, dewarStatus=change.dewarStatus, storageLocation=change.storageLocation, arrivalDate=when
     )

@@ -13,6 +13,7 @@ from relational.flavour import SchemaInfo
 from relational.models import BLSession, DataCollection, DataCollectionGroup, Proposal, SessionHasPerson, SessionType
 from relational.scope import Scope
 from schemas.options import BeamLineGroup, ui_groups
+from schemas.times import local_now
 
 SOON = timedelta(minutes=20)
 #: a session that ended this long ago no longer gains data collections
@@ -65,7 +66,7 @@ async def get_sessions(
 ) -> tuple[int, list[dict[str, Any]]]:
     """Visible sessions, latest first (soonest first with ``upcoming``), with py-ispyb's ``_metadata``
     (collection counts of finished sessions come from ``counts`` when it holds them)."""
-    now = datetime.now()
+    now = local_now()
     query = (
         select(
             BLSession.sessionId,

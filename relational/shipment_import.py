@@ -3,7 +3,6 @@ samples with their crystal and desired protocol (``DiffractionPlan``), in bulk."
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -14,6 +13,7 @@ from relational.reach import flush_or_conflict, owner_in_reach
 from relational.scope import Scope
 from schemas.samples import Cell
 from schemas.shipment_import import ImportReport, ImportRow, RowError
+from schemas.times import local_now
 
 Rows = Sequence[tuple[int, ImportRow]]
 Progress = Callable[[int], None]
@@ -155,12 +155,12 @@ async def run(
         return report
     if shipping_id is None:
         shipping = Shipping(
-            proposalId=proposal_id, shippingName=shipping_name, creationDate=datetime.now(), shippingStatus="opened"
+            proposalId=proposal_id, shippingName=shipping_name, creationDate=local_now(), shippingStatus="opened"
         )
         db.add(shipping)
         await flush_or_conflict(db, f"Shipment `{shipping_name}`")
         shipping_id = report.shippingId = shipping.shippingId
-    now = datetime.now()
+    now = local_now()
     dewar_params = [
         {"shippingId": shipping_id, "code": c, "dewarStatus": "opened", "bltimeStamp": now} for c in dewar_codes
     ]

@@ -1,7 +1,6 @@
 """Shipments, scoped to the caller: lists, one with its contents, writes, deletion, manifest."""
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select
@@ -36,6 +35,7 @@ from schemas.shipping import (
     delivery_mode,
     delivery_problems,
 )
+from schemas.times import local_now
 
 _FIELDS = (
     "shippingId proposalId shippingName shippingStatus comments safetyLevel creationDate deliveryAgent_agentName "
@@ -183,7 +183,7 @@ async def create_shipping(db: WriteSession, scope: Scope, data: ShippingCreate) 
     await proposal_in_reach(db, scope, data.proposalId)
     values = data.model_dump()
     await _check_contacts(db, data.proposalId, values)
-    shipping = Shipping(**_stored_delivery(values), creationDate=datetime.now(), shippingStatus="opened")
+    shipping = Shipping(**_stored_delivery(values), creationDate=local_now(), shippingStatus="opened")
     db.add(shipping)
     await flush_or_conflict(db, f"Shipment `{data.shippingName}`")
     return shipping.shippingId

@@ -7,6 +7,8 @@ from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from schemas.times import sql_midnight
+
 
 class LenientDateTime(TypeDecorator[datetime]):
     """DATETIME/TIMESTAMP that reads MariaDB's zero dates ('0000-00-00 …', returned as text) as NULL."""
@@ -18,7 +20,7 @@ class LenientDateTime(TypeDecorator[datetime]):
         if isinstance(value, datetime):
             return value
         if isinstance(value, date):
-            return datetime(value.year, value.month, value.day)
+            return sql_midnight(value)
         if isinstance(value, str) and dialect.name == "sqlite" and value[:1].isdigit():
             try:
                 return datetime.fromisoformat(value)

@@ -1,23 +1,10 @@
-"""Session statistics: py-ispyb's breakdown and times; the one rule for datetimes a client sends."""
+"""Session statistics: py-ispyb's breakdown and times."""
 
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import datetime
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from schemas.common import ApiModel
-
-
-def as_utc(moment: datetime) -> datetime:
-    """The one rule for datetimes a client sends: naive means UTC (documents are stored in UTC); aware ones are
-    converted to UTC."""
-    try:
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("the moment is out of range once converted to UTC") from None
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class BreakdownCounts(ApiModel):

@@ -1,10 +1,11 @@
 """The service's own tokens: HS256 JWTs carrying login and personId (permissions are re-read, not frozen)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import jwt
 
 from schemas.errors import Unauthorized
+from schemas.times import utc_now
 
 ALGORITHM = "HS256"
 #: ``Person.personId`` is an unsigned 4-byte integer in both schema flavours
@@ -13,7 +14,7 @@ MAX_PERSON_ID = 2**32 - 1
 
 def issue(secret: str, login: str, person_id: int, lifetime_minutes: int) -> str:
     """A signed token for ``login``."""
-    now = datetime.now(UTC)
+    now = utc_now()
     claims = {
         "sub": login,
         "personId": person_id,

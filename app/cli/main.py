@@ -7,7 +7,6 @@ import os
 import signal
 import sys
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -34,6 +33,7 @@ from relational import demo, people, sql_metrics
 from relational.schema_check import check
 from schemas.errors import DomainError
 from schemas.shipment_import import ImportReport
+from schemas.times import utc_now
 
 cli = typer.Typer(
     help="The shared ISPyB back end (MariaDB/SQLite + MongoDB behind one FastAPI service).", no_args_is_help=True
@@ -58,7 +58,7 @@ async def _seed(settings: Settings) -> bool:
         await demo_documents.seed(docs, collections)
         async with database.engine.connect() as conn:
             async for batch in sql_metrics.scaling(conn, schema):
-                dated = [d | {"createdAt": datetime.now(UTC)} for d in batch]
+                dated = [d | {"createdAt": utc_now()} for d in batch]
                 await metrics.insert(docs, dated)
                 await rollups.add(docs, dated)
         return True
@@ -247,7 +247,7 @@ async def _sync_sql_metrics() -> dict[str, int]:
             async with database.engine.connect() as conn:
                 for source in (sql_metrics.scaling(conn, schema), sql_metrics.electron_microscopy(conn)):
                     async for batch in source:
-                        dated = [d | {"createdAt": datetime.now(UTC)} for d in batch]
+                        dated = [d | {"createdAt": utc_now()} for d in batch]
                         stored, duplicates, refused = await metrics.insert(docs, dated)
                         await rollups.add(docs, [d for i, d in enumerate(dated) if i not in duplicates | set(refused)])
                         counts["read"] += len(batch)

@@ -12,7 +12,7 @@ from app.routers.params import Id, IdFilter, ProposalFilter
 from app.services import metric_stats
 from schemas.errors import InvalidInput, NotFound
 from schemas.results import Kind
-from schemas.stats import UtcDatetime
+from schemas.times import UtcDatetime
 
 router = APIRouter(prefix="/stats", tags=["Stats"], responses=responses(*AUTHENTICATED, *DOCUMENT_STORE))
 Field = Annotated[str, Query(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64, description="A field of `values`")]

@@ -7,7 +7,7 @@ are computed from the raw metrics and need a session or a range of at most a day
 
 import math
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.deps import Identity, document_scope
@@ -18,6 +18,7 @@ from relational import stats
 from relational.db import ReadSession
 from relational.reach import proposal_id_by_name, sessions_reached
 from schemas.errors import InvalidInput, NotFound
+from schemas.times import as_utc
 
 MAX_BINS = 1000
 MAX_BIN_WIDTH = 1e15  #: a histogram's binWidth, at most (wider than any measured range)
@@ -156,7 +157,7 @@ async def _minutes(
         value = doc["values"][field]
         if not isinstance(value, int | float) or isinstance(value, bool):
             continue
-        moment = doc["createdAt"] if doc["createdAt"].tzinfo else doc["createdAt"].replace(tzinfo=UTC)
+        moment = as_utc(doc["createdAt"])
         rollups.fold(buckets, moment.replace(second=0, microsecond=0), value, origin, width)
     return {minute: acc | {"bins": {int(k): n for k, n in acc["bins"].items()}} for minute, acc in buckets.items()}
 

@@ -6,7 +6,6 @@ they are a member of (ProposalHasPerson or Session_has_Person), or any with the 
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -21,6 +20,7 @@ from relational.reach import collections_owned, sessions_among
 from relational.scope import Scope
 from schemas.errors import Forbidden, InvalidInput, NotFound
 from schemas.results import BulkRejection, BulkReport, MetricIn, ResultCreate, json_problems
+from schemas.times import utc_now
 
 BATCH = 5000
 
@@ -202,7 +202,7 @@ async def _store_batch(
             "proposalId": proposal,
             "sessionId": session,
             "createdBy": identity.personId,
-            "createdAt": datetime.now(UTC),
+            "createdAt": utc_now(),
             "fold": fold,
         }
         line_key = metric.key or (f"{key}:{number}" if key else None)
