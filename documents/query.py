@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from bson.decimal128 import Decimal128
 from bson.errors import InvalidDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ExecutionTimeout, OperationFailure
@@ -172,6 +173,11 @@ async def aggregate(
     with _refusals():
         cursor = await db[collection].aggregate(stages, maxTimeMS=max_time_ms)
     return _documents(cursor)
+
+
+def plain(value: Any) -> Any:
+    """A value of a document as plain Python: a Decimal128 as the ``Decimal`` it is; any other value as it is."""
+    return value.to_decimal() if isinstance(value, Decimal128) else value
 
 
 @contextmanager

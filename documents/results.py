@@ -94,9 +94,32 @@ async def create(
 
 
 @guarded
-async def find(db: Db, query: dict[str, Any], skip: int, limit: int, count_ms: int) -> tuple[int, bool, list[Any]]:
-    """(total, whether it is an estimate, this page) of results matching ``query``, newest first; a count over
+async def find(
+    db: Db,
+    scope: dict[str, Any],
+    *,
+    dc_id: int | None = None,
+    session_id: int | None = None,
+    kind: str | None = None,
+    program: str | None = None,
+    status: Status | None = None,
+    all_versions: bool = False,
+    skip: int,
+    limit: int,
+    count_ms: int,
+) -> tuple[int, bool, list[Any]]:
+    """(total, whether it is an estimate, this page) of the results within the caller's ``scope`` that match the
+    filters given (the latest version of each series unless ``all_versions``), newest first; a count over
     ``count_ms`` gives way to an estimate (see ``store.count``)."""
+    wanted = {
+        "dataCollectionIds": dc_id,
+        "sessionIds": session_id,
+        "kind": kind,
+        "program.name": program,
+        "status": status.value if status else None,
+        "latest": None if all_versions else True,
+    }
+    query = scope | {k: v for k, v in wanted.items() if v is not None}
     cursor = db.results.find(query).sort([("createdAt", DESCENDING), ("_id", DESCENDING)]).skip(skip).limit(limit)
     rows = [out(d) async for d in cursor]
     return *await count(db.results, query, count_ms, skip + len(rows)), rows

@@ -26,3 +26,8 @@ def both(scope: dict[str, Any], narrower: dict[str, Any]) -> dict[str, Any]:
     if not scope:
         return narrower
     return {"$and": [scope, narrower]} if narrower else scope
+
+
+def of_proposal(scope: dict[str, Any], proposal_id: int | None) -> dict[str, Any]:
+    """``scope`` narrowed to one proposal if one is given (still only the sessions of it the caller reaches)."""
+    return scope if proposal_id is None else both(scope, {"proposalId": proposal_id})

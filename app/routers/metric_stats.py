@@ -10,6 +10,7 @@ from app.deps import DocumentsDep, IdentityDep, ReadSessionDep
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
 from app.routers.params import Id, IdFilter, ProposalFilter
 from app.services import metric_stats
+from documents.metric_stats import Coverage
 from schemas.errors import InvalidInput, NotFound
 from schemas.results import Kind
 from schemas.times import UtcDatetime
@@ -35,8 +36,8 @@ class Where:
     end: Annotated[UtcDatetime | None, Query(alias="to", description="Naive means UTC")] = None
 
 
-async def _scope(identity: IdentityDep, db: ReadSessionDep, where: Annotated[Where, Depends()]) -> dict[str, Any]:
-    return await metric_stats.scope_filter(
+async def _scope(identity: IdentityDep, db: ReadSessionDep, where: Annotated[Where, Depends()]) -> Coverage:
+    return await metric_stats.covered_metrics(
         db,
         identity,
         sessionId=where.sessionId,
@@ -47,7 +48,7 @@ async def _scope(identity: IdentityDep, db: ReadSessionDep, where: Annotated[Whe
     )
 
 
-Scope = Annotated[dict[str, Any], Depends(_scope)]
+Scope = Annotated[Coverage, Depends(_scope)]
 
 
 @router.get("/metrics/histogram", responses=responses(NotFound, InvalidInput))

@@ -12,7 +12,7 @@ from app.routers.params import IdFilter, ProposalFilter, ResultId
 from app.routers.valid import KindDep, ResultDep, result_of
 from app.services import results as service
 from documents import kinds, metrics, results
-from documents.scope import both
+from documents.scope import of_proposal
 from relational.reach import proposal_id_by_name
 from schemas.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from schemas.results import (
@@ -40,9 +40,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
 async def _scope(db: ReadSessionDep, identity: IdentityDep, proposal: str | None) -> dict[str, Any]:
     """The caller's document filter, narrowed to one proposal if asked (still only its sessions they reach)."""
     scope = await document_scope(db, identity.scope)
-    if proposal:
-        return both(scope, {"proposalId": await proposal_id_by_name(db, identity.scope, proposal)})
-    return scope
+    return of_proposal(scope, await proposal_id_by_name(db, identity.scope, proposal) if proposal else None)
 
 
 async def _limit_body(request: Request, state: StateDep) -> None:
@@ -100,20 +98,20 @@ async def get_results(
     allVersions: bool = False,
 ) -> dict[str, Any]:
     """Results the caller may see, newest first; the latest version of each series unless ``allVersions``."""
-    query = await _scope(db, identity, f.proposal) | {
-        k: v
-        for k, v in {
-            "dataCollectionIds": f.dataCollectionId,
-            "sessionIds": f.sessionId,
-            "kind": f.kind,
-            "program.name": program,
-            "status": status.value if status else None,
-            "latest": None if allVersions else True,
-        }.items()
-        if v is not None
-    }
-    count_ms = state.settings.mongo_count_timeout_ms
-    total, estimate, rows = await results.find(await state.documents.ready(), query, page.skip, page.limit, count_ms)
+    scope = await _scope(db, identity, f.proposal)
+    total, estimate, rows = await results.find(
+        await state.documents.ready(),
+        scope,
+        dc_id=f.dataCollectionId,
+        session_id=f.sessionId,
+        kind=f.kind,
+        program=program,
+        status=status,
+        all_versions=allVersions,
+        skip=page.skip,
+        limit=page.limit,
+        count_ms=state.settings.mongo_count_timeout_ms,
+    )
     return listed(rows, total, page, estimate)
 
 
@@ -175,22 +173,33 @@ async def get_metrics(
     range: Annotated[list[str] | None, Query(description="`field:min:max` on `values` (a bound may be empty)")] = None,
 ) -> dict[str, Any]:
     """Metrics the caller may see, filtered like results and by value ranges."""
-    query = await _scope(db, identity, f.proposal)
-    wanted = {"dataCollectionId": f.dataCollectionId, "sessionId": f.sessionId, "kind": f.kind, "resultId": resultId}
-    query |= {k: v for k, v in wanted.items() if v is not None}
-    for spec in range or []:
-        match = RANGE.match(spec)
-        if not match:
-            raise InvalidInput(f"range `{spec}` is not `field:min:max`")
-        field, low, high = match.groups()
-        try:
-            bounds = {op: float(v) for op, v in (("$gte", low), ("$lte", high)) if v}
-        except ValueError:
-            raise InvalidInput(f"range `{spec}` has a bound that is not a number") from None
-        query[f"values.{field}"] = bounds or {"$exists": True}
-    count_ms = state.settings.mongo_count_timeout_ms
-    total, estimate, rows = await metrics.find(await state.documents.ready(), query, page.skip, page.limit, count_ms)
+    scope = await _scope(db, identity, f.proposal)
+    ranges = [_range(spec) for spec in range or []]
+    total, estimate, rows = await metrics.find(
+        await state.documents.ready(),
+        scope,
+        dc_id=f.dataCollectionId,
+        session_id=f.sessionId,
+        kind=f.kind,
+        result_id=resultId,
+        ranges=ranges,
+        skip=page.skip,
+        limit=page.limit,
+        count_ms=state.settings.mongo_count_timeout_ms,
+    )
     return listed(rows, total, page, estimate)
+
+
+def _range(spec: str) -> metrics.Range:
+    """``field:min:max`` as the field and its bounds (an empty bound: open); 422 if it is not."""
+    match = RANGE.match(spec)
+    if not match:
+        raise InvalidInput(f"range `{spec}` is not `field:min:max`")
+    field, low, high = match.groups()
+    try:
+        return field, float(low) if low else None, float(high) if high else None
+    except ValueError:
+        raise InvalidInput(f"range `{spec}` has a bound that is not a number") from None
 
 
 def _info(entry: dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ async def unified_datacollection(
             if "results" in include:
                 part["results"] = await results.latest_for_collection(store.db, dc_id)
             if "metrics" in include:
-                part["metrics"] = await metrics.summaries(store.db, {"dataCollectionId": dc_id})
+                part["metrics"] = await metrics.summaries(store.db, dc_id)
             return part
         except StoreUnavailable:
             return {"available": False}

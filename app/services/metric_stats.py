@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.deps import Identity, document_scope
-from documents import metrics, rollups
+from documents import rollups
 from documents.kinds import bins_of, get_kind
+from documents.metric_stats import Coverage, of_session, rollups_of, values_of
 from documents.store import DocumentStore
 from relational import stats
 from relational.db import ReadSession
@@ -38,7 +39,7 @@ async def field_bins(store: DocumentStore, kind: str, field: str | None) -> dict
     return bins
 
 
-async def scope_filter(
+async def covered_metrics(
     db: ReadSession,
     identity: Identity,
     *,
@@ -47,24 +48,20 @@ async def scope_filter(
     beamLineName: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
-) -> dict[str, Any]:
-    """The rollup/metric filter for a scope the caller reaches (404 for a session or proposal out of reach)."""
+) -> Coverage:
+    """The metrics of a scope the caller reaches (404 for a session or proposal out of reach), at hour
+    resolution: ``start`` is taken down to its hour."""
     if start and end and end <= start:
         raise InvalidInput("`to` must come after `from`")
-    query: dict[str, Any] = {}
+    sessions = None
     if sessionId is not None or beamLineName is not None:
-        ids = await sessions_reached(db, identity.scope, sessionId, beamLineName)
-        if sessionId is not None and not ids:
+        sessions = await sessions_reached(db, identity.scope, sessionId, beamLineName)
+        if sessionId is not None and not sessions:
             raise NotFound(f"Session {sessionId} not found")
-        query["sessionId"] = {"$in": ids}
-    if proposal:
-        query["proposalId"] = await proposal_id_by_name(db, identity.scope, proposal)
-    if "sessionId" not in query and (scope := await document_scope(db, identity.scope)):
-        query["$and"] = [scope]  # a proposal's sessions the caller does not reach stay out
-    if start or end:
-        floor = rollups.hour_of(start) if start else None
-        query["hour"] = {k: v for k, v in (("$gte", floor), ("$lt", end)) if v is not None}
-    return query
+    proposal_id = await proposal_id_by_name(db, identity.scope, proposal) if proposal else None
+    scope = await document_scope(db, identity.scope) if sessions is None else {}
+    floor = rollups.hour_of(start) if start else None
+    return Coverage(scope=scope, sessions=sessions, proposal_id=proposal_id, start=floor, end=end)
 
 
 def _stats(merged: dict[str, Any] | None, origin: float, width: float) -> dict[str, Any]:
@@ -76,13 +73,13 @@ def _stats(merged: dict[str, Any] | None, origin: float, width: float) -> dict[s
 
 
 async def histogram(
-    store: DocumentStore, query: dict[str, Any], kind: str, field: str, bins: int | None, bin_width: float | None
+    store: DocumentStore, where: Coverage, kind: str, field: str, bins: int | None, bin_width: float | None
 ) -> dict[str, Any]:
     """Counts per bin: the field's fixed bins merged ``binWidth / width`` at a time (a whole multiple; edges
     aligned on the field's origin), or into at most ``bins`` bins (edges on the fixed bins' grid, starting at the
     lowest bin holding a value)."""
     origin, width = (await field_bins(store, kind, field))[field]
-    merged = rollups.merge(await rollups.read(store.db, query | {"kind": kind, "field": field}))
+    merged = rollups.merge(await rollups_of(store.db, where, kind, field))
     base = dict(merged["bins"]) if merged else {}
     factor, first = 1, 0
     if bin_width is not None:
@@ -110,25 +107,23 @@ async def histogram(
     }
 
 
-async def summary(store: DocumentStore, query: dict[str, Any], kind: str, field: str | None) -> dict[str, Any]:
+async def summary(store: DocumentStore, where: Coverage, kind: str, field: str | None) -> dict[str, Any]:
     """Per field: count, mean, min, max and p10/p50/p90 (at bin resolution)."""
     fields = await field_bins(store, kind, field)
-    rows = await rollups.read(store.db, query | {"kind": kind, "field": {"$in": sorted(fields)}})
+    rows = await rollups_of(store.db, where, kind, sorted(fields))
     by_field: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_field[row["field"]].append(row)
     return {"kind": kind, "fields": {f: _stats(rollups.merge(by_field[f]), *fields[f]) for f in sorted(fields)}}
 
 
-async def timeseries(
-    store: DocumentStore, query: dict[str, Any], kind: str, field: str, interval: str
-) -> dict[str, Any]:
+async def timeseries(store: DocumentStore, where: Coverage, kind: str, field: str, interval: str) -> dict[str, Any]:
     """Per time bucket: count, mean, min, max, p50 and p90."""
     origin, width = (await field_bins(store, kind, field))[field]
     if interval == "minute":
-        buckets = await _minutes(store, query, kind, field, origin, width)
+        buckets = await _minutes(store, where, kind, field, origin, width)
     else:
-        rows = await rollups.read(store.db, query | {"kind": kind, "field": field})
+        rows = await rollups_of(store.db, where, kind, field)
         grouped: dict[datetime, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
             hour = rollups.hour_of(row["hour"])
@@ -142,18 +137,14 @@ async def timeseries(
 
 
 async def _minutes(
-    store: DocumentStore, query: dict[str, Any], kind: str, field: str, origin: float, width: float
+    store: DocumentStore, where: Coverage, kind: str, field: str, origin: float, width: float
 ) -> dict[datetime, dict[str, Any]]:
-    hours = query.get("hour", {})
-    start, end = hours.get("$gte"), hours.get("$lt")
-    narrow = "sessionId" in query or (start and end and end - start <= timedelta(days=1))
+    start, end = where.start, where.end
+    narrow = where.sessions is not None or (start and end and end - start <= timedelta(days=1))
     if not narrow:
         raise InvalidInput("Minute series need a sessionId, or a time range of at most a day")
-    raw = {k: v for k, v in query.items() if k != "hour"} | {"kind": kind, f"values.{field}": {"$exists": True}}
-    if hours:
-        raw["createdAt"] = hours
     buckets: dict[datetime, dict[str, Any]] = {}
-    for doc in await metrics.values_of(store.db, raw, field):
+    for doc in await values_of(store.db, where, kind, field):
         value = doc["values"][field]
         if not isinstance(value, int | float) or isinstance(value, bool):
             continue
@@ -168,7 +159,7 @@ async def session_stats(db: ReadSession, store: DocumentStore, identity: Identit
     techniques = await stats.techniques(db, identity.scope, session_id)
     if techniques is None:
         raise NotFound(f"Session {session_id} not found")
-    rows = await rollups.read(store.db, {"sessionId": session_id, "kind": {"$in": ["em.motioncorrection", "em.ctf"]}})
+    rows = await of_session(store.db, session_id, ["em.motioncorrection", "em.ctf"])
     grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         grouped[(row["kind"], row["field"])].append(row)

@@ -5,7 +5,6 @@ from collections.abc import AsyncIterator
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from bson.decimal128 import Decimal128
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -104,7 +103,6 @@ def _other_column(columns: set[str]) -> str:
 
 
 def _cell(value: Any) -> Any:
-    """A CSV cell: a document or list as JSON, a Decimal128 as the number it is (not its text)."""
-    if isinstance(value, Decimal128):
-        return value.to_decimal()
+    """A CSV cell: a document or list as JSON, a stored number as the number it is (not its text)."""
+    value = query.plain(value)
     return json.dumps(value, default=str) if isinstance(value, dict | list) else value
