@@ -1,6 +1,8 @@
 """The layering rules of docs/architecture.md, checked on the source tree."""
 
+import ast
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,8 +15,13 @@ RULES = [
     ("schemas is the lowest floor", r"^\s*(from|import) (relational|documents)\b", ("schemas",)),
     ("the two stores' data access stay apart", r"^\s*(from|import) documents\b", ("relational",)),
     ("the two stores' data access stay apart", r"^\s*(from|import) relational\b", ("documents",)),
-    ("no pymongo outside documents/", r"^\s*(from|import) (pymongo|motor)\b", ("app", "relational", "schemas")),
+    (
+        "no pymongo or bson outside documents/",
+        r"^\s*(from|import) (pymongo|motor|bson)\b",
+        ("app", "relational", "schemas"),
+    ),
     ("no SQLAlchemy outside relational/", r"^\s*(from|import) sqlalchemy\b", ("app", "documents", "schemas")),
+    ("SQL statements run only in relational/", r"\.(execute|exec_driver_sql)\(", ("app", "documents", "schemas")),
     ("SecantusDB is a process, never imported", r"^\s*(from|import) secantus", ("app", "relational", "documents")),
     ("only the request dependency and the CLI commit", r"\.commit\(\)", ("relational", "documents", "schemas")),
     ("only the request dependency and the CLI commit", r"\.commit\(\)", APP_BUT_UNITS_OF_WORK),
@@ -45,3 +52,72 @@ def test_rules_see_the_tree() -> None:
     for place in ("app/routers", "app/services", "app/cli", "relational", "documents", "schemas"):
         assert _files((place,)), place
     assert len(APP_BUT_UNITS_OF_WORK) > 20
+
+
+#: an operator or a field path of a Mongo filter, update or pipeline (``$in``, ``$set``, ``$dataCollectionId``)
+MONGO_WORD = re.compile(r"^\$[A-Za-z_][\w.]*$")
+#: JSON Schema's keywords look alike and are no query (an OpenAPI ``$ref``, a kind's ``$schema``)
+JSON_SCHEMA_WORDS = frozenset("$ref $schema $id $defs $anchor $dynamicRef $dynamicAnchor $vocabulary".split())
+#: methods of a Mongo collection: called on ``<database>.<collection>`` or ``<database>[<name>]``
+MONGO_METHODS = frozenset(
+    "find find_one find_one_and_update find_one_and_replace find_one_and_delete aggregate distinct count_documents "
+    "estimated_document_count insert_one insert_many update_one update_many replace_one delete_one delete_many "
+    "bulk_write create_index drop watch".split()
+)
+
+
+def _mongo_in_code(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """(line, what) of each Mongo operator written as a string of its own, and each collection method called.
+    Prose that shows an operator (a docstring, an OpenAPI description) holds more than the operator: not matched."""
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and MONGO_WORD.match(node.value)
+            and node.value not in JSON_SCHEMA_WORDS
+        ):
+            yield node.lineno, repr(node.value)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in MONGO_METHODS
+            and isinstance(node.func.value, ast.Attribute | ast.Subscript)
+        ):
+            yield node.lineno, f".{node.func.attr}() on a collection"
+
+
+@pytest.mark.parametrize("place", ["app", "relational"])
+def test_mongo_queries_only_in_documents(place: str) -> None:
+    """Every Mongo filter, update and pipeline is built in documents/ (routers and services call its functions)."""
+    offenders = [
+        f"{file.relative_to(ROOT)}:{line}: {what}"
+        for file in _files((place,))
+        for line, what in _mongo_in_code(ast.parse(file.read_text()))
+    ]
+    assert offenders == []
+
+
+def test_the_mongo_rule_sees_queries() -> None:
+    """The rule above finds what it forbids in code, and passes prose over."""
+    code = """
+def f(db, ids, low):
+    \"\"\"Filter with `$in`, then `$set`.\"\"\"
+    bounds = {op: low for op in ("$gte", "$lte")}
+    db.results.update_many({"_id": {"$in": ids}}, {"$set": {"x": 1}})
+    return db["metrics"].aggregate([{"$group": {"_id": "$kind"}}])
+"""
+    found = [what for _, what in _mongo_in_code(ast.parse(code))]
+    assert sorted(found) == sorted(
+        [
+            "'$gte'",
+            "'$lte'",
+            "'$in'",
+            "'$set'",
+            "'$group'",
+            "'$kind'",
+            ".update_many() on a collection",
+            ".aggregate() on a collection",
+        ]
+    )
+    prose = 'd = {"x": 1}\nq = "the `$match` stage"\nresults.find(d)\nref = {"$ref": "#/components/schemas/Problem"}'
+    assert list(_mongo_in_code(ast.parse(prose))) == []
