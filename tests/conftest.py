@@ -184,16 +184,17 @@ async def _begin(database: Database) -> tuple[AsyncConnection, AsyncTransaction]
 
 
 async def _end(state: AppState, connection: AsyncConnection, transaction: AsyncTransaction) -> None:
-    """Roll the test's writes back, forget what the process cached of them, clear the documents (not indexes)."""
+    """Roll the test's writes back, then forget what the process cached and clear the documents."""
     state.database.bind(None)
     try:
         await transaction.rollback()
     finally:
         await connection.close()
-    await _clear_documents(state)
+    await _forget(state)
 
 
-async def _clear_documents(state: AppState) -> None:
+async def _forget(state: AppState) -> None:
+    """Clear the process's caches and the documents (their indexes stay)."""
     state.permissions.clear()
     state.session_counts = FinishedSessionCounts(state.settings.finished_session_cache_seconds)
     db = state.documents.db
@@ -213,7 +214,7 @@ def flavour(request: pytest.FixtureRequest, flavours: Flavours) -> Iterator[Flav
     assert portal is not None
     if commits:
         yield f
-        portal.call(_clear_documents, f.state)
+        portal.call(_forget, f.state)
         return
     connection, transaction = portal.call(_begin, f.state.database)
     try:
