@@ -108,6 +108,7 @@ class DocumentStore:
 def answers(url: str, timeout_ms: int = 500) -> bool:
     """Whether a document server at ``url`` answers a ping (blocking; for launchers and tools)."""
     try:
+        client: MongoClient[dict[str, Any]]
         with MongoClient(url, serverSelectionTimeoutMS=timeout_ms) as client:
             client.admin.command("ping")
     except PyMongoError:

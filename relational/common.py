@@ -1,11 +1,11 @@
 """Expressions and helpers shared by the data-access modules."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, String, cast, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, String, cast, func, select
 
+from relational.db import ReadSession
 from relational.models import BLSession, Proposal
 
 #: `MX1`: py-ispyb's proposal name (either part may be NULL in the database: it then reads as empty)
@@ -22,6 +22,9 @@ session_name: ColumnElement[str] = (
 
 
 _TOTAL = "_total"
+#: a SELECT of any columns (SQLAlchemy types a ``Select`` by the types of its columns)
+AnySelect: TypeAlias = Select[*tuple[Any, ...]]
+Columns = TypeVarTuple("Columns")
 
 
 @dataclass(frozen=True)
@@ -30,12 +33,12 @@ class Page:
     limit: int = 25
 
 
-async def count(db: AsyncSession, query: Select[Any]) -> int:
+async def count(db: ReadSession, query: AnySelect) -> int:
     """Rows a query would return, without paging."""
     return int((await db.execute(select(func.count()).select_from(query.order_by(None).subquery()))).scalar_one())
 
 
-async def paged(db: AsyncSession, query: Select[Any], page: Page) -> tuple[int, list[dict[str, Any]]]:
+async def paged(db: ReadSession, query: AnySelect, page: Page) -> tuple[int, list[dict[str, Any]]]:
     """(total, rows of this page as dicts) in one round trip: the total rides on each row as a window count.
     A second query counts only when the page is past the end. ``query`` must not be DISTINCT."""
     windowed = query.add_columns(func.count().over().label(_TOTAL)).offset(page.skip).limit(page.limit)
@@ -48,7 +51,7 @@ async def paged(db: AsyncSession, query: Select[Any], page: Page) -> tuple[int, 
     return total, rows
 
 
-def where_given(query: Select[Any], *filters: tuple[ColumnElement[Any], object]) -> Select[Any]:
+def where_given(query: Select[*Columns], *filters: tuple[SQLColumnExpression[Any], object]) -> Select[*Columns]:
     """``query`` narrowed to ``column == value`` for each (column, value) whose value is not None."""
     for column, value in filters:
         if value is not None:

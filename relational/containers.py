@@ -4,10 +4,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.common import Page, paged, proposal_name, where_given
-from relational.db import WriteSession
+from relational.db import ReadSession, WriteSession
 from relational.models import BLSample, Container, Dewar, Proposal, Shipping
 from relational.reach import flush_or_conflict, lock, owner_in_reach
 from relational.scope import Scope
@@ -23,7 +22,7 @@ _FIELDS = (
 
 
 async def get_containers(
-    db: AsyncSession,
+    db: ReadSession,
     scope: Scope,
     page: Page,
     *,
@@ -47,7 +46,7 @@ async def get_containers(
         query = query.join(Proposal, Proposal.proposalId == Shipping.proposalId).where(proposal_name == proposal)
     total, rows = await paged(db, query, page)
     ids = [r["containerId"] for r in rows]
-    counts: dict[int, int] = {}
+    counts: dict[int | None, int] = {}
     if ids:
         counts = dict(
             (
@@ -63,7 +62,7 @@ async def get_containers(
     return total, rows
 
 
-async def unique_barcode(db: AsyncSession, barcode: str | None, container_id: int | None = None) -> None:
+async def unique_barcode(db: ReadSession, barcode: str | None, container_id: int | None = None) -> None:
     """409 naming the container that already carries ``barcode``."""
     if barcode is None:
         return

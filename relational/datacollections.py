@@ -5,10 +5,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational import processings
 from relational.common import proposal_name, session_name
+from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import (
     BLSample,
@@ -50,7 +50,7 @@ def _shape(row: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-async def get_items(db: AsyncSession, schema: SchemaInfo, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+async def get_items(db: ReadSession, schema: SchemaInfo, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """py-ispyb's data-collection items by id (callers have already scoped ``ids``)."""
     if not ids:
         return {}
@@ -64,7 +64,7 @@ async def get_items(db: AsyncSession, schema: SchemaInfo, ids: Sequence[int]) ->
 
 
 async def get_datacollection(
-    db: AsyncSession, scope: Scope, schema: SchemaInfo, dataCollectionId: int
+    db: ReadSession, scope: Scope, schema: SchemaInfo, dataCollectionId: int
 ) -> dict[str, Any] | None:
     """One visible data collection with its group, session and sample; None if absent or out of reach."""
     session_cols = [
@@ -107,7 +107,7 @@ async def get_datacollection(
     return item
 
 
-async def session_overview(db: AsyncSession, scope: Scope, session_id: int) -> list[dict[str, Any]] | None:
+async def session_overview(db: ReadSession, scope: Scope, session_id: int) -> list[dict[str, Any]] | None:
     """A visible session's collections with their best SQL auto-processing (lowest high-resolution limit of an
     overall shell, and how many programs ran); None when the session is absent or out of reach."""
     visible = select(BLSession.sessionId).where(BLSession.sessionId == session_id, scope.sessions())

@@ -53,7 +53,7 @@ class Timeouts:
     pool: float = 30.0
 
 
-class _TimedConnection(Connection):
+class _TimedConnection(Connection):  # type: ignore[misc]  # aiomysql has no types, so its Connection is Any
     """aiomysql's connection with the read timeout PyMySQL has and aiomysql lacks: a server that stops answering
     (hung, SIGSTOPped, a dead network path) fails the wait for its next packet after ``read_timeout`` seconds with
     the driver's own lost-connection error instead of holding the request forever."""
@@ -116,7 +116,7 @@ def create_engine(
 
     def connect() -> Any:
         _args, params = engine.dialect.create_connect_args(engine.url)
-        return _connect(timeouts, {"charset": "utf8mb4"} | params)
+        return _connect(timeouts, {"charset": "utf8mb4", **params})
 
     engine = create_async_engine(
         url,

@@ -4,10 +4,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.common import Page, paged, proposal_name, where_given
-from relational.db import WriteSession
+from relational.db import ReadSession, WriteSession
 from relational.models import (
     BLSample,
     Container,
@@ -32,7 +31,7 @@ _FIELDS = (
 
 
 async def get_dewars(
-    db: AsyncSession,
+    db: ReadSession,
     scope: Scope,
     page: Page,
     *,
@@ -58,7 +57,7 @@ async def get_dewars(
     return total, rows
 
 
-async def _counts(db: AsyncSession, ids: list[int]) -> dict[int, dict[str, int]]:
+async def _counts(db: ReadSession, ids: list[int]) -> dict[int | None, dict[str, int]]:
     if not ids:
         return {}
     query = (
@@ -70,7 +69,7 @@ async def _counts(db: AsyncSession, ids: list[int]) -> dict[int, dict[str, int]]
     return {did: {"containers": c, "samples": s} for did, c, s in await db.execute(query)}
 
 
-async def _unique_barcode(db: AsyncSession, barcode: str | None, dewar_id: int | None = None) -> None:
+async def _unique_barcode(db: ReadSession, barcode: str | None, dewar_id: int | None = None) -> None:
     if barcode is None:
         return
     other = await db.scalar(select(Dewar.dewarId).where(Dewar.barCode == barcode, Dewar.dewarId != (dewar_id or 0)))
@@ -78,7 +77,7 @@ async def _unique_barcode(db: AsyncSession, barcode: str | None, dewar_id: int |
         raise Conflict(f"Dewar barcode `{barcode}` is already used by dewar {other}")
 
 
-async def _registered(db: AsyncSession, code: str | None, proposal_id: int) -> None:
+async def _registered(db: ReadSession, code: str | None, proposal_id: int) -> None:
     """A facility code must be in the registry and serve the dewar's proposal."""
     if code is None:
         return
@@ -146,7 +145,7 @@ async def record_status(
     return entry.DewarTransportHistoryId
 
 
-async def get_history(db: AsyncSession, scope: Scope, dewar_id: int) -> list[dict[str, Any]]:
+async def get_history(db: ReadSession, scope: Scope, dewar_id: int) -> list[dict[str, Any]]:
     """A visible dewar's transport history, oldest first."""
     await owner_in_reach(db, scope, "dewar", dewar_id)
     query = (
@@ -164,7 +163,7 @@ async def get_history(db: AsyncSession, scope: Scope, dewar_id: int) -> list[dic
 
 
 async def get_registry(
-    db: AsyncSession, scope: Scope, page: Page, facilityCode: str | None = None
+    db: ReadSession, scope: Scope, page: Page, facilityCode: str | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
     """Registered dewars: staff see all, others those serving a proposal they reach."""
     linked = select(DewarRegistryHasProposal.dewarRegistryId).where(
@@ -178,7 +177,7 @@ async def get_registry(
     if facilityCode:
         query = query.where(DewarRegistry.facilityCode == facilityCode)
     total, rows = await paged(db, query, page)
-    names: dict[int, list[str]] = {}
+    names: dict[int | None, list[str]] = {}
     ids = [r["dewarRegistryId"] for r in rows]
     for rid, name in await db.execute(
         select(DewarRegistryHasProposal.dewarRegistryId, proposal_name)

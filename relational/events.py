@@ -4,10 +4,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, String, cast, false, func, literal, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational import datacollections
-from relational.common import Page, count, paged, proposal_name, session_name
+from relational.common import AnySelect, Columns, Page, count, paged, proposal_name, session_name
+from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import (
     AutoProcIntegration,
@@ -46,7 +46,7 @@ class EventFilters:
         return bool(self.dataCollectionId or self.dataCollectionGroupId or self.status in ("processed", "processerror"))
 
 
-def _session_filters(query: Select[Any], f: EventFilters, scope: Scope) -> Select[Any]:
+def _session_filters(query: Select[*Columns], f: EventFilters, scope: Scope) -> Select[*Columns]:
     query = query.join(Proposal, Proposal.proposalId == BLSession.proposalId).where(scope.sessions())
     if f.session:
         query = query.where(session_name == f.session)
@@ -61,7 +61,7 @@ def _session_filters(query: Select[Any], f: EventFilters, scope: Scope) -> Selec
     return query
 
 
-def _dc_query(f: EventFilters, scope: Scope) -> Select[Any]:
+def _dc_query(f: EventFilters, scope: Scope) -> AnySelect:
     per_dc = f.dataCollectionGroupId is not None
     id_col = DataCollection.dataCollectionId if per_dc else func.max(DataCollection.dataCollectionId)
     query = (
@@ -118,7 +118,7 @@ def _dc_query(f: EventFilters, scope: Scope) -> Select[Any]:
     )
 
 
-def _robot_query(f: EventFilters, scope: Scope) -> Select[Any]:
+def _robot_query(f: EventFilters, scope: Scope) -> AnySelect:
     query = select(
         RobotAction.robotActionId.label("id"),
         RobotAction.startTimestamp.label("startTime"),
@@ -151,7 +151,7 @@ def _samples_of_protein(protein_id: int) -> Select[Any]:
 
 
 async def get_events(
-    db: AsyncSession, scope: Scope, schema: SchemaInfo, page: Page, f: EventFilters
+    db: ReadSession, scope: Scope, schema: SchemaInfo, page: Page, f: EventFilters
 ) -> tuple[int, list[dict[str, Any]]]:
     """Visible events, newest first, each with its ``Item`` (a data collection or a robot action)."""
     if f.status == "processerror" and not schema.has_table("AutoProcProgramMessage"):
@@ -166,7 +166,7 @@ async def get_events(
     return total, rows
 
 
-async def _attach(db: AsyncSession, schema: SchemaInfo, rows: list[dict[str, Any]]) -> None:
+async def _attach(db: ReadSession, schema: SchemaInfo, rows: list[dict[str, Any]]) -> None:
     dc_items = await datacollections.get_items(db, schema, [r["id"] for r in rows if r["type"] == "dc"])
     robot_ids = [r["id"] for r in rows if r["type"] == ROBOT]
     robots: dict[int, dict[str, Any]] = {}
@@ -191,7 +191,7 @@ async def _attach(db: AsyncSession, schema: SchemaInfo, rows: list[dict[str, Any
         row["Item"] = dc_items.get(row["id"]) if row["type"] == "dc" else robots.get(row["id"])
 
 
-async def _names(db: AsyncSession, session_ids: set[int], sample_ids: set[int]) -> dict[str, dict[int, Any]]:
+async def _names(db: ReadSession, session_ids: set[int], sample_ids: set[int]) -> dict[str, dict[int, Any]]:
     sessions = {
         r.sessionId: (r.session, r.proposal)
         for r in await db.execute(
@@ -207,7 +207,7 @@ async def _names(db: AsyncSession, session_ids: set[int], sample_ids: set[int]) 
     return {"sessions": sessions, "samples": samples}
 
 
-async def get_event_types(db: AsyncSession, scope: Scope, f: EventFilters) -> list[dict[str, str]]:
+async def get_event_types(db: ReadSession, scope: Scope, f: EventFilters) -> list[dict[str, str]]:
     """The experiment types present, plus ``robot`` where there are robot actions."""
     kinds = _dc_query(EventFilters(session=f.session, sessionId=f.sessionId, blSampleId=f.blSampleId), scope)
     types_query = select(DataCollectionGroup.experimentType).where(

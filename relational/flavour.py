@@ -5,6 +5,7 @@ columns, which degrade to NULL where the database lacks them.
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, Float, Integer, inspect, literal_column, null, text
 from sqlalchemy.sql.elements import ColumnElement
@@ -13,7 +14,7 @@ from sqlalchemy.types import TypeEngine
 from relational.models import Base
 
 #: API field -> (table, candidate column names in preference order, type): columns one flavour lacks.
-OPTIONAL_COLUMNS: dict[tuple[str, str], tuple[tuple[str, ...], TypeEngine[object]]] = {
+OPTIONAL_COLUMNS: dict[tuple[str, str], tuple[tuple[str, ...], TypeEngine[Any]]] = {
     ("AutoProcScalingStatistics", "ccAnomalous"): (("ccAnomalous", "ccAno"), Float()),
     ("AutoProcScalingStatistics", "resIOverSigI2"): (("resIOverSigI2",), Float()),
     ("DataCollection", "xBeamPix"): (("xBeamPix",), Float()),
@@ -61,7 +62,7 @@ class SchemaInfo:
         live = self.columns.get(table, frozenset())
         return any(name.lower() in live for name in OPTIONAL_COLUMNS[(table, api_field)][0])
 
-    def optional(self, table: str, api_field: str) -> ColumnElement[object]:
+    def optional(self, table: str, api_field: str) -> ColumnElement[Any]:
         """The column serving ``api_field`` in this database, or NULL, labelled ``api_field``."""
         candidates, type_ = OPTIONAL_COLUMNS[(table, api_field)]
         live = self.columns.get(table, frozenset())

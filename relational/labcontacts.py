@@ -4,10 +4,9 @@ caller."""
 from typing import Any
 
 from sqlalchemy import ColumnElement, column, literal_column, null, select, table, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.common import Page, columns, paged, proposal_name, where_given
-from relational.db import WriteSession
+from relational.db import ReadSession, WriteSession
 from relational.flavour import SchemaInfo
 from relational.models import LabContact, Laboratory, Person, Proposal
 from relational.reach import flush_or_conflict, proposal_in_reach
@@ -37,7 +36,7 @@ def _lab_columns(schema: SchemaInfo) -> list[ColumnElement[Any]]:
 
 
 async def get_labcontacts(
-    db: AsyncSession,
+    db: ReadSession,
     scope: Scope,
     schema: SchemaInfo,
     page: Page,

@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from relational.db import ReadSession
 from relational.models import Permission, Person, UserGroupHasPermission, UserGroupHasPerson
 
 
@@ -16,16 +16,16 @@ class Standing:
     permissions: list[str]
 
 
-async def person_by_login(session: AsyncSession, login: str) -> Person | None:
+async def person_by_login(session: ReadSession, login: str) -> Person | None:
     """The person with this login, if any."""
     return (await session.execute(select(Person).where(Person.login == login).limit(1))).scalar_one_or_none()
 
 
-async def person_by_id(session: AsyncSession, person_id: int) -> Person | None:
+async def person_by_id(session: ReadSession, person_id: int) -> Person | None:
     return await session.get(Person, person_id)
 
 
-async def standing(session: AsyncSession, person_id: int) -> Standing | None:
+async def standing(session: ReadSession, person_id: int) -> Standing | None:
     """The person's login and permissions in one round trip; None when no such person exists (any more)."""
     query = (
         select(Person.login, Permission.type)
@@ -40,7 +40,7 @@ async def standing(session: AsyncSession, person_id: int) -> Standing | None:
     return Standing(login=rows[0][0], permissions=sorted({kind for _, kind in rows if kind is not None}))
 
 
-async def permissions_of(session: AsyncSession, person_id: int) -> list[str]:
+async def permissions_of(session: ReadSession, person_id: int) -> list[str]:
     """The distinct permission types granted to a person through their user groups (none for no person)."""
     found = await standing(session, person_id)
     return found.permissions if found else []

@@ -4,9 +4,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.common import Page, columns, paged
+from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import (
     AutoProc,
@@ -49,7 +49,7 @@ def _programs(where: ColumnElement[bool]) -> Select[Any]:
 
 
 async def get_auto_integrations(
-    db: AsyncSession, scope: Scope, schema: SchemaInfo, page: Page, dataCollectionId: int | None = None
+    db: ReadSession, scope: Scope, schema: SchemaInfo, page: Page, dataCollectionId: int | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
     """Programs that integrated visible collections, each with integrations → scaling → shells."""
     integrated = select(AutoProcIntegration.autoProcProgramId).where(
@@ -67,7 +67,7 @@ async def get_auto_integrations(
     return total, programs
 
 
-async def _add_metadata(db: AsyncSession, schema: SchemaInfo, programs: list[dict[str, Any]]) -> None:
+async def _add_metadata(db: ReadSession, schema: SchemaInfo, programs: list[dict[str, Any]]) -> None:
     """py-ispyb's ``_metadata``: attachment count and program messages (never null)."""
     if not programs:
         return
@@ -81,7 +81,7 @@ async def _add_metadata(db: AsyncSession, schema: SchemaInfo, programs: list[dic
 
 
 async def get_processings(
-    db: AsyncSession, scope: Scope, schema: SchemaInfo, page: Page, dataCollectionId: int | None = None
+    db: ReadSession, scope: Scope, schema: SchemaInfo, page: Page, dataCollectionId: int | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
     """Programs run on a visible collection that integrated nothing (reprocessing, phasing…), through the
     official flavour's ``AutoProcProgram.dataCollectionId``; empty where the database lacks that link."""
@@ -100,7 +100,7 @@ _AUTO_PROC = [c.label(f"ap_{c.name}") for c in columns(AutoProc, "autoProcProgra
 
 
 async def _integrations(
-    db: AsyncSession, schema: SchemaInfo, program_ids: list[int], dataCollectionId: int | None
+    db: ReadSession, schema: SchemaInfo, program_ids: list[int], dataCollectionId: int | None
 ) -> dict[int, list[dict[str, Any]]]:
     """Per program, its integrations, each with its scaling links → scaling → AutoProc and shells
     (one query down to AutoProc, one for the shells)."""
@@ -161,7 +161,7 @@ async def _integrations(
     return by_program
 
 
-async def _shells(db: AsyncSession, schema: SchemaInfo, scaling_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+async def _shells(db: ReadSession, schema: SchemaInfo, scaling_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """Per scaling, its statistics shells (overall / innerShell / outerShell)."""
     if not scaling_ids:
         return {}
@@ -176,7 +176,7 @@ async def _shells(db: AsyncSession, schema: SchemaInfo, scaling_ids: list[int]) 
     return stats
 
 
-async def _messages(db: AsyncSession, schema: SchemaInfo, program_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+async def _messages(db: ReadSession, schema: SchemaInfo, program_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     if not schema.has_table("AutoProcProgramMessage"):
         return {}
     query = select(*columns(AutoProcProgramMessage)).where(AutoProcProgramMessage.autoProcProgramId.in_(program_ids))
@@ -186,7 +186,7 @@ async def _messages(db: AsyncSession, schema: SchemaInfo, program_ids: list[int]
     return out
 
 
-async def get_statuses(db: AsyncSession, scope: Scope, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+async def get_statuses(db: ReadSession, scope: Scope, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """Per visible collection, py-ispyb's five status keys (null where there is nothing of that kind)."""
     visible = list((await db.execute(_visible_dcs(scope, ids))).scalars())
     statuses: dict[int, dict[str, Any]] = {
@@ -213,7 +213,7 @@ async def get_statuses(db: AsyncSession, scope: Scope, ids: Sequence[int]) -> di
 
 
 async def get_message_statuses(
-    db: AsyncSession, scope: Scope, schema: SchemaInfo, ids: Sequence[int]
+    db: ReadSession, scope: Scope, schema: SchemaInfo, ids: Sequence[int]
 ) -> dict[int, dict[str, int]]:
     """Per visible collection with program messages: counts of errors, warnings and info."""
     if not schema.has_table("AutoProcProgramMessage"):
@@ -259,7 +259,7 @@ def best_per_collection() -> Any:
     )
 
 
-async def mx_candidates(db: AsyncSession, dc_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+async def mx_candidates(db: ReadSession, dc_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
     """Per data collection (callers have scoped ``dc_ids``): each program that integrated it, with its space
     group, inner-shell R-merge and overall high-resolution limit."""
     if not dc_ids:

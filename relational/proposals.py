@@ -4,16 +4,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import distinct, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.common import Page, paged, proposal_name
+from relational.db import ReadSession
 from relational.models import BLSession, Proposal, ProposalHasPerson
 from relational.scope import Scope
 from schemas.options import BeamLineGroup, ui_groups
 
 
 async def get_proposals(
-    db: AsyncSession,
+    db: ReadSession,
     scope: Scope,
     page: Page,
     search: str | None = None,
@@ -46,7 +46,7 @@ async def get_proposals(
     return total, rows
 
 
-async def _add_counts(db: AsyncSession, rows: Sequence[dict[str, Any]], groups: Sequence[BeamLineGroup]) -> None:
+async def _add_counts(db: ReadSession, rows: Sequence[dict[str, Any]], groups: Sequence[BeamLineGroup]) -> None:
     ids = [r["proposalId"] for r in rows]
     if not ids:
         return

@@ -7,12 +7,13 @@ reported as absent, never as forbidden.
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, select, update
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from relational.common import proposal_name
+from relational.db import ReadSession
 from relational.models import (
     BLSession,
     Container,
@@ -28,7 +29,7 @@ from relational.scope import Scope
 from schemas.errors import Conflict, NotFound
 
 
-async def proposal_in_reach(db: AsyncSession, scope: Scope, proposal_id: int) -> int:
+async def proposal_in_reach(db: ReadSession, scope: Scope, proposal_id: int) -> int:
     """``proposal_id`` if the caller reaches it; NotFound otherwise."""
     query = select(Proposal.proposalId).where(Proposal.proposalId == proposal_id, scope.proposals(Proposal.proposalId))
     if (await db.execute(query)).scalar_one_or_none() is None:
@@ -36,7 +37,7 @@ async def proposal_in_reach(db: AsyncSession, scope: Scope, proposal_id: int) ->
     return proposal_id
 
 
-async def proposal_id_by_name(db: AsyncSession, scope: Scope, name: str) -> int:
+async def proposal_id_by_name(db: ReadSession, scope: Scope, name: str) -> int:
     """The id of the proposal called ``name`` (e.g. ``MX1``) if the caller reaches it; NotFound otherwise."""
     query = select(Proposal.proposalId).where(proposal_name == name, scope.proposals(Proposal.proposalId))
     found = (await db.execute(query.limit(1))).scalar_one_or_none()
@@ -45,7 +46,7 @@ async def proposal_id_by_name(db: AsyncSession, scope: Scope, name: str) -> int:
     return int(found)
 
 
-def _owner(kind: str) -> tuple[Any, ColumnElement[int], ColumnElement[int]]:
+def _owner(kind: str) -> tuple[Select[Any], SQLColumnExpression[int], SQLColumnExpression[int | None]]:
     """(select of the owning proposal, id column, proposal column) for an object kind."""
     if kind == "shipping":
         return select(Shipping.proposalId), Shipping.shippingId, Shipping.proposalId
@@ -66,7 +67,7 @@ def _owner(kind: str) -> tuple[Any, ColumnElement[int], ColumnElement[int]]:
     raise ValueError(kind)
 
 
-async def owner_in_reach(db: AsyncSession, scope: Scope, kind: str, object_id: int) -> int:
+async def owner_in_reach(db: ReadSession, scope: Scope, kind: str, object_id: int) -> int:
     """The proposal id owning a ``kind`` object (shipping, dewar, container, protein, labcontact) the caller
     reaches; NotFound (naming the object) otherwise."""
     query, id_col, proposal_col = _owner(kind)
@@ -97,11 +98,11 @@ async def flush_or_conflict(db: AsyncSession, what: str) -> None:
         raise Conflict(f"{what}: refused by the database ({exc.orig.args[-1] if exc.orig else exc})") from None
 
 
-async def count_where(db: AsyncSession, column: ColumnElement[Any], *where: ColumnElement[bool]) -> int:
+async def count_where(db: ReadSession, column: ColumnElement[Any], *where: ColumnElement[bool]) -> int:
     return int((await db.execute(select(func.count(column)).where(*where))).scalar_one())
 
 
-def collection_owners() -> Select[Any]:
+def collection_owners() -> Select[int, int, int]:
     """Every data collection with the proposal and session it belongs to."""
     return (
         select(DataCollection.dataCollectionId, BLSession.proposalId, BLSession.sessionId)
@@ -110,13 +111,13 @@ def collection_owners() -> Select[Any]:
     )
 
 
-async def collections_owned(db: AsyncSession, ids: list[int]) -> dict[int, tuple[int, int]]:
+async def collections_owned(db: ReadSession, ids: list[int]) -> dict[int, tuple[int, int]]:
     """Existing data collections among ``ids``: id → (proposalId, sessionId)."""
     query = collection_owners().where(DataCollection.dataCollectionId.in_(ids))
     return {dc: (proposal, session) for dc, proposal, session in await db.execute(query)}
 
 
-async def sessions_among(db: AsyncSession, scope: Scope, session_ids: list[int]) -> set[int]:
+async def sessions_among(db: ReadSession, scope: Scope, session_ids: list[int]) -> set[int]:
     """Which of ``session_ids`` the caller reaches."""
     query = select(BLSession.sessionId).where(BLSession.sessionId.in_(session_ids), scope.sessions())
     return set((await db.execute(query)).scalars())
@@ -131,7 +132,7 @@ class Reach:
     sessions: list[int]
 
 
-async def reach_of(db: AsyncSession, scope: Scope) -> Reach | None:
+async def reach_of(db: ReadSession, scope: Scope) -> Reach | None:
     """The caller's reach as ids, in one round trip; None means every proposal."""
     if scope.all_proposals:
         return None
@@ -144,7 +145,7 @@ async def reach_of(db: AsyncSession, scope: Scope) -> Reach | None:
 
 
 async def sessions_reached(
-    db: AsyncSession, scope: Scope, session_id: int | None = None, beamline: str | None = None
+    db: ReadSession, scope: Scope, session_id: int | None = None, beamline: str | None = None
 ) -> list[int]:
     """Ids of the visible sessions, narrowed to one session or one beamline."""
     query = select(BLSession.sessionId).where(scope.sessions())

@@ -5,10 +5,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.common import Page, columns, paged, proposal_name, where_given
-from relational.db import WriteSession
+from relational.db import ReadSession, WriteSession
 from relational.models import (
     AutoProcIntegration,
     AutoProcScalingHasInt,
@@ -33,7 +32,7 @@ _PLAN = tuple(Protocol.model_fields)
 
 
 async def get_samples(
-    db: AsyncSession,
+    db: ReadSession,
     scope: Scope,
     page: Page,
     *,
@@ -87,15 +86,15 @@ async def get_samples(
     return total, await _shape(db, rows)
 
 
-async def _shape(db: AsyncSession, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def _shape(db: ReadSession, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ids = [r["blSampleId"] for r in rows]
     plan_ids = [r["diffractionPlanId"] for r in rows if r["diffractionPlanId"]]
     collected = await _collected(db, ids)
     plans: dict[int, dict[str, Any]] = {}
     if plan_ids:
         query = select(DiffractionPlan.diffractionPlanId, *[getattr(DiffractionPlan, f) for f in _PLAN])
-        for r in (await db.execute(query.where(DiffractionPlan.diffractionPlanId.in_(plan_ids)))).mappings():
-            plans[r["diffractionPlanId"]] = {f: r[f] for f in _PLAN}
+        for plan in (await db.execute(query.where(DiffractionPlan.diffractionPlanId.in_(plan_ids)))).mappings():
+            plans[plan["diffractionPlanId"]] = {f: plan[f] for f in _PLAN}
     out = []
     for r in rows:
         container = None
@@ -124,7 +123,7 @@ async def _shape(db: AsyncSession, rows: list[dict[str, Any]]) -> list[dict[str,
 _NOTHING_COLLECTED = {"datacollections": 0, "types": [], "autoIntegrations": 0, "integratedResolution": None}
 
 
-async def _collected(db: AsyncSession, ids: list[int]) -> dict[int, dict[str, Any]]:
+async def _collected(db: ReadSession, ids: list[int]) -> dict[int | None, dict[str, Any]]:
     """Per sample: data collections, their experiment types, auto-integrations and the best resolution reached."""
     if not ids:
         return {}
@@ -149,7 +148,7 @@ async def _collected(db: AsyncSession, ids: list[int]) -> dict[int, dict[str, An
         .where(DataCollectionGroup.blSampleId.in_(ids))
         .group_by(DataCollectionGroup.blSampleId, DataCollectionGroup.experimentType)
     )
-    out: dict[int, dict[str, Any]] = {}
+    out: dict[int | None, dict[str, Any]] = {}
     for sample_id, kind, dcs, integrations, resolution in await db.execute(query):
         entry = out.setdefault(sample_id, {**_NOTHING_COLLECTED, "types": []})
         entry["datacollections"] += dcs
@@ -190,7 +189,7 @@ async def _hold(db: WriteSession, container_id: int) -> None:
 
 
 async def _place(
-    db: AsyncSession, scope: Scope, container_id: int, location: int, proposal_id: int, sample_id: int
+    db: ReadSession, scope: Scope, container_id: int, location: int, proposal_id: int, sample_id: int
 ) -> None:
     """The container (held by ``_hold``) must be the protein's proposal's, the position within its capacity and
     free."""
@@ -283,7 +282,7 @@ async def update_sample(
 
 
 async def get_proteins(
-    db: AsyncSession,
+    db: ReadSession,
     scope: Scope,
     page: Page,
     *,
@@ -319,7 +318,7 @@ async def get_proteins(
     return total, rows
 
 
-async def acronym_taken(db: AsyncSession, proposal_id: int, acronym: str) -> int | None:
+async def acronym_taken(db: ReadSession, proposal_id: int, acronym: str) -> int | None:
     return await db.scalar(
         select(Protein.proteinId).where(Protein.proposalId == proposal_id, Protein.acronym == acronym).limit(1)
     )

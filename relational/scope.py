@@ -7,7 +7,7 @@ the sessions they are on (Session_has_Person) with those sessions' proposals.
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, or_, select, true
 
 from relational.models import BLSession, ProposalHasPerson, SessionHasPerson
 
@@ -25,10 +25,10 @@ class Scope:
         """``all_proposals``, or a beamline group's permission."""
         return self.all_proposals or bool(self.beamlines)
 
-    def _own_proposals(self):  # type: ignore[no-untyped-def]
+    def _own_proposals(self) -> Select[int]:
         return select(ProposalHasPerson.proposalId).where(ProposalHasPerson.personId == self.person_id)
 
-    def _own_sessions(self):  # type: ignore[no-untyped-def]
+    def _own_sessions(self) -> Select[int]:
         return select(SessionHasPerson.sessionId).where(SessionHasPerson.personId == self.person_id)
 
     def sessions(self) -> ColumnElement[bool]:
@@ -43,7 +43,7 @@ class Scope:
             conditions.append(BLSession.beamLineName.in_(sorted(self.beamlines)))
         return or_(*conditions)
 
-    def whole_proposals(self):  # type: ignore[no-untyped-def]
+    def whole_proposals(self) -> Select[int]:
         """Proposals the caller reaches as a whole (a member: ProposalHasPerson), as a subquery of ids."""
         return self._own_proposals()
 
@@ -55,7 +55,7 @@ class Scope:
             conditions.append(BLSession.beamLineName.in_(sorted(self.beamlines)))
         return or_(*conditions)
 
-    def proposals(self, proposal_id: ColumnElement[int]) -> ColumnElement[bool]:
+    def proposals(self, proposal_id: SQLColumnExpression[int | None]) -> ColumnElement[bool]:
         """Filter on a proposal id column: proposals the caller is on, or has a visible session of."""
         if self.all_proposals:
             return true()

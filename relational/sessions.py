@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import extract, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.common import Page, paged, proposal_name, session_name
+from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import BLSession, DataCollection, DataCollectionGroup, Proposal, SessionHasPerson, SessionType
 from relational.scope import Scope
@@ -47,7 +47,7 @@ class FinishedSessionCounts:
 
 
 async def get_sessions(
-    db: AsyncSession,
+    db: ReadSession,
     scope: Scope,
     schema: SchemaInfo,
     page: Page,
@@ -117,7 +117,7 @@ async def get_sessions(
 
 
 async def _dc_counts(
-    db: AsyncSession, rows: list[dict[str, Any]], now: datetime, cache: FinishedSessionCounts | None
+    db: ReadSession, rows: list[dict[str, Any]], now: datetime, cache: FinishedSessionCounts | None
 ) -> dict[int, int]:
     finished = {r["sessionId"] for r in rows if r["endDate"] and r["endDate"] < now - SETTLED}
     known = cache.get(finished) if cache else {}
@@ -141,7 +141,7 @@ async def _dc_counts(
 
 
 async def _add_metadata(
-    db: AsyncSession,
+    db: ReadSession,
     rows: list[dict[str, Any]],
     now: datetime,
     groups: Sequence[BeamLineGroup],

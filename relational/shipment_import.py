@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relational.db import ReadSession
 from relational.models import BLSample, Container, Crystal, Dewar, DiffractionPlan, Protein, Shipping
 from relational.reach import flush_or_conflict, owner_in_reach
 from relational.scope import Scope
@@ -76,9 +77,11 @@ class Plan:
                     message = f"unknown experiment kind; this database accepts: {', '.join(kinds)}"
                     self.error(number, "experimentKind", row.experimentKind, message)
 
-    async def check_database(self, db: AsyncSession, proposal_id: int, create_proteins: bool) -> dict[str, int]:
+    async def check_database(self, db: ReadSession, proposal_id: int, create_proteins: bool) -> dict[str | None, int]:
         """Barcodes already in use and unknown proteins; the proposal's protein ids by acronym."""
-        barcodes = {key: members[0][0] for (kind, key), members in self.containers.items() if kind == "barcode"}
+        barcodes: dict[str | None, int] = {
+            key: members[0][0] for (kind, key), members in self.containers.items() if kind == "barcode"
+        }
         for chunk in _chunks(list(barcodes)):
             for barcode, container_id in await db.execute(
                 select(Container.barcode, Container.containerId).where(Container.barcode.in_(chunk))
@@ -86,7 +89,7 @@ class Plan:
                 message = f"container barcode already used by container {container_id}"
                 self.error(barcodes[barcode], "containerBarcode", barcode, message)
         acronyms = sorted({row.proteinAcronym for _, row in self.rows})
-        known: dict[str, int] = {}
+        known: dict[str | None, int] = {}
         for chunk in _chunks(acronyms):
             query = select(Protein.acronym, Protein.proteinId).where(
                 Protein.proposalId == proposal_id, Protein.acronym.in_(chunk)
@@ -130,7 +133,7 @@ async def run(
     """Check ``plan`` (already checked on its own: ``Plan.check_sheet``) against the database, then (unless
     ``dry_run``) write it; the caller commits or rolls back. Returns every problem instead when there is any:
     nothing is written then."""
-    existing: dict[str, int] = {}
+    existing: dict[str | None, int] = {}  # a dewar of the shipment may have no code
     if shipping_id is not None:
         if await owner_in_reach(db, scope, "shipping", shipping_id) != proposal_id:
             plan.error(1, None, shipping_id, f"shipment {shipping_id} belongs to another proposal")

@@ -4,10 +4,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.common import Page, paged, proposal_name, where_given
-from relational.db import WriteSession
+from relational.db import ReadSession, WriteSession
 from relational.models import (
     BLSample,
     BLSession,
@@ -53,7 +52,7 @@ def _query(scope: Scope) -> Any:
 
 
 async def get_shippings(
-    db: AsyncSession, scope: Scope, page: Page, proposal: str | None = None, shippingId: int | None = None
+    db: ReadSession, scope: Scope, page: Page, proposal: str | None = None, shippingId: int | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
     """Visible shipments, newest first, with dewar, container and sample counts."""
     query = _query(scope).order_by(Shipping.shippingId.desc())
@@ -66,7 +65,7 @@ async def get_shippings(
     return total, rows
 
 
-async def _counts(db: AsyncSession, ids: list[int]) -> dict[int, dict[str, int]]:
+async def _counts(db: ReadSession, ids: list[int]) -> dict[int | None, dict[str, int]]:
     if not ids:
         return {}
     query = (
@@ -84,7 +83,7 @@ async def _counts(db: AsyncSession, ids: list[int]) -> dict[int, dict[str, int]]
     return {sid: {"dewars": d, "containers": c, "samples": s} for sid, d, c, s in await db.execute(query)}
 
 
-async def get_contents(db: AsyncSession, shipping_id: int) -> list[dict[str, Any]]:
+async def get_contents(db: ReadSession, shipping_id: int) -> list[dict[str, Any]]:
     """A (visible) shipment's dewars → containers → samples, with counts, in three queries."""
     dewars = [
         dict(r)
@@ -134,7 +133,7 @@ async def get_contents(db: AsyncSession, shipping_id: int) -> list[dict[str, Any
     return dewars
 
 
-async def _samples_of(db: AsyncSession, container_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+async def _samples_of(db: ReadSession, container_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     if not container_ids:
         return {}
     query = (
@@ -161,7 +160,7 @@ async def _samples_of(db: AsyncSession, container_ids: list[int]) -> dict[int, l
     return out
 
 
-async def _check_contacts(db: AsyncSession, proposal_id: int, values: dict[str, Any]) -> None:
+async def _check_contacts(db: ReadSession, proposal_id: int, values: dict[str, Any]) -> None:
     for key in ("sendingLabContactId", "returnLabContactId"):
         if values.get(key) is None:
             continue
@@ -222,7 +221,7 @@ async def delete_shipping(db: WriteSession, scope: Scope, shipping_id: int) -> N
     await flush_or_conflict(db, f"Deleting shipment {shipping_id}")
 
 
-async def refuse_if_holding_samples(db: AsyncSession, containers: Any, what: str) -> None:
+async def refuse_if_holding_samples(db: ReadSession, containers: Any, what: str) -> None:
     """409 when the containers matched by ``containers`` hold samples (which data collections may use)."""
     query = select(func.count(BLSample.blSampleId)).join(Container, Container.containerId == BLSample.containerId)
     held = int((await db.execute(query.where(containers))).scalar_one())
@@ -230,7 +229,7 @@ async def refuse_if_holding_samples(db: AsyncSession, containers: Any, what: str
         raise Conflict(f"{what} still holds {held} sample(s); move or remove them first")
 
 
-async def get_manifest(db: AsyncSession, scope: Scope, shipping_id: int) -> list[dict[str, Any]]:
+async def get_manifest(db: ReadSession, scope: Scope, shipping_id: int) -> list[dict[str, Any]]:
     """One row per sample (or per empty container or dewar) of a visible shipment, with barcodes and protocol."""
     if not (await get_shippings(db, scope, Page(0, 1), shippingId=shipping_id))[1]:
         raise NotFound(f"Shipment {shipping_id} not found")
@@ -258,13 +257,13 @@ async def get_manifest(db: AsyncSession, scope: Scope, shipping_id: int) -> list
     return rows
 
 
-async def visible(db: AsyncSession, scope: Scope, shipping_id: int) -> bool:
+async def visible(db: ReadSession, scope: Scope, shipping_id: int) -> bool:
     query = select(Shipping.shippingId).where(Shipping.shippingId == shipping_id, scope.proposals(Shipping.proposalId))
     return (await db.execute(query)).scalar_one_or_none() is not None
 
 
 async def sample_collections(
-    db: AsyncSession, scope: Scope, shipping_id: int | None, proposal_id: int | None, batch: int
+    db: ReadSession, scope: Scope, shipping_id: int | None, proposal_id: int | None, batch: int
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """Samples of a shipment (or of a proposal's proteins) with each of their data collections (a sample without
     any once, with a null collection), in batches of ``batch`` samples in sample order.

@@ -6,7 +6,7 @@ columns differ and the official one keeps numbers in varchar), so they are refle
 and read where present. Each document carries ``idempotencyKey`` ``sql:<table>:<id>``: a re-run adds nothing.
 """
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, MetaData, Table, inspect, select
@@ -125,7 +125,7 @@ def _tables(conn: Connection) -> dict[str, Table]:
     return {n: Table(n, meta, autoload_with=conn) for n in wanted if n in names}
 
 
-def _pick(table: Table, fields: dict[str, tuple[str, ...]]) -> list[Any]:
+def _pick(table: Table, fields: Mapping[str, tuple[str, ...]]) -> list[Any]:
     columns = []
     for field, candidates in fields.items():
         column = next((table.c[c] for c in candidates if c in table.c), None)

@@ -4,9 +4,9 @@ from collections import Counter
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.common import session_name
+from relational.db import ReadSession
 from relational.models import (
     BLSample,
     BLSession,
@@ -28,7 +28,7 @@ def _hours(start: Any, end: Any) -> float:
     return max((end - start).total_seconds() / 3600, 0.0) if start and end else 0.0
 
 
-async def _session(db: AsyncSession, scope: Scope, session_id: int) -> dict[str, Any] | None:
+async def _session(db: ReadSession, scope: Scope, session_id: int) -> dict[str, Any] | None:
     query = (
         select(BLSession.sessionId, BLSession.startDate, BLSession.endDate, BLSession.beamLineName, session_name)
         .join(Proposal, Proposal.proposalId == BLSession.proposalId)
@@ -38,7 +38,7 @@ async def _session(db: AsyncSession, scope: Scope, session_id: int) -> dict[str,
     return dict(row) if row else None
 
 
-async def _events(db: AsyncSession, session_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+async def _events(db: ReadSession, session_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     dcs = (
         await db.execute(
             select(
@@ -78,7 +78,7 @@ async def _events(db: AsyncSession, session_id: int) -> tuple[list[dict[str, Any
     return [dict(r) for r in dcs], [dict(r) for r in robots]
 
 
-async def get_breakdown(db: AsyncSession, scope: Scope, session_id: int) -> dict[str, Any] | None:
+async def get_breakdown(db: ReadSession, scope: Scope, session_id: int) -> dict[str, Any] | None:
     """A visible session's timeline of data collections and robot actions, with beam parameters over time."""
     session = await _session(db, scope, session_id)
     if session is None:
@@ -121,7 +121,7 @@ async def get_breakdown(db: AsyncSession, scope: Scope, session_id: int) -> dict
     }
 
 
-async def get_times(db: AsyncSession, scope: Scope, session_ids: list[int]) -> list[dict[str, Any]]:
+async def get_times(db: ReadSession, scope: Scope, session_ids: list[int]) -> list[dict[str, Any]]:
     """Hours per visible session spent before the first collection, collecting, on the robot, after the last."""
     entries = []
     for sid in session_ids:
@@ -149,7 +149,7 @@ async def get_times(db: AsyncSession, scope: Scope, session_ids: list[int]) -> l
 EM_TYPES, SAXS_TYPES = ("EM", "Tomo", "Tomography"), ("SAXS", "BioSAXS", "HPLC")
 
 
-async def techniques(db: AsyncSession, scope: Scope, session_id: int) -> dict[str, dict[str, Any]] | None:
+async def techniques(db: ReadSession, scope: Scope, session_id: int) -> dict[str, dict[str, Any]] | None:
     """Per technique of a visible session: data collections, images (movies for EM), auto-processed collections
     and the best overall resolution of SQL auto-processing; None when out of reach."""
     if await _session(db, scope, session_id) is None:

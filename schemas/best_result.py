@@ -76,13 +76,17 @@ def choose(dc_id: int, candidates: list[Candidate]) -> BestResult:
     return BestResult(dataCollectionId=dc_id, best=best, reason="; ".join(steps), candidates=candidates)
 
 
+def _number(value: object) -> float | None:
+    """A JSON number as is; anything else (booleans included) as None."""
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def from_document(doc: dict[str, Any]) -> Candidate:
     """A document result as a candidate: `data.spaceGroup`, `data.innerShell.rMerge`, and
     `data.overall.resolutionLimitHigh` (or `data.resolution`)."""
     data = doc.get("data") or {}
     inner, overall = data.get("innerShell") or {}, data.get("overall") or {}
     resolution = overall.get("resolutionLimitHigh", data.get("resolution"))
-    number = lambda v: v if isinstance(v, int | float) and not isinstance(v, bool) else None  # noqa: E731
     return Candidate(
         source="document",
         id=doc["resultId"],
@@ -91,6 +95,6 @@ def from_document(doc: dict[str, Any]) -> Candidate:
         spaceGroupNumber=space_group_number(
             data.get("spaceGroup") if isinstance(data.get("spaceGroup"), str) else None
         ),
-        innerShellRMerge=number(inner.get("rMerge")),
-        resolution=number(resolution),
+        innerShellRMerge=_number(inner.get("rMerge")),
+        resolution=_number(resolution),
     )

@@ -1,6 +1,7 @@
 """The service's one error hierarchy: every error answered on purpose, with its HTTP status and RFC 9457 problem
 type on the class. Lowest floor: data access and services raise these; ``app/problems.py`` renders them."""
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 
@@ -11,7 +12,7 @@ class DomainError(Exception):
     title: ClassVar[str] = "Bad request"
     type: ClassVar[str] = "about:blank"  #: RFC 9457 problem type (a URI); ``about:blank``: the status says it all
 
-    def __init__(self, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(self, detail: str, headers: Mapping[str, str] | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
         self.headers = headers

@@ -143,7 +143,7 @@ def parse_row(number: int, values: Mapping[str, object], headers: Mapping[str, s
     """A row validated, or every problem with it (``headers`` maps row fields to the file's column headers)."""
     present = {k: v for k, v in values.items() if v is not None and str(v).strip() != ""}
     try:
-        return ImportRow(**present)  # type: ignore[arg-type]
+        return ImportRow(**present)
     except ValidationError as exc:
         errors = []
         for e in exc.errors():

@@ -1,5 +1,6 @@
 """Login plugins: ``dummy`` (any password, for dev/demo) and ``oidc`` (an identity provider's JWT)."""
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import anyio.to_thread
@@ -76,5 +77,5 @@ class OidcPlugin:
 
 def enabled_plugins(settings: Settings) -> dict[str, LoginPlugin]:
     """The plugins named in ``ISPYB_AUTH_PLUGINS``, in that order."""
-    factories = {"dummy": lambda: DummyPlugin(), "oidc": lambda: OidcPlugin(settings)}
+    factories: dict[str, Callable[[], LoginPlugin]] = {"dummy": DummyPlugin, "oidc": lambda: OidcPlugin(settings)}
     return {name: factories[name]() for name in settings.auth_plugins}

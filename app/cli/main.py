@@ -74,7 +74,7 @@ async def _token(settings: Settings, login: str) -> str:
             person = await people.person_by_login(db, login)
     finally:
         await database.dispose()
-    if person is None:
+    if person is None or person.login is None:  # found by its login, so never NULL
         raise typer.BadParameter(f"no Person with login `{login}`")
     return tokens.issue(settings.jwt_secret, person.login, person.personId, settings.jwt_lifetime_minutes)
 

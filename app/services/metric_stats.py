@@ -7,6 +7,7 @@ are computed from the raw metrics and need a session or a range of at most a day
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -120,6 +121,7 @@ async def summary(store: DocumentStore, where: Coverage, kind: str, field: str |
 async def timeseries(store: DocumentStore, where: Coverage, kind: str, field: str, interval: str) -> dict[str, Any]:
     """Per time bucket: count, mean, min, max, p50 and p90."""
     origin, width = (await field_bins(store, kind, field))[field]
+    buckets: Mapping[datetime, dict[str, Any] | None]
     if interval == "minute":
         buckets = await _minutes(store, where, kind, field, origin, width)
     else:

@@ -188,8 +188,8 @@ async def _store_batch(
     ready: list[tuple[int, dict[str, Any]]] = []
     for number, metric in batch:
         problems = json_problems(metric.values, settings.document_max_depth, "$.values")
-        if metric.resultId and (refused := owners.result_refusal(metric.resultId, metric.dataCollectionId)):
-            problems.insert(0, refused)
+        if metric.resultId and (refusal := owners.result_refusal(metric.resultId, metric.dataCollectionId)):
+            problems.insert(0, refusal)
         if metric.dataCollectionId in owners.refusal:
             problems.insert(0, owners.refusal[metric.dataCollectionId])
         if not problems:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -72,7 +72,7 @@ def _csv(text: str) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
+        dialect = csv.excel
     lines = _csv_rows(csv.reader(io.StringIO(text), dialect))
     first = next(lines, None)
     if first is None:
@@ -192,7 +192,7 @@ def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     return b"".join(csv_line(row) for row in [header, *rows])
 
 
-def xlsx_row(sheet: Any, row: Sequence[Any]) -> list[WriteOnlyCell]:
+def xlsx_row(sheet: Any, row: Sequence[Any]) -> list[Cell]:
     """A write-only sheet's row: numbers as numbers and text as text, never a formula (openpyxl would write a
     string starting with ``=`` as one); text that could start a formula carries Excel's own leading-apostrophe
     mark (``quotePrefix``), so that editing the cell keeps it text; characters XML cannot hold become U+FFFD."""
