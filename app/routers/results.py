@@ -91,6 +91,7 @@ async def get_results(
     identity: IdentityDep,
     db: ReadSessionDep,
     state: StateDep,
+    documents: DocumentsDep,
     page: PageDep,
     f: Filters,
     program: Annotated[str | None, Query(max_length=100)] = None,
@@ -100,7 +101,7 @@ async def get_results(
     """Results the caller may see, newest first; the latest version of each series unless ``allVersions``."""
     scope = await _scope(db, identity, f.proposal)
     total, estimate, rows = await results.find(
-        await state.documents.ready(),
+        await documents.ready(),
         scope,
         dc_id=f.dataCollectionId,
         session_id=f.sessionId,
@@ -167,6 +168,7 @@ async def get_metrics(
     identity: IdentityDep,
     db: ReadSessionDep,
     state: StateDep,
+    documents: DocumentsDep,
     page: PageDep,
     f: Filters,
     resultId: Annotated[str | None, Query(pattern=r"^[0-9a-f]{24}$")] = None,
@@ -176,7 +178,7 @@ async def get_metrics(
     scope = await _scope(db, identity, f.proposal)
     ranges = [_range(spec) for spec in range or []]
     total, estimate, rows = await metrics.find(
-        await state.documents.ready(),
+        await documents.ready(),
         scope,
         dc_id=f.dataCollectionId,
         session_id=f.sessionId,
