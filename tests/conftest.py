@@ -7,7 +7,7 @@ import subprocess
 import uuid
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -202,22 +202,29 @@ async def _forget(state: AppState) -> None:
         await db[name].delete_many({})
 
 
-@pytest.fixture(params=["official", "dls"])
-def flavour(request: pytest.FixtureRequest, flavours: Flavours) -> Iterator[Flavour]:
-    """The API on one schema flavour, with the test data set written through the models. The test's SQL runs in a
-    transaction rolled back at its end (the app's commits release savepoints) and its documents are cleared then.
-    A test marked ``commits`` (real commits: servers or connections of its own) gets a database of its own kind
-    instead, shared by such tests, with the documents cleared the same way."""
-    commits = request.node.get_closest_marker("commits") is not None
-    f = flavours.get(request.param, commits)
+@contextmanager
+def isolated(f: Flavour) -> Iterator[Flavour]:
+    """``f`` with every SQL write of the app's in a transaction rolled back at the end (the app's commits release
+    savepoints of it), then the process's caches and the documents cleared."""
     portal = f.client.portal
     assert portal is not None
-    if commits:
-        yield f
-        portal.call(_forget, f.state)
-        return
     connection, transaction = portal.call(_begin, f.state.database)
     try:
         yield f
     finally:
         portal.call(_end, f.state, connection, transaction)
+
+
+@pytest.fixture(params=["official", "dls"])
+def flavour(request: pytest.FixtureRequest, flavours: Flavours) -> Iterator[Flavour]:
+    """The API on one schema flavour, with the test data set written through the models; the test is
+    ``isolated``. A test marked ``commits`` (real commits: servers or connections of its own) gets a database of
+    its own kind instead, shared by such tests, with the caches and documents cleared after it."""
+    if request.node.get_closest_marker("commits") is None:
+        with isolated(flavours.get(request.param, commits=False)) as f:
+            yield f
+        return
+    f = flavours.get(request.param, commits=True)
+    yield f
+    assert f.client.portal is not None
+    f.client.portal.call(_forget, f.state)
