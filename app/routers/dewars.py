@@ -83,7 +83,7 @@ async def get_history(dewarId: Id, identity: IdentityDep, db: ReadSessionDep) ->
     "/{dewarId}/history",
     response_model=list[DewarHistoryEntry],
     status_code=status.HTTP_201_CREATED,
-    responses=responses(NotFound, InvalidInput),
+    responses=responses(NotFound, Conflict, InvalidInput),
 )
 async def record_status(
     dewarId: Id, change: DewarStatusChange, identity: IdentityDep, db: WriteSessionDep, state: StateDep

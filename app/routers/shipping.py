@@ -126,14 +126,14 @@ async def get_shipping(shipment: ShippingDep, db: ReadSessionDep, include: Inclu
     "",
     response_model=Shipping,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(NotFound, InvalidInput),
+    responses=responses(NotFound, Conflict, InvalidInput),
 )
 async def create_shipping(data: ShippingCreate, identity: IdentityDep, db: WriteSessionDep) -> dict[str, object]:
     """A new shipment: courier (agent, tracking number, shipping date) or hand-carried (who, which day)."""
     return await shipping_of(db, identity, await shipping.create_shipping(db, identity.scope, data))
 
 
-@router.patch("/{shippingId}", response_model=Shipping, responses=responses(NotFound, InvalidInput))
+@router.patch("/{shippingId}", response_model=Shipping, responses=responses(NotFound, Conflict, InvalidInput))
 async def update_shipping(
     shippingId: Id, patch: ShippingUpdate, identity: IdentityDep, db: WriteSessionDep
 ) -> dict[str, object]:
