@@ -50,3 +50,15 @@ class InvalidInput(DomainError):
 class PayloadTooLarge(DomainError):
     status = 413
     title = "Payload too large"
+
+
+class UnsupportedFile(DomainError):
+    status = 415
+    title = "Unsupported file type"
+
+
+class ImportRejected(DomainError):
+    """The sheet has problems: every one of them is listed in ``errors``; nothing was written."""
+
+    status = 422
+    title = "Import rejected"

@@ -23,7 +23,7 @@ from app.cli.embedded import DocumentServer, EmbeddedServerError
 from app.deps import scope_for
 from app.json_guard import too_deep
 from app.services import query as adhoc
-from app.services.shipment_import import ImportRejected, import_sheet
+from app.services.shipment_import import import_sheet
 from app.settings import Settings, get_settings
 from app.state import open_database
 from documents import demo as demo_documents
@@ -31,7 +31,7 @@ from documents import metrics, rollups
 from documents.store import DocumentStore
 from relational import demo, people, sql_metrics
 from relational.schema_check import check
-from schemas.errors import DomainError
+from schemas.errors import DomainError, ImportRejected
 from schemas.shipment_import import ImportReport
 from schemas.times import utc_now
 

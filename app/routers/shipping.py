@@ -12,11 +12,10 @@ from app.routers.lists import listed
 from app.routers.params import MAX_ID, PROPOSAL_PATTERN, Id
 from app.routers.valid import ShippingDep, shipping_of
 from app.services import exports, shipment_import
-from app.services.shipment_import import ImportRejected
-from app.services.spreadsheets import UnsupportedFile, csv_bytes
+from app.services.spreadsheets import csv_bytes
 from relational import shipping
 from schemas.common import Paged
-from schemas.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from schemas.errors import Conflict, ImportRejected, InvalidInput, NotFound, PayloadTooLarge, UnsupportedFile
 from schemas.shipment_import import ImportReport
 from schemas.shipping import Shipping, ShippingCreate, ShippingUpdate
 

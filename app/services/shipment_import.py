@@ -13,15 +13,8 @@ from relational.db import WriteSession
 from relational.flavour import SchemaInfo
 from relational.reach import proposal_id_by_name
 from relational.scope import Scope
-from schemas.errors import DomainError, InvalidInput
+from schemas.errors import ImportRejected, InvalidInput
 from schemas.shipment_import import IGNORED, PROFILES, ImportReport, ImportRow, RowError, map_header, parse_row
-
-
-class ImportRejected(DomainError):
-    """The sheet has problems: every one of them is listed in ``errors``; nothing was written."""
-
-    status = 422
-    title = "Import rejected"
 
 
 def profiles(settings: Settings) -> dict[str, dict[str, str]]:

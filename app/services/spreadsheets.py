@@ -15,14 +15,9 @@ from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.exceptions import InvalidFileException
 
-from schemas.errors import DomainError, InvalidInput, PayloadTooLarge
+from schemas.errors import InvalidInput, PayloadTooLarge, UnsupportedFile
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-class UnsupportedFile(DomainError):
-    status = 415
-    title = "Unsupported file type"
 
 
 #: what reading an archive or a sheet can raise on a damaged, truncated or hostile file
