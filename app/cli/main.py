@@ -70,7 +70,7 @@ async def _seed(settings: Settings) -> bool:
 async def _token(settings: Settings, login: str) -> str:
     database = open_database(settings)
     try:
-        async with database.sessions() as db:
+        async with database.read_sessions() as db:
             person = await people.person_by_login(db, login)
     finally:
         await database.dispose()
@@ -307,7 +307,7 @@ async def _query(spec: dict[str, object], login: str, output: str) -> None:
     database = open_database(settings)
     store = DocumentStore(settings.mongo_url, settings.mongo_db, settings.mongo_timeout_ms)
     try:
-        async with database.sessions() as db:
+        async with database.read_sessions() as db:
             person = await people.person_by_login(db, login)
             if person is None:
                 raise typer.BadParameter(f"no Person with login `{login}`")
