@@ -300,13 +300,15 @@ def _refuse(name: str) -> NoReturn:
 
 
 class _ReadOnlySyncSession(Session):
-    """The synchronous session under ``ReadOnlySession``: refuses ORM-enabled INSERT, UPDATE and DELETE."""
+    """The synchronous session under ``ReadOnlySession``: runs SELECTs only."""
 
 
 @event.listens_for(_ReadOnlySyncSession, "do_orm_execute")
 def _refuse_dml(state: ORMExecuteState) -> None:
-    if state.is_insert or state.is_update or state.is_delete:
-        _refuse("execute(" + ("insert" if state.is_insert else "update" if state.is_update else "delete") + ")")
+    """Refuse INSERT, UPDATE and DELETE (ORM or Core), and any other statement that is no SELECT (a textual one)."""
+    if not state.is_select:
+        kinds = {"insert": state.is_insert, "update": state.is_update, "delete": state.is_delete}
+        _refuse(f"execute({next((k for k, is_it in kinds.items() if is_it), type(state.statement).__name__)})")
 
 
 class ReadOnlySession(AsyncSession):
@@ -332,3 +334,6 @@ class ReadOnlySession(AsyncSession):
 
     async def commit(self) -> NoReturn:
         _refuse("commit")
+
+    async def connection(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse("connection")  # the raw connection would execute and commit anything
