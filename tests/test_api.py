@@ -2,20 +2,22 @@
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import jwt
 import pytest
 
+from schemas.times import local_now
 from tests.conftest import JWT_SECRET, Flavour
 from tests.factories import add_collection, add_session_with_group
 
 API = "/ispyb/api/v1"
 
 
-def get(f: Flavour, path: str, role: str = "sci_a", **params: object) -> dict:  # type: ignore[type-arg]
+def get(f: Flavour, path: str, role: str = "sci_a", **params: object) -> dict[str, Any]:
     r = f.client.get(API + path, headers=f.token(role), params=params)
     assert r.status_code == 200, r.text
-    return r.json()
+    return cast(dict[str, Any], r.json())
 
 
 def test_list_envelope_and_metadata(flavour: Flavour) -> None:
@@ -43,7 +45,7 @@ def test_paging_keeps_the_total_on_every_page(flavour: Flavour) -> None:
 
 def test_names_with_null_parts_do_not_fail(flavour: Flavour) -> None:
     """Visit number, proposal code and number are all nullable in both flavours."""
-    end = datetime.now() - timedelta(days=3)
+    end = local_now() - timedelta(days=3)
     group = flavour.run(add_session_with_group, flavour.data.persons["sci_a"], "903", end)
     session_id, dc_id = flavour.run(add_collection, group)
     session = get(flavour, f"/sessions/{session_id}", "admin")

@@ -5,7 +5,7 @@ import asyncio
 import json
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from app.cli.embedded import DocumentServer
 from app.main import create_app
+from schemas.times import local_now
 from tests.conftest import Flavour, make_settings
 from tests.factories import add_collection, add_session_with_group
 from tests.test_shipping import Caller, uid
@@ -27,7 +28,7 @@ def result(dcs: list[int], program: str, **extra: Any) -> dict[str, Any]:
 
 def three_collections(f: Flavour, member: bool) -> list[int]:
     """Three collections of a new proposal of sci_a's (a member of it or not)."""
-    end = datetime.now() - timedelta(days=2)
+    end = local_now() - timedelta(days=2)
     group = f.run(add_session_with_group, f.data.persons["sci_a"], uid()[:6], end, member)
     return [f.run(add_collection, group)[1] for _ in range(3)]
 

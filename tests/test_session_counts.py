@@ -1,10 +1,12 @@
 """Session lists count the collections of live sessions afresh and keep those of finished ones a while."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import cast
 
 from fastapi.testclient import TestClient
 
 from relational.sessions import FinishedSessionCounts
+from schemas.times import local_now
 from tests.conftest import Flavour
 from tests.factories import add_collection, add_session_with_group
 
@@ -12,11 +14,11 @@ from tests.factories import add_collection, add_session_with_group
 def _count(client: TestClient, headers: dict[str, str], session_id: int) -> int:
     r = client.get(f"/ispyb/api/v1/sessions/{session_id}", headers=headers)
     assert r.status_code == 200, r.text
-    return r.json()["_metadata"]["datacollections"]
+    return cast(int, r.json()["_metadata"]["datacollections"])
 
 
 def test_finished_sessions_counts_are_kept_live_ones_are_not(flavour: Flavour) -> None:
-    now, admin, owner = datetime.now(), flavour.token("admin"), flavour.data.persons["sci_a"]
+    now, admin, owner = local_now(), flavour.token("admin"), flavour.data.persons["sci_a"]
     finished_group = flavour.run(add_session_with_group, owner, "901", now - timedelta(days=2))
     live_group = flavour.run(add_session_with_group, owner, "902", now + timedelta(days=1))
     finished, _ = flavour.run(add_collection, finished_group)
