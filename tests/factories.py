@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.db import Database
@@ -241,6 +242,13 @@ async def build_embedded(url: str) -> Dataset:
             return data
     finally:
         await database.dispose()
+
+
+async def insert(db: AsyncSession, sql: str, **values: object) -> int:
+    """Run one INSERT statement in SQL (``values``: its parameters); the new row's id."""
+    result = await db.execute(text(sql), values)
+    assert isinstance(result, CursorResult)  # what an INSERT gives: the cursor's lastrowid
+    return int(result.lastrowid)
 
 
 async def count(db: AsyncSession, query: Any) -> int:

@@ -29,7 +29,7 @@ def test_mxstaff_sees_the_sessions_of_i03(tmp_path: Path, mongo_url: str) -> Non
     url = f"sqlite+aiosqlite:///{tmp_path / 'ispyb.sqlite'}"
     asyncio.run(_seed(url))
     settings = Settings(  # the embedded default's settings: no beamline groups given
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         mode="embedded",
         sql_url=url,
         mongo_url=mongo_url,

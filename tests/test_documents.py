@@ -1,6 +1,7 @@
 """The document store over the wire: indexes ensured at start-up, health, and SQL routes surviving its loss."""
 
 import uuid
+from typing import Any
 
 from fastapi.testclient import TestClient
 from pymongo import MongoClient
@@ -12,7 +13,7 @@ from tests.conftest import Flavour, make_settings
 
 
 def test_indexes_are_ensured(flavour: Flavour, mongo_url: str) -> None:
-    with MongoClient(mongo_url) as client:
+    with MongoClient[dict[str, Any]](mongo_url) as client:
         db = client[flavour.settings.mongo_db]
         for collection, indexes in INDEXES.items():
             names = set(db[collection].index_information())

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from schemas.best_result import Candidate, choose, space_group_number
 from tests.conftest import Flavour
+from tests.factories import insert
 from tests.test_results import result
 from tests.test_shipping import Caller, proposal_id, uid
 
@@ -94,13 +95,15 @@ async def _collect_on_every_sample(db: AsyncSession, shipping_id: int, session_i
         )
     ).scalars()
     for n, sample in enumerate(samples):
-        group = await db.execute(
-            text("INSERT INTO DataCollectionGroup (sessionId, blSampleId, experimentType) VALUES (:s, :b, 'OSC')"),
-            {"s": session_id, "b": sample},
+        group = await insert(
+            db,
+            "INSERT INTO DataCollectionGroup (sessionId, blSampleId, experimentType) VALUES (:s, :b, 'OSC')",
+            s=session_id,
+            b=sample,
         )
         await db.execute(
             text("INSERT INTO DataCollection (dataCollectionGroupId, sessionId, blSampleId) VALUES (:g, :s, :b)"),
-            [{"g": group.lastrowid, "s": session_id, "b": sample}] * (2 if n % 7 == 0 else 1),
+            [{"g": group, "s": session_id, "b": sample}] * (2 if n % 7 == 0 else 1),
         )
 
 
@@ -214,8 +217,8 @@ def test_every_writer_neutralises_text_and_keeps_numbers(writer: str) -> None:
         assert rows[1] == (*HOSTILE[:5], "\nx", -3.5, -2, 0.25, None, "plain", "a;b")
         return
     content = spreadsheets.csv_line(row) if writer == "csv_line" else spreadsheets.csv_bytes(HOSTILE, [row])
-    rows = assert_neutral_csv(content, HOSTILE)
-    assert rows[-1] == [*(f"'{v}" for v in HOSTILE), "-3.5", "-2", "0.25", "", "plain", "a;b"]
+    lines = assert_neutral_csv(content, HOSTILE)
+    assert lines[-1] == [*(f"'{v}" for v in HOSTILE), "-3.5", "-2", "0.25", "", "plain", "a;b"]
     assert b",-3.5,-2,0.25," in content and b'"a;b"' in content  # numbers bare, every text quoted
 
 
@@ -224,7 +227,7 @@ async def _hostile_shipment(db: AsyncSession, proposal: int, session: int) -> in
     collection; its id."""
 
     async def add(sql: str, **values: object) -> int:
-        return int((await db.execute(text(sql), values)).lastrowid)
+        return await insert(db, sql, **values)
 
     protein = await add("INSERT INTO Protein (proposalId, acronym) VALUES (:p, :a)", p=proposal, a=HOSTILE[4])
     crystal = await add("INSERT INTO Crystal (proteinId) VALUES (:p)", p=protein)

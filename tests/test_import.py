@@ -8,7 +8,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
@@ -66,7 +66,9 @@ def upload(
     call: Caller, f: Flavour, content: bytes, expect: int, name: str = "samples.xlsx", **params: Any
 ) -> dict[str, Any]:
     params = {"proposal": f.data.proposals["a"]} | params
-    return call("POST", "/shippings/import", expect, params=params, files={"file": (name, content)})
+    return cast(
+        dict[str, Any], call("POST", "/shippings/import", expect, params=params, files={"file": (name, content)})
+    )
 
 
 #: proposal A's samples in the data set
@@ -74,7 +76,7 @@ SAMPLES_OF_A = 1
 
 
 def samples_of(call: Caller, f: Flavour) -> int:
-    return call("GET", f"/samples?proposal={f.data.proposals['a']}&limit=1", 200)["total"]
+    return cast(int, call("GET", f"/samples?proposal={f.data.proposals['a']}&limit=1", 200)["total"])
 
 
 @pytest.fixture

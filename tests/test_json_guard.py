@@ -46,7 +46,8 @@ def test_lone_surrogates_are_found_and_pairs_pass(raw: bytes, lone: bool) -> Non
 
 
 def test_a_problem_echoing_a_lone_surrogate_still_renders() -> None:
-    body = json.loads(problem(422, "Invalid input", f"bad {HIGH}", errors=[{f"k{LOW}": 1}]).body.decode("utf-8"))
+    rendered = problem(422, "Invalid input", f"bad {HIGH}", errors=[{f"k{LOW}": 1}])
+    body = json.loads(bytes(rendered.body).decode("utf-8"))
     assert body["detail"].startswith("bad \ufffd") and body["status"] == 422
 
 

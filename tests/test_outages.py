@@ -260,7 +260,7 @@ def test_a_full_database_answers_503_then_recovers(outage: Outage) -> None:
     """MariaDB refusing new connections (1040, too many connections) is an outage too, not a 500."""
     outage.all_answer()
     admin = pymysql.connect(host="127.0.0.1", port=outage.mariadb.port, user="root")
-    held: list[pymysql.Connection] = []  # type: ignore[type-arg]
+    held: list[pymysql.Connection] = []
     try:
         with admin.cursor() as cursor:
             cursor.execute("SET GLOBAL max_connections = 2")

@@ -23,7 +23,7 @@ REFUSED = ["$where", "$function", "$accumulator", "$out", "$merge", "$foo"]
 def nest(operator: str, where: str) -> tuple[str, dict[str, Any]]:
     """A request hiding ``operator`` at ``where``; (route, body)."""
     bad = {operator: "x"}
-    bodies = {
+    bodies: dict[str, tuple[str, dict[str, Any]]] = {
         "filter": ("find", {"filter": {"$and": [{"a": 1}, {"$or": [{"b": bad}]}]}}),
         "match": ("aggregate", {"pipeline": [{"$match": {"$and": [{"$or": [bad]}]}}]}),
         "group": ("aggregate", {"pipeline": [{"$group": {"_id": None, "n": bad}}]}),
@@ -192,7 +192,8 @@ def test_a_query_over_its_time_limit_is_a_504(flavour: Flavour, monkeypatch: pyt
     monkeypatch.setattr(AsyncCursor, "next", too_slow)
     monkeypatch.setattr(AsyncCollection, "aggregate", too_slow)
     sci = Caller(flavour, "sci_a")
-    for route, body in (("find", {}), ("aggregate", {"pipeline": []})):
+    bodies: dict[str, dict[str, Any]] = {"find": {}, "aggregate": {"pipeline": []}}
+    for route, body in bodies.items():
         problem = sci("POST", f"/query/{route}", 504, json={"collection": "metrics"} | body)
         assert problem["title"] == "Document store too slow"
 

@@ -24,7 +24,11 @@ from tests.test_results import result
 from tests.test_shipping import Caller, proposal_id, uid
 
 Stage = dict[str, Any]
-ISSUE = [{"$facet": {"a": [{"$unionWith": {"coll": "results"}}]}}, {"$unwind": "$a"}, {"$replaceWith": "$a"}]
+ISSUE: list[Stage] = [
+    {"$facet": {"a": [{"$unionWith": {"coll": "results"}}]}},
+    {"$unwind": "$a"},
+    {"$replaceWith": "$a"},
+]
 """The payload of the issue: every proposal's results through ``$unionWith`` inside ``$facet``."""
 
 WRAPPERS: dict[str, Callable[[list[Stage], str], Stage]] = {
@@ -232,7 +236,7 @@ def _made(flavour: Flavour, mongo_url: str) -> Iterator[World]:
         world = World(Caller(f, "sci_a"), admin, proposal_id(f, "a"), proposal_id(f, "b"), ids)
         assert set(ids) == {(c, p) for c in COLLECTIONS for p in (world.proposal_a, world.proposal_b)}
         yield world
-    with MongoClient(mongo_url) as mongo:
+    with MongoClient[dict[str, Any]](mongo_url) as mongo:
         mongo.drop_database(settings.mongo_db)
 
 

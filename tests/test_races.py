@@ -91,6 +91,15 @@ def _sample(s: Served, **placed: int) -> dict[str, Any]:
 Request = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
 
 
+def _sending(method: str, path: str, body: dict[str, Any] | None = None) -> Request:
+    """A request to ``path`` with ``body`` (if any) as JSON."""
+
+    def send(client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
+        return client.request(method, path, json=body)
+
+    return send
+
+
 def _at_once(s: Served, requests: list[Request]) -> Counter[int]:
     """Send every request at the same time; how many answered each status."""
 
@@ -110,7 +119,7 @@ def _one_position(s: Served) -> None:
     container = _container(s)
     body = _sample(s, containerId=container, location=5)
     bodies = [body | {"name": f"race-{i}"} for i in range(CONCURRENT)]
-    counts = _at_once(s, [lambda c, b=b: c.post("/samples", json=b) for b in bodies])
+    counts = _at_once(s, [_sending("POST", "/samples", b) for b in bodies])
     assert counts == {201: 1, 409: CONCURRENT - 1}
     held = select(func.count()).where(BLSample.containerId == container, BLSample.location == "5")
     assert asyncio.run(factories.count_at(s.url, held)) == 1
@@ -125,8 +134,8 @@ def _moves_and_creations(s: Served) -> None:
         assert r.status_code == 201, r.text
         loose.append(r.json()["blSampleId"])
     place = {"containerId": container, "location": 9}
-    moves: list[Request] = [lambda c, i=i: c.patch(f"/samples/{i}", json=place) for i in loose]
-    creations: list[Request] = [lambda c: c.post("/samples", json=_sample(s, **place)) for _ in loose]
+    moves = [_sending("PATCH", f"/samples/{i}", place) for i in loose]
+    creations = [_sending("POST", "/samples", _sample(s, **place)) for _ in loose]
     counts = _at_once(s, [r for pair in zip(moves, creations, strict=True) for r in pair])
     assert counts[200] + counts[201] == 1 and counts[409] == CONCURRENT - 1
     held = select(func.count()).where(BLSample.containerId == container, BLSample.location == "9")
@@ -137,7 +146,7 @@ def _one_acronym(s: Served) -> None:
     proposal = httpx.get(f"{s.base}/proteins/{s.data.proteins['a']}", headers=s.headers).json()["proposalId"]
     acronym = f"race{uuid.uuid4().hex[:8]}"
     body = {"proposalId": proposal, "acronym": acronym, "name": "raced"}
-    counts = _at_once(s, [lambda c: c.post("/proteins", json=body) for _ in range(CONCURRENT)])
+    counts = _at_once(s, [_sending("POST", "/proteins", body) for _ in range(CONCURRENT)])
     assert counts == {201: 1, 409: CONCURRENT - 1}
     same = select(func.count()).where(Protein.proposalId == proposal, Protein.acronym == acronym)
     assert asyncio.run(factories.count_at(s.url, same)) == 1
@@ -147,11 +156,10 @@ def _deletion_and_placements(s: Served) -> None:
     """Deleting a container while samples are placed in it: either the deletion wins and no sample lands (404),
     or samples land and the deletion is refused (409); a sample once acknowledged (201) is never cascaded away."""
     container = _container(s)
-    placements: list[Request] = [
-        lambda c, i=i: c.post("/samples", json=_sample(s, containerId=container, location=i + 1))
-        for i in range(CONCURRENT - 1)
+    placements = [
+        _sending("POST", "/samples", _sample(s, containerId=container, location=i + 1)) for i in range(CONCURRENT - 1)
     ]
-    deletion: Request = lambda c: c.delete(f"/containers/{container}")  # noqa: E731
+    deletion = _sending("DELETE", f"/containers/{container}")
 
     async def run() -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=s.base, headers=s.headers, timeout=120) as client:

@@ -149,7 +149,7 @@ def test_a_slow_count_is_an_estimate_not_an_outage(flavour: Flavour, oidc_key: A
         "createdAt": now,
         "updatedAt": now,
     }
-    with MongoClient(mongo_url) as raw:
+    with MongoClient[dict[str, Any]](mongo_url) as raw:
         raw[database].metrics.insert_many([dict(metric) for _ in range(many)])
         raw[database].results.insert_many([result | {"series": str(i)} for i in range(many)])
     try:
@@ -164,7 +164,7 @@ def test_a_slow_count_is_an_estimate_not_an_outage(flavour: Flavour, oidc_key: A
                     assert len(page["results"]) == 30 and page["totalIsEstimate"] is estimate, path
                     assert page["total"] == (40 if estimate else many), path
     finally:
-        with MongoClient(mongo_url) as raw:
+        with MongoClient[dict[str, Any]](mongo_url) as raw:
             raw.drop_database(database)
 
 

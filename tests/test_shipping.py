@@ -2,7 +2,7 @@
 deletion rules, dewar history and registry."""
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -33,12 +33,12 @@ def uid() -> str:
 
 
 def proposal_id(f: Flavour, key: str) -> int:
-    return Caller(f, "admin")("GET", f"/proposals/{f.data.proposals[key]}", 200)["proposalId"]
+    return cast(int, Caller(f, "admin")("GET", f"/proposals/{f.data.proposals[key]}", 200)["proposalId"])
 
 
 def contact(call: Caller, pid: int) -> int:
     body = {"proposalId": pid, "cardName": f"card-{uid()}", "Person": {"givenName": "Ada", "familyName": "Lovelace"}}
-    return call("POST", "/labcontacts", 201, json=body)["labContactId"]
+    return cast(int, call("POST", "/labcontacts", 201, json=body)["labContactId"])
 
 
 def courier(pid: int, name: str = "ship") -> dict[str, Any]:

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Flavour
+from tests.factories import insert
 from tests.test_shipping import Caller
 
 CLI = str(Path(sys.executable).parent / "ispyb-hybrid")
@@ -20,25 +21,23 @@ CLI = str(Path(sys.executable).parent / "ispyb-hybrid")
 async def _add_em(db: AsyncSession, flavour: str, dc: int) -> None:
     """One movie's motion correction, CTF and particle picking, in each flavour's own columns."""
     if flavour == "dls":
-        mc = await db.execute(
-            text("INSERT INTO MotionCorrection (dataCollectionId, imageNumber, totalMotion) VALUES (:dc, 7, 12.5)"),
-            {"dc": dc},
+        mc = await insert(
+            db, "INSERT INTO MotionCorrection (dataCollectionId, imageNumber, totalMotion) VALUES (:dc, 7, 12.5)", dc=dc
         )
         ctf = "INSERT INTO CTF (motionCorrectionId, estimatedResolution, ccValue) VALUES (:mc, 3.2, 0.25)"
     else:
-        movie = await db.execute(text("INSERT INTO Movie (dataCollectionId, movieNumber) VALUES (:dc, 7)"), {"dc": dc})
-        mc = await db.execute(
-            text("INSERT INTO MotionCorrection (movieId, totalMotion) VALUES (:movie, '12.5')"),
-            {"movie": movie.lastrowid},
+        movie = await insert(db, "INSERT INTO Movie (dataCollectionId, movieNumber) VALUES (:dc, 7)", dc=dc)
+        mc = await insert(
+            db, "INSERT INTO MotionCorrection (movieId, totalMotion) VALUES (:movie, '12.5')", movie=movie
         )
         ctf = (
             "INSERT INTO CTF (motionCorrectionId, resolutionLimit, crossCorrelationCoefficient)"
             " VALUES (:mc, '3.2', '0.25')"
         )
-    await db.execute(text(ctf), {"mc": mc.lastrowid})
+    await db.execute(text(ctf), {"mc": mc})
     await db.execute(
         text("INSERT INTO ParticlePicker (firstMotionCorrectionId, numberOfParticles) VALUES (:mc, 420)"),
-        {"mc": mc.lastrowid},
+        {"mc": mc},
     )
 
 
