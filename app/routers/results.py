@@ -5,15 +5,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
-from app.deps import DocumentsDep, IdentityDep, PageDep, ReadSessionDep, StateDep, document_scope
+from app.deps import DocumentsDep, IdentityDep, PageDep, ReadSessionDep, StateDep
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
 from app.routers.lists import listed
 from app.routers.params import IdFilter, ProposalFilter, ResultId
 from app.routers.valid import KindDep, ResultDep, result_of
 from app.services import results as service
 from documents import kinds, metrics, results
-from documents.scope import of_proposal
-from relational.reach import proposal_id_by_name
 from schemas.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from schemas.results import (
     RANGE,
@@ -35,12 +33,6 @@ router = APIRouter(prefix="/results", tags=["Results"], responses=ERRORS)
 metric_router = APIRouter(prefix="/metrics", tags=["Results"], responses=ERRORS)
 kind_router = APIRouter(prefix="/result-kinds", tags=["Results"], responses=ERRORS)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
-
-
-async def _scope(db: ReadSessionDep, identity: IdentityDep, proposal: str | None) -> dict[str, Any]:
-    """The caller's document filter, narrowed to one proposal if asked (still only its sessions they reach)."""
-    scope = await document_scope(db, identity.scope)
-    return of_proposal(scope, await proposal_id_by_name(db, identity.scope, proposal) if proposal else None)
 
 
 async def _limit_body(request: Request, state: StateDep) -> None:
@@ -99,7 +91,7 @@ async def get_results(
     allVersions: bool = False,
 ) -> dict[str, Any]:
     """Results the caller may see, newest first; the latest version of each series unless ``allVersions``."""
-    scope = await _scope(db, identity, f.proposal)
+    scope = await service.visible(db, identity, f.proposal)
     total, estimate, rows = await results.find(
         await documents.ready(),
         scope,
@@ -144,8 +136,7 @@ async def update_result(
     await _limit_body(request, state)
     service.check_json(patch.data, state.settings, "data")
     found = await result_of(db, identity, documents, resultId)
-    await service.Owners(db, identity, state.settings).check(found["dataCollectionIds"])
-    return await results.update(documents.db, found, patch)
+    return await service.update_result(db, documents, identity, state.settings, found, patch)
 
 
 @metric_router.post("/bulk", response_model=BulkReport, responses=responses(NotFound, PayloadTooLarge, InvalidInput))
@@ -175,7 +166,7 @@ async def get_metrics(
     range: Annotated[list[str] | None, Query(description="`field:min:max` on `values` (a bound may be empty)")] = None,
 ) -> dict[str, Any]:
     """Metrics the caller may see, filtered like results and by value ranges."""
-    scope = await _scope(db, identity, f.proposal)
+    scope = await service.visible(db, identity, f.proposal)
     ranges = [_range(spec) for spec in range or []]
     total, estimate, rows = await metrics.find(
         await documents.ready(),

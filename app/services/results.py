@@ -1,4 +1,4 @@
-"""Result and metric writes, checked against SQL.
+"""Result and metric writes, checked against SQL; the document filter of what a caller sees, read from SQL.
 
 A data collection referenced by a document must exist in SQL and lie in a proposal the caller may write to: one
 they are a member of (ProposalHasPerson or Session_has_Person), or any with the processing-write permission.
@@ -11,15 +11,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from app import json_guard
-from app.deps import Identity
+from app.deps import Identity, document_scope
 from app.settings import Settings
 from documents import kinds, metrics, results, rollups
+from documents.scope import of_proposal
 from documents.store import DocumentStore
 from relational.db import ReadSession
-from relational.reach import collections_owned, sessions_among
+from relational.reach import collections_owned, proposal_id_by_name, sessions_among
 from relational.scope import Scope
 from schemas.errors import Forbidden, InvalidInput, NotFound
-from schemas.results import BulkRejection, BulkReport, MetricIn, ResultCreate, json_problems
+from schemas.results import BulkRejection, BulkReport, MetricIn, ResultCreate, ResultPatch, json_problems
 from schemas.times import utc_now
 
 BATCH = 5000
@@ -108,6 +109,26 @@ async def write_result(
     return await results.create(
         docs, data, proposal_id=proposal_id, session_ids=session_ids, author=author, idempotency_key=key
     )
+
+
+async def update_result(
+    db: ReadSession,
+    store: DocumentStore,
+    identity: Identity,
+    settings: Settings,
+    found: dict[str, Any],
+    patch: ResultPatch,
+) -> dict[str, Any]:
+    """Apply a progress patch to a result the caller sees, if they may write about its collections (SQL)."""
+    await Owners(db, identity, settings).check(found["dataCollectionIds"])
+    return await results.update(store.db, found, patch)
+
+
+async def visible(db: ReadSession, identity: Identity, proposal: str | None) -> dict[str, Any]:
+    """The caller's document filter (their reach, read from SQL), narrowed to one proposal if asked (still only its
+    sessions they reach); 404 for a proposal they do not reach."""
+    scope = await document_scope(db, identity.scope)
+    return of_proposal(scope, await proposal_id_by_name(db, identity.scope, proposal) if proposal else None)
 
 
 def _no_constants(name: str) -> float:
