@@ -13,8 +13,11 @@ from schemas.errors import DomainError
 WEB_BOUND = {JsonRefused}
 
 
-def _subclasses(cls: type) -> set[type]:
-    return {sub for direct in cls.__subclasses__() for sub in {direct} | _subclasses(direct)}
+def _subclasses(cls: type[DomainError]) -> set[type[DomainError]]:
+    found: set[type[DomainError]] = set()
+    for direct in cls.__subclasses__():
+        found |= {direct} | _subclasses(direct)
+    return found
 
 
 def test_domain_errors_are_defined_below_app() -> None:

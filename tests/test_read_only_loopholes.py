@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.db import Database
 from relational.models import Person
@@ -24,7 +25,8 @@ async def _try(url: str, name: str) -> list[str | None]:
                 if name == "text":
                     await db.execute(text("UPDATE Person SET login = 'after'"))
                 else:
-                    connection = await db.connection()
+                    session: AsyncSession = db  # typed as what it is built on, which hands connections out
+                    connection = await session.connection()
                     await connection.execute(text("UPDATE Person SET login = 'after'"))
                     await connection.commit()
             assert (await db.scalars(select(Person.login))).all() == ["before"]  # reads still work
