@@ -10,7 +10,7 @@ from app.deps import DocumentsDep, IdentityDep, PageDep, ReadSessionDep, SchemaD
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
 from app.routers.lists import listed
 from app.routers.params import MAX_ID, PROPOSAL_PATTERN, Id
-from app.routers.valid import ShippingDep, shipping_of
+from app.routers.valid import shipping_of
 from app.services import exports, shipment_import
 from app.services.spreadsheets import csv_bytes
 from relational import shipping
@@ -114,8 +114,13 @@ async def get_import_template(
 
 
 @router.get("/{shippingId}", response_model=Shipping, responses=responses(NotFound))
-async def get_shipping(shipment: ShippingDep, db: ReadSessionDep, include: Include | None = None) -> dict[str, object]:
+async def get_shipping(
+    shippingId: Id, identity: IdentityDep, db: ReadSessionDep, include: Include | None = None
+) -> dict[str, object]:
     """One shipment; ``?include=contents`` embeds its dewars → containers → samples."""
+    # looked up here, not by a validating dependency: FastAPI solves those before it validates ``include``, so a
+    # malformed one would answer 404 (after a look-up) instead of 422
+    shipment = await shipping_of(db, identity, shippingId)
     if include == Include.contents:
         return shipment | {"Dewar": await shipping.get_contents(db, shipment["shippingId"])}
     return shipment

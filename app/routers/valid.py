@@ -31,10 +31,6 @@ async def shipping_of(db: ReadSession, identity: Identity, shipping_id: int) -> 
     return _found(rows[0] if rows else None, f"Shipment {shipping_id} not found")
 
 
-async def valid_shipping(shippingId: Id, identity: IdentityDep, db: ReadSessionDep) -> Row:
-    return await shipping_of(db, identity, shippingId)
-
-
 async def dewar_of(db: ReadSession, identity: Identity, dewar_id: int) -> Row:
     _, rows = await dewars.get_dewars(db, identity.scope, Page(0, 1), dewarId=dewar_id)
     return _found(rows[0] if rows else None, f"Dewar {dewar_id} not found")
@@ -123,7 +119,6 @@ async def valid_kind(kind: Annotated[str, Path(max_length=64)], store: Documents
     return _found(entry, f"Kind `{kind}` is not registered")
 
 
-ShippingDep = Annotated[Row, Depends(valid_shipping)]
 DewarDep = Annotated[Row, Depends(valid_dewar)]
 ContainerDep = Annotated[Row, Depends(valid_container)]
 SampleDep = Annotated[Row, Depends(valid_sample)]
