@@ -22,7 +22,7 @@ from app.auth import tokens
 from app.cli.embedded import DocumentServer, EmbeddedServerError
 from app.deps import scope_for
 from app.json_guard import too_deep
-from app.services import query as adhoc
+from app.services import query as query_service
 from app.services.shipment_import import import_sheet
 from app.settings import Settings, get_settings
 from app.state import open_database
@@ -312,9 +312,9 @@ async def _query(spec: dict[str, object], login: str, output: str) -> None:
             if person is None:
                 raise typer.BadParameter(f"no Person with login `{login}`")
             scope = scope_for(settings, person.personId, await people.permissions_of(db, person.personId))
-            model = adhoc.AggregateQuery if "pipeline" in spec else adhoc.FindQuery
-            documents = await adhoc.run(model.model_validate(spec), db, scope, store, settings)
-            async for chunk in adhoc.encode(documents, adhoc.Output(output)):
+            model = query_service.AggregateQuery if "pipeline" in spec else query_service.FindQuery
+            documents = await query_service.run(model.model_validate(spec), db, scope, store, settings)
+            async for chunk in query_service.encode(documents, query_service.Output(output)):
                 sys.stdout.buffer.write(chunk)
             sys.stdout.buffer.write(b"\n")
     finally:
