@@ -9,6 +9,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_BUT_UNITS_OF_WORK = [p for p in (ROOT / "app").rglob("*.py") if p.name != "deps.py" and "cli" not in p.parts]
+SCALARS = r"\.(scalars?|stream_scalars)\("
+MODELS = r"^\s*(from|import) relational\.models\b"
+BEGIN = r"\.begin(_nested)?\(\)"  # a transaction's begin() commits on its own
 RULES = [
     # (rule, import or call pattern, places where it is refused)
     ("lower floors never import app", r"^\s*(from|import) app\b", ("relational", "documents", "schemas")),
@@ -22,9 +25,13 @@ RULES = [
     ),
     ("no SQLAlchemy outside relational/", r"^\s*(from|import) sqlalchemy\b", ("app", "documents", "schemas")),
     ("SQL statements run only in relational/", r"\.(execute|exec_driver_sql)\(", ("app", "documents", "schemas")),
+    ("SQL statements run only in relational/", SCALARS, ("app", "documents", "schemas")),
+    ("the ORM's models stay in relational/", MODELS, ("app", "documents")),
     ("SecantusDB is a process, never imported", r"^\s*(from|import) secantus", ("app", "relational", "documents")),
     ("only the request dependency and the CLI commit", r"\.commit\(\)", ("relational", "documents", "schemas")),
     ("only the request dependency and the CLI commit", r"\.commit\(\)", APP_BUT_UNITS_OF_WORK),
+    ("only the request dependency and the CLI commit", BEGIN, ("documents", "schemas")),
+    ("only the request dependency and the CLI commit", BEGIN, APP_BUT_UNITS_OF_WORK),
 ]
 
 
@@ -45,6 +52,14 @@ def test_layering(rule: str, pattern: str, places: tuple[str, ...] | list[Path])
         if re.search(pattern, line)
     ]
     assert offenders == [], rule
+
+
+@pytest.mark.parametrize(
+    ("pattern", "line"),
+    [(SCALARS, "db.scalars(q)"), (MODELS, "from relational.models import Person"), (BEGIN, "async with db.begin():")],
+)
+def test_the_rules_see_what_they_refuse(pattern: str, line: str) -> None:
+    assert re.search(pattern, line)
 
 
 def test_rules_see_the_tree() -> None:
@@ -86,7 +101,7 @@ def _mongo_in_code(tree: ast.AST) -> Iterator[tuple[int, str]]:
             yield node.lineno, f".{node.func.attr}() on a collection"
 
 
-@pytest.mark.parametrize("place", ["app", "relational"])
+@pytest.mark.parametrize("place", ["app", "relational", "schemas"])
 def test_mongo_queries_only_in_documents(place: str) -> None:
     """Every Mongo filter, update and pipeline is built in documents/ (routers and services call its functions)."""
     offenders = [
