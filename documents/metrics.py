@@ -9,6 +9,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from documents.scope import given
 from documents.store import DURABLE, count, guarded
 
 Db = AsyncDatabase[dict[str, Any]]
@@ -57,11 +58,11 @@ async def find(
     """(total, whether it is an estimate, this page) of the metrics within the caller's ``scope`` that match the
     filters given, in insertion order; each range keeps the metrics whose ``values`` field lies within its bounds
     (or has the field, without bounds). A count over ``count_ms`` gives way to an estimate (see ``store.count``)."""
-    wanted = {"dataCollectionId": dc_id, "sessionId": session_id, "kind": kind, "resultId": result_id}
-    query = scope | {k: v for k, v in wanted.items() if v is not None}
+    wanted: dict[str, Any] = {"dataCollectionId": dc_id, "sessionId": session_id, "kind": kind, "resultId": result_id}
     for field, low, high in ranges:
         bounds = {op: v for op, v in (("$gte", low), ("$lte", high)) if v is not None}
-        query[f"values.{field}"] = bounds or {"$exists": True}
+        wanted[f"values.{field}"] = bounds or {"$exists": True}
+    query = given(scope, wanted)
     cursor = db.metrics.find(query).sort("_id", ASCENDING).skip(skip).limit(limit)
     rows = [out(d) async for d in cursor]
     return *await count(db.metrics, query, count_ms, skip + len(rows)), rows

@@ -15,7 +15,7 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from documents.scope import both
+from documents.scope import both, given
 from documents.store import count, guarded
 from schemas.errors import Conflict
 from schemas.results import ResultCreate, ResultPatch, Status
@@ -119,7 +119,7 @@ async def find(
         "status": status.value if status else None,
         "latest": None if all_versions else True,
     }
-    query = scope | {k: v for k, v in wanted.items() if v is not None}
+    query = given(scope, wanted)
     cursor = db.results.find(query).sort([("createdAt", DESCENDING), ("_id", DESCENDING)]).skip(skip).limit(limit)
     rows = [out(d) async for d in cursor]
     return *await count(db.results, query, count_ms, skip + len(rows)), rows

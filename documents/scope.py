@@ -28,6 +28,11 @@ def both(scope: dict[str, Any], narrower: dict[str, Any]) -> dict[str, Any]:
     return {"$and": [scope, narrower]} if narrower else scope
 
 
+def given(scope: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """``scope`` narrowed by equality on each of ``fields`` that is given (``None``: not asked for)."""
+    return both(scope, {name: value for name, value in fields.items() if value is not None})
+
+
 def of_proposal(scope: dict[str, Any], proposal_id: int | None) -> dict[str, Any]:
     """``scope`` narrowed to one proposal if one is given (still only the sessions of it the caller reaches)."""
     return scope if proposal_id is None else both(scope, {"proposalId": proposal_id})
