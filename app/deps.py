@@ -1,6 +1,6 @@
 """Request dependencies: state, database sessions, the caller's identity, paging. Use the Annotated aliases."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from time import monotonic
 from typing import Annotated, Any
@@ -18,7 +18,7 @@ from relational.common import Page
 from relational.db import ReadSession, WriteSession
 from relational.flavour import SchemaInfo
 from relational.people import Standing
-from relational.reach import reach_of
+from relational.reach import AcquisitionRule, reach_of
 from relational.scope import Scope
 from schemas.errors import Unauthorized
 
@@ -51,16 +51,31 @@ async def read_session(state: StateDep) -> AsyncIterator[ReadSession]:
 ReadSessionDep = Annotated[ReadSession, Depends(read_session)]
 
 
+Settled = Callable[[bool], Awaitable[None]]
+
+
+def when_settled(session: WriteSession, callback: Settled) -> None:
+    """Call ``callback(committed)`` once the request's unit of work is committed (True) or rolled back (False)."""
+    session.info.setdefault("settled", []).append(callback)
+
+
+async def _settle(session: WriteSession, committed: bool) -> None:
+    for callback in session.info.pop("settled", []):
+        await callback(committed)
+
+
 async def write_session(state: StateDep) -> AsyncIterator[WriteSession]:
     """The request's unit of work: committed when the handler returns, rolled back when it raises, before the
-    response is sent (so a failed commit never answers success)."""
+    response is sent (so a failed commit never answers success); then what waited on it (``when_settled``)."""
     async with state.database.write_sessions() as session:
         try:
             yield session
             await session.commit()
         except BaseException:
             await session.rollback()
+            await _settle(session, committed=False)
             raise
+        await _settle(session, committed=True)
 
 
 WriteSessionDep = Annotated[WriteSession, Depends(write_session, scope="function")]
@@ -124,6 +139,25 @@ def scope_for(settings: Settings, person_id: int, permissions: list[str]) -> Sco
 
 
 IdentityDep = Annotated[Identity, Depends(current_identity)]
+
+
+@dataclass(frozen=True)
+class Acquirer:
+    """A caller writing acquisition records, and the rule saying into which sessions."""
+
+    identity: Identity
+    rule: AcquisitionRule
+
+
+def acquirer(identity: IdentityDep, state: StateDep) -> Acquirer:
+    s = state.settings
+    rule = AcquisitionRule(
+        any_session=s.acquisition_permission in identity.permissions, members=s.acquisition_by_members
+    )
+    return Acquirer(identity, rule)
+
+
+AcquirerDep = Annotated[Acquirer, Depends(acquirer)]
 
 
 async def document_scope(db: ReadSession, scope: Scope) -> dict[str, Any]:

@@ -77,6 +77,21 @@ class Settings(BaseSettings):
     import_create_proteins: bool = False
     #: permission of pipelines that write results and metrics for any proposal's data collections
     processing_write_permission: str = Field("pipeline_write", max_length=15)  # Permission.type is 15 wide
+    #: permission of beamline control software (MXCuBE, GDA) that writes acquisition records into any session
+    acquisition_permission: str = Field("acquisition", max_length=15)
+    #: members of a session's proposal may write its acquisition records (and open sessions of it), as at MAX IV
+    acquisition_by_members: bool = False
+    #: permission of staff who create, list and revoke API keys (service identities)
+    api_key_permission: str = Field("manage_api_keys", max_length=15)
+    #: days an API key lives when its creator gives no expiry, and the longest they may give
+    api_key_max_days: int = Field(365, ge=1, le=3650)
+    #: hours a refresh token (from a login or a refresh) stays good for its single use
+    refresh_token_hours: float = Field(7 * 24, gt=0, le=90 * 24)
+    #: seconds within which a refresh token used again (two greenlets refreshing at once) gets the same answer
+    #: instead of revoking its family
+    refresh_grace_seconds: float = Field(10.0, ge=0, le=120)
+    #: hours an Idempotency-Key and the answer it stands for are kept
+    idempotency_hours: float = Field(24.0, ge=1, le=30 * 24)
     document_max_bytes: int = Field(1_000_000, ge=1_000, le=16_000_000)
     document_max_depth: int = Field(20, ge=2, le=100)
     #: nesting limit of any JSON body (and NDJSON line), checked on the raw bytes before parsing (app/json_guard.py)

@@ -26,7 +26,7 @@ from relational.models import (
     Shipping,
 )
 from relational.scope import Scope
-from schemas.errors import Conflict, NotFound
+from schemas.errors import Conflict, Forbidden, NotFound
 
 
 async def proposal_in_reach(db: ReadSession, scope: Scope, proposal_id: int) -> int:
@@ -154,3 +154,89 @@ async def sessions_reached(
     if beamline is not None:
         query = query.where(BLSession.beamLineName == beamline)
     return list((await db.execute(query)).scalars())
+
+
+@dataclass(frozen=True)
+class AcquisitionRule:
+    """Who may write acquisition records beyond staff of the session's beamline (or of every proposal)."""
+
+    #: the caller holds the acquisition permission (beamline control software, GDA): any session
+    any_session: bool
+    #: the facility lets members of a session's proposal (or of the session) write into it
+    members: bool
+
+
+@dataclass(frozen=True)
+class AcquisitionTarget:
+    """The session an acquisition record goes into."""
+
+    sessionId: int
+    proposalId: int
+    beamLineName: str | None
+
+
+def _may_acquire(scope: Scope, rule: AcquisitionRule, beamline: str | None) -> bool:
+    return rule.any_session or scope.all_proposals or (beamline is not None and beamline in scope.beamlines)
+
+
+async def _is_member(db: ReadSession, scope: Scope, proposal_id: int, session_id: int | None) -> bool:
+    query = select(Proposal.proposalId).where(
+        Proposal.proposalId == proposal_id, Proposal.proposalId.in_(scope.whole_proposals())
+    )
+    if (await db.execute(query)).first() is not None:
+        return True
+    if session_id is None:
+        return False
+    own = select(BLSession.sessionId).where(BLSession.sessionId == session_id, scope.single_sessions())
+    return (await db.execute(own)).first() is not None
+
+
+async def session_for_acquisition(
+    db: ReadSession, scope: Scope, rule: AcquisitionRule, session_id: int
+) -> AcquisitionTarget:
+    """The session ``session_id`` if the caller may write acquisition records into it: staff reaching it (every
+    proposal, or its beamline's group), holders of the acquisition permission, and members where the rule lets
+    them. NotFound when the caller cannot see it, Forbidden when they see it but may not write."""
+    query = select(BLSession.sessionId, BLSession.proposalId, BLSession.beamLineName).where(
+        BLSession.sessionId == session_id
+    )
+    row = (await db.execute(query)).first()
+    visible = (
+        row is not None
+        and (
+            await db.execute(select(BLSession.sessionId).where(BLSession.sessionId == session_id, scope.sessions()))
+        ).first()
+    )
+    if row is None or not (visible or rule.any_session):
+        raise NotFound(f"Session {session_id} not found")
+    target = AcquisitionTarget(int(row[0]), int(row[1]), row[2])
+    if _may_acquire(scope, rule, target.beamLineName):
+        return target
+    if rule.members and await _is_member(db, scope, target.proposalId, target.sessionId):
+        return target
+    raise Forbidden(f"You may not write acquisition records into session {session_id}")
+
+
+async def proposal_for_acquisition(
+    db: ReadSession, scope: Scope, rule: AcquisitionRule, proposal_id: int, beamline: str | None
+) -> int:
+    """``proposal_id`` if the caller may open a session of it on ``beamline`` (the same rule as
+    ``session_for_acquisition``, on the proposal); NotFound or Forbidden otherwise."""
+    exists = (await db.execute(select(Proposal.proposalId).where(Proposal.proposalId == proposal_id))).first()
+    visible = (
+        exists is not None
+        and (
+            await db.execute(
+                select(Proposal.proposalId).where(
+                    Proposal.proposalId == proposal_id, scope.proposals(Proposal.proposalId)
+                )
+            )
+        ).first()
+    )
+    if exists is None or not (visible or rule.any_session or beamline in scope.beamlines):
+        raise NotFound(f"Proposal {proposal_id} not found")
+    if _may_acquire(scope, rule, beamline):
+        return proposal_id
+    if rule.members and await _is_member(db, scope, proposal_id, None):
+        return proposal_id
+    raise Forbidden(f"You may not open sessions of proposal {proposal_id} on beamline {beamline}")

@@ -3,12 +3,16 @@
 from fastapi import APIRouter
 
 from app.routers import (
+    api_keys,
     auth,
+    beamline_setups,
     containers,
     datacollections,
+    detectors,
     dewars,
     events,
     health,
+    images,
     metric_stats,
     options,
     processings,
@@ -36,4 +40,6 @@ def api() -> APIRouter:
         router.include_router(sub)
     for sub in (samples.router, samples.proteins, samples.contacts):
         router.include_router(sub)
+    for module in (beamline_setups, detectors, images, api_keys):
+        router.include_router(module.router)
     return router

@@ -4,6 +4,15 @@ Each model maps the columns that both schema flavours share; flavour-specific co
 ``relational.flavour`` and degrade to null where a database lacks them.
 """
 
+from relational.models.acquisition import (
+    BeamLineSetup,
+    BFFault,
+    BLSampleHasEnergyScan,
+    Detector,
+    EnergyScan,
+    Image,
+    XFEFluorescenceSpectrum,
+)
 from relational.models.base import Base
 from relational.models.collections import DataCollection, DataCollectionGroup, RobotAction
 from relational.models.people import (
@@ -46,18 +55,24 @@ __all__ = [
     "AutoProcScaling",
     "AutoProcScalingHasInt",
     "AutoProcScalingStatistics",
+    "BFFault",
     "BLSample",
+    "BLSampleHasEnergyScan",
     "BLSession",
     "Base",
+    "BeamLineSetup",
     "Container",
     "Crystal",
     "DataCollection",
     "DataCollectionGroup",
+    "Detector",
     "Dewar",
     "DewarRegistry",
     "DewarRegistryHasProposal",
     "DewarTransportHistory",
     "DiffractionPlan",
+    "EnergyScan",
+    "Image",
     "LabContact",
     "Laboratory",
     "Permission",
@@ -73,4 +88,5 @@ __all__ = [
     "UserGroup",
     "UserGroupHasPermission",
     "UserGroupHasPerson",
+    "XFEFluorescenceSpectrum",
 ]

@@ -82,6 +82,20 @@ class DataCollection(Base):
     amountAstigmatism: Mapped[float | None]
     voltage: Mapped[float | None]
     objAperture: Mapped[float | None]
+    detectorId: Mapped[int | None]
+    undulatorGap1: Mapped[float | None]
+    undulatorGap2: Mapped[float | None]
+    undulatorGap3: Mapped[float | None]
+    slitGapHorizontal: Mapped[float | None]
+    slitGapVertical: Mapped[float | None]
+    beamShape: Mapped[str | None]
+    centeringMethod: Mapped[str | None]
+    actualCenteringPosition: Mapped[str | None]
+    strategySubWedgeOrigId: Mapped[int | None]
+    actualSampleBarcode: Mapped[str | None]
+    actualContainerBarcode: Mapped[str | None]
+    actualSampleSlotInContainer: Mapped[int | None]
+    actualContainerSlotInSC: Mapped[int | None]
 
 
 class RobotAction(Base):
@@ -98,3 +112,5 @@ class RobotAction(Base):
     containerLocation: Mapped[int | None]
     dewarLocation: Mapped[int | None]
     sampleBarcode: Mapped[str | None]
+    xtalSnapshotBefore: Mapped[str | None]
+    xtalSnapshotAfter: Mapped[str | None]

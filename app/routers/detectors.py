@@ -1,0 +1,5 @@
+"""Detectors, found by what beamline software knows of them."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/detectors", tags=["Acquisition"])
