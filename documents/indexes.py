@@ -24,6 +24,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("fold", ASCENDING)], name="unfolded", partialFilterExpression={"fold": {"$exists": True}}),
     ],
     "kinds": [IndexModel([("kind", ASCENDING)], name="kind", unique=True)],
+    # Idempotency-Keys of acquisition writes (documents/idempotency.py; the key is the _id): gone once expired
+    "idempotency": [IndexModel([("expiresAt", ASCENDING)], name="expiry", expireAfterSeconds=0)],
     # one rollup per session, kind, field and hour (documents/rollups.py)
     "rollups": [
         IndexModel(
