@@ -3,9 +3,9 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import distinct, func, or_, select
+from sqlalchemy import ColumnElement, case, distinct, func, or_, select
 
-from relational.common import Page, paged, proposal_name
+from relational.common import Page, paged, proposal_name, where_given
 from relational.db import ReadSession
 from relational.models import BLSession, Proposal, ProposalHasPerson
 from relational.scope import Scope
@@ -18,29 +18,29 @@ async def get_proposals(
     page: Page,
     search: str | None = None,
     proposal: str | None = None,
+    proposal_id: int | None = None,
     groups: Sequence[BeamLineGroup] = (),
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Visible proposals, newest first, each with ``persons``, ``sessions`` and ``beamLines``."""
-    query = (
-        select(
-            Proposal.proposalId,
-            Proposal.proposalCode,
-            Proposal.proposalNumber,
-            proposal_name,
-            Proposal.title,
-            Proposal.state,
-        )
-        .where(scope.proposals(Proposal.proposalId))
-        .order_by(Proposal.proposalId.desc())
-    )
-    if proposal:
-        query = query.where(proposal_name == proposal)
+    """Visible proposals, newest first (with ``search``, the proposal named exactly so first), each with
+    ``persons``, ``sessions`` and ``beamLines``. Code, number and title are never null (``""``), as MXCuBE needs."""
+    query = select(
+        Proposal.proposalId,
+        func.coalesce(Proposal.proposalCode, "").label("proposalCode"),
+        func.coalesce(Proposal.proposalNumber, "").label("proposalNumber"),
+        proposal_name,
+        func.coalesce(Proposal.title, "").label("title"),
+        Proposal.state,
+    ).where(scope.proposals(Proposal.proposalId))
+    query = where_given(query, (Proposal.proposalId, proposal_id), (proposal_name, proposal or None))
+    order: list[ColumnElement[Any]] = [Proposal.proposalId.desc()]
     if search:
         like = f"%{search}%"
         on_beamline = select(BLSession.proposalId).where(BLSession.beamLineName.like(search))
         query = query.where(
             or_(Proposal.title.like(like), proposal_name.like(like), Proposal.proposalId.in_(on_beamline))
         )
+        order.insert(0, case((proposal_name == search, 0), else_=1))
+    query = query.order_by(*order)
     total, rows = await paged(db, query, page)
     await _add_counts(db, rows, groups)
     return total, rows

@@ -29,6 +29,9 @@ from schemas.samples import Cell, ProteinCreate, Protocol, SampleCreate, SampleS
 
 _CRYSTAL = tuple(Cell.model_fields)
 _PLAN = tuple(Protocol.model_fields)
+_NO_PLAN: dict[str, Any] = dict.fromkeys(_PLAN)
+#: the sample's own columns a patch sets (the extra keys of a lenient body, kept by pydantic, are never among them)
+_UPDATED = set(SampleUpdate.model_fields) - {"blSampleId", "DiffractionPlan"}
 
 
 async def get_samples(
@@ -42,8 +45,10 @@ async def get_samples(
     proteinId: int | None = None,
     search: str | None = None,
     status: SampleStatus | None = None,
+    beamLineName: str | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Visible samples, newest first, py-ispyb's nesting (Crystal → Protein, Container, DiffractionPlan)."""
+    """Visible samples, newest first, py-ispyb's nesting (Crystal → Protein, Container, DiffractionPlan);
+    ``beamLineName``: those in containers at that beamline (``Container.beamlineLocation``, as MXCuBE asks)."""
     query = (
         select(
             BLSample.blSampleId,
@@ -73,7 +78,11 @@ async def get_samples(
         .order_by(BLSample.blSampleId.desc())
     )
     query = where_given(
-        query, (BLSample.blSampleId, blSampleId), (BLSample.containerId, containerId), (Protein.proteinId, proteinId)
+        query,
+        (BLSample.blSampleId, blSampleId),
+        (BLSample.containerId, containerId),
+        (Protein.proteinId, proteinId),
+        (Container.beamlineLocation, beamLineName or None),
     )
     if proposal:
         query = query.where(proposal_name == proposal)
@@ -97,23 +106,25 @@ async def _shape(db: ReadSession, rows: list[dict[str, Any]]) -> list[dict[str, 
             plans[plan["diffractionPlanId"]] = {f: plan[f] for f in _PLAN}
     out = []
     for r in rows:
-        container = None
-        if r["containerId"] is not None:
-            container = {
-                "containerId": r["containerId"],
-                "code": r["container_code"],
-                "barcode": r["container_barcode"],
-                "sampleChangerLocation": r["sampleChangerLocation"],
-                "beamlineLocation": r["beamlineLocation"],
-            }
+        # Container and DiffractionPlan are objects even when the sample has none (fields null): MXCuBE reads
+        # their keys, and one null object would break its whole sample list
+        container = {
+            "containerId": r["containerId"],
+            "code": r["container_code"],
+            "barcode": r["container_barcode"],
+            "sampleChangerLocation": r["sampleChangerLocation"],
+            "beamlineLocation": r["beamlineLocation"],
+        }
+        plan_id = r["diffractionPlanId"]
+        protocol = {"diffractionPlanId": plan_id if plan_id in plans else None} | plans.get(plan_id, _NO_PLAN)
         protein = {"proteinId": r["proteinId"], "proposalId": r["proposalId"], "name": r["protein_name"]}
         out.append(
             {
                 **{k: r[k] for k in ("blSampleId", "name", "location", "containerId", "code", "comments")},
-                "Crystal": {"crystalId": r["crystalId"], **{c: r[c] for c in _CRYSTAL}}
+                "Crystal": {"crystalId": r["crystalId"], **{c: r[c] for c in _CRYSTAL}, "space_group": r["spaceGroup"]}
                 | {"Protein": protein | {"acronym": r["acronym"]}},
                 "Container": container,
-                "DiffractionPlan": plans.get(r["diffractionPlanId"]),
+                "DiffractionPlan": protocol,
                 "_metadata": collected.get(r["blSampleId"], _NOTHING_COLLECTED) | {"proposal": r["proposal"]},
             }
         )
@@ -260,7 +271,7 @@ async def update_sample(
     if row is None:
         raise NotFound(f"Sample {sample_id} not found")
     sample, proposal_id = row
-    changes = patch.model_dump(exclude_unset=True, exclude={"DiffractionPlan"})
+    changes = patch.model_dump(exclude_unset=True, include=_UPDATED)
     container_id = changes.get("containerId", sample.containerId)
     location = changes.get("location", sample.location)
     if ("containerId" in changes or "location" in changes) and container_id is not None:

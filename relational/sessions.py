@@ -2,7 +2,7 @@
 
 import time
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import extract, func, or_, select
@@ -61,11 +61,13 @@ async def get_sessions(
     scheduled: bool | None = None,
     year: int | None = None,
     month: int | None = None,
+    day: date | None = None,
     groups: Sequence[BeamLineGroup] = (),
     counts: FinishedSessionCounts | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Visible sessions, latest first (soonest first with ``upcoming``), with py-ispyb's ``_metadata``
-    (collection counts of finished sessions come from ``counts`` when it holds them)."""
+    (collection counts of finished sessions come from ``counts`` when it holds them). ``year``/``month``: sessions
+    starting or ending then; ``day``: sessions running on that day (MXCuBE looks for today's session so)."""
     now = local_now()
     query = (
         select(
@@ -97,14 +99,17 @@ async def get_sessions(
         query = query.where(
             BLSession.sessionId.in_(select(SessionType.sessionId).where(SessionType.typeName == sessionType))
         )
-    if year:
+    if year and day is None:
         query = query.where(
             or_(extract("year", BLSession.startDate) == year, extract("year", BLSession.endDate) == year)
         )
-    if month:
+    if month and day is None:
         query = query.where(
             or_(extract("month", BLSession.startDate) == month, extract("month", BLSession.endDate) == month)
         )
+    if day is not None:
+        midnight = datetime.combine(day, datetime.min.time())
+        query = query.where(BLSession.startDate < midnight + timedelta(days=1), BLSession.endDate >= midnight)
     if upcoming:
         query = query.where(BLSession.endDate >= now).order_by(BLSession.startDate, BLSession.sessionId)
     else:

@@ -14,9 +14,9 @@ class ProposalMetaData(ApiModel):
 
 class Proposal(ApiModel):
     proposalId: int
-    proposalCode: str | None
-    proposalNumber: str | None
+    proposalCode: str = Field(description="Empty when unset, never null (MXCuBE needs strings here)")
+    proposalNumber: str = Field(description="Empty when unset, never null")
     proposal: str
-    title: str | None
+    title: str = Field(description="Empty when unset, never null")
     state: str | None
     metadata: ProposalMetaData = Field(alias="_metadata")

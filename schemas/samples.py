@@ -4,9 +4,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from schemas.common import ApiModel
+from schemas.lenient import Lenient
 
 #: what beamline software accepts in a sample name (ISPyB's usual rule); 45 is the shorter flavour's column
 SampleName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=45, pattern=r"^[\w-]+$")]
@@ -75,14 +76,19 @@ class SampleCreate(BaseModel):
         return self
 
 
-class SampleUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SampleUpdate(Lenient):
+    """A sample's changes; MXCuBE's sample dict too (``blSampleId`` repeated, its centring position; keys without
+    a column are ignored and reported)."""
 
+    blSampleId: RowId | None = Field(None, description="If given, the sample's id in the path")
     name: SampleName | None = None
     containerId: RowId | None = None
     location: int | None = Field(None, ge=1, le=10_000)
     code: Annotated[str, StringConstraints(max_length=45)] | None = None
     comments: Annotated[str, StringConstraints(max_length=1024)] | None = None
+    lastKnownCenteringPosition: Annotated[str, StringConstraints(max_length=255)] | None = Field(
+        None, validation_alias=AliasChoices("lastKnownCenteringPosition", "lastKnownCentringPosition")
+    )
     DiffractionPlan: Protocol | None = None
 
 
@@ -96,6 +102,7 @@ class SampleProtein(ApiModel):
 class SampleCrystal(ApiModel):
     crystalId: int
     spaceGroup: str | None
+    space_group: str | None = Field(description="``spaceGroup`` again, as MXCuBE reads it")
     cell_a: float | None
     cell_b: float | None
     cell_c: float | None
@@ -106,11 +113,19 @@ class SampleCrystal(ApiModel):
 
 
 class SampleContainer(ApiModel):
-    containerId: int
+    """The sample's container; every field null when it is in none (MXCuBE needs the object)."""
+
+    containerId: int | None
     code: str | None
     barcode: str | None
     sampleChangerLocation: str | None
     beamlineLocation: str | None
+
+
+class SamplePlan(Protocol):
+    """The sample's desired protocol; every field null when it has none (MXCuBE needs the object)."""
+
+    diffractionPlanId: int | None
 
 
 class SampleStatus(StrEnum):
@@ -137,8 +152,8 @@ class Sample(ApiModel):
     code: str | None
     comments: str | None
     Crystal: SampleCrystal
-    Container: SampleContainer | None
-    DiffractionPlan: Protocol | None
+    Container: SampleContainer
+    DiffractionPlan: SamplePlan
     metadata: SampleMetaData = Field(alias="_metadata")
 
 

@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 from app.deps import DocumentsDep, IdentityDep, PageDep, ReadSessionDep, StateDep
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
 from app.routers.lists import listed
-from app.routers.params import ProposalName
+from app.routers.params import IdFilter, ProposalName
 from app.routers.valid import ProposalDep
 from app.services import exports
 from relational import proposals
@@ -25,11 +25,14 @@ async def get_proposals(
     db: ReadSessionDep,
     state: StateDep,
     page: PageDep,
-    search: Annotated[str | None, Query(max_length=100, description="Title, name or beamline")] = None,
+    search: Annotated[
+        str | None, Query(max_length=100, description="Title, name or beamline; the proposal of that name first")
+    ] = None,
+    proposalId: IdFilter = None,
 ) -> dict[str, object]:
     """Proposals the caller may see."""
     total, rows = await proposals.get_proposals(
-        db, identity.scope, page, search=search, groups=state.settings.beamline_groups
+        db, identity.scope, page, search=search, proposal_id=proposalId, groups=state.settings.beamline_groups
     )
     return listed(rows, total, page)
 

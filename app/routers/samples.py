@@ -2,9 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep, WriteSessionDep
+from app.ignored import report_ignored
 from app.problems import AUTHENTICATED, responses
 from app.routers.lists import listed
 from app.routers.params import Id, IdFilter, ProposalFilter
@@ -40,6 +41,9 @@ async def get_samples(
     proteinId: IdFilter = None,
     search: Search = None,
     status: SampleStatus | None = None,
+    beamLineName: Annotated[
+        str | None, Query(max_length=45, description="Samples in containers at this beamline (MXCuBE's list)")
+    ] = None,
 ) -> dict[str, object]:
     """Samples the caller may see, newest first."""
     total, rows = await samples.get_samples(
@@ -51,6 +55,7 @@ async def get_samples(
         proteinId=proteinId,
         search=search,
         status=status,
+        beamLineName=beamLineName,
     )
     return listed(rows, total, page)
 
@@ -72,9 +77,19 @@ async def create_sample(
 
 @router.patch("/{blSampleId}", response_model=Sample, responses=WRITE_ERRORS)
 async def update_sample(
-    blSampleId: Id, patch: SampleUpdate, identity: IdentityDep, db: WriteSessionDep, schema: SchemaDep
+    blSampleId: Id,
+    patch: SampleUpdate,
+    identity: IdentityDep,
+    db: WriteSessionDep,
+    schema: SchemaDep,
+    response: Response,
 ) -> dict[str, object]:
-    """Change some fields; moving it checks the new position; a protocol replaces the old one."""
+    """Change some fields; moving it checks the new position; a protocol replaces the old one. MXCuBE's sample
+    dict is accepted: ``blSampleId`` (must be the path's), ``lastKnownCentringPosition``; keys without a column
+    are ignored and named in a ``Warning`` header."""
+    if patch.blSampleId is not None and patch.blSampleId != blSampleId:
+        raise InvalidInput(f"`blSampleId` {patch.blSampleId} in the body is not the path's {blSampleId}")
+    report_ignored(response, patch, "PATCH /samples/{blSampleId}")
     await samples.update_sample(db, identity.scope, blSampleId, patch, schema.experiment_kinds)
     return await sample_of(db, identity, blSampleId)
 

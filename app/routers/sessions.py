@@ -1,5 +1,6 @@
 """Beamtime sessions."""
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,14 +14,14 @@ from app.services import sessions as service
 from relational import sessions
 from relational.common import Page
 from schemas.common import Paged
-from schemas.errors import NotFound
+from schemas.errors import InvalidInput, NotFound
 from schemas.results import SessionSummary
 from schemas.sessions import Session
 
 router = APIRouter(prefix="/sessions", tags=["Sessions"], responses=responses(*AUTHENTICATED))
 
 
-@router.get("", response_model=Paged[Session])
+@router.get("", response_model=Paged[Session], responses=responses(InvalidInput))
 async def get_sessions(
     identity: IdentityDep,
     db: ReadSessionDep,
@@ -36,8 +37,10 @@ async def get_sessions(
     sessionType: Annotated[str | None, Query(max_length=31)] = None,
     year: Annotated[int | None, Query(ge=1900, le=9999)] = None,
     month: Annotated[int | None, Query(ge=1, le=12)] = None,
+    day: Annotated[int | None, Query(ge=1, le=31, description="With year and month: sessions running that day")] = None,
 ) -> dict[str, object]:
     """Sessions the caller may see, latest first (soonest first with ``upcoming``)."""
+    on_day = _day(year, month, day)
     beamlines: list[str] | None = None
     if beamLineName:
         beamlines = [beamLineName]
@@ -57,10 +60,22 @@ async def get_sessions(
         sessionType=sessionType,
         year=year,
         month=month,
+        day=on_day,
         groups=state.settings.beamline_groups,
         counts=state.session_counts,
     )
     return listed(rows, total, page)
+
+
+def _day(year: int | None, month: int | None, day: int | None) -> date | None:
+    if day is None:
+        return None
+    if year is None or month is None:
+        raise InvalidInput("`day` needs `year` and `month`")
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise InvalidInput(f"`day`: {year}-{month:02}-{day:02} is not a date") from None
 
 
 def _group_beamlines(state: StateDep, name: str) -> list[str]:
