@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.auth import tokens
+from app.auth import api_keys, tokens
 from app.settings import Settings
 from app.state import AppState
 from documents.scope import within
@@ -95,6 +95,8 @@ class Identity:
     personId: int
     permissions: list[str]
     scope: Scope
+    #: the API key the caller authenticated with (None: a login's token)
+    apiKeyId: str | None = None
 
 
 async def standing_of(state: AppState, db: ReadSession, person_id: int, fresh: bool = False) -> Standing | None:
@@ -109,7 +111,7 @@ async def standing_of(state: AppState, db: ReadSession, person_id: int, fresh: b
     return found
 
 
-_bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/login")
+_bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/login, or an API key")
 
 
 async def current_identity(
@@ -118,16 +120,30 @@ async def current_identity(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     request: Request,
 ) -> Identity:
-    """The caller, from ``Authorization: Bearer``; 401 with the reason otherwise."""
+    """The caller, from ``Authorization: Bearer`` (a token or an API key); 401 with the reason otherwise."""
     if credentials is None:
         header = request.headers.get("Authorization")
         raise Unauthorized("No token provided" if not header else "Authorization header must be `Bearer <token>`")
+    if api_keys.is_key(credentials.credentials):
+        return await key_identity(state, db, credentials.credentials)
     login, person_id = tokens.verify(state.settings.jwt_secret, credentials.credentials)
     found = await standing_of(state, db, person_id)
     if found is None or (found.login or "").casefold() != login.casefold():
         raise Unauthorized("The token's person no longer exists, please log in again")
     scope = scope_for(state.settings, person_id, found.permissions)
     return Identity(login=login, personId=person_id, permissions=found.permissions, scope=scope)
+
+
+async def key_identity(state: AppState, db: ReadSession, bearer: str) -> Identity:
+    """An API key's caller: its person, with the key's permissions that the person still holds."""
+    s = state.settings
+    key = await api_keys.check(state.documents, state.api_keys, s.permission_cache_seconds, bearer)
+    found = await standing_of(state, db, key.personId)
+    if found is None or found.login is None or found.login.casefold() != key.login.casefold():
+        raise Unauthorized(f"API key `{key.name}`: its person `{key.login}` no longer exists")
+    permissions = [p for p in key.permissions if p in found.permissions]
+    scope = scope_for(s, key.personId, permissions)
+    return Identity(login=found.login, personId=key.personId, permissions=permissions, scope=scope, apiKeyId=key.keyId)
 
 
 def scope_for(settings: Settings, person_id: int, permissions: list[str]) -> Scope:

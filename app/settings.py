@@ -127,7 +127,8 @@ class Settings(BaseSettings):
                 raise ValueError("ISPYB_JWT_SECRET must be set to a secret of 32+ characters outside dev mode")
         unknown = set(self.auth_plugins) - {"dummy", "oidc"}
         if unknown:
-            raise ValueError(f"ISPYB_AUTH_PLUGINS: unknown plugin(s) {sorted(unknown)}; known: dummy, oidc")
+            hint = " (keycloak is the oidc plugin's other name: enable oidc)" if "keycloak" in unknown else ""
+            raise ValueError(f"ISPYB_AUTH_PLUGINS: unknown plugin(s) {sorted(unknown)}; known: dummy, oidc{hint}")
         try:
             re.compile(self.dewar_code_pattern)
         except re.error as exc:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from app.auth.api_keys import KeyCache
 from app.auth.plugins import LoginPlugin
 from app.settings import Settings
 from documents.store import DocumentStore
@@ -20,6 +21,8 @@ class AppState:
     #: personId -> (expires at, login and permissions, None for no such person); re-read from the database after
     #: ``permission_cache_seconds``
     permissions: dict[int, tuple[float, Standing | None]] = field(default_factory=dict)
+    #: API keys as last read from the document store, for ``permission_cache_seconds``
+    api_keys: KeyCache = field(default_factory=KeyCache)
 
 
 def open_database(settings: Settings) -> Database:

@@ -35,4 +35,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
         IndexModel([("proposalId", ASCENDING), ("kind", ASCENDING), ("field", ASCENDING)], name="proposal_field"),
     ],
+    # refresh tokens and their families go once expired (documents/refresh_tokens.py); API keys stay listed
+    "refresh_tokens": [IndexModel([("expiresAt", ASCENDING)], name="expiry", expireAfterSeconds=0)],
+    "refresh_families": [IndexModel([("expiresAt", ASCENDING)], name="expiry", expireAfterSeconds=0)],
+    "api_keys": [IndexModel([("createdAt", DESCENDING)], name="created")],
 }

@@ -29,7 +29,8 @@ def idp_token(key: rsa.RSAPrivateKey, username: str, issuer: str = "https://idp.
 def test_dummy_login_shape(flavour: Flavour) -> None:
     r = flavour.client.post(LOGIN, json={"plugin": "dummy", "login": "admin_" + flavour.name, "password": "x"})
     body = r.json()
-    assert r.status_code == 201 and set(body) == {"login", "personId", "token", "permissions"}
+    shape = {"login", "personId", "token", "permissions", "refreshToken", "expiresIn"}
+    assert r.status_code == 201 and set(body) == shape
     assert body["permissions"] == ["all_proposals"] and body["personId"] == flavour.data.persons["admin"]
 
 

@@ -1,4 +1,5 @@
-"""Login plugins: ``dummy`` (any password, for dev/demo) and ``oidc`` (an identity provider's JWT)."""
+"""Login plugins: ``dummy`` (any password, for dev/demo) and ``oidc`` (an identity provider's JWT; it also
+answers to ``keycloak``, the name MXCuBE's PyISPyB client sends)."""
 
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -75,7 +76,12 @@ class OidcPlugin:
         return {"issuer": self.settings.oidc_issuer, "audience": self.settings.oidc_audience}
 
 
+#: other names a plugin answers to when it is enabled: the same plugin object
+ALIASES = {"keycloak": "oidc"}
+
+
 def enabled_plugins(settings: Settings) -> dict[str, LoginPlugin]:
-    """The plugins named in ``ISPYB_AUTH_PLUGINS``, in that order."""
+    """The plugins named in ``ISPYB_AUTH_PLUGINS``, in that order, then their aliases."""
     factories: dict[str, Callable[[], LoginPlugin]] = {"dummy": DummyPlugin, "oidc": lambda: OidcPlugin(settings)}
-    return {name: factories[name]() for name in settings.auth_plugins}
+    plugins = {name: factories[name]() for name in settings.auth_plugins}
+    return plugins | {alias: plugins[name] for alias, name in ALIASES.items() if name in plugins}
