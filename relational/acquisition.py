@@ -1,0 +1,389 @@
+"""What beamline software writes while it collects: sessions it opens, beamline setups, collection groups,
+collections and image rows (MXCuBE's PyISPyB adapter, docs/design/mxcube-calls.md §3-4), each into a session the
+caller may write into (``relational.reach.session_for_acquisition``)."""
+
+import math
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relational.db import ReadSession
+from relational.models import (
+    BeamLineSetup,
+    BLSample,
+    BLSession,
+    Crystal,
+    DataCollection,
+    DataCollectionGroup,
+    Detector,
+    Image,
+    Proposal,
+    Protein,
+)
+from relational.reach import AcquisitionRule, AcquisitionTarget, flush_or_conflict, lock, session_for_acquisition
+from relational.scope import Scope
+from schemas.acquisition import BeamlineConfig, Collection, ImageIn, SessionCreate
+from schemas.errors import Forbidden, InvalidInput, NotFound
+from schemas.times import local_now
+
+#: ``DataCollectionGroup.experimentType`` values both flavours' ENUMs accept (Diamond's adds more); another type
+#: leaves the group's NULL and is kept in ``DataCollection.experimentType`` (a plain string)
+GROUP_TYPES = (
+    "EM",
+    "SAD",
+    "SAD - Inverse Beam",
+    "OSC",
+    "Collect - Multiwedge",
+    "MAD",
+    "Helical",
+    "Multi-positional",
+    "Mesh",
+    "Burn",
+    "MAD - Inverse Beam",
+    "Characterization",
+    "Dehydration",
+    "Still",
+    "SSX-Chip",
+    "SSX-Jet",
+)
+_BY_FOLDED = {t.casefold(): t for t in GROUP_TYPES}
+
+
+async def _flush_or_invalid(db: AsyncSession, what: str) -> None:
+    """Flush; an id the database refuses (a foreign key to nothing) is the client's mistake: 422."""
+    try:
+        await db.flush()
+    except IntegrityError as exc:
+        raise InvalidInput(f"{what}: refused by the database ({exc.orig.args[-1] if exc.orig else exc})") from None
+
+
+# sessions and beamline setups
+
+
+async def create_session(db: AsyncSession, data: SessionCreate) -> int:
+    """A new session of the proposal with the next visit number (so its name ``CODE NUMBER-visit`` exists)."""
+    await lock(db, Proposal.proposalId, data.proposalId)
+    last = select(func.max(BLSession.visit_number)).where(BLSession.proposalId == data.proposalId).with_for_update()
+    visit = int((await db.execute(last)).scalar_one() or 0) + 1
+    session = BLSession(
+        proposalId=data.proposalId,
+        startDate=data.startDate,
+        endDate=data.endDate,
+        beamLineName=data.beamLineName,
+        comments=data.comments,
+        scheduled=data.scheduled,
+        nbShifts=data.nbShifts,
+        visit_number=visit,
+    )
+    db.add(session)
+    await flush_or_conflict(db, f"Session {visit} of proposal {data.proposalId}")
+    return session.sessionId
+
+
+def may_describe_beamlines(scope: Scope, rule: AcquisitionRule) -> None:
+    """Who may store a beamline setup (it names no session): staff (every proposal or a beamline group), holders
+    of the acquisition permission, and anyone where members may write acquisition records; Forbidden otherwise."""
+    if not (scope.is_staff or rule.any_session or rule.members):
+        raise Forbidden("You may not store beamline setups")
+
+
+def _setup_values(data: BeamlineConfig) -> dict[str, Any]:
+    undulators = [u.type for u in data.undulators or []] + [None, None, None]
+    return {
+        "synchrotronName": data.synchrotron_name,
+        "synchrotronMode": data.synchrotronMode,
+        "undulatorType1": undulators[0],
+        "undulatorType2": undulators[1],
+        "undulatorType3": undulators[2],
+        "monochromatorType": data.monochromator_type,
+        "focusingOptic": data.focusing_optic,
+        "beamDivergenceVertical": data.beam_divergence_vertical,
+        "beamDivergenceHorizontal": data.beam_divergence_horizontal,
+        "polarisation": data.polarisation,
+        "minExposureTimePerImage": data.minimum_exposure_time,
+        "goniostatMaxOscillationSpeed": data.maximum_phi_speed,
+        "goniostatMinOscillationWidth": data.minimum_phi_oscillation,
+    }
+
+
+def _same(stored: Any, sent: Any) -> bool:
+    if isinstance(stored, float) and isinstance(sent, float):
+        return math.isclose(stored, sent, rel_tol=1e-6)  # FLOAT columns keep 7 digits
+    return bool(stored == sent)
+
+
+async def store_beamline_setup(db: AsyncSession, data: BeamlineConfig) -> int:
+    """The setup's id: the row ``beamlineSetupId`` names when it holds the same values, else a new row."""
+    values = _setup_values(data)
+    if data.beamlineSetupId is not None:
+        columns = [getattr(BeamLineSetup, name) for name in values]
+        query = select(*columns).where(BeamLineSetup.beamLineSetupId == data.beamlineSetupId)
+        row = (await db.execute(query)).mappings().first()
+        if row is not None and all(_same(row[name], value) for name, value in values.items()):
+            return data.beamlineSetupId
+    setup = BeamLineSetup(**values, setupDate=local_now())
+    db.add(setup)
+    await db.flush()
+    return setup.beamLineSetupId
+
+
+async def associate_setup(db: AsyncSession, session_id: int, setup_id: int) -> None:
+    """Link the session to an existing beamline setup."""
+    found = await db.execute(select(BeamLineSetup.beamLineSetupId).where(BeamLineSetup.beamLineSetupId == setup_id))
+    if found.first() is None:
+        raise InvalidInput(f"`beamLineSetupId`: beamline setup {setup_id} does not exist")
+    await db.execute(update(BLSession).where(BLSession.sessionId == session_id).values(beamLineSetupId=setup_id))
+
+
+async def find_detector(
+    db: ReadSession, manufacturer: str | None, model: str | None, mode: str | None, type_: str | None
+) -> dict[str, Any] | None:
+    """The first detector matching every non-empty criterion, case-insensitively."""
+    query = select(Detector).order_by(Detector.detectorId).limit(1)
+    for column, wanted in (
+        (Detector.detectorManufacturer, manufacturer),
+        (Detector.detectorModel, model),
+        (Detector.detectorMode, mode),
+        (Detector.detectorType, type_),
+    ):
+        if wanted:
+            query = query.where(func.lower(column) == wanted.lower())
+    found = (await db.execute(query)).scalar_one_or_none()
+    if found is None:
+        return None
+    return {c.key: getattr(found, c.key) for c in Detector.__table__.columns}
+
+
+# groups and collections
+
+
+async def _group(db: AsyncSession, group_id: int) -> tuple[int, int]:
+    query = select(DataCollectionGroup.dataCollectionGroupId, DataCollectionGroup.sessionId).where(
+        DataCollectionGroup.dataCollectionGroupId == group_id
+    )
+    row = (await db.execute(query)).first()
+    if row is None:
+        raise NotFound(f"Data collection group {group_id} not found")
+    return int(row[0]), int(row[1])
+
+
+async def _collection(db: AsyncSession, dc_id: int) -> tuple[int, int, int]:
+    """(collection, group, session) of a collection; NotFound when there is none."""
+    query = (
+        select(
+            DataCollection.dataCollectionId, DataCollectionGroup.dataCollectionGroupId, DataCollectionGroup.sessionId
+        )
+        .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
+        .where(DataCollection.dataCollectionId == dc_id)
+    )
+    row = (await db.execute(query)).first()
+    if row is None:
+        raise NotFound(f"Data collection {dc_id} not found")
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+async def _check_sample(db: AsyncSession, sample_id: int | None, target: AcquisitionTarget) -> None:
+    if sample_id is None:
+        return
+    query = (
+        select(Protein.proposalId)
+        .select_from(BLSample)
+        .join(Crystal, Crystal.crystalId == BLSample.crystalId)
+        .join(Protein, Protein.proteinId == Crystal.proteinId)
+        .where(BLSample.blSampleId == sample_id)
+    )
+    if (await db.execute(query)).scalar_one_or_none() != target.proposalId:
+        raise InvalidInput(f"`blSampleId`: sample {sample_id} is not a sample of the session's proposal")
+
+
+def _same_session(body: Collection, session_id: int) -> None:
+    if body.sessionId is not None and body.sessionId != session_id:
+        raise InvalidInput(f"`sessionId`: {body.sessionId} is not the session {session_id} of the collection's group")
+
+
+def _kind(body: Collection) -> str | None:
+    return body.experiment_type or body.experimentType
+
+
+def _group_values(body: Collection) -> dict[str, Any]:
+    """The group's columns the body gives (None: not given)."""
+    kind = _kind(body)
+    values = {
+        "experimentType": _BY_FOLDED.get(kind.casefold()) if kind else None,
+        "blSampleId": body.sample_id(),
+        "comments": body.comments,
+        "actualSampleBarcode": body.actualSampleBarcode,
+        "actualContainerBarcode": body.actualContainerBarcode,
+        "actualSampleSlotInContainer": body.actualSampleSlotInContainer,
+        "actualContainerSlotInSC": body.actualContainerSlotInSC,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _answer(group: DataCollectionGroup) -> dict[str, Any]:
+    return {
+        "dataCollectionGroupId": group.dataCollectionGroupId,
+        "sessionId": group.sessionId,
+        "experimentType": group.experimentType,
+        "blSampleId": group.blSampleId,
+    }
+
+
+async def create_group(db: AsyncSession, scope: Scope, rule: AcquisitionRule, body: Collection) -> dict[str, Any]:
+    """A new group (the queue's, row 15a): its id, session, experiment type and sample."""
+    group, _ = await _new_group(db, scope, rule, body)
+    return _answer(group)
+
+
+async def _new_group(
+    db: AsyncSession, scope: Scope, rule: AcquisitionRule, body: Collection
+) -> tuple[DataCollectionGroup, AcquisitionTarget]:
+    """A new group in the body's session (the queue's group, row 15a, or a collection arriving without one), and
+    that session."""
+    if body.sessionId is None:
+        raise InvalidInput("`sessionId`: a new data collection group needs its session")
+    target = await session_for_acquisition(db, scope, rule, body.sessionId)
+    values = _group_values(body)
+    await _check_sample(db, values.get("blSampleId"), target)
+    group = DataCollectionGroup(sessionId=target.sessionId, startTime=body.collection_start_time or local_now())
+    for name, value in values.items():
+        setattr(group, name, value)
+    db.add(group)
+    await _flush_or_invalid(db, "The data collection group")
+    return group, target
+
+
+async def update_group(db: AsyncSession, scope: Scope, rule: AcquisitionRule, body: Collection) -> dict[str, Any]:
+    """Update the group the body names (``group_id``, else the group of ``collection_id``); never a new one."""
+    group_id = body.group_number()
+    if group_id is None:
+        assert body.collection_id is not None
+        _, group_id, _ = await _collection(db, body.collection_id)
+    _, session_id = await _group(db, group_id)
+    target = await session_for_acquisition(db, scope, rule, session_id)
+    _same_session(body, session_id)
+    values = _group_values(body)
+    await _check_sample(db, values.get("blSampleId"), target)
+    group = await db.get_one(DataCollectionGroup, group_id)
+    for name, value in values.items():
+        setattr(group, name, value)
+    if group.startTime is None and body.collection_start_time is not None:
+        group.startTime = body.collection_start_time
+    group.endTime = local_now()
+    await _flush_or_invalid(db, f"Data collection group {group_id}")
+    return _answer(group)
+
+
+def _oscillation_values(body: Collection) -> dict[str, Any]:
+    """The rotation's columns (ISPyBValueFactory's rules): axisEnd = start + (range + offset) × images; the axis
+    is Omega when kappa is set (then omegaStart = start), else Phi."""
+    if not body.oscillation_sequence:
+        return {}
+    osc = body.oscillation_sequence[0]
+    values: dict[str, Any] = {
+        "axisStart": osc.start,
+        "axisRange": osc.range,
+        "overlap": -osc.offset if osc.offset is not None else None,
+        "numberOfImages": osc.number_of_images,
+        "startImageNumber": osc.start_image_number,
+        "numberOfPasses": osc.number_of_passes,
+        "exposureTime": osc.exposure_time,
+        "kappaStart": osc.kappaStart,
+        "phiStart": osc.phiStart,
+    }
+    if osc.start is not None and osc.range is not None and osc.number_of_images is not None:
+        axis_end = osc.start + (osc.range + (osc.offset or 0.0)) * osc.number_of_images
+        if not math.isfinite(axis_end) or abs(axis_end) > 3.4e38:
+            raise InvalidInput("`oscillation_sequence[0]`: its axis end is beyond what can be stored")
+        values["axisEnd"] = axis_end
+    if osc.start is not None or osc.kappaStart is not None:
+        omega = osc.kappaStart not in (None, 0, -9999)
+        values["rotationAxis"] = "Omega" if omega else "Phi"
+        if omega:
+            values["omegaStart"] = osc.start
+    return values
+
+
+def _collection_values(body: Collection) -> dict[str, Any]:
+    """The collection's columns the body gives (None: not given)."""
+    files = body.fileinfo
+    binning = body.detector_binning_mode
+    values: dict[str, Any] = {
+        "runStatus": body.status,
+        "comments": body.comments,
+        "startTime": body.collection_start_time,
+        "experimentType": _kind(body),
+        "blSampleId": body.sample_id(),
+        "imageDirectory": files.directory if files else None,
+        "imagePrefix": files.prefix if files else None,
+        "imageSuffix": files.suffix if files else None,
+        "fileTemplate": files.template if files else None,
+        "dataCollectionNumber": files.run_number if files else None,
+        "centeringMethod": body.centringMethod,
+        "actualCenteringPosition": body.actualCentringPosition,
+        "detectorId": body.detectorId or None,
+        "strategySubWedgeOrigId": body.screening_sub_wedge_id,
+        "binning": binning if isinstance(binning, int) and binning in (1, 2) else None,
+        **_oscillation_values(body),
+    }
+    for name in (
+        "wavelength resolution resolutionAtCorner detectorDistance transmission xBeam yBeam beamSizeAtSampleX "
+        "beamSizeAtSampleY beamShape slitGapHorizontal slitGapVertical undulatorGap1 undulatorGap2 undulatorGap3 "
+        "synchrotronMode flux flux_end totalAbsorbedDose xtalSnapshotFullPath1 xtalSnapshotFullPath2 "
+        "xtalSnapshotFullPath3 xtalSnapshotFullPath4 actualSampleBarcode actualContainerBarcode "
+        "actualSampleSlotInContainer actualContainerSlotInSC"
+    ).split():
+        values[name] = getattr(body, name)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+async def store_collection(db: AsyncSession, scope: Scope, rule: AcquisitionRule, body: Collection) -> tuple[int, int]:
+    """A new collection (row 14) in the group ``group_id`` names, or in a new group of ``sessionId``; its ids."""
+    group_id = body.group_number()
+    if group_id is None:
+        group, target = await _new_group(db, scope, rule, body)
+        group_id = group.dataCollectionGroupId
+    else:
+        _, session_id = await _group(db, group_id)
+        target = await session_for_acquisition(db, scope, rule, session_id)
+        _same_session(body, session_id)
+    values = _collection_values(body)
+    await _check_sample(db, values.get("blSampleId"), target)
+    dc = DataCollection(dataCollectionGroupId=group_id, sessionId=target.sessionId, endTime=local_now(), **values)
+    db.add(dc)
+    await _flush_or_invalid(db, "The data collection")
+    return dc.dataCollectionId, group_id
+
+
+async def update_collection(db: AsyncSession, scope: Scope, rule: AcquisitionRule, body: Collection) -> tuple[int, int]:
+    """Update the collection ``collection_id`` names (row 16): the values given, and its end time (now, as the
+    SOAP service did); never a second row. A ``group_id`` must be a group of the same session."""
+    assert body.collection_id is not None
+    dc_id, group_id, session_id = await _collection(db, body.collection_id)
+    target = await session_for_acquisition(db, scope, rule, session_id)
+    _same_session(body, session_id)
+    wanted = body.group_number()
+    if wanted is not None and wanted != group_id:
+        _, other_session = await _group(db, wanted)
+        if other_session != session_id:
+            raise InvalidInput(f"`group_id`: group {wanted} is not of the collection's session {session_id}")
+        group_id = wanted
+    values = _collection_values(body)
+    await _check_sample(db, values.get("blSampleId"), target)
+    dc = await db.get_one(DataCollection, dc_id)
+    for name, value in {**values, "dataCollectionGroupId": group_id, "endTime": local_now()}.items():
+        setattr(dc, name, value)
+    await _flush_or_invalid(db, f"Data collection {dc_id}")
+    return dc_id, group_id
+
+
+async def store_image(db: AsyncSession, scope: Scope, rule: AcquisitionRule, body: ImageIn) -> int:
+    """A new image row of a collection in a session the caller may write into."""
+    _, _, session_id = await _collection(db, body.dataCollectionId)
+    await session_for_acquisition(db, scope, rule, session_id)
+    image = Image(**body.model_dump(include=set(type(body).model_fields)))
+    db.add(image)
+    await _flush_or_invalid(db, "The image")
+    return image.imageId
