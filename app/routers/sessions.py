@@ -3,22 +3,38 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response, status
 
-from app.deps import DocumentsDep, IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep
-from app.problems import AUTHENTICATED, responses
+from app.deps import (
+    AcquirerDep,
+    DocumentsDep,
+    IdentityDep,
+    PageDep,
+    ReadSessionDep,
+    SchemaDep,
+    StateDep,
+    WriteSessionDep,
+)
+from app.idempotency import OnceDep
+from app.ignored import report_ignored
+from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
 from app.routers.lists import listed
-from app.routers.params import Id, ProposalFilter
+from app.routers.params import MAX_ID, Id, ProposalFilter
 from app.routers.valid import SessionDep
 from app.services import sessions as service
-from relational import sessions
+from relational import acquisition, sessions
 from relational.common import Page
+from relational.reach import proposal_for_acquisition, session_for_acquisition
+from relational.scope import Scope
+from schemas.acquisition import SessionCreate, SessionSetup
 from schemas.common import Paged
-from schemas.errors import InvalidInput, NotFound
+from schemas.errors import Conflict, Forbidden, InvalidInput, NotFound
 from schemas.results import SessionSummary
 from schemas.sessions import Session
 
 router = APIRouter(prefix="/sessions", tags=["Sessions"], responses=responses(*AUTHENTICATED))
+#: what an acquisition write may answer: out of reach, not allowed, refused, a retry in flight, the key store down
+ACQUISITION_WRITE = responses(NotFound, Forbidden, Conflict, InvalidInput, *DOCUMENT_STORE)
 
 
 @router.get("", response_model=Paged[Session], responses=responses(InvalidInput))
@@ -127,3 +143,58 @@ async def get_session_summary(
     if summary is None:
         raise NotFound(f"Session {sessionId} not found")
     return summary
+
+
+async def _created_session(db: WriteSessionDep, schema: SchemaDep, state: StateDep, session_id: int) -> object:
+    """A session as ``GET /sessions/{id}`` shows it, to the caller who just created it (whose read scope, e.g. a
+    holder of the acquisition permission only, may not include it)."""
+    _, rows = await sessions.get_sessions(
+        db,
+        Scope(person_id=0, all_proposals=True),
+        schema,
+        Page(0, 1),
+        sessionId=session_id,
+        groups=state.settings.beamline_groups,
+        counts=state.session_counts,
+    )
+    return rows[0]
+
+
+@router.post("", response_model=Session, status_code=status.HTTP_201_CREATED, responses=ACQUISITION_WRITE)
+async def create_session(
+    body: SessionCreate,
+    caller: AcquirerDep,
+    db: WriteSessionDep,
+    schema: SchemaDep,
+    state: StateDep,
+    once: OnceDep,
+    response: Response,
+) -> object:
+    """A session of a proposal on a beamline (MXCuBE opens one for today when none runs), with the proposal's next
+    visit number; times are local (a trailing ``Z`` is MXCuBE's local wall time and kept as is). Who may: staff of
+    the beamline, holders of the acquisition permission, and members where the facility lets them acquire."""
+    report_ignored(response, body, "sessions")
+    await proposal_for_acquisition(db, caller.identity.scope, caller.rule, body.proposalId, body.beamLineName)
+
+    async def work() -> object:
+        return await _created_session(db, schema, state, await acquisition.create_session(db, body))
+
+    return await once(work)
+
+
+@router.patch("/{sessionId}/associate-beamline-setup", response_model=SessionSetup, responses=ACQUISITION_WRITE)
+async def associate_beamline_setup(
+    sessionId: Id,
+    beamLineSetupId: Annotated[int, Query(ge=1, le=MAX_ID)],
+    caller: AcquirerDep,
+    db: WriteSessionDep,
+    once: OnceDep,
+) -> object:
+    """Link the session to a stored beamline setup."""
+    await session_for_acquisition(db, caller.identity.scope, caller.rule, sessionId)
+
+    async def work() -> dict[str, int]:
+        await acquisition.associate_setup(db, sessionId, beamLineSetupId)
+        return {"sessionId": sessionId, "beamLineSetupId": beamLineSetupId}
+
+    return await once(work)
