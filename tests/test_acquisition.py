@@ -512,3 +512,40 @@ def test_store_image(flavour: Flavour) -> None:
         f"{API}/images/image", json={**body, "motorPositionId": 2**32 - 1}, headers=flavour.token("staff")
     )
     assert r.status_code == (422 if flavour.name == "dls" else 201), r.text
+
+
+HOSTILE: list[Any] = [-1, 0, 2**31, 2**63, -3.5e38, 1e308, "x", "", [], {}, True, "9" * 400]
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [
+        ("datacollections/datacollection", [*_collection(1, None), "collection_id", "detectorId", "blSampleId"]),
+        ("datacollections/group", ["sessionId", "experimentType", "actualContainerSlotInSC", "group_id"]),
+        ("images/image", ["dataCollectionId", "imageNumber", "synchrotronCurrent", "fileName", "motorPositionId"]),
+        ("beamline-setups/beamline-setup", [*CONFIG, "beamlineSetupId"]),
+        ("sessions", ["proposalId", "startDate", "endDate", "nbShifts", "scheduled"]),
+    ],
+)
+def test_hostile_values_never_answer_500(flavour: Flavour, path: str, fields: list[str]) -> None:
+    """Every field of each body, set to values at and beyond its column's limits: an answer, never a 500."""
+    session_id = flavour.data.sessions["a"]
+    bodies = {
+        "datacollections/datacollection": _collection(session_id, None),
+        "datacollections/group": {"sessionId": session_id, "experimentType": "OSC"},
+        "images/image": {"dataCollectionId": flavour.data.dcs["a0"], "imageNumber": 1},
+        "beamline-setups/beamline-setup": CONFIG,
+        "sessions": _session_body(flavour),
+    }
+    for field in fields:
+        for value in HOSTILE:
+            body = {**bodies[path], field: value}
+            r = flavour.client.post(f"{API}/{path}", json=body, headers=flavour.token("admin"))
+            assert r.status_code in (200, 201, 403, 404, 422), (field, value, r.text)
+    osc = {"start": 3e38, "range": 3e38, "offset": 0, "number_of_images": 10}
+    r = flavour.client.post(
+        f"{API}/datacollections/datacollection",
+        json=_collection(session_id, None, oscillation_sequence=[osc]),
+        headers=flavour.token("admin"),
+    )
+    assert r.status_code == 422, r.text
