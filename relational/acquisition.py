@@ -24,7 +24,7 @@ from relational.models import (
 )
 from relational.reach import AcquisitionRule, AcquisitionTarget, flush_or_conflict, lock, session_for_acquisition
 from relational.scope import Scope
-from schemas.acquisition import BeamlineConfig, Collection, ImageIn, SessionCreate
+from schemas.acquisition import BeamlineConfig, Collection, ImageIn, SessionCreate, Undulator
 from schemas.errors import Forbidden, InvalidInput, NotFound
 from schemas.times import local_now
 
@@ -90,7 +90,7 @@ def may_describe_beamlines(scope: Scope, rule: AcquisitionRule) -> None:
 
 
 def _setup_values(data: BeamlineConfig) -> dict[str, Any]:
-    undulators = [u.type for u in data.undulators or []] + [None, None, None]
+    undulators = [u.type if isinstance(u, Undulator) else u for u in data.undulators or []] + [None, None, None]
     return {
         "synchrotronName": data.synchrotron_name,
         "synchrotronMode": data.synchrotronMode,

@@ -100,7 +100,8 @@ class BeamlineConfig(Lenient):
 
     synchrotron_name: Text255 | None = None
     synchrotronMode: Text255 | None = None
-    undulators: list[Undulator] | None = Field(None, max_length=3)
+    #: each an object with its ``type``, or the type alone
+    undulators: list[Undulator | Text45] | None = Field(None, max_length=3)
     monochromator_type: Text255 | None = None
     focusing_optic: Text255 | None = None
     beam_divergence_vertical: Real | None = None

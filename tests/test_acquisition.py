@@ -198,7 +198,7 @@ def test_impossible_sessions_are_422_naming_the_field(flavour: Flavour, change: 
 
 CONFIG = {
     "synchrotron_name": "TESTSYNC",
-    "undulators": [{"type": "U20"}, {"type": "U32"}],
+    "undulators": [{"type": "U20"}, "U32"],
     "monochromator_type": "Si111",
     "focusing_optic": "KB",
     "beam_divergence_vertical": 6.5,
