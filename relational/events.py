@@ -1,9 +1,11 @@
-"""py-ispyb's timeline: data collection groups (or the collections of one group) and robot actions."""
+"""py-ispyb's timeline: data collection groups (or the collections of one group), robot actions, energy scans, XRF
+spectra and faults."""
 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, String, cast, false, func, literal, select, union_all
+from sqlalchemy import Select, String, cast, func, literal, null, select, union_all
+from sqlalchemy.orm import InstrumentedAttribute
 
 from relational import datacollections
 from relational.common import AnySelect, Columns, Page, count, paged, proposal_name, session_name
@@ -13,17 +15,125 @@ from relational.models import (
     AutoProcIntegration,
     AutoProcProgram,
     AutoProcProgramMessage,
+    BFFault,
     BLSample,
     BLSession,
     Crystal,
     DataCollection,
     DataCollectionGroup,
+    EnergyScan,
     Proposal,
     RobotAction,
+    XFEFluorescenceSpectrum,
 )
 from relational.scope import Scope
 
-ROBOT = "robot"
+DC, ROBOT, ENERGY_SCAN, XRF, FAULT = "dc", "robot", "es", "xrf", "fault"
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """A table whose rows are events one by one: its id, times, session and sample (None: it has none)."""
+
+    name: str
+    id: InstrumentedAttribute[int]
+    start: InstrumentedAttribute[Any]
+    end: InstrumentedAttribute[Any]
+    session: InstrumentedAttribute[int]
+    sample: InstrumentedAttribute[int | None] | None
+    #: the columns of its ``Item``
+    item: tuple[InstrumentedAttribute[Any], ...]
+
+
+_KINDS = {
+    kind.name: kind
+    for kind in (
+        _Kind(
+            ROBOT,
+            RobotAction.robotActionId,
+            RobotAction.startTimestamp,
+            RobotAction.endTimestamp,
+            RobotAction.blsessionId,
+            RobotAction.blsampleId,
+            (
+                RobotAction.actionType,
+                RobotAction.status,
+                RobotAction.message,
+                RobotAction.containerLocation,
+                RobotAction.dewarLocation,
+                RobotAction.sampleBarcode,
+            ),
+        ),
+        _Kind(
+            XRF,
+            XFEFluorescenceSpectrum.xfeFluorescenceSpectrumId,
+            XFEFluorescenceSpectrum.startTime,
+            XFEFluorescenceSpectrum.endTime,
+            XFEFluorescenceSpectrum.sessionId,
+            XFEFluorescenceSpectrum.blSampleId,
+            (
+                XFEFluorescenceSpectrum.energy,
+                XFEFluorescenceSpectrum.exposureTime,
+                XFEFluorescenceSpectrum.beamTransmission,
+                XFEFluorescenceSpectrum.filename,
+                XFEFluorescenceSpectrum.scanFileFullPath,
+                XFEFluorescenceSpectrum.jpegScanFileFullPath,
+                XFEFluorescenceSpectrum.annotatedPymcaXfeSpectrum,
+                XFEFluorescenceSpectrum.fittedDataFileFullPath,
+                XFEFluorescenceSpectrum.comments,
+            ),
+        ),
+        _Kind(
+            ENERGY_SCAN,
+            EnergyScan.energyScanId,
+            EnergyScan.startTime,
+            EnergyScan.endTime,
+            EnergyScan.sessionId,
+            EnergyScan.blSampleId,
+            (
+                EnergyScan.element,
+                EnergyScan.edgeEnergy,
+                EnergyScan.startEnergy,
+                EnergyScan.endEnergy,
+                EnergyScan.peakEnergy,
+                EnergyScan.peakFPrime,
+                EnergyScan.peakFDoublePrime,
+                EnergyScan.inflectionEnergy,
+                EnergyScan.inflectionFPrime,
+                EnergyScan.inflectionFDoublePrime,
+                EnergyScan.exposureTime,
+                EnergyScan.transmissionFactor,
+                EnergyScan.fluorescenceDetector,
+                EnergyScan.filename,
+                EnergyScan.scanFileFullPath,
+                EnergyScan.choochFileFullPath,
+                EnergyScan.jpegChoochFileFullPath,
+                EnergyScan.comments,
+            ),
+        ),
+        _Kind(
+            FAULT,
+            BFFault.faultId,
+            BFFault.starttime,
+            BFFault.endtime,
+            BFFault.sessionId,
+            None,
+            (
+                BFFault.title,
+                BFFault.description,
+                BFFault.owner,
+                BFFault.assignee,
+                BFFault.resolved,
+                BFFault.resolution,
+                BFFault.beamtimelost,
+                BFFault.beamtimelost_starttime,
+                BFFault.beamtimelost_endtime,
+            ),
+        ),
+    )
+}
+#: ``GET /events/types`` names of the kinds that are tables (py-ispyb's names for robot, xrf and es)
+KIND_NAMES = {ROBOT: "Sample Actions", XRF: "XRF Spectrum", ENERGY_SCAN: "Energy Scan", FAULT: "Faults"}
 
 
 @dataclass(frozen=True)
@@ -41,9 +151,22 @@ class EventFilters:
     eventType: str | None = None
 
     @property
-    def dc_only(self) -> bool:
-        """Filters that only data collections can match."""
-        return bool(self.dataCollectionId or self.dataCollectionGroupId or self.status in ("processed", "processerror"))
+    def kinds(self) -> list[str]:
+        """The kinds of event these filters can match: only collections match a collection, a group or a
+        processing status; success/failed match collections and robot actions; faults have no sample;
+        ``eventType`` is a table kind or else a collection group's experiment type."""
+        if self.dataCollectionId or self.dataCollectionGroupId or self.status in ("processed", "processerror"):
+            kinds = [DC]
+        elif self.status:
+            kinds = [DC, ROBOT]
+        elif self.blSampleId is not None or self.proteinId is not None:
+            kinds = [DC, ROBOT, XRF, ENERGY_SCAN]
+        else:
+            kinds = [DC, ROBOT, XRF, ENERGY_SCAN, FAULT]
+        if self.eventType:
+            wanted = self.eventType if self.eventType in _KINDS else DC
+            kinds = [k for k in kinds if k == wanted]
+        return kinds
 
 
 def _session_filters(query: Select[*Columns], f: EventFilters, scope: Scope) -> Select[*Columns]:
@@ -107,10 +230,8 @@ def _dc_query(f: EventFilters, scope: Scope) -> AnySelect:
             .where(AutoProcProgramMessage.severity.in_(("WARNING", "ERROR")))
         )
         query = query.where(DataCollection.dataCollectionId.in_(with_problems))
-    if f.eventType and f.eventType != ROBOT:
+    if f.eventType and f.eventType not in _KINDS:
         query = query.where(DataCollectionGroup.experimentType == f.eventType)
-    elif f.eventType == ROBOT:
-        query = query.where(false())
     if per_dc:
         return query
     return query.group_by(
@@ -118,27 +239,25 @@ def _dc_query(f: EventFilters, scope: Scope) -> AnySelect:
     )
 
 
-def _robot_query(f: EventFilters, scope: Scope) -> AnySelect:
+def _kind_query(kind: _Kind, f: EventFilters, scope: Scope) -> AnySelect:
     query = select(
-        RobotAction.robotActionId.label("id"),
-        RobotAction.startTimestamp.label("startTime"),
-        RobotAction.endTimestamp.label("endTime"),
-        literal(ROBOT).label("type"),
+        kind.id.label("id"),
+        kind.start.label("startTime"),
+        kind.end.label("endTime"),
+        literal(kind.name).label("type"),
         literal(1).label("count"),
-        RobotAction.blsessionId.label("sessionId"),
-        RobotAction.blsampleId.label("blSampleId"),
-    ).join(BLSession, BLSession.sessionId == RobotAction.blsessionId)
+        kind.session.label("sessionId"),
+        (kind.sample if kind.sample is not None else null()).label("blSampleId"),
+    ).join(BLSession, BLSession.sessionId == kind.session)
     query = _session_filters(query, f, scope)
-    if f.blSampleId is not None:
-        query = query.where(RobotAction.blsampleId == f.blSampleId)
-    if f.proteinId is not None:
-        query = query.where(RobotAction.blsampleId.in_(_samples_of_protein(f.proteinId)))
-    if f.status == "success":
+    if kind.sample is not None and f.blSampleId is not None:
+        query = query.where(kind.sample == f.blSampleId)
+    if kind.sample is not None and f.proteinId is not None:
+        query = query.where(kind.sample.in_(_samples_of_protein(f.proteinId)))
+    if kind.name == ROBOT and f.status == "success":
         query = query.where(RobotAction.status.like("%success%"))
-    elif f.status == "failed":
+    elif kind.name == ROBOT and f.status == "failed":
         query = query.where(RobotAction.status.not_like("%success%"))
-    if f.eventType and f.eventType != ROBOT:
-        query = query.where(false())
     return query
 
 
@@ -150,37 +269,38 @@ def _samples_of_protein(protein_id: int) -> Select[Any]:
     )
 
 
+def _query(kind: str, f: EventFilters, scope: Scope) -> AnySelect:
+    return _dc_query(f, scope) if kind == DC else _kind_query(_KINDS[kind], f, scope)
+
+
 async def get_events(
     db: ReadSession, scope: Scope, schema: SchemaInfo, page: Page, f: EventFilters
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Visible events, newest first, each with its ``Item`` (a data collection or a robot action)."""
+    """Visible events, newest first, each with its ``Item`` (a data collection, robot action, energy scan, XRF
+    spectrum or fault)."""
     if f.status == "processerror" and not schema.has_table("AutoProcProgramMessage"):
         return 0, []
-    parts = [_dc_query(f, scope)]
-    if not f.dc_only:
-        parts.append(_robot_query(f, scope))
+    parts = [_query(kind, f, scope) for kind in f.kinds]
+    if not parts:
+        return 0, []
     index = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-    ordered = select(index).order_by(index.c.startTime.desc(), index.c.id.desc())
+    ordered = select(index).order_by(index.c.startTime.desc(), index.c.type, index.c.id.desc())
     total, rows = await paged(db, ordered, page)
     await _attach(db, schema, rows)
     return total, rows
 
 
+async def _items(db: ReadSession, kind: _Kind, ids: list[int]) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
+    query = select(kind.id, *kind.item).where(kind.id.in_(ids))
+    return {r[kind.id.key]: dict(r) for r in (await db.execute(query)).mappings()}
+
+
 async def _attach(db: ReadSession, schema: SchemaInfo, rows: list[dict[str, Any]]) -> None:
-    dc_items = await datacollections.get_items(db, schema, [r["id"] for r in rows if r["type"] == "dc"])
-    robot_ids = [r["id"] for r in rows if r["type"] == ROBOT]
-    robots: dict[int, dict[str, Any]] = {}
-    if robot_ids:
-        query = select(
-            RobotAction.robotActionId,
-            RobotAction.actionType,
-            RobotAction.status,
-            RobotAction.message,
-            RobotAction.containerLocation,
-            RobotAction.dewarLocation,
-            RobotAction.sampleBarcode,
-        ).where(RobotAction.robotActionId.in_(robot_ids))
-        robots = {r["robotActionId"]: dict(r) for r in (await db.execute(query)).mappings()}
+    items = {DC: await datacollections.get_items(db, schema, [r["id"] for r in rows if r["type"] == DC])}
+    for name, kind in _KINDS.items():
+        items[name] = await _items(db, kind, [r["id"] for r in rows if r["type"] == name])
     names = await _names(db, {r["sessionId"] for r in rows}, {r["blSampleId"] for r in rows} - {None})
     for row in rows:
         start, end = row["startTime"], row["endTime"]
@@ -188,7 +308,7 @@ async def _attach(db: ReadSession, schema: SchemaInfo, rows: list[dict[str, Any]
         row["session"], row["proposal"] = names["sessions"].get(row["sessionId"], (None, ""))
         row["blSample"] = names["samples"].get(row["blSampleId"])
         row["attachments"] = None
-        row["Item"] = dc_items.get(row["id"]) if row["type"] == "dc" else robots.get(row["id"])
+        row["Item"] = items[row["type"]].get(row["id"])
 
 
 async def _names(db: ReadSession, session_ids: set[int], sample_ids: set[int]) -> dict[str, dict[int, Any]]:
@@ -208,8 +328,9 @@ async def _names(db: ReadSession, session_ids: set[int], sample_ids: set[int]) -
 
 
 async def get_event_types(db: ReadSession, scope: Scope, f: EventFilters) -> list[dict[str, str]]:
-    """The experiment types present, plus ``robot`` where there are robot actions."""
-    kinds = _dc_query(EventFilters(session=f.session, sessionId=f.sessionId, blSampleId=f.blSampleId), scope)
+    """The experiment types present, then each kind of table event present (robot, xrf, es, fault)."""
+    narrowed = EventFilters(session=f.session, sessionId=f.sessionId, blSampleId=f.blSampleId)
+    kinds = _dc_query(narrowed, scope)
     types_query = select(DataCollectionGroup.experimentType).where(
         DataCollectionGroup.dataCollectionGroupId.in_(
             kinds.with_only_columns(DataCollectionGroup.dataCollectionGroupId).group_by(None)
@@ -218,7 +339,7 @@ async def get_event_types(db: ReadSession, scope: Scope, f: EventFilters) -> lis
     )
     names = sorted({t for t in (await db.execute(types_query.distinct())).scalars() if t})
     types = [{"eventType": t, "eventTypeName": t} for t in names]
-    robots = _robot_query(EventFilters(session=f.session, sessionId=f.sessionId, blSampleId=f.blSampleId), scope)
-    if await count(db, robots.limit(1)):
-        types.append({"eventType": ROBOT, "eventTypeName": "Sample Actions"})
+    for name in (k for k in narrowed.kinds if k != DC):
+        if await count(db, _kind_query(_KINDS[name], narrowed, scope).limit(1)):
+            types.append({"eventType": name, "eventTypeName": KIND_NAMES[name]})
     return types
