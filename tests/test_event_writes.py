@@ -2,14 +2,20 @@
 /events/xfe-fluorescence-spectrum, /events/fault, PATCH /events/energyscan/associate-bl-sample), read back from SQL on
 both flavours; who may write; the 422s; and GET /events showing what was written to those who see the session."""
 
+import asyncio
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.main import create_app
 from relational.models import (
     BFFault,
     BLSampleHasEnergyScan,
@@ -23,7 +29,7 @@ from relational.models import (
 )
 from schemas.times import local_now
 from tests import factories
-from tests.conftest import Flavour
+from tests.conftest import Flavour, make_settings
 
 API = "/ispyb/api/v1"
 WHEN = "2026-12-02 08:00:00"
@@ -418,3 +424,34 @@ def test_the_timeline_shows_what_was_written(flavour: Flavour) -> None:
     assert outsider["total"] == 0
     outsider_types = f.client.get(f"{API}/events/types", params={"sessionId": session}, headers=f.token("sci_b"))
     assert outsider_types.json()["results"] == []
+
+
+@pytest.fixture
+def embedded(tmp_path: Path, mongo_url: str, oidc_key: rsa.RSAPrivateKey) -> Iterator[tuple[TestClient, Any]]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ispyb.sqlite'}"
+    data = asyncio.run(factories.build_embedded(url))
+    settings = make_settings(url, mongo_url, f"events_{uuid.uuid4().hex[:8]}", oidc_key)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield client, data
+
+
+def test_the_embedded_database_takes_the_official_values(embedded: tuple[TestClient, factories.Dataset]) -> None:
+    """SQLite's columns are plain strings: the official ENUM values are the ones taken; no remote-energy columns,
+    no fault tree."""
+    client, data = embedded
+    login = client.post(f"{API}/auth/login", json={"plugin": "dummy", "login": "staff_embedded"}).json()
+    headers = {"Authorization": f"Bearer {login['token']}"}
+    session, sample = data.sessions["a"], data.samples["a"]
+    robot = {"sessionId": session, "blSampleId": sample, "actionType": "wash", "status": "SUCCESS"}
+    assert client.post(f"{API}/events/robot-action", json=robot, headers=headers).status_code == 201
+    refused = client.post(f"{API}/events/robot-action", json=robot | {"actionType": "MOSAIC"}, headers=headers)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["loc"] == ["body", "actionType"]
+    scan = client.post(f"{API}/events/energyscan", json={"sessionId": session, "remoteEnergy": 1.5}, headers=headers)
+    assert scan.status_code == 201 and "remoteEnergy" in scan.headers["Warning"]
+    fault = {"sessionId": session, "title": "t", "description": "d"}
+    assert client.post(f"{API}/events/fault", json=fault, headers=headers).status_code == 201
+    with_tree = client.post(f"{API}/events/fault", json=fault | {"subcomponentId": 1}, headers=headers)
+    assert with_tree.status_code == 422
+    listed = client.get(f"{API}/events", params={"sessionId": session}, headers=headers).json()["results"]
+    assert sorted(e["type"] for e in listed) == ["dc", "es", "fault", "robot", "robot"]
+    assert [e["Item"]["actionType"] for e in listed if e["type"] == "robot"].count("WASH") == 1
