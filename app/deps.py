@@ -137,7 +137,7 @@ async def current_identity(
 async def key_identity(state: AppState, db: ReadSession, bearer: str) -> Identity:
     """An API key's caller: its person, with the key's permissions that the person still holds."""
     s = state.settings
-    key = await api_keys.check(state.documents, state.api_keys, s.permission_cache_seconds, bearer)
+    key = await api_keys.check(state.documents, state.api_keys, s, bearer)
     found = await standing_of(state, db, key.personId)
     if found is None or found.login is None or found.login.casefold() != key.login.casefold():
         raise Unauthorized(f"API key `{key.name}`: its person `{key.login}` no longer exists")

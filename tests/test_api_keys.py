@@ -3,6 +3,8 @@ its person with the key's permissions that the person still holds; expired or re
 is kept only as a hash; the document store down: a cached key works on, an uncached one answers 503."""
 
 import hashlib
+import signal
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -271,5 +273,25 @@ def test_cache_and_document_store_down(
             assert r.headers["content-type"] == "application/problem+json"
             now[0] += 31
             assert client.get(me, headers=bearer(cached)).status_code == 503  # fail closed once the entry expired
+    finally:
+        server.stop()
+
+
+def test_a_hung_document_store_answers_503_in_time(flavour: Flavour, oidc_key: rsa.RSAPrivateKey) -> None:
+    server = DocumentServer(":memory:").start()
+    assert server.process is not None
+    settings = make_settings(flavour.url, server.url, f"t{uuid.uuid4().hex[:6]}", oidc_key, mongo_timeout_ms=400)
+    try:
+        with TestClient(create_app(settings)) as client:
+            assert client.portal is not None
+            state: AppState = client.app.state.ispyb  # type: ignore[attr-defined]
+            key = client.portal.call(_make_key, state, f"staff_{flavour.name}", "k")
+            server.process.send_signal(signal.SIGSTOP)
+            try:
+                started = time.monotonic()
+                r = client.get(f"{API}/user/current", headers=bearer(key))
+                assert r.status_code == 503 and time.monotonic() - started < 3, r.text
+            finally:
+                server.process.send_signal(signal.SIGCONT)
     finally:
         server.stop()

@@ -3,6 +3,8 @@ family revocation on reuse, expiry, the person re-checked, only hashes stored, a
 
 import hashlib
 import json
+import signal
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -214,5 +216,54 @@ def test_document_store_down(flavour: Flavour, oidc_key: rsa.RSAPrivateKey) -> N
                 if back.json()["refreshToken"] is not None:
                     break
             assert renew(client, back.json()["refreshToken"]).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_a_rotation_whose_successor_was_never_stored_is_no_reuse(flavour: Flavour, clock: Clock) -> None:
+    """The first attempt marked the token used, then failed before storing its successor (the store went away):
+    nobody holds a successor, so the retry, even after the grace window, is answered and revokes nothing."""
+    first = login(flavour.client, f"sci_a_{flavour.name}")
+
+    async def mark_used() -> None:
+        await flavour.state.documents.db.refresh_tokens.update_one(
+            {"_id": sha(first["refreshToken"])}, {"$set": {"usedAt": utc_now()}}
+        )
+
+    flavour.client.portal.call(mark_used)  # type: ignore[union-attr]
+    clock.advance(flavour.settings.refresh_grace_seconds + 1)
+    r = renew(flavour.client, first["refreshToken"])
+    assert r.status_code == 200, r.text
+    assert [doc["revokedAt"] for doc in stored(flavour, "refresh_families")] == [None]
+    clock.advance(flavour.settings.refresh_grace_seconds + 1)  # now its successor is stored: a reuse
+    assert renew(flavour.client, first["refreshToken"]).status_code == 401
+    assert renew(flavour.client, r.json()["refreshToken"]).status_code == 401
+
+
+def test_a_hung_document_store_answers_503_in_time(flavour: Flavour, oidc_key: rsa.RSAPrivateKey) -> None:
+    """MXCuBE gives up after 5 s: a hung store must answer before (twice the store's time-out)."""
+    server = DocumentServer(":memory:").start()
+    assert server.process is not None
+    settings = make_settings(flavour.url, server.url, f"t{uuid.uuid4().hex[:6]}", oidc_key, mongo_timeout_ms=400)
+    try:
+        with TestClient(create_app(settings)) as client:
+            up = login(client, f"sci_a_{flavour.name}")
+            server.process.send_signal(signal.SIGSTOP)
+            try:
+                started = time.monotonic()
+                r = renew(client, up["refreshToken"])
+                took = time.monotonic() - started
+                assert r.status_code == 503 and took < 3, (took, r.text)
+                started = time.monotonic()
+                hung = login(client, f"sci_a_{flavour.name}")
+                assert hung["refreshToken"] is None and time.monotonic() - started < 3
+            finally:
+                server.process.send_signal(signal.SIGCONT)
+            for _ in range(40):
+                r = renew(client, up["refreshToken"])
+                if r.status_code != 503:
+                    break
+                time.sleep(0.25)
+            assert r.status_code == 200, r.text
     finally:
         server.stop()

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from time import monotonic
 from typing import Any
 
+from app.auth.bounded import bounded
+from app.settings import Settings
 from documents import api_keys
 from documents.store import DocumentStore
 from relational import people
@@ -93,7 +95,7 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-async def check(store: DocumentStore, cache: KeyCache, cache_seconds: float, bearer: str) -> StoredKey:
+async def check(store: DocumentStore, cache: KeyCache, settings: Settings, bearer: str) -> StoredKey:
     """The good key a bearer credential is; ``Unauthorized`` saying why not (malformed, unknown, wrong secret,
     revoked, expired)."""
     parsed = KEY.match(bearer)
@@ -101,11 +103,12 @@ async def check(store: DocumentStore, cache: KeyCache, cache_seconds: float, bea
         raise Unauthorized("Malformed API key: expected ispyb_<16 hex>_<43 characters>")
     key = cache.get(parsed["id"])
     if key is None:
-        doc = await api_keys.find(await store.ready(), parsed["id"])
+        async with bounded(settings.mongo_timeout_ms):
+            doc = await api_keys.find(await store.ready(), parsed["id"])
         if doc is None:
             raise Unauthorized("Unknown API key")
         key = StoredKey.of(doc)
-        cache.put(key, cache_seconds)
+        cache.put(key, settings.permission_cache_seconds)
     if not hmac.compare_digest(key.secretHash, _hash(parsed["secret"])):
         raise Unauthorized("Invalid API key")
     if key.revokedAt is not None:
