@@ -625,3 +625,48 @@ def test_an_outsiders_client_writes_nothing(flavour: Flavour, oidc_key: rsa.RSAP
     writes = [c for c in recorder.calls if c.method in ("POST", "PATCH") and "/auth/" not in c.path]
     assert writes and {c.status for c in writes} == {404}, [(c.path, c.status) for c in writes]
     assert out["steps"]["get_sessions_by_username"]["result"]["sessions"] == []
+
+
+@pytest.mark.commits
+def test_a_member_without_acquisition_rights_writes_nothing(
+    flavour: Flavour, oidc_key: rsa.RSAPrivateKey, tmp_path: Path
+) -> None:
+    """A member of the proposal, without the acquisition permission, where members may not write acquisition
+    records (the default): MXCuBE's writes into the member's own session are refused (403: they see it) and
+    nothing is written; the sample update stays theirs (members edit their samples, as py-ispyb-ui does)."""
+    visit = flavour.run(_visit, uuid.uuid4().hex, None)
+
+    async def session_with_collection(db: AsyncSession) -> tuple[int, int]:
+        start = datetime.combine(date.today(), datetime.min.time())  # noqa: DTZ011 - local midnight
+        session = BLSession(
+            proposalId=visit.proposal_id, beamLineName=BEAMLINE, startDate=start, endDate=start + timedelta(days=1)
+        )
+        db.add(session)
+        await db.flush()
+        return session.sessionId, (await factories.add_collection(db, await _group(db, session.sessionId)))[1]
+
+    session_id, collection_id = flavour.run(session_with_collection)
+    before = _written(flavour, session_id, collection_id, visit.sample_id)
+    with serving(flavour, oidc_key, acquisition_by_members=False) as (rest_root, recorder):
+        out = drive(
+            rest_root,
+            idp_token(oidc_key, visit.login),
+            "outsider",
+            tmp_path,
+            session_id=session_id,
+            collection_id=collection_id,
+            sample_id=visit.sample_id,
+            proposal_id=visit.proposal_id,
+        )
+        report(f"{flavour.name}/member without rights", recorder, out["steps"])
+    assert _written(flavour, session_id, collection_id, visit.sample_id)[:-1] == before[:-1]
+    writes = {c.path.split("/v1/")[1]: c.status for c in recorder.calls if c.method in ("POST", "PATCH")}
+    sample_update = writes.pop(f"samples/{visit.sample_id}")
+    assert sample_update == 200 and {s for p, s in writes.items() if not p.startswith("auth/")} == {403}, writes
+
+
+async def _group(db: AsyncSession, session_id: int) -> int:
+    group = DataCollectionGroup(sessionId=session_id, experimentType="OSC")
+    db.add(group)
+    await db.flush()
+    return group.dataCollectionGroupId
