@@ -193,3 +193,22 @@ def test_sample_update_refuses_another_samples_id(flavour: Flavour) -> None:
     )
     assert r.status_code == 404
     assert _sample_row(flavour, sample) == before
+
+
+def test_the_beamlines_samples_come_whole(flavour: Flavour) -> None:
+    """MXCuBE never sends ``limit`` and reads only the first page: the beamline's list is whole unless asked."""
+    sample_a, _ = _at_beamline(flavour)
+
+    async def fill(db: AsyncSession) -> None:
+        crystal = (await db.execute(select(BLSample.crystalId).where(BLSample.blSampleId == sample_a))).scalar_one()
+        container = flavour.data.containers["a"]
+        db.add_all(
+            [BLSample(containerId=container, crystalId=crystal, name=f"s{i}", location=str(i)) for i in range(30)]
+        )
+
+    flavour.run(fill)
+    base = f"/samples?proposal={flavour.data.proposals['a']}&beamLineName={factories.BEAMLINE_A}"
+    whole = _get(flavour, base)
+    assert (whole["total"], len(whole["results"])) == (31, 31)
+    assert len(_get(flavour, base + "&limit=5")["results"]) == 5
+    assert len(_get(flavour, f"/samples?proposal={flavour.data.proposals['a']}")["results"]) == 25

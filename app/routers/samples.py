@@ -2,15 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep, WriteSessionDep
+from app.deps import MAX_LIMIT, IdentityDep, PageDep, ReadSessionDep, SchemaDep, WriteSessionDep
 from app.ignored import report_ignored
 from app.problems import AUTHENTICATED, responses
 from app.routers.lists import listed
 from app.routers.params import Id, IdFilter, ProposalFilter
 from app.routers.valid import LabContactDep, ProteinDep, SampleDep, labcontact_of, protein_of, sample_of
 from relational import labcontacts, samples
+from relational.common import Page
 from schemas.common import Paged
 from schemas.errors import Conflict, InvalidInput, NotFound
 from schemas.samples import (
@@ -36,16 +37,24 @@ async def get_samples(
     identity: IdentityDep,
     db: ReadSessionDep,
     page: PageDep,
+    request: Request,
     proposal: ProposalFilter = None,
     containerId: IdFilter = None,
     proteinId: IdFilter = None,
     search: Search = None,
     status: SampleStatus | None = None,
     beamLineName: Annotated[
-        str | None, Query(max_length=45, description="Samples in containers at this beamline (MXCuBE's list)")
+        str | None,
+        Query(
+            max_length=45,
+            description="Samples in containers at this beamline (MXCuBE's list): all of them unless `limit` is given",
+        ),
     ] = None,
 ) -> dict[str, object]:
     """Samples the caller may see, newest first."""
+    if beamLineName and "limit" not in request.query_params:
+        # MXCuBE reads only the first page and never sends `limit`: a sample changer holds hundreds of samples
+        page = Page(page.skip, MAX_LIMIT)
     total, rows = await samples.get_samples(
         db,
         identity.scope,
