@@ -11,6 +11,7 @@ victim's session_id, collection_id and sample_id.
 
 import copy
 import importlib
+import importlib.metadata
 import json
 import logging
 import sys
@@ -385,7 +386,11 @@ def main() -> None:
         sent = visit(plan, client, adapter, steps)
     else:
         sent = outsider(plan, adapter, steps)
-    out = {"steps": {k: _plain(v) for k, v in steps.results.items()}, "sent": _plain(sent)}
+    out = {
+        "mxcubecore": importlib.metadata.version("mxcubecore"),
+        "steps": {k: _plain(v) for k, v in steps.results.items()},
+        "sent": _plain(sent),
+    }
     with open(plan["out"], "w") as f:
         json.dump(out, f, indent=1)
 
