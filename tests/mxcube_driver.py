@@ -308,6 +308,15 @@ def visit(plan: dict[str, Any], client: Any, adapter: Any, steps: Steps) -> dict
     dc["status"] = "Data collection successful"
     steps.run("finalize_data_collection", adapter.finalize_data_collection, copy.deepcopy(dc))
     steps.run("get_data_collection", adapter.get_data_collection, collection_id)
+    # the task group's second collection: same group, same beamline config (now holding beamlineSetupId)
+    first_setup = config.get("beamlineSetupId")
+    second = collection(session_id, group, sample_id)
+    second["fileinfo"] |= {"run_number": 3, "template": "lyso_1_3_%05d.cbf"}
+    stored = steps.run("store_second_collection", adapter.store_data_collection, second, config)
+    second["collection_id"] = stored[0] if stored else None
+    after_collect(second, sample_id, slot)
+    second["status"] = "Failed"
+    steps.run("finalize_second_collection", adapter.finalize_data_collection, copy.deepcopy(second))
     robot = robot_action(session_id, sample_id, slot)
     steps.run("store_robot_action", adapter.store_robot_action, robot)
     scan = energy_scan(session_id, sample_id)
@@ -342,6 +351,8 @@ def visit(plan: dict[str, Any], client: Any, adapter: Any, steps: Steps) -> dict
         "group": group,
         "collection": dc,
         "bl_config": config,
+        "setup_ids": [first_setup, config.get("beamlineSetupId")],
+        "second_collection": second,
         "images": images,
         "robot_action": robot,
         "energy_scan": scan,

@@ -160,7 +160,7 @@ def _check_collection(flavour: Flavour, visit: Visit, sent: dict[str, Any], step
     assert _same(row, expected) == {}
     assert row["endTime"] is not None
     in_group = select(func.count()).select_from(DataCollection).where(DataCollection.dataCollectionGroupId == group_id)
-    assert _count(flavour, in_group) == 1, "an update inserted a second collection"
+    assert _count(flavour, in_group) == 2, "an update inserted another collection"
     group = _row(flavour, DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId, group_id)
     expected_group = {
         "sessionId": int(sent["session_id"]),
@@ -172,6 +172,14 @@ def _check_collection(flavour: Flavour, visit: Visit, sent: dict[str, Any], step
         "actualContainerSlotInSC": dc["actualContainerSlotInSC"],
     }
     assert _same(group, expected_group) == {}
+    second = sent["second_collection"]
+    assert steps["finalize_second_collection"]["result"] == [second["collection_id"], group_id]
+    row = _row(flavour, DataCollection, DataCollection.dataCollectionId, second["collection_id"])
+    assert (row["dataCollectionGroupId"], row["runStatus"], row["fileTemplate"]) == (
+        group_id,
+        "Failed",
+        "lyso_1_3_%05d.cbf",
+    )
     groups = (
         select(func.count())
         .select_from(DataCollectionGroup)
@@ -186,6 +194,7 @@ def _check_setup(flavour: Flavour, sent: dict[str, Any]) -> None:
     config = sent["bl_config"]
     setup_id = config["beamlineSetupId"]
     assert isinstance(setup_id, str) and setup_id.isdigit(), setup_id
+    assert sent["setup_ids"] == [setup_id, setup_id], "the unchanged setup of the second collection is a new row"
     row = _row(flavour, BeamLineSetup, BeamLineSetup.beamLineSetupId, int(setup_id))
     expected = {
         "synchrotronName": config["synchrotron_name"],
