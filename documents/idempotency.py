@@ -13,7 +13,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from documents.store import guarded
+from documents.store import DURABLE, guarded
 
 Db = AsyncDatabase[dict[str, Any]]
 
@@ -99,9 +99,10 @@ async def find(db: Db, claim_id: str) -> Claim | None:
 
 @guarded
 async def record(db: Db, claim: Claim, answer: Answer, rows: list[dict[str, Any]], lease_until: datetime) -> bool:
-    """Keep the answer and the created rows before the SQL commit; False when the claim is no longer ours."""
+    """Keep the answer and the created rows before the SQL commit (journaled: a store that crashes after the commit
+    still has them); False when the claim is no longer ours."""
     stored = {"status": answer.status, "headers": answer.headers, "body": answer.body, "mediaType": answer.media_type}
-    found = await db.idempotency.update_one(
+    found = await db.idempotency.with_options(write_concern=DURABLE).update_one(
         {"_id": claim.id, "token": claim.token, "state": "pending"},
         {"$set": {"state": "committing", "answer": stored, "rows": rows, "leaseUntil": lease_until}},
     )
