@@ -312,6 +312,23 @@ def _check_refresh(rest_root: str, recorder: Recorder, sent: dict[str, Any], ste
     )
 
 
+def _check_session_page(rest_root: str, idp: str, sent: dict[str, Any], steps: dict[str, Any]) -> None:
+    """What MXCuBE wrote shows on the session's page (``GET /events``): the group with its two collections, the
+    robot action, the energy scan and the XRF spectrum."""
+    token = httpx.post(f"{rest_root}auth/login", json={"plugin": "keycloak", "login": "", "token": idp}, timeout=20)
+    headers = {"Authorization": f"Bearer {token.json()['token']}"}
+    r = httpx.get(f"{rest_root}events", params={"sessionId": sent["session_id"]}, headers=headers, timeout=20)
+    assert r.status_code == 200, r.text
+    shown = sorted((e["type"], e["id"], e["count"]) for e in r.json()["results"])
+    expected = [
+        ("dc", sent["second_collection"]["collection_id"], 2),  # py-ispyb's group event: its latest collection
+        ("es", int(steps["store_energy_scan"]["result"]["energyScanId"]), 1),
+        ("robot", int(steps["store_robot_action"]["result"]), 1),
+        ("xrf", int(steps["store_xfe_spectrum"]["result"]["xfeFluorescenceSpectrumId"]), 1),
+    ]
+    assert shown == expected
+
+
 @pytest.mark.commits
 @pytest.mark.parametrize("how", ["permission", "members"])
 def test_a_beamline_visit_through_mxcubes_client(
@@ -347,6 +364,7 @@ def test_a_beamline_visit_through_mxcubes_client(
             (_check_events, (flavour, visit, sent, steps)),
             (_check_sample, (flavour, visit, sent, steps)),
             (_check_refresh, (rest_root, recorder, sent, steps)),
+            (_check_session_page, (rest_root, idp_token(oidc_key, visit.login), sent, steps)),
         ]
         for check, args in checks:  # every check runs, so one failure does not hide the others
             try:
