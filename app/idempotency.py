@@ -55,8 +55,6 @@ LEASE_SECONDS = 30
 RETRY_AFTER_MAX = 5
 #: claims lost to other attempts of the same key before giving up with 409
 MAX_RACES = 5
-#: what a route taking ``OnceDep`` may answer besides its own errors: ``responses(..., *ONCE_ERRORS)``
-ONCE_ERRORS = (Conflict, InvalidInput, StoreUnavailable, StoreTimeout)
 #: headers of an answer that its replay computes again
 _RECOMPUTED = {"content-length", "content-type"}
 
