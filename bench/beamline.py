@@ -13,8 +13,9 @@ Modes (each prints collections/s and p50/p99/max per call type, from the client'
 
 The database is a throw-away copy of the official dump at the reference volume (bench/common.py: 20 sessions,
 20,000 collections under proposal 1); the caller (login ``abcd``) is given the acquisition permission in it, as
-beamline control software holds. ``--key`` sends an Idempotency-Key with every write (the unchanged adapter sends
-none). The client runs in this process on the same two cores as the server and MariaDB. Prints figures only.
+beamline control software holds. ``--keys on`` sends an Idempotency-Key with every write (the unchanged adapter
+sends none; ``--keys both`` runs each mode without, then with keys, in one sitting). The client runs in this
+process on the same two cores as the server, SecantusDB and MariaDB. Prints figures only.
 """
 
 import argparse
@@ -240,26 +241,32 @@ def main() -> None:
     p.add_argument("--paced-beamlines", type=int, default=50)
     p.add_argument("--period", type=float, default=30.0, help="paced: seconds between a beamline's collections")
     p.add_argument("--rounds", type=int, default=4, help="paced: collections per beamline")
-    p.add_argument("--key", action="store_true", help="send an Idempotency-Key with every write")
+    p.add_argument(
+        "--keys",
+        choices=["off", "on", "both"],
+        default="off",
+        help="send an Idempotency-Key with every write (the unchanged adapter sends none); both: each run twice",
+    )
     p.add_argument("--port", type=int, default=8767)
     p.add_argument("--keep", action="store_true", help="keep the benchmark database")
     a = p.parse_args()
-    keyed = "with an Idempotency-Key on every write" if a.key else "without Idempotency-Key (as the adapter sends)"
     with reference_database(a.keep) as db:
         grant_acquisition(db)
         with served(db, a.port, 1, login=LOGIN) as server:
             site = site_of(db, server.token)
-            print(f"# one uvicorn worker, MariaDB database {db} (official flavour, reference volume); {keyed}")
-            if a.mode in ("throughput", "both"):
-                for beamlines in (int(n) for n in a.beamlines.split(",")):
-                    run = back_to_back(server.base, site, beamlines, a.warmup, a.duration, a.key)
-                    tally, measured = asyncio.run(run)
-                    report(f"{beamlines} beamline(s) back to back", tally, measured)
-            if a.mode in ("paced", "both"):
-                start = time.monotonic()
-                tally = asyncio.run(paced(server.base, site, a.paced_beamlines, a.period, a.rounds, a.key))
-                title = f"{a.paced_beamlines} beamlines, one collection each every {a.period:g} s, {a.rounds} rounds"
-                report(title, tally, time.monotonic() - start)
+            print(f"# one uvicorn worker, MariaDB database {db} (official flavour, reference volume)")
+            for keys in {"off": [False], "on": [True], "both": [False, True]}[a.keys]:
+                keyed = "with an Idempotency-Key on every write" if keys else "without Idempotency-Key"
+                if a.mode in ("throughput", "both"):
+                    for beamlines in (int(n) for n in a.beamlines.split(",")):
+                        run = back_to_back(server.base, site, beamlines, a.warmup, a.duration, keys)
+                        tally, measured = asyncio.run(run)
+                        report(f"{beamlines} beamline(s) back to back, {keyed}", tally, measured)
+                if a.mode in ("paced", "both"):
+                    start = time.monotonic()
+                    tally = asyncio.run(paced(server.base, site, a.paced_beamlines, a.period, a.rounds, keys))
+                    every = f"one collection each every {a.period:g} s, {a.rounds} rounds"
+                    report(f"{a.paced_beamlines} beamlines, {every}, {keyed}", tally, time.monotonic() - start)
 
 
 if __name__ == "__main__":
