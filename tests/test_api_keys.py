@@ -230,7 +230,8 @@ def test_a_manager_key_cannot_manage_keys(flavour: Flavour, manager: dict[str, s
 async def _make_key(state: AppState, login: str, name: str) -> str:
     async with state.database.read_sessions() as db:
         data = ApiKeyCreate(name=name, login=login, permissions=[STAFF_PERMISSION], days=1)
-        created = await api_keys.create(state.documents, db, 1, Creator(personId=1, login="test"), data)
+        creator = Creator(personId=1, login="test")
+        created = await api_keys.create(state.documents, db, 1, creator, data, frozenset([STAFF_PERMISSION]))
     return created.key
 
 

@@ -118,15 +118,30 @@ async def check(store: DocumentStore, cache: KeyCache, settings: Settings, beare
     return key
 
 
+def grantable(settings: Settings, held: list[str]) -> frozenset[str]:
+    """The permissions a key manager holding ``held`` may put on a key: their own, and every beamline group's when
+    they reach every proposal (a group's reach is part of theirs). Nobody hands out more than they hold."""
+    groups = {g.permission for g in settings.beamline_groups} if "all_proposals" in held else set()
+    return frozenset(held) | groups
+
+
 async def create(
-    store: DocumentStore, db: ReadSession, max_days: int, creator: Creator, data: ApiKeyCreate
+    store: DocumentStore,
+    db: ReadSession,
+    max_days: int,
+    creator: Creator,
+    data: ApiKeyCreate,
+    granting: frozenset[str],
 ) -> ApiKeyCreated:
-    """A new key for an existing person, with permissions that person holds now; its secret is answered once."""
+    """A new key for an existing person, with permissions that person holds now and the creator may grant
+    (``granting``); its secret is answered once."""
     person = await people.person_by_login(db, data.login)
     standing = None if person is None else await people.standing(db, person.personId)
     if person is None or standing is None or standing.login is None:
         raise InvalidInput(f"login: no person has the login `{data.login}`")
     wanted = sorted(set(data.permissions))
+    if beyond := [p for p in wanted if p not in granting]:
+        raise InvalidInput(f"permissions: you may not grant {', '.join(beyond)} (you do not hold it)")
     if missing := [p for p in wanted if p not in standing.permissions]:
         raise InvalidInput(f"permissions: `{standing.login}` does not hold {', '.join(missing)}")
     now = _ms(utc_now())

