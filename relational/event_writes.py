@@ -42,9 +42,15 @@ _remote_energy = Table(
 
 
 def _read_robot_enums(session: Session) -> dict[str, tuple[str, ...]]:
-    found = {
-        c["name"]: getattr(c["type"], "enums", None) for c in inspect(session.connection()).get_columns("RobotAction")
-    }
+    connection = session.connection()
+    try:
+        columns = inspect(connection).get_columns("RobotAction")
+    finally:
+        # MariaDB's reflection sets skip_user_error_events on the connection itself: without this, the rest of the
+        # request (a whole test's shared connection) bypasses relational/db.py's handlers, so a text the latin1
+        # columns cannot store was a 500, not a 422
+        connection.execution_options(skip_user_error_events=False)
+    found = {c["name"]: getattr(c["type"], "enums", None) for c in columns}
     return {name: tuple(found.get(name) or default) for name, default in ROBOT_ENUMS.items()}
 
 

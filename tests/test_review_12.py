@@ -3,6 +3,7 @@ handing out more than their creator holds, refresh tokens at their limits, Idemp
 routes, hostile bodies. Each write refused (404/403/422) writes nothing: every acquisition table is counted before
 and after."""
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relational import event_writes
 from relational.models import (
     BeamLineSetup,
     BLSampleHasEnergyScan,
@@ -172,3 +174,104 @@ def test_a_key_carries_no_permission_its_creator_lacks(flavour: Flavour) -> None
     assert "all_proposals" in r.json()["detail"]
     listed = f.client.get(f"{API}/api-keys", headers=staff).json()
     assert [k["name"] for k in listed] == []
+
+
+HOSTILE_IDS: list[Any] = ["1e3", " 7 ", True, 1.5, 2**64, -1, 0, [], {}, {"a": {"b": 1}}, "", "\x00", "٣"]
+HOSTILE_TIMES: list[Any] = [
+    "",
+    "0000-00-00",
+    "0000-00-00 00:00:00",
+    "9999-12-31T23:59:59Z",
+    "9999-12-31T23:59:59-14:00",
+    "0001-01-01T00:00:00+14:00",
+    "1970-01-01T00:00:00+14:00",
+    "2038-01-19T03:14:08",
+    "2024-02-30T00:00:00",
+    1e20,
+    -1,
+]
+HOSTILE_TEXT: list[Any] = ["\x00", "a\x00b", "\u2603", "\U0001f600", "\udcff", "x" * 70000, ["x"], {"x": 1}]
+
+
+def _hostile(f: Flavour) -> list[tuple[str, dict[str, Any]]]:
+    a, dc = f.data.sessions["a"], f.data.dcs["a0"]
+    cases: list[tuple[str, dict[str, Any]]] = []
+    bases = {
+        "/datacollections/datacollection": {"sessionId": a},
+        "/datacollections/group": {"sessionId": a},
+        "/images/image": {"dataCollectionId": dc},
+        "/events/robot-action": {"sessionId": a, "actionType": "LOAD"},
+        "/events/energyscan": {"sessionId": a},
+        "/events/xfe-fluorescence-spectrum": {"sessionId": a},
+        "/events/fault": {"sessionId": a, "title": "t", "description": "d"},
+    }
+    fields = {
+        "/datacollections/datacollection": {
+            "ids": ["sessionId", "group_id", "collection_id", "blSampleId", "detectorId", "screening_sub_wedge_id"],
+            "times": ["collection_start_time"],
+            "text": ["comments", "status", "experiment_type", "beamShape"],
+        },
+        "/datacollections/group": {"ids": ["sessionId", "group_id"], "times": [], "text": ["experimentType"]},
+        "/images/image": {
+            "ids": ["dataCollectionId", "motorPositionId", "imageNumber"], "times": [], "text": ["fileName"]
+        },
+        "/events/robot-action": {
+            "ids": ["sessionId", "blSampleId", "dewarLocation"],
+            "times": ["startTimestamp", "endTimestamp"],
+            "text": ["actionType", "status", "message"],
+        },
+        "/events/energyscan": {
+            "ids": ["blSampleId"], "times": ["startTime", "endTime"], "text": ["element", "edgeEnergy"]
+        },
+        "/events/xfe-fluorescence-spectrum": {"ids": ["blSampleId"], "times": ["startTime"], "text": ["filename"]},
+        "/events/fault": {
+            "ids": ["subcomponentId"],
+            "times": ["starttime", "beamtimelost_starttime", "endtime"],
+            "text": ["title", "description", "owner"],
+        },
+    }  # fmt: skip
+    for path, base in bases.items():
+        for kind, values in (("ids", HOSTILE_IDS), ("times", HOSTILE_TIMES), ("text", HOSTILE_TEXT)):
+            for name in fields[path][kind]:
+                cases += [(path, base | {name: value}) for value in values]
+    dc_path = "/datacollections/datacollection"
+    for osc in ([], [{}] * 1000, {"start": 1}, "x", [{"start": 3e38, "range": 3e38, "number_of_images": 9}]):
+        cases.append((dc_path, {"sessionId": a, "oscillation_sequence": osc}))
+    for files in ([], "x", [{"directory": "/d"}], {"directory": {"x": 1}}, {"run_number": 2**32}):
+        cases.append((dc_path, {"sessionId": a, "fileinfo": files}))
+    for number in (3.4e38, 1e308, -0.0, 2**32, 2**63, "NaN", "Infinity"):
+        cases.append((dc_path, {"sessionId": a, "wavelength": number, "actualSampleSlotInContainer": 2**32 - 1}))
+    return cases
+
+
+def test_hostile_bodies_never_500_and_refusals_write_nothing(flavour: Flavour) -> None:
+    f = flavour
+    headers = f.token("admin")
+    failures = []
+    for path, body in _hostile(f):
+        before = counts(f)
+        raw = json.dumps(body)  # ASCII: a lone surrogate goes as its escape
+        r = f.client.post(f"{API}{path}", content=raw, headers=headers | {"Content-Type": "application/json"})
+        if r.status_code >= 500 or (r.status_code >= 400 and counts(f) != before):
+            failures.append((path, repr(body)[:150], r.status_code, r.text[:200]))
+    assert failures == []
+
+
+def test_reading_the_robot_enums_keeps_the_database_error_handlers(
+    flavour: Flavour, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first robot action of a process reads RobotAction's ENUMs; that reflection must not switch off the
+    engine's error handlers for the rest of the request: a text a latin1 column cannot keep is a 422."""
+    f = flavour
+    monkeypatch.setattr(event_writes, "_robot_enums", {})
+    headers = f.token("admin") | {"Content-Type": "application/json"}
+    a = f.data.sessions["a"]
+    before = counts(f)
+    for path, body in (
+        ("/events/robot-action", {"sessionId": a, "actionType": "LOAD", "message": "\u2603"}),
+        ("/events/energyscan", {"sessionId": a, "comments": "\u2603"}),
+        ("/events/xfe-fluorescence-spectrum", {"sessionId": a, "comments": "\u2603"}),
+    ):
+        r = f.client.post(f"{API}{path}", content=json.dumps(body), headers=headers)
+        assert r.status_code == 422 and "latin1" in r.json()["detail"], (path, r.text)
+    assert counts(f) == before
