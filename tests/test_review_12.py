@@ -196,7 +196,7 @@ HOSTILE_TEXT: list[Any] = ["\x00", "a\x00b", "\u2603", "\U0001f600", "\udcff", "
 def _hostile(f: Flavour) -> list[tuple[str, dict[str, Any]]]:
     a, dc = f.data.sessions["a"], f.data.dcs["a0"]
     cases: list[tuple[str, dict[str, Any]]] = []
-    bases = {
+    bases: dict[str, dict[str, Any]] = {
         "/datacollections/datacollection": {"sessionId": a},
         "/datacollections/group": {"sessionId": a},
         "/images/image": {"dataCollectionId": dc},
@@ -205,7 +205,7 @@ def _hostile(f: Flavour) -> list[tuple[str, dict[str, Any]]]:
         "/events/xfe-fluorescence-spectrum": {"sessionId": a},
         "/events/fault": {"sessionId": a, "title": "t", "description": "d"},
     }
-    fields = {
+    fields: dict[str, dict[str, list[str]]] = {
         "/datacollections/datacollection": {
             "ids": ["sessionId", "group_id", "collection_id", "blSampleId", "detectorId", "screening_sub_wedge_id"],
             "times": ["collection_start_time"],
@@ -235,6 +235,7 @@ def _hostile(f: Flavour) -> list[tuple[str, dict[str, Any]]]:
             for name in fields[path][kind]:
                 cases += [(path, base | {name: value}) for value in values]
     dc_path = "/datacollections/datacollection"
+    osc: Any
     for osc in ([], [{}] * 1000, {"start": 1}, "x", [{"start": 3e38, "range": 3e38, "number_of_images": 9}]):
         cases.append((dc_path, {"sessionId": a, "oscillation_sequence": osc}))
     for files in ([], "x", [{"directory": "/d"}], {"directory": {"x": 1}}, {"run_number": 2**32}):
