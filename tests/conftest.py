@@ -196,6 +196,7 @@ async def _end(state: AppState, connection: AsyncConnection, transaction: AsyncT
 async def _forget(state: AppState) -> None:
     """Clear the process's caches and the documents (their indexes stay)."""
     state.permissions.clear()
+    state.api_keys.entries.clear()
     state.session_counts = FinishedSessionCounts(state.settings.finished_session_cache_seconds)
     db = state.documents.db
     for name in await db.list_collection_names():
