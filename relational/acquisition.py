@@ -82,11 +82,15 @@ async def create_session(db: AsyncSession, data: SessionCreate) -> int:
     return session.sessionId
 
 
-def may_describe_beamlines(scope: Scope, rule: AcquisitionRule) -> None:
+async def may_describe_beamlines(db: ReadSession, scope: Scope, rule: AcquisitionRule) -> None:
     """Who may store a beamline setup (it names no session): staff (every proposal or a beamline group), holders
-    of the acquisition permission, and anyone where members may write acquisition records; Forbidden otherwise."""
-    if not (scope.is_staff or rule.any_session or rule.members):
-        raise Forbidden("You may not store beamline setups")
+    of the acquisition permission, and, where members may write acquisition records, members of some session;
+    Forbidden otherwise."""
+    if scope.is_staff or rule.any_session:
+        return
+    if rule.members and (await db.execute(select(BLSession.sessionId).where(scope.sessions()).limit(1))).first():
+        return
+    raise Forbidden("You may not store beamline setups")
 
 
 def _setup_values(data: BeamlineConfig) -> dict[str, Any]:

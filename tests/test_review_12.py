@@ -276,3 +276,48 @@ def test_reading_the_robot_enums_keeps_the_database_error_handlers(
         r = f.client.post(f"{API}{path}", content=json.dumps(body), headers=headers)
         assert r.status_code == 422 and "latin1" in r.json()["detail"], (path, r.text)
     assert counts(f) == before
+
+
+def test_timeline_pages_hold_every_event_once_and_outsiders_none(flavour: Flavour) -> None:
+    """Events of every kind at the very same time, paged 5 at a time: each appears exactly once; sci_b (another
+    proposal) sees none of them, with or without a filter."""
+    f = flavour
+    a, when = f.data.sessions["a"], "2026-12-02 08:00:00"
+    admin = f.token("admin")
+    writes = {
+        "robot": ("/events/robot-action", {"sessionId": a, "actionType": "LOAD", "startTimestamp": when}),
+        "es": ("/events/energyscan", {"sessionId": a, "startTime": when}),
+        "xrf": ("/events/xfe-fluorescence-spectrum", {"sessionId": a, "startTime": when}),
+        "fault": ("/events/fault", {"sessionId": a, "title": "t", "description": "d", "starttime": when}),
+    }
+    new = set()
+    for kind, (path, body) in writes.items():
+        for _ in range(6):
+            r = f.client.post(f"{API}{path}", json=body, headers=admin)
+            assert r.status_code == 201, r.text
+            new.add((kind, int(r.json())))
+    seen: list[tuple[str, int]] = []
+    total = None
+    for skip in range(0, 60, 5):
+        page = f.client.get(
+            f"{API}/events", params={"sessionId": a, "skip": skip, "limit": 5}, headers=f.token("sci_a")
+        )
+        assert page.status_code == 200, page.text
+        total = page.json()["total"]
+        seen += [(e["type"], e["id"]) for e in page.json()["results"]]
+    assert total == len(new) + 2  # the data set's group and robot action
+    assert len(seen) == len(set(seen)) == total and new <= set(seen)
+    outsider = f.client.get(f"{API}/events", params={"limit": 100}, headers=f.token("sci_b")).json()
+    assert not {(e["type"], e["id"]) for e in outsider["results"]} & new
+    assert f.client.get(f"{API}/events", params={"sessionId": a}, headers=f.token("sci_b")).json()["total"] == 0
+
+
+def test_where_members_acquire_someone_of_no_proposal_stores_no_beamline_setup(flavour: Flavour, members: None) -> None:
+    f = flavour
+    before = counts(f)
+    setup = {"synchrotron_name": "ESRF", "undulators": ["U20"]}
+    r = f.client.post(f"{API}/beamline-setups/beamline-setup", json=setup, headers=f.token("nobody"))
+    assert r.status_code == 403, r.text
+    assert counts(f) == before
+    r = f.client.post(f"{API}/beamline-setups/beamline-setup", json=setup, headers=f.token("sci_a"))
+    assert r.status_code == 201, r.text

@@ -26,7 +26,7 @@ async def store_beamline_setup(
     (MXCuBE's client takes the whole answer as the id and fails on a JSON number). Staff, holders of the
     acquisition permission, and members where the facility lets them acquire."""
     report_ignored(response, body, "beamline-setup")
-    acquisition.may_describe_beamlines(caller.identity.scope, caller.rule)
+    await acquisition.may_describe_beamlines(db, caller.identity.scope, caller.rule)
 
     async def work() -> str:
         return str(await acquisition.store_beamline_setup(db, body))
