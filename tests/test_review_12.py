@@ -4,10 +4,13 @@ routes, hostile bodies. Each write refused (404/403/422) writes nothing: every a
 and after."""
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +32,7 @@ from relational.models import (
 )
 from tests import factories
 from tests.conftest import Flavour
+from tests.mxcube_harness import serving
 
 API = "/ispyb/api/v1"
 TABLES = (
@@ -321,3 +325,21 @@ def test_where_members_acquire_someone_of_no_proposal_stores_no_beamline_setup(f
     assert counts(f) == before
     r = f.client.post(f"{API}/beamline-setups/beamline-setup", json=setup, headers=f.token("sci_a"))
     assert r.status_code == 201, r.text
+
+
+@pytest.mark.commits
+def test_ignored_key_names_cannot_break_or_inject_the_warning_header(
+    flavour: Flavour, oidc_key: rsa.RSAPrivateKey
+) -> None:
+    """Unknown keys are named in a ``Warning`` header: a key with CR/LF or other control characters must neither
+    add a header nor make uvicorn refuse the answer (a 500 after the commit), and a huge key must not make the
+    header unreadable (http.client, MXCuBE's requests, refuses header lines over 64 KiB)."""
+    with serving(flavour, oidc_key) as (root, _):
+        headers = flavour.token("staff")
+        for key in ("evil\r\nX-Injected: 1", "nul\x00key", "del\x7fkey", "k" * 100_000):
+            body = {"synchrotron_name": "review-12", key: 1}
+            r = httpx.post(f"{root}beamline-setups/beamline-setup", json=body, headers=headers, timeout=30)
+            assert r.status_code == 201, (repr(key[:20]), r.status_code, r.text[:200])
+            assert "x-injected" not in r.headers
+            warning = r.headers["warning"]
+            assert len(warning) < 8192 and not re.search(r"[\x00-\x1f\x7f]", warning), warning[:200]
