@@ -33,6 +33,7 @@ from relational.models import (
 from tests import factories
 from tests.conftest import Flavour
 from tests.mxcube_harness import serving
+from tests.test_auth import _add_person, _delete_person
 
 API = "/ispyb/api/v1"
 TABLES = (
@@ -343,3 +344,45 @@ def test_ignored_key_names_cannot_break_or_inject_the_warning_header(
             assert "x-injected" not in r.headers
             warning = r.headers["warning"]
             assert len(warning) < 8192 and not re.search(r"[\x00-\x1f\x7f]", warning), warning[:200]
+
+
+def test_staff_of_beamline_a_write_nothing_into_their_proposal_s_session_on_beamline_b(flavour: Flavour) -> None:
+    f = flavour
+    body = {
+        "proposalId": _proposal_of(f, f.data.sessions["a"]),
+        "beamLineName": factories.BEAMLINE_B,
+        "startDate": "2026-01-01T08:00",
+        "endDate": "2026-01-01T20:00",
+    }
+    r = f.client.post(f"{API}/sessions", json=body, headers=f.token("admin"))
+    assert r.status_code == 201, r.text
+    on_b = r.json()["sessionId"]
+    before = counts(f)
+    staff = f.token("staff")
+    for path, sent in (
+        ("/events/robot-action", {"sessionId": on_b, "actionType": "LOAD"}),
+        ("/datacollections/datacollection", {"sessionId": on_b}),
+        ("/datacollections/group", {"sessionId": on_b}),
+    ):
+        r = f.client.post(f"{API}{path}", json=sent, headers=staff)
+        assert r.status_code in (403, 404), (path, r.text)
+    r = f.client.patch(f"{API}/sessions/{on_b}/associate-beamline-setup?beamLineSetupId=1", headers=staff)
+    assert r.status_code in (403, 404), r.text
+    assert counts(f) == before
+
+
+def test_a_key_of_a_deleted_person_is_refused_even_if_the_login_comes_back(flavour: Flavour) -> None:
+    f = flavour
+    grant(f, "admin", "manage_api_keys")
+    who = f"svc_{f.name}_review"
+    person_id = f.run(_add_person, who)
+    body = {"name": "svc", "login": who, "permissions": [], "days": 1}
+    created = f.client.post(f"{API}/api-keys", json=body, headers=f.token("admin"))
+    assert created.status_code == 201, created.text
+    key = {"Authorization": f"Bearer {created.json()['key']}"}
+    assert f.client.get(f"{API}/proposals", headers=key).status_code == 200
+    f.run(_delete_person, person_id)
+    r = f.client.get(f"{API}/proposals", headers=key)
+    assert r.status_code == 401 and "no longer exists" in r.json()["detail"], r.text
+    f.run(_add_person, who)  # someone else, given the same login
+    assert f.client.get(f"{API}/proposals", headers=key).status_code == 401
