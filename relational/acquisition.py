@@ -5,11 +5,12 @@ caller may write into (``relational.reach.session_for_acquisition``)."""
 import math
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Column, Integer, MetaData, Table, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.db import ReadSession
+from relational.flavour import SchemaInfo
 from relational.models import (
     BeamLineSetup,
     BLSample,
@@ -202,6 +203,63 @@ async def _check_sample(db: AsyncSession, sample_id: int | None, target: Acquisi
         raise InvalidInput(f"`blSampleId`: sample {sample_id} is not a sample of the session's proposal")
 
 
+_screening = MetaData()
+#: the chain from a strategy's sub-wedge up to its screening's collection group (unmapped tables, both flavours)
+_SCREENING_CHAIN = {
+    "ScreeningStrategySubWedge": ("screeningStrategySubWedgeId", "screeningStrategyWedgeId"),
+    "ScreeningStrategyWedge": ("screeningStrategyWedgeId", "screeningStrategyId"),
+    "ScreeningStrategy": ("screeningStrategyId", "screeningOutputId"),
+    "ScreeningOutput": ("screeningOutputId", "screeningId"),
+}
+_chain = {
+    name: Table(name, _screening, Column(key, Integer, primary_key=True), Column(parent, Integer))
+    for name, (key, parent) in _SCREENING_CHAIN.items()
+}
+_screening_table = Table(
+    "Screening",
+    _screening,
+    Column("screeningId", Integer, primary_key=True),
+    Column("dataCollectionGroupId", Integer),
+    Column("dataCollectionId", Integer),
+)
+
+
+async def _check_sub_wedge(
+    db: AsyncSession, schema: SchemaInfo, sub_wedge_id: int | None, target: AcquisitionTarget
+) -> None:
+    """422 unless ``sub_wedge_id`` (if given) is a screening strategy's sub-wedge of the session's proposal (the
+    column is a foreign key that the official schema cascades deletes along)."""
+    if sub_wedge_id is None:
+        return
+    field = "`screening_sub_wedge_id`"
+    if not all(schema.has_table(name) for name in [*_SCREENING_CHAIN, "Screening"]):
+        raise InvalidInput(f"{field}: this database keeps no screening strategies")
+    sub, wedge, strategy, output = _chain.values()
+    screening = _screening_table
+    own_dc = select(DataCollection.dataCollectionGroupId).where(
+        DataCollection.dataCollectionId == screening.c.dataCollectionId
+    )
+    query = (
+        select(BLSession.proposalId)
+        .select_from(sub)
+        .join(wedge, wedge.c.screeningStrategyWedgeId == sub.c.screeningStrategyWedgeId)
+        .join(strategy, strategy.c.screeningStrategyId == wedge.c.screeningStrategyId)
+        .join(output, output.c.screeningOutputId == strategy.c.screeningOutputId)
+        .join(screening, screening.c.screeningId == output.c.screeningId)
+        .join(
+            DataCollectionGroup,
+            or_(
+                DataCollectionGroup.dataCollectionGroupId == screening.c.dataCollectionGroupId,
+                DataCollectionGroup.dataCollectionGroupId.in_(own_dc.scalar_subquery().correlate(screening)),
+            ),
+        )
+        .join(BLSession, BLSession.sessionId == DataCollectionGroup.sessionId)
+        .where(sub.c.screeningStrategySubWedgeId == sub_wedge_id, BLSession.proposalId == target.proposalId)
+    )
+    if (await db.execute(query.limit(1))).first() is None:
+        raise InvalidInput(f"{field}: sub-wedge {sub_wedge_id} is not of a screening of the session's proposal")
+
+
 def _same_session(body: Collection, session_id: int) -> None:
     if body.sessionId is not None and body.sessionId != session_id:
         raise InvalidInput(f"`sessionId`: {body.sessionId} is not the session {session_id} of the collection's group")
@@ -343,7 +401,9 @@ def _collection_values(body: Collection) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-async def store_collection(db: AsyncSession, scope: Scope, rule: AcquisitionRule, body: Collection) -> tuple[int, int]:
+async def store_collection(
+    db: AsyncSession, schema: SchemaInfo, scope: Scope, rule: AcquisitionRule, body: Collection
+) -> tuple[int, int]:
     """A new collection (row 14) in the group ``group_id`` names, or in a new group of ``sessionId``; its ids."""
     group_id = body.group_number()
     if group_id is None:
@@ -355,13 +415,16 @@ async def store_collection(db: AsyncSession, scope: Scope, rule: AcquisitionRule
         _same_session(body, session_id)
     values = _collection_values(body)
     await _check_sample(db, values.get("blSampleId"), target)
+    await _check_sub_wedge(db, schema, body.screening_sub_wedge_id, target)
     dc = DataCollection(dataCollectionGroupId=group_id, sessionId=target.sessionId, endTime=local_now(), **values)
     db.add(dc)
     await _flush_or_invalid(db, "The data collection")
     return dc.dataCollectionId, group_id
 
 
-async def update_collection(db: AsyncSession, scope: Scope, rule: AcquisitionRule, body: Collection) -> tuple[int, int]:
+async def update_collection(
+    db: AsyncSession, schema: SchemaInfo, scope: Scope, rule: AcquisitionRule, body: Collection
+) -> tuple[int, int]:
     """Update the collection ``collection_id`` names (row 16): the values given, and its end time (now, as the
     SOAP service did); never a second row. A ``group_id`` must be a group of the same session."""
     assert body.collection_id is not None
@@ -376,6 +439,7 @@ async def update_collection(db: AsyncSession, scope: Scope, rule: AcquisitionRul
         group_id = wanted
     values = _collection_values(body)
     await _check_sample(db, values.get("blSampleId"), target)
+    await _check_sub_wedge(db, schema, body.screening_sub_wedge_id, target)
     dc = await db.get_one(DataCollection, dc_id)
     for name, value in {**values, "dataCollectionGroupId": group_id, "endTime": local_now()}.items():
         setattr(dc, name, value)

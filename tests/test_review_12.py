@@ -386,3 +386,38 @@ def test_a_key_of_a_deleted_person_is_refused_even_if_the_login_comes_back(flavo
     assert r.status_code == 401 and "no longer exists" in r.json()["detail"], r.text
     f.run(_add_person, who)  # someone else, given the same login
     assert f.client.get(f"{API}/proposals", headers=key).status_code == 401
+
+
+async def _sub_wedge(db: AsyncSession, group_id: int, column: str = "dataCollectionGroupId") -> int:
+    """A screening strategy's sub-wedge (Screening → … → SubWedge) of the collection group (or, with ``column``
+    dataCollectionId, the collection) ``group_id``."""
+    screening = await factories.insert(db, f"INSERT INTO Screening ({column}) VALUES (:g)", g=group_id)
+    output = await factories.insert(db, "INSERT INTO ScreeningOutput (screeningId) VALUES (:i)", i=screening)
+    strategy = await factories.insert(db, "INSERT INTO ScreeningStrategy (screeningOutputId) VALUES (:i)", i=output)
+    wedge = await factories.insert(
+        db, "INSERT INTO ScreeningStrategyWedge (screeningStrategyId) VALUES (:i)", i=strategy
+    )
+    return await factories.insert(
+        db, "INSERT INTO ScreeningStrategySubWedge (screeningStrategyWedgeId) VALUES (:i)", i=wedge
+    )
+
+
+def test_a_collection_links_only_a_screening_sub_wedge_of_its_own_proposal(flavour: Flavour) -> None:
+    """``screening_sub_wedge_id`` → DataCollection.strategySubWedgeOrigId (a foreign key, ON DELETE CASCADE in the
+    official schema): another proposal's sub-wedge is a 422, and nothing is written."""
+    f = flavour
+    theirs, ours = f.run(_sub_wedge, f.data.groups["b"]), f.run(_sub_wedge, f.data.groups["a"])
+    staff = f.token("staff")
+    before = counts(f)
+    for body in (
+        {"sessionId": f.data.sessions["a"], "screening_sub_wedge_id": theirs},
+        {"collection_id": f.data.dcs["a0"], "screening_sub_wedge_id": theirs},
+    ):
+        r = f.client.post(f"{API}/datacollections/datacollection", json=body, headers=staff)
+        assert r.status_code == 422 and "screening_sub_wedge_id" in r.json()["detail"], r.text
+    assert counts(f) == before
+    by_collection = f.run(_sub_wedge, f.data.dcs["a1"], "dataCollectionId")
+    for mine in (ours, by_collection):
+        body = {"sessionId": f.data.sessions["a"], "screening_sub_wedge_id": mine}
+        r = f.client.post(f"{API}/datacollections/datacollection", json=body, headers=staff)
+        assert r.status_code == 201, r.text

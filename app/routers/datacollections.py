@@ -87,7 +87,7 @@ async def store_group(
     responses=ACQUISITION_WRITE,
 )
 async def store_datacollection(
-    body: Collection, caller: AcquirerDep, db: WriteSessionDep, once: OnceDep, response: Response
+    body: Collection, caller: AcquirerDep, db: WriteSessionDep, schema: SchemaDep, once: OnceDep, response: Response
 ) -> object:
     """MXCuBE's collection dict (§4.1 of docs/design/mxcube-calls.md). Without ``collection_id``: a new collection
     in the group ``group_id`` names, or in a new group of ``sessionId`` (201, ``{dataCollectionId,
@@ -98,9 +98,9 @@ async def store_datacollection(
 
     async def work() -> object:
         if body.collection_id is None:
-            dc_id, group_id = await acquisition.store_collection(db, scope, rule, body)
+            dc_id, group_id = await acquisition.store_collection(db, schema, scope, rule, body)
             return {"dataCollectionId": dc_id, "dataCollectionGroupId": group_id}
         response.status_code = status.HTTP_200_OK
-        return list(await acquisition.update_collection(db, scope, rule, body))
+        return list(await acquisition.update_collection(db, schema, scope, rule, body))
 
     return await once(work)
