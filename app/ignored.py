@@ -2,13 +2,15 @@
 
 import logging
 import re
+from collections.abc import Callable
 
 from fastapi import Response
 
 from schemas.lenient import Lenient
 
 log = logging.getLogger("ispyb.acquisition")
-#: at most this many key names go into the header (the log has them all), each cut to so many characters
+#: at most this many key names go into the header (and ten times as many into the log), each cut to so many
+#: characters
 MAX_NAMED = 50
 MAX_NAME = 80
 #: what a header value cannot carry (uvicorn drops the connection on a control character, after the commit)
@@ -26,7 +28,11 @@ def report_ignored(response: Response, body: Lenient, route: str) -> None:
     keys = body.ignored()
     if not keys:
         return
-    log.info("%s ignored keys: %s", route, ", ".join(map(repr, keys)))
-    shown = [_shown(key) for key in keys[:MAX_NAMED]]
-    named = ", ".join(shown) + (f" and {len(keys) - MAX_NAMED} more" if len(keys) > MAX_NAMED else "")
-    response.headers["Warning"] = f'299 ispyb "ignored keys: {named}"'
+    log.info("%s ignored keys: %s", route, _listed(keys, 10 * MAX_NAMED, repr))
+    response.headers["Warning"] = f'299 ispyb "ignored keys: {_listed(keys, MAX_NAMED, _shown)}"'
+
+
+def _listed(keys: list[str], most: int, shown: Callable[[str], str]) -> str:
+    """The first ``most`` keys, each shown (and cut), then how many more there are."""
+    named = ", ".join(shown(key[: 4 * MAX_NAME]) for key in keys[:most])
+    return named + (f" and {len(keys) - most} more" if len(keys) > most else "")

@@ -291,7 +291,7 @@ def test_a_hung_document_store_answers_503_in_time(flavour: Flavour, oidc_key: r
             try:
                 started = time.monotonic()
                 r = client.get(f"{API}/user/current", headers=bearer(key))
-                assert r.status_code == 503 and time.monotonic() - started < 3, r.text
+                assert r.status_code == 503 and time.monotonic() - started < 4.5, (r.status_code, r.text)
             finally:
                 server.process.send_signal(signal.SIGCONT)
     finally:

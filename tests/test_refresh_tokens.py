@@ -256,7 +256,7 @@ def test_a_hung_document_store_answers_503_in_time(flavour: Flavour, oidc_key: r
                 assert r.status_code == 503 and took < 3, (took, r.text)
                 started = time.monotonic()
                 hung = login(client, f"sci_a_{flavour.name}")
-                assert hung["refreshToken"] is None and time.monotonic() - started < 3
+                assert hung["refreshToken"] is None and time.monotonic() - started < 4.5
             finally:
                 server.process.send_signal(signal.SIGCONT)
             for _ in range(40):
