@@ -6,7 +6,7 @@ from app.deps import AcquirerDep, WriteSessionDep
 from app.idempotency import OnceDep
 from app.ignored import report_ignored
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
-from relational import acquisition
+from relational import beamline_setups
 from schemas.acquisition import BeamlineConfig
 from schemas.errors import Conflict, Forbidden, InvalidInput
 
@@ -26,9 +26,9 @@ async def store_beamline_setup(
     (MXCuBE's client takes the whole answer as the id and fails on a JSON number). Staff, holders of the
     acquisition permission, and members where the facility lets them acquire."""
     report_ignored(response, body, "beamline-setup")
-    await acquisition.may_describe_beamlines(db, caller.identity.scope, caller.rule)
+    await beamline_setups.may_describe_beamlines(db, caller.identity.scope, caller.rule)
 
     async def work() -> str:
-        return str(await acquisition.store_beamline_setup(db, body))
+        return str(await beamline_setups.store_beamline_setup(db, body))
 
     return await once(work)

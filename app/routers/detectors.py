@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from app.deps import IdentityDep, ReadSessionDep
 from app.problems import AUTHENTICATED, responses
-from relational import acquisition
+from relational import beamline_setups
 from schemas.acquisition import Detector
 from schemas.errors import NotFound
 
@@ -25,7 +25,7 @@ async def find_detector(
 ) -> dict[str, object]:
     """The first detector matching every criterion given, case-insensitively (an empty one matches any): one
     object, as MXCuBE's adapter reads it; 404 when none matches."""
-    found = await acquisition.find_detector(db, manufacturer, model, mode, type)
+    found = await beamline_setups.find_detector(db, manufacturer, model, mode, type)
     if found is None:
         raise NotFound("No detector matches")
     return found

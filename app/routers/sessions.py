@@ -22,7 +22,7 @@ from app.routers.lists import listed
 from app.routers.params import MAX_ID, Id, ProposalFilter
 from app.routers.valid import SessionDep
 from app.services import sessions as service
-from relational import acquisition, sessions
+from relational import acquisition, beamline_setups, sessions
 from relational.common import Page
 from relational.reach import proposal_for_acquisition, session_for_acquisition
 from relational.scope import Scope
@@ -194,7 +194,7 @@ async def associate_beamline_setup(
     await session_for_acquisition(db, caller.identity.scope, caller.rule, sessionId)
 
     async def work() -> dict[str, int]:
-        await acquisition.associate_setup(db, sessionId, beamLineSetupId)
+        await beamline_setups.associate_setup(db, sessionId, beamLineSetupId)
         return {"sessionId": sessionId, "beamLineSetupId": beamLineSetupId}
 
     return await once(work)
