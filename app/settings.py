@@ -92,6 +92,18 @@ class Settings(BaseSettings):
     refresh_grace_seconds: float = Field(10.0, ge=0, le=120)
     #: hours an Idempotency-Key and the answer it stands for are kept
     idempotency_hours: float = Field(24.0, ge=1, le=30 * 24)
+    #: permission of the user office's sync (py-ispyb's name): POST /webservices/userportalsync/sync_proposal
+    uportal_sync_permission: str = Field("uportal_sync", max_length=15)
+    #: logbook kinds beyond the built-in note, fault, robot, beam, processing and alarm
+    logbook_kinds: Annotated[list[str], NoDecode] = []
+    #: bytes a logbook entry's text may hold (UTF-8)
+    logbook_max_bytes: int = Field(100_000, ge=1_000, le=1_000_000)
+    #: GraphQL (POST /graphql): deepest selection, highest cost (objects a query may ask for, by page sizes),
+    #: seconds a query may run, whether the schema may be introspected (GraphiQL is served in dev/embedded only)
+    graphql_max_depth: int = Field(10, ge=2, le=50)
+    graphql_max_cost: int = Field(50_000, ge=100, le=10_000_000)
+    graphql_timeout: float = Field(10.0, gt=0, le=600)
+    graphql_introspection: bool = True
     document_max_bytes: int = Field(1_000_000, ge=1_000, le=16_000_000)
     document_max_depth: int = Field(20, ge=2, le=100)
     #: nesting limit of any JSON body (and NDJSON line), checked on the raw bytes before parsing (app/json_guard.py)
@@ -112,7 +124,7 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _split_lists(cls, data: dict[str, object]) -> dict[str, object]:
-        for key in ("auth_plugins", "cors_origins", "oidc_algorithms", "dewar_statuses"):
+        for key in ("auth_plugins", "cors_origins", "oidc_algorithms", "dewar_statuses", "logbook_kinds"):
             value = data.get(key)
             if isinstance(value, str) and value.lstrip().startswith("["):
                 data[key] = json.loads(value)  # a JSON list, as pydantic-settings reads other lists

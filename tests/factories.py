@@ -71,7 +71,7 @@ async def build(db: AsyncSession, tag: str) -> Dataset:
     ds = Dataset()
     people = {
         role: Person(login=f"{role}_{tag}", givenName=role, familyName="Test")
-        for role in ("sci_a", "sci_b", "staff", "admin", "nobody", "promoted", "pipeline")
+        for role in ("sci_a", "sci_b", "staff", "admin", "nobody", "promoted", "pipeline", "office")
     }
     db.add_all(people.values())
     await db.flush()
@@ -79,6 +79,7 @@ async def build(db: AsyncSession, tag: str) -> Dataset:
     await _grant(db, people["staff"], STAFF_PERMISSION)
     await _grant(db, people["admin"], "all_proposals")
     await _grant(db, people["pipeline"], "pipeline_write")
+    await _grant(db, people["office"], "uportal_sync")
     start = datetime(2024, 3, 1, 8, 0)
     for key, beamline, number in (("a", BEAMLINE_A, "7001"), ("b", BEAMLINE_B, "7002")):
         owner = people[f"sci_{key}"]

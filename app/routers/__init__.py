@@ -13,6 +13,7 @@ from app.routers import (
     events,
     health,
     images,
+    logbook,
     metric_stats,
     options,
     processings,
@@ -24,6 +25,7 @@ from app.routers import (
     shipping,
     stats,
     user,
+    userportalsync,
 )
 
 PREFIX = "/ispyb/api/v1"
@@ -40,6 +42,6 @@ def api() -> APIRouter:
         router.include_router(sub)
     for sub in (samples.router, samples.proteins, samples.contacts):
         router.include_router(sub)
-    for module in (beamline_setups, detectors, images, api_keys):
+    for module in (beamline_setups, detectors, images, api_keys, userportalsync, logbook):
         router.include_router(module.router)
     return router
