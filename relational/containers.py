@@ -1,11 +1,12 @@
 """Containers (pucks, plates), scoped to the caller: barcode look-up and writes."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from relational.common import Page, paged, proposal_name, where_given
+from relational.batches import Slice, by_ids, by_parent
+from relational.common import AnySelect, Page, paged, proposal_name, where_given
 from relational.db import ReadSession, WriteSession
 from relational.models import BLSample, Container, Dewar, Proposal, Shipping
 from relational.reach import flush_or_conflict, lock, owner_in_reach
@@ -21,6 +22,19 @@ _FIELDS = (
 ).split()
 
 
+def _visible(scope: Scope) -> AnySelect:
+    """Containers the caller sees, with their proposal (no order)."""
+    return (
+        select(*[getattr(Container, f) for f in _FIELDS], Shipping.proposalId)
+        .join(Dewar, Dewar.dewarId == Container.dewarId)
+        .join(Shipping, Shipping.shippingId == Dewar.shippingId)
+        .where(scope.proposals(Shipping.proposalId))
+    )
+
+
+_ORDER = (Container.containerId.desc(),)
+
+
 async def get_containers(
     db: ReadSession,
     scope: Scope,
@@ -32,13 +46,7 @@ async def get_containers(
     barcode: str | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Visible containers, newest first, with sample counts; ``barcode`` is the scanner look-up."""
-    query = (
-        select(*[getattr(Container, f) for f in _FIELDS], Shipping.proposalId)
-        .join(Dewar, Dewar.dewarId == Container.dewarId)
-        .join(Shipping, Shipping.shippingId == Dewar.shippingId)
-        .where(scope.proposals(Shipping.proposalId))
-        .order_by(Container.containerId.desc())
-    )
+    query = _visible(scope).order_by(*_ORDER)
     query = where_given(
         query, (Container.containerId, containerId), (Container.dewarId, dewarId), (Container.barcode, barcode)
     )
@@ -113,3 +121,13 @@ async def delete_container(db: WriteSession, scope: Scope, container_id: int) ->
     await refuse_if_holding_samples(db, Container.containerId == container_id, f"Container {container_id}")
     await db.execute(delete(Container).where(Container.containerId == container_id))
     await flush_or_conflict(db, f"Deleting container {container_id}")
+
+
+async def of_dewars(db: ReadSession, scope: Scope, dewar_ids: Sequence[int], page: Page) -> dict[int, Slice]:
+    """Per dewar, that page of its visible containers, newest first (without counts)."""
+    return await by_parent(db, _visible(scope), Container.dewarId, dewar_ids, _ORDER, page)
+
+
+async def by_container_ids(db: ReadSession, scope: Scope, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The visible containers among ``ids`` (without counts)."""
+    return await by_ids(db, _visible(scope), Container.containerId, ids)

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from relational import processings
-from relational.common import proposal_name, session_name
+from relational.batches import Slice, by_ids, by_parent
+from relational.common import AnySelect, Page, proposal_name, session_name
 from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import (
@@ -130,3 +131,71 @@ async def session_overview(db: ReadSession, scope: Scope, session_id: int) -> li
         .order_by(DataCollection.startTime, DataCollection.dataCollectionId)
     )
     return [dict(r) for r in (await db.execute(query)).mappings()]
+
+
+def _visible(scope: Scope, schema: SchemaInfo) -> AnySelect:
+    """Collections the caller sees, flat: their own fields, their group's id, session and sample (no order)."""
+    return (
+        select(
+            *[getattr(DataCollection, f) for f in _DC_FIELDS],
+            schema.optional("DataCollection", "xBeamPix"),
+            schema.optional("DataCollection", "yBeamPix"),
+            DataCollection.dataCollectionGroupId,
+            DataCollectionGroup.sessionId,
+            DataCollectionGroup.blSampleId,
+        )
+        .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
+        .join(BLSession, BLSession.sessionId == DataCollectionGroup.sessionId)
+        .where(scope.sessions())
+    )
+
+
+def _visible_groups(scope: Scope) -> AnySelect:
+    """Data-collection groups the caller sees (no order)."""
+    return (
+        select(
+            *[getattr(DataCollectionGroup, f) for f in _GROUP_FIELDS],
+            DataCollectionGroup.sessionId,
+            DataCollectionGroup.blSampleId,
+        )
+        .join(BLSession, BLSession.sessionId == DataCollectionGroup.sessionId)
+        .where(scope.sessions())
+    )
+
+
+#: collections and groups in the order they were taken
+_ORDER = (DataCollection.startTime, DataCollection.dataCollectionId)
+_GROUP_ORDER = (DataCollectionGroup.startTime, DataCollectionGroup.dataCollectionGroupId)
+
+
+async def of_sessions(
+    db: ReadSession, scope: Scope, schema: SchemaInfo, session_ids: Sequence[int], page: Page
+) -> dict[int, Slice]:
+    """Per session, that page of its visible collections, oldest first (flat rows)."""
+    return await by_parent(db, _visible(scope, schema), DataCollectionGroup.sessionId, session_ids, _ORDER, page)
+
+
+async def of_groups(
+    db: ReadSession, scope: Scope, schema: SchemaInfo, group_ids: Sequence[int], page: Page
+) -> dict[int, Slice]:
+    """Per data-collection group, that page of its visible collections, oldest first (flat rows)."""
+    parent = DataCollection.dataCollectionGroupId
+    return await by_parent(db, _visible(scope, schema), parent, group_ids, _ORDER, page)
+
+
+async def by_collection_ids(
+    db: ReadSession, scope: Scope, schema: SchemaInfo, ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """The visible collections among ``ids`` (flat rows)."""
+    return await by_ids(db, _visible(scope, schema), DataCollection.dataCollectionId, ids)
+
+
+async def groups_of_sessions(db: ReadSession, scope: Scope, session_ids: Sequence[int], page: Page) -> dict[int, Slice]:
+    """Per session, that page of its visible data-collection groups, oldest first."""
+    parent = DataCollectionGroup.sessionId
+    return await by_parent(db, _visible_groups(scope), parent, session_ids, _GROUP_ORDER, page)
+
+
+async def groups_by_ids(db: ReadSession, scope: Scope, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The visible data-collection groups among ``ids``."""
+    return await by_ids(db, _visible_groups(scope), DataCollectionGroup.dataCollectionGroupId, ids)

@@ -5,7 +5,8 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 
-from relational.common import Page, paged, proposal_name, where_given
+from relational.batches import Slice, by_ids, by_parent
+from relational.common import AnySelect, Page, paged, proposal_name, where_given
 from relational.db import ReadSession, WriteSession
 from relational.models import (
     BLSample,
@@ -30,6 +31,18 @@ _FIELDS = (
 ).split()
 
 
+def _visible(scope: Scope) -> AnySelect:
+    """Dewars the caller sees, with their shipment's proposal and name (no order)."""
+    return (
+        select(*[getattr(Dewar, f) for f in _FIELDS], Shipping.proposalId, Shipping.shippingName)
+        .join(Shipping, Shipping.shippingId == Dewar.shippingId)
+        .where(scope.proposals(Shipping.proposalId))
+    )
+
+
+_ORDER = (Dewar.dewarId.desc(),)
+
+
 async def get_dewars(
     db: ReadSession,
     scope: Scope,
@@ -41,12 +54,7 @@ async def get_dewars(
     barCode: str | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Visible dewars, newest first, with container and sample counts; ``barCode`` is the scanner look-up."""
-    query = (
-        select(*[getattr(Dewar, f) for f in _FIELDS], Shipping.proposalId, Shipping.shippingName)
-        .join(Shipping, Shipping.shippingId == Dewar.shippingId)
-        .where(scope.proposals(Shipping.proposalId))
-        .order_by(Dewar.dewarId.desc())
-    )
+    query = _visible(scope).order_by(*_ORDER)
     query = where_given(query, (Dewar.dewarId, dewarId), (Dewar.shippingId, shippingId), (Dewar.barCode, barCode))
     if proposal:
         query = query.join(Proposal, Proposal.proposalId == Shipping.proposalId).where(proposal_name == proposal)
@@ -206,3 +214,13 @@ async def register_dewar(db: WriteSession, scope: Scope, data: RegistryCreate, p
     )
     await flush_or_conflict(db, f"Facility code `{data.facilityCode}`")
     return entry.dewarRegistryId
+
+
+async def of_shippings(db: ReadSession, scope: Scope, shipping_ids: Sequence[int], page: Page) -> dict[int, Slice]:
+    """Per shipment, that page of its visible dewars, newest first (without counts)."""
+    return await by_parent(db, _visible(scope), Dewar.shippingId, shipping_ids, _ORDER, page)
+
+
+async def by_dewar_ids(db: ReadSession, scope: Scope, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The visible dewars among ``ids`` (without counts)."""
+    return await by_ids(db, _visible(scope), Dewar.dewarId, ids)

@@ -1,11 +1,13 @@
 """Lab contacts: who sends and receives a proposal's shipments, with their person and laboratory, scoped to the
 caller."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, column, literal_column, null, select, table, update
 
-from relational.common import Page, columns, paged, proposal_name, where_given
+from relational.batches import Slice, by_ids, by_parent
+from relational.common import AnySelect, Page, columns, paged, proposal_name, where_given
 from relational.db import ReadSession, WriteSession
 from relational.flavour import SchemaInfo
 from relational.models import LabContact, Laboratory, Person, Proposal
@@ -46,21 +48,50 @@ async def get_labcontacts(
 ) -> tuple[int, list[dict[str, Any]]]:
     """Visible lab contacts, by card name, each with its ``Person`` and the person's ``Laboratory`` (py-ispyb's
     nesting)."""
-    query = (
+    query = _visible(scope, schema).order_by(*_ORDER)
+    query = where_given(query, (LabContact.labContactId, labContactId), (proposal_name, proposal or None))
+    total, rows = await paged(db, query, page)
+    return total, [_nested(row) for row in rows]
+
+
+def _visible(scope: Scope, schema: SchemaInfo) -> AnySelect:
+    """Lab contacts the caller sees, flat: with their person's and laboratory's fields (no order)."""
+    return (
         select(*columns(LabContact, "personId"), *_PERSON, *_lab_columns(schema))
         .join(Person, Person.personId == LabContact.personId)
         .outerjoin(Laboratory, Laboratory.laboratoryId == Person.laboratoryId)
         .join(Proposal, Proposal.proposalId == LabContact.proposalId)
         .where(scope.proposals(LabContact.proposalId))
-        .order_by(LabContact.cardName, LabContact.labContactId)
     )
-    query = where_given(query, (LabContact.labContactId, labContactId), (proposal_name, proposal or None))
-    total, rows = await paged(db, query, page)
-    for row in rows:
-        lab = {f: row.pop(f"lab_{f}") for f in (*_LAB, *_LAB_OPTIONAL)}
-        row["Person"] = {c.key: row.pop(c.key) for c in _PERSON}
-        row["Person"]["Laboratory"] = lab if lab["laboratoryId"] is not None else None
-    return total, rows
+
+
+_ORDER = (LabContact.cardName, LabContact.labContactId)
+
+
+def _nested(row: dict[str, Any]) -> dict[str, Any]:
+    """py-ispyb's nesting: ``Person`` → ``Laboratory`` (null when the person has none)."""
+    lab = {f: row.pop(f"lab_{f}") for f in (*_LAB, *_LAB_OPTIONAL)}
+    row["Person"] = {c.key: row.pop(c.key) for c in _PERSON}
+    row["Person"]["Laboratory"] = lab if lab["laboratoryId"] is not None else None
+    return row
+
+
+async def of_proposals(
+    db: ReadSession, scope: Scope, schema: SchemaInfo, proposal_ids: Sequence[int], page: Page
+) -> dict[int, Slice]:
+    """Per proposal, that page of its visible lab contacts by card name, nested as the list nests them."""
+    found = await by_parent(db, _visible(scope, schema), LabContact.proposalId, proposal_ids, _ORDER, page)
+    for part in found.values():
+        part.rows = [_nested(row) for row in part.rows]
+    return found
+
+
+async def by_labcontact_ids(
+    db: ReadSession, scope: Scope, schema: SchemaInfo, ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """The visible lab contacts among ``ids``, nested as the list nests them."""
+    found = await by_ids(db, _visible(scope, schema), LabContact.labContactId, ids)
+    return {key: _nested(row) for key, row in found.items()}
 
 
 async def _add_laboratory(db: WriteSession, schema: SchemaInfo, lab: LaboratoryIn) -> int:

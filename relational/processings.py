@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
 
+from relational.batches import Slice, by_ids, by_parent
 from relational.common import Page, columns, paged
 from relational.db import ReadSession
 from relational.flavour import SchemaInfo
@@ -161,15 +162,19 @@ async def _integrations(
     return by_program
 
 
+def _shell_columns(schema: SchemaInfo) -> list[ColumnElement[Any]]:
+    return [
+        *columns(AutoProcScalingStatistics, "recordTimeStamp", "rMeasWithinIPlusIMinus", "rPimWithinIPlusIMinus"),
+        schema.optional("AutoProcScalingStatistics", "ccAnomalous"),
+        schema.optional("AutoProcScalingStatistics", "resIOverSigI2"),
+    ]
+
+
 async def _shells(db: ReadSession, schema: SchemaInfo, scaling_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """Per scaling, its statistics shells (overall / innerShell / outerShell)."""
     if not scaling_ids:
         return {}
-    query = select(
-        *columns(AutoProcScalingStatistics, "recordTimeStamp", "rMeasWithinIPlusIMinus", "rPimWithinIPlusIMinus"),
-        schema.optional("AutoProcScalingStatistics", "ccAnomalous"),
-        schema.optional("AutoProcScalingStatistics", "resIOverSigI2"),
-    ).where(AutoProcScalingStatistics.autoProcScalingId.in_(scaling_ids))
+    query = select(*_shell_columns(schema)).where(AutoProcScalingStatistics.autoProcScalingId.in_(scaling_ids))
     stats: dict[int, list[dict[str, Any]]] = {}
     for r in (await db.execute(query.order_by(AutoProcScalingStatistics.autoProcScalingStatisticsId))).mappings():
         stats.setdefault(r["autoProcScalingId"], []).append(dict(r))
@@ -302,3 +307,51 @@ async def mx_candidates(db: ReadSession, dc_ids: Sequence[int]) -> dict[int, lis
     for (dc, _), entry in sorted(found.items()):
         out.setdefault(dc, []).append(entry)
     return out
+
+
+_INTEGRATION = columns(AutoProcIntegration, "recordTimeStamp")
+
+
+async def integrations_of(db: ReadSession, scope: Scope, collection_ids: Sequence[int], page: Page) -> dict[int, Slice]:
+    """Per collection, that page of the auto-integrations of it (oldest first), if the caller sees it."""
+    query = select(*_INTEGRATION).where(AutoProcIntegration.dataCollectionId.in_(_visible_dcs(scope)))
+    order = (AutoProcIntegration.autoProcIntegrationId,)
+    return await by_parent(db, query, AutoProcIntegration.dataCollectionId, collection_ids, order, page)
+
+
+async def statistics_of_integrations(
+    db: ReadSession, scope: Scope, schema: SchemaInfo, integration_ids: Sequence[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """Per visible integration, the statistics shells of the scalings it is part of, in the order stored."""
+    if not integration_ids:
+        return {}
+    query = (
+        select(*_shell_columns(schema), AutoProcScalingHasInt.autoProcIntegrationId.label("_integration"))
+        .join(
+            AutoProcScalingHasInt,
+            AutoProcScalingHasInt.autoProcScalingId == AutoProcScalingStatistics.autoProcScalingId,
+        )
+        .join(
+            AutoProcIntegration,
+            AutoProcIntegration.autoProcIntegrationId == AutoProcScalingHasInt.autoProcIntegrationId,
+        )
+        .where(
+            AutoProcScalingHasInt.autoProcIntegrationId.in_(sorted(set(integration_ids))),
+            AutoProcIntegration.dataCollectionId.in_(_visible_dcs(scope)),
+        )
+        .order_by(AutoProcScalingStatistics.autoProcScalingStatisticsId)
+    )
+    found: dict[int, list[dict[str, Any]]] = {}
+    for mapping in (await db.execute(query)).mappings():
+        row = dict(mapping)
+        found.setdefault(row.pop("_integration"), []).append(row)
+    return found
+
+
+async def programs_by_ids(db: ReadSession, scope: Scope, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The programs among ``ids`` that integrated a collection the caller sees."""
+    integrated = select(AutoProcIntegration.autoProcProgramId).where(
+        AutoProcIntegration.dataCollectionId.in_(_visible_dcs(scope))
+    )
+    query = select(*columns(AutoProcProgram)).where(AutoProcProgram.autoProcProgramId.in_(integrated))
+    return await by_ids(db, query, AutoProcProgram.autoProcProgramId, ids)

@@ -5,11 +5,24 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, distinct, func, or_, select
 
-from relational.common import Page, paged, proposal_name, where_given
+from relational.batches import by_ids
+from relational.common import AnySelect, Page, paged, proposal_name, where_given
 from relational.db import ReadSession
 from relational.models import BLSession, Proposal, ProposalHasPerson
 from relational.scope import Scope
 from schemas.options import BeamLineGroup, ui_groups
+
+
+def _visible(scope: Scope) -> AnySelect:
+    """Proposals the caller sees (no order)."""
+    return select(
+        Proposal.proposalId,
+        func.coalesce(Proposal.proposalCode, "").label("proposalCode"),
+        func.coalesce(Proposal.proposalNumber, "").label("proposalNumber"),
+        proposal_name,
+        func.coalesce(Proposal.title, "").label("title"),
+        Proposal.state,
+    ).where(scope.proposals(Proposal.proposalId))
 
 
 async def get_proposals(
@@ -23,14 +36,7 @@ async def get_proposals(
 ) -> tuple[int, list[dict[str, Any]]]:
     """Visible proposals, newest first (with ``search``, the proposal named exactly so first), each with
     ``persons``, ``sessions`` and ``beamLines``. Code, number and title are never null (``""``), as MXCuBE needs."""
-    query = select(
-        Proposal.proposalId,
-        func.coalesce(Proposal.proposalCode, "").label("proposalCode"),
-        func.coalesce(Proposal.proposalNumber, "").label("proposalNumber"),
-        proposal_name,
-        func.coalesce(Proposal.title, "").label("title"),
-        Proposal.state,
-    ).where(scope.proposals(Proposal.proposalId))
+    query = _visible(scope)
     query = where_given(query, (Proposal.proposalId, proposal_id), (proposal_name, proposal or None))
     order: list[ColumnElement[Any]] = [Proposal.proposalId.desc()]
     if search:
@@ -75,3 +81,8 @@ async def _add_counts(db: ReadSession, rows: Sequence[dict[str, Any]], groups: S
             "beamLines": sorted(beamlines.get(pid, ())),
             "uiGroups": ui_groups(groups, beamlines.get(pid, ())),
         }
+
+
+async def by_proposal_ids(db: ReadSession, scope: Scope, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The visible proposals among ``ids`` (without ``_metadata``)."""
+    return await by_ids(db, _visible(scope), Proposal.proposalId, ids)

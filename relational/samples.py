@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from relational.common import Page, columns, paged, proposal_name, where_given
+from relational.batches import Slice, by_ids, by_parent
+from relational.common import AnySelect, Page, columns, paged, proposal_name, where_given
 from relational.db import ReadSession, WriteSession
 from relational.models import (
     AutoProcIntegration,
@@ -34,22 +35,9 @@ _NO_PLAN: dict[str, Any] = dict.fromkeys(_PLAN)
 _UPDATED = set(SampleUpdate.model_fields) - {"blSampleId", "DiffractionPlan"}
 
 
-async def get_samples(
-    db: ReadSession,
-    scope: Scope,
-    page: Page,
-    *,
-    blSampleId: int | None = None,
-    proposal: str | None = None,
-    containerId: int | None = None,
-    proteinId: int | None = None,
-    search: str | None = None,
-    status: SampleStatus | None = None,
-    beamLineName: str | None = None,
-) -> tuple[int, list[dict[str, Any]]]:
-    """Visible samples, newest first, py-ispyb's nesting (Crystal → Protein, Container, DiffractionPlan);
-    ``beamLineName``: those in containers at that beamline (``Container.beamlineLocation``, as MXCuBE asks)."""
-    query = (
+def _visible(scope: Scope) -> AnySelect:
+    """Samples the caller sees, flat: with crystal, protein, container and proposal name (no order)."""
+    return (
         select(
             BLSample.blSampleId,
             BLSample.name,
@@ -75,8 +63,28 @@ async def get_samples(
         .join(Proposal, Proposal.proposalId == Protein.proposalId)
         .outerjoin(Container, Container.containerId == BLSample.containerId)
         .where(scope.proposals(Protein.proposalId))
-        .order_by(BLSample.blSampleId.desc())
     )
+
+
+_ORDER = (BLSample.blSampleId.desc(),)
+
+
+async def get_samples(
+    db: ReadSession,
+    scope: Scope,
+    page: Page,
+    *,
+    blSampleId: int | None = None,
+    proposal: str | None = None,
+    containerId: int | None = None,
+    proteinId: int | None = None,
+    search: str | None = None,
+    status: SampleStatus | None = None,
+    beamLineName: str | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Visible samples, newest first, py-ispyb's nesting (Crystal → Protein, Container, DiffractionPlan);
+    ``beamLineName``: those in containers at that beamline (``Container.beamlineLocation``, as MXCuBE asks)."""
+    query = _visible(scope).order_by(*_ORDER)
     query = where_given(
         query,
         (BLSample.blSampleId, blSampleId),
@@ -292,6 +300,18 @@ async def update_sample(
     await flush_or_conflict(db, f"Sample {sample_id}")
 
 
+def _visible_proteins(scope: Scope) -> AnySelect:
+    """Proteins the caller sees, with their proposal's name (no order)."""
+    return (
+        select(*columns(Protein, "description", "safetyLevel", "proteinType", "sequence", "personId"), proposal_name)
+        .join(Proposal, Proposal.proposalId == Protein.proposalId)
+        .where(scope.proposals(Protein.proposalId))
+    )
+
+
+_PROTEIN_ORDER = (Protein.proteinId.desc(),)
+
+
 async def get_proteins(
     db: ReadSession,
     scope: Scope,
@@ -302,12 +322,7 @@ async def get_proteins(
     search: str | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Visible proteins, newest first, with their sample counts."""
-    query = (
-        select(*columns(Protein, "description", "safetyLevel", "proteinType", "sequence", "personId"), proposal_name)
-        .join(Proposal, Proposal.proposalId == Protein.proposalId)
-        .where(scope.proposals(Protein.proposalId))
-        .order_by(Protein.proteinId.desc())
-    )
+    query = _visible_proteins(scope).order_by(*_PROTEIN_ORDER)
     query = where_given(query, (Protein.proteinId, proteinId), (proposal_name, proposal or None))
     if search:
         query = query.where(or_(Protein.acronym.like(f"%{search}%"), Protein.name.like(f"%{search}%")))
@@ -347,3 +362,23 @@ async def create_protein(db: WriteSession, scope: Scope, data: ProteinCreate, pe
     db.add(protein)
     await flush_or_conflict(db, f"Protein `{data.acronym}`")
     return protein.proteinId
+
+
+async def of_containers(db: ReadSession, scope: Scope, container_ids: Sequence[int], page: Page) -> dict[int, Slice]:
+    """Per container, that page of its visible samples, newest first (flat rows)."""
+    return await by_parent(db, _visible(scope), BLSample.containerId, container_ids, _ORDER, page)
+
+
+async def by_sample_ids(db: ReadSession, scope: Scope, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The visible samples among ``ids`` (flat rows)."""
+    return await by_ids(db, _visible(scope), BLSample.blSampleId, ids)
+
+
+async def proteins_of(db: ReadSession, scope: Scope, proposal_ids: Sequence[int], page: Page) -> dict[int, Slice]:
+    """Per proposal, that page of its visible proteins, newest first (without counts)."""
+    return await by_parent(db, _visible_proteins(scope), Protein.proposalId, proposal_ids, _PROTEIN_ORDER, page)
+
+
+async def by_protein_ids(db: ReadSession, scope: Scope, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The visible proteins among ``ids`` (without counts)."""
+    return await by_ids(db, _visible_proteins(scope), Protein.proteinId, ids)

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import extract, func, or_, select
 
-from relational.common import Page, paged, proposal_name, session_name
+from relational.batches import Slice, by_ids, by_parent
+from relational.common import AnySelect, Page, paged, proposal_name, session_name
 from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import BLSession, DataCollection, DataCollectionGroup, Proposal, SessionHasPerson, SessionType
@@ -46,6 +47,28 @@ class FinishedSessionCounts:
         self._entries.update((sid, (expires, n)) for sid, n in counts.items())
 
 
+def _visible(scope: Scope, schema: SchemaInfo) -> AnySelect:
+    """Sessions the caller sees, with their names (no order)."""
+    return (
+        select(
+            BLSession.sessionId,
+            BLSession.proposalId,
+            session_name,
+            proposal_name,
+            BLSession.visit_number,
+            BLSession.startDate,
+            BLSession.endDate,
+            BLSession.beamLineName,
+            BLSession.beamLineOperator,
+            BLSession.scheduled,
+            BLSession.comments,
+            schema.optional("BLSession", "nbReimbDewars"),
+        )
+        .join(Proposal, Proposal.proposalId == BLSession.proposalId)
+        .where(scope.sessions())
+    )
+
+
 async def get_sessions(
     db: ReadSession,
     scope: Scope,
@@ -69,24 +92,7 @@ async def get_sessions(
     (collection counts of finished sessions come from ``counts`` when it holds them). ``year``/``month``: sessions
     starting or ending then; ``day``: sessions running on that day (MXCuBE looks for today's session so)."""
     now = local_now()
-    query = (
-        select(
-            BLSession.sessionId,
-            BLSession.proposalId,
-            session_name,
-            proposal_name,
-            BLSession.visit_number,
-            BLSession.startDate,
-            BLSession.endDate,
-            BLSession.beamLineName,
-            BLSession.beamLineOperator,
-            BLSession.scheduled,
-            BLSession.comments,
-            schema.optional("BLSession", "nbReimbDewars"),
-        )
-        .join(Proposal, Proposal.proposalId == BLSession.proposalId)
-        .where(scope.sessions())
-    )
+    query = _visible(scope, schema)
     if sessionId is not None:
         query = query.where(BLSession.sessionId == sessionId)
     if proposal:
@@ -183,3 +189,21 @@ async def _add_metadata(
             "active_soon": bool(start and end and start - SOON <= now <= end + SOON),
             "sessionTypes": types.get(sid, []),
         }
+
+
+#: a proposal's sessions: latest first, as the list
+_ORDER = (BLSession.startDate.desc(), BLSession.sessionId.desc())
+
+
+async def of_proposals(
+    db: ReadSession, scope: Scope, schema: SchemaInfo, proposal_ids: Sequence[int], page: Page
+) -> dict[int, Slice]:
+    """Per proposal, its visible sessions (latest first), that page of each (without ``_metadata``)."""
+    return await by_parent(db, _visible(scope, schema), BLSession.proposalId, proposal_ids, _ORDER, page)
+
+
+async def by_session_ids(
+    db: ReadSession, scope: Scope, schema: SchemaInfo, ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """The visible sessions among ``ids`` (without ``_metadata``)."""
+    return await by_ids(db, _visible(scope, schema), BLSession.sessionId, ids)

@@ -1,10 +1,11 @@
 """Shipments, scoped to the caller: lists, one with its contents, writes, deletion, manifest."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select
 
+from relational.batches import Slice, by_ids, by_parent
 from relational.common import Page, paged, proposal_name, where_given
 from relational.db import ReadSession, WriteSession
 from relational.models import (
@@ -317,3 +318,14 @@ async def sample_collections(
         page = await db.execute(rows.where(BLSample.blSampleId.in_(ids)))
         yield [dict(r) for r in page.mappings()]
         last = ids[-1]
+
+
+async def of_proposals(db: ReadSession, scope: Scope, proposal_ids: Sequence[int], page: Page) -> dict[int, Slice]:
+    """Per proposal, that page of its visible shipments, newest first (without counts)."""
+    order = (Shipping.shippingId.desc(),)
+    return await by_parent(db, _query(scope), Shipping.proposalId, proposal_ids, order, page)
+
+
+async def by_shipping_ids(db: ReadSession, scope: Scope, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The visible shipments among ``ids`` (without counts)."""
+    return await by_ids(db, _query(scope), Shipping.shippingId, ids)
