@@ -8,7 +8,7 @@ Interface (``Context``):
   it run one at a time: an ``asyncio.Lock`` guards it, take ``async with context.sql:`` around each statement).
 - ``documents``: the ``DocumentStore``; ``await context.document_scope()`` is the caller's Mongo scope filter
   (``app.deps.document_scope``), computed once per request.
-- ``settings`` and ``state``: the app's ``Settings`` and ``AppState``.
+- ``settings``, ``state`` and ``schema``: the app's ``Settings``, ``AppState`` and the database's ``SchemaInfo``.
 - ``loader(name, load)``: the request's ``DataLoader`` called ``name``, created on first use with the batch function
   ``load`` (keys -> values in the same order); later calls with the same name return the same loader, so every
   resolver asking for it joins one batch. Names are module-qualified by habit (``"sessions.of_proposals"``).
@@ -26,6 +26,7 @@ from app.settings import Settings
 from app.state import AppState
 from documents.store import DocumentStore
 from relational.db import ReadSession
+from relational.flavour import SchemaInfo
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -41,6 +42,8 @@ class Context(BaseContext):
         self.documents = documents
         self.state = state
         self.settings: Settings = state.settings
+        assert state.database.schema is not None  # the lifespan detected it before serving
+        self.schema: SchemaInfo = state.database.schema
         #: one statement at a time on ``db`` (an AsyncSession is not safe for concurrent use)
         self.sql = asyncio.Lock()
         self._loaders: dict[str, DataLoader[Any, Any]] = {}
