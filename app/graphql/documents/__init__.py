@@ -1,0 +1,1 @@
+"""GraphQL types of the document store: results, metric summaries per kind, rollup statistics, logbook entries."""

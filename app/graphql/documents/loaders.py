@@ -1,0 +1,97 @@
+"""The request's batch loaders over the document store: each level of a query costs one round trip per loader,
+whatever the number of its parents, always within the caller's document scope (``Context.document_scope``)."""
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeVar, cast
+
+import strawberry
+
+from app.graphql.context import Context
+from app.services import metric_stats
+from documents import batched, rollups
+from schemas.errors import DomainError, InvalidInput
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+Doc = dict[str, Any]
+
+
+def _load(
+    info: strawberry.Info, name: str, read: Callable[[Context, list[K]], Awaitable[dict[K, V]]]
+) -> Callable[[K], Awaitable[V]]:
+    """``key → value`` through the request's loader ``name``, which answers a batch of keys with one ``read``."""
+    context: Context = info.context
+
+    async def load(keys: list[K]) -> Sequence[V]:
+        found = await read(context, keys)
+        return [found[key] for key in keys]
+
+    return context.loader(name, load).load
+
+
+async def _latest(context: Context, dc_ids: list[int]) -> dict[int, list[Doc]]:
+    store = await context.documents.ready()
+    return await batched.latest_results(store, await context.document_scope(), dc_ids)
+
+
+async def _versions(context: Context, series: list[str]) -> dict[str, list[Doc]]:
+    store = await context.documents.ready()
+    return await batched.versions(store, await context.document_scope(), series)
+
+
+async def _summaries(context: Context, dc_ids: list[int]) -> dict[int, list[Doc]]:
+    store = await context.documents.ready()
+    return await batched.metric_summaries(store, await context.document_scope(), dc_ids)
+
+
+async def latest_results(info: strawberry.Info, dc_id: int) -> list[Doc]:
+    """The latest version of every series covering a data collection, newest first."""
+    return await _load(info, "documents.latest_results", _latest)(dc_id)
+
+
+async def versions(info: strawberry.Info, series: str) -> list[Doc]:
+    """Every version of a series, oldest first."""
+    return await _load(info, "documents.versions", _versions)(series)
+
+
+async def metric_summaries(info: strawberry.Info, dc_id: int) -> list[Doc]:
+    """Per kind of a data collection's metrics: count, and count/mean/median of each numeric field."""
+    return await _load(info, "documents.metric_summaries", _summaries)(dc_id)
+
+
+async def _session_stats(context: Context, keys: list[tuple[int, str]]) -> dict[tuple[int, str], Doc | DomainError]:
+    kinds: dict[str, dict[str, tuple[float, float]] | DomainError] = {}
+    for kind in sorted({kind for _, kind in keys}):
+        try:
+            kinds[kind] = await metric_stats.field_bins(context.documents, kind, None)
+        except InvalidInput as exc:
+            kinds[kind] = exc
+    binned = {kind: bins for kind, bins in kinds.items() if not isinstance(bins, DomainError)}
+    store = await context.documents.ready()
+    rows = await batched.session_rollups(store, await context.document_scope(), [s for s, _ in keys], list(binned))
+    grouped: dict[tuple[int, str, str], list[Doc]] = defaultdict(list)
+    for row in rows:
+        grouped[row["sessionId"], row["kind"], row["field"]].append(row)
+    found: dict[tuple[int, str], Doc | DomainError] = {}
+    for session, kind in keys:
+        bins = kinds[kind]
+        found[session, kind] = (
+            bins
+            if isinstance(bins, DomainError)
+            else {
+                "kind": kind,
+                "fields": {
+                    name: metric_stats._stats(rollups.merge(grouped[session, kind, name]), *bins[name])
+                    for name in sorted(bins)
+                },
+            }
+        )
+    return found
+
+
+async def session_stats(info: strawberry.Info, session_id: int, kind: str) -> Doc:
+    """A session's metrics of ``kind`` from rollups, as ``GET /stats/metrics/summary?sessionId=&kind=`` answers:
+    per field with fixed bins, count, mean, min, max and p10/p50/p90; an unknown kind is an InvalidInput."""
+    found = await _load(info, "documents.session_stats", _session_stats)((session_id, kind))
+    return cast(Doc, found)  # the loader raises the DomainError it is given
