@@ -1,11 +1,12 @@
 """Who sees which documents: the one place where a caller's reach becomes a Mongo filter.
 
-Documents carry the owning ``proposalId`` and their session (``sessionId`` on metrics and rollups, ``sessionIds``
-on results). A caller sees the documents of the proposals they reach as a whole, and of the sessions they reach
-one by one, exactly as SQL scopes sessions (``relational/scope.py``); ``None`` means everything (all_proposals).
+Documents carry the owning ``proposalId`` and their session (``sessionId`` on metrics, rollups and logbook entries,
+``sessionIds`` on results). A caller sees the documents of the proposals they reach as a whole, and of the sessions
+they reach one by one, exactly as SQL scopes sessions (``relational/scope.py``); ``None`` means everything
+(all_proposals). Beamline-wide logbook entries (no session, no proposal) are seen by that beamline's staff.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 #: the session fields of the collections: one filter shape serves every collection (and ad-hoc sub-pipelines)
@@ -36,3 +37,13 @@ def given(scope: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
 def of_proposal(scope: dict[str, Any], proposal_id: int | None) -> dict[str, Any]:
     """``scope`` narrowed to one proposal if one is given (still only the sessions of it the caller reaches)."""
     return scope if proposal_id is None else both(scope, {"proposalId": proposal_id})
+
+
+def logbook(seen: dict[str, Any], beamlines: Collection[str]) -> dict[str, Any]:
+    """The filter of the logbook entries a caller sees: those of the sessions in ``seen`` (their ``within``
+    filter), and the beamline-wide ones (no session) of the ``beamlines`` they are staff of."""
+    if not seen:
+        return {}
+    if not beamlines:
+        return seen
+    return {"$or": [seen, {"sessionId": None, "beamLineName": {"$in": sorted(beamlines)}}]}

@@ -1,0 +1,148 @@
+"""The beamline logbook (collection ``logbook``): one document per version of an entry, never overwritten.
+
+Stored shape (the timeline and GraphQL read it too)::
+
+    _id: ObjectId; entryId: str (version 1's _id as 24 hex, same for all versions); version: int (1..);
+    latest: bool (true on the highest version only); kind: str; beamLineName: str; proposalId: int | null;
+    sessionId: int | null (null: beamline-wide); dataCollectionId, blSampleId: int | null; resultId: str | null;
+    author: {"personId": int, "login": str} | {"service": str}; time: datetime (UTC, ms, when it happened);
+    createdAt: datetime (UTC, when this version was stored); text: str (Markdown); tags: [str];
+    attachments: [{"name", "url", "path", "contentType"}]; source: {"table": str, "id": int} (copied from SQL only)
+
+Scope every read with ``documents.scope.logbook``. Pages go newest first by (time, _id); a cursor is the last
+entry's position, opaque to clients.
+"""
+
+import base64
+import binascii
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from documents.scope import both
+from documents.store import guarded
+from schemas.errors import Conflict, InvalidInput
+from schemas.logbook import EntryFilters
+from schemas.times import as_utc, utc_now
+
+Db = AsyncDatabase[dict[str, Any]]
+Doc = dict[str, Any]
+MAX_VERSION_RACES = 50
+NEWEST_FIRST = [("time", DESCENDING), ("_id", DESCENDING)]
+EPOCH, MILLISECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(milliseconds=1)
+
+
+def out(doc: Doc) -> Doc:
+    """A stored version as the API shows it."""
+    return {k: v for k, v in doc.items() if k != "_id"}
+
+
+def to_ms(moment: datetime) -> datetime:
+    """``moment`` in UTC as the store keeps it (milliseconds), so what is answered is what is stored."""
+    moment = as_utc(moment)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def cursor_of(doc: Doc) -> str:
+    """The opaque position after ``doc`` in a newest-first page."""
+    position = [(as_utc(doc["time"]) - EPOCH) // MILLISECOND, str(doc["_id"])]
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+
+def _after(cursor: str) -> Doc:
+    """The filter of what comes after the position ``cursor``; 422 when it is not one of ours."""
+    try:
+        ms, oid = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if type(ms) is not int or not isinstance(oid, str):
+            raise TypeError
+        moment, after = EPOCH + ms * MILLISECOND, ObjectId(oid)
+    except (ValueError, TypeError, OverflowError, InvalidId, binascii.Error):
+        raise InvalidInput("`cursor` is not a cursor this service gave; start again without it") from None
+    return {"$or": [{"time": {"$lt": moment}}, {"time": moment, "_id": {"$lt": after}}]}
+
+
+def _narrowed(scope: Doc, f: EntryFilters) -> Doc:
+    query: Doc = {"latest": True}
+    for name in ("beamLineName", "sessionId", "proposalId", "kind"):
+        if (value := getattr(f, name)) is not None:
+            query[name] = value
+    if f.tag is not None:
+        query["tags"] = f.tag
+    if f.since is not None or f.until is not None:
+        query["time"] = {op: t for op, t in (("$gte", f.since), ("$lte", f.until)) if t is not None}
+    if f.text:
+        query["text"] = {"$regex": re.escape(f.text), "$options": "i"}  # a literal, case-insensitive substring
+    return both(scope, query)
+
+
+@guarded
+async def find(
+    db: Db, scope: Doc, f: EntryFilters, *, cursor: str | None, limit: int, max_ms: int
+) -> tuple[list[Doc], str | None]:
+    """(a page of the latest versions within ``scope`` matching ``f``, newest first; the next page's cursor)."""
+    query = _narrowed(scope, f)
+    if cursor is not None:
+        query = {"$and": [query, _after(cursor)]}
+    found = await db.logbook.find(query, max_time_ms=max_ms).sort(NEWEST_FIRST).limit(limit + 1).to_list()
+    page = found[:limit]
+    return [out(d) for d in page], cursor_of(page[-1]) if len(found) > limit else None
+
+
+@guarded
+async def versions(db: Db, scope: Doc, entry_id: str) -> list[Doc]:
+    """Every version of an entry within ``scope``, oldest first (none: no such entry, or out of reach)."""
+    cursor = db.logbook.find(both(scope, {"entryId": entry_id})).sort("version", ASCENDING)
+    return [out(d) async for d in cursor]
+
+
+@guarded
+async def insert_first(db: Db, entry: Doc) -> Doc | None:
+    """Store version 1 of a new entry; None when its ``source`` row was copied already (by a concurrent run)."""
+    oid = ObjectId()
+    doc = entry | {"_id": oid, "entryId": str(oid), "version": 1, "latest": True, "createdAt": utc_now()}
+    try:
+        await db.logbook.insert_one(doc)
+    except DuplicateKeyError:
+        if "source" in entry:
+            return None
+        raise
+    return out(doc)
+
+
+@guarded
+async def add_version(db: Db, entry_id: str, changes: Doc, author: Doc) -> Doc:
+    """Store version N+1 of an entry: its latest version with ``changes``, by ``author``. A concurrent corrector
+    gets the next number (the unique entryId+version index refuses a second N+1), so no version is lost; the
+    versions below the new one then stop being ``latest``."""
+    for _ in range(MAX_VERSION_RACES):
+        last = await db.logbook.find_one({"entryId": entry_id}, sort=[("version", DESCENDING)])
+        if last is None:
+            raise Conflict(f"Logbook entry {entry_id} has no version to correct")
+        doc = last | changes | {"_id": ObjectId(), "version": last["version"] + 1, "latest": True, "author": author}
+        doc["createdAt"] = utc_now()
+        try:
+            await db.logbook.insert_one(doc)
+        except DuplicateKeyError:
+            continue  # another corrector took this number: build on theirs
+        await db.logbook.update_many(
+            {"entryId": entry_id, "version": {"$lt": doc["version"]}, "latest": True}, {"$set": {"latest": False}}
+        )
+        return out(doc)
+    raise Conflict(f"Too many concurrent corrections of logbook entry {entry_id}; retry")
+
+
+@guarded
+async def copied(db: Db, table: str, ids: list[int], service: str) -> dict[int, Doc]:
+    """Per row id of ``table`` among ``ids``: the highest version ``service`` wrote of the entry copied from it."""
+    query = {"source.table": table, "source.id": {"$in": ids}, "author.service": service}
+    found: dict[int, Doc] = {}
+    async for doc in db.logbook.find(query).sort("version", ASCENDING):
+        found[doc["source"]["id"]] = doc
+    return found
