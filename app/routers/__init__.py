@@ -33,6 +33,8 @@ PREFIX = "/ispyb/api/v1"
 
 def api() -> APIRouter:
     """Every API route under ``PREFIX`` (the dashboard page is outside it: ``app.routers.dashboard``)."""
+    from app.graphql import router as graphql  # here: app.graphql's modules import app.routers.params
+
     router = APIRouter(prefix=PREFIX)
     for module in (health, auth, user, options, proposals, sessions, events, datacollections, processings, stats):
         router.include_router(module.router)
@@ -42,6 +44,6 @@ def api() -> APIRouter:
         router.include_router(sub)
     for sub in (samples.router, samples.proteins, samples.contacts):
         router.include_router(sub)
-    for module in (beamline_setups, detectors, images, api_keys, userportalsync, logbook):
+    for module in (beamline_setups, detectors, images, api_keys, userportalsync, logbook, graphql):
         router.include_router(module.router)
     return router
