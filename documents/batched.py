@@ -9,9 +9,10 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from documents import results, rollups
+from documents import logbook, results, rollups
 from documents.scope import both
 from documents.store import guarded
+from schemas.errors import InvalidInput
 
 Db = AsyncDatabase[dict[str, Any]]
 
@@ -77,3 +78,47 @@ async def session_rollups(
     """The rollups of ``kinds`` in these sessions, by hour."""
     query = {"sessionId": {"$in": sorted(set(session_ids))}, "kind": {"$in": sorted(set(kinds))}}
     return await rollups.read(db, both(scope, query))
+
+
+LogbookPage = tuple[list[tuple[str, dict[str, Any]]], bool]  #: (cursor and entry) of each, whether more follow
+
+
+@guarded
+async def logbook_pages(
+    db: Db, scope: dict[str, Any], pages: Sequence[tuple[int, int, str | None]]
+) -> dict[tuple[int, int, str | None], LogbookPage | InvalidInput]:
+    """Per ``(sessionId, first, after)``: a page of the latest versions of the session's entries within ``scope``
+    (``documents.scope.logbook``), newest first, each with its cursor (as ``GET /logbook?sessionId=`` pages them),
+    all pages in one ``$facet``; a cursor that is not ours answers its page's InvalidInput."""
+    found: dict[tuple[int, int, str | None], LogbookPage | InvalidInput] = {}
+    facets: dict[str, list[dict[str, Any]]] = {}
+    for page in dict.fromkeys(pages):
+        session, first, after = page
+        try:
+            match = (
+                {"sessionId": session} if after is None else {"$and": [{"sessionId": session}, logbook._after(after)]}
+            )
+        except InvalidInput as exc:
+            found[page] = exc
+            continue
+        facets[str(len(facets))] = [{"$match": match}, {"$sort": dict(logbook.NEWEST_FIRST)}, {"$limit": first + 1}]
+    if not facets:
+        return found
+    asked = [page for page in dict.fromkeys(pages) if page not in found]
+    sessions = sorted({session for session, _, _ in asked})
+    pipeline = [{"$match": both(scope, {"latest": True, "sessionId": {"$in": sessions}})}, {"$facet": facets}]
+    [row] = [row async for row in await db.logbook.aggregate(pipeline)]
+    for name, page in zip(facets, asked, strict=True):
+        docs = row[name][: page[1]]
+        found[page] = [(logbook.cursor_of(d), logbook.out(d)) for d in docs], len(row[name]) > page[1]
+    return found
+
+
+@guarded
+async def logbook_versions(db: Db, scope: dict[str, Any], entry_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Per entry within ``scope``: every version, oldest first (none: no such entry, or out of reach)."""
+    found: dict[str, list[dict[str, Any]]] = {e: [] for e in entry_ids}
+    query = both(scope, {"entryId": {"$in": sorted(found)}})
+    async for doc in db.logbook.find(query).sort([("version", ASCENDING), ("_id", ASCENDING)]):
+        found[doc["entryId"]].append(logbook.out(doc))
+    return found

@@ -1,7 +1,7 @@
 # mypy: disable-error-code="untyped-decorator"
 # (strawberry.field with arguments is typed as returning Any)
-"""The document store's part of the graph: the edges from data collections and sessions to their documents, and
-the root fields over documents (``DocumentQuery``). Each edge goes through a batch loader (one round trip per
+"""The document store's part of the graph: the edges from data collections and sessions to their documents (results,
+metric summaries, the logbook), and the root fields over documents (``DocumentQuery``). Each edge goes through a batch loader (one round trip per
 level); each read is scoped like REST's (``documents/scope.py`` from ``app.deps.document_scope``, the proposals
 and sessions REST's checks use). Out of reach, or the store down: the field is null with an error at its path."""
 
@@ -11,9 +11,11 @@ from typing import Annotated, Any, TypeVar
 import strawberry
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
-from app.graphql.connection import DEFAULT_FIRST, Connection, connection, page_of
+from app.deps import MAX_LIMIT
+from app.graphql.connection import DEFAULT_FIRST, Connection, Edge, PageInfo, connection, page_of
 from app.graphql.context import Context
 from app.graphql.documents import loaders
+from app.graphql.documents.logbook import LogbookConnection, LogbookEntry
 from app.graphql.documents.metrics import CollectionMetrics, SessionMetrics
 from app.graphql.documents.results import Result
 from app.graphql.documents.stats import Histogram, Interval, TimeSeries
@@ -28,7 +30,8 @@ from schemas.results import Kind, Status
 from schemas.times import as_utc
 
 T = TypeVar("T")
-ResultId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
+ObjectId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
+Cursor = Annotated[str, StringConstraints(max_length=200)]
 Proposal = Annotated[str, StringConstraints(pattern=PROPOSAL_PATTERN, max_length=60)]
 Field = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 Program = Annotated[str, StringConstraints(max_length=100)]
@@ -74,6 +77,23 @@ async def session_metrics(info: strawberry.Info, session_id: int) -> SessionMetr
     return SessionMetrics(sessionId=session_id)
 
 
+async def session_logbook(
+    info: strawberry.Info, session_id: int, first: int = DEFAULT_FIRST, after: str | None = None
+) -> LogbookConnection:
+    """A page of a session's logbook (latest versions), newest first; ``after``: an edge's cursor."""
+    if not 1 <= first <= MAX_LIMIT:
+        raise InvalidInput(f"`first` must be between 1 and {MAX_LIMIT}, not {first}")
+    rows, more = await loaders.logbook_page(info, session_id, first, _valid(Cursor | None, "after", after))
+    edges = [Edge(cursor=cursor, node=LogbookEntry.of(doc)) for cursor, doc in rows]
+    info_ = PageInfo(
+        hasNextPage=more,
+        hasPreviousPage=after is not None,
+        startCursor=edges[0].cursor if edges else None,
+        endCursor=edges[-1].cursor if edges else None,
+    )
+    return LogbookConnection(edges=edges, pageInfo=info_)
+
+
 async def _metrics_where(
     context: Context,
     session_id: int | None,
@@ -102,7 +122,7 @@ class DocumentQuery:
     @strawberry.field(description="One result (any version); null with an error when out of reach")
     async def result(self, info: strawberry.Info, resultId: strawberry.ID) -> Result | None:
         context: Context = info.context
-        checked = _valid(ResultId, "resultId", str(resultId))
+        checked = _valid(ObjectId, "resultId", str(resultId))
         store = await context.documents.ready()
         found = await stored_results.get(store, checked, await context.document_scope())
         if found is None:
@@ -123,7 +143,7 @@ class DocumentQuery:
         allVersions: bool = False,
         first: int = DEFAULT_FIRST,
         after: str | None = None,
-    ) -> Connection[Result]:
+    ) -> Connection[Result] | None:
         context: Context = info.context
         page = page_of(first, after)
         scope = await context.document_scope()
@@ -144,6 +164,15 @@ class DocumentQuery:
             count_ms=context.settings.mongo_count_timeout_ms,
         )
         return connection(total, rows, page, Result.of)
+
+    @strawberry.field(description="A logbook entry's latest version, with every version; null with an error "
+                      "when out of reach (REST's GET /logbook/{entryId})")  # fmt: skip
+    async def logbookEntry(self, info: strawberry.Info, entryId: strawberry.ID) -> LogbookEntry | None:
+        checked = _valid(ObjectId, "entryId", str(entryId))
+        found = await loaders.logbook_versions(info, checked)
+        if not found:
+            raise NotFound(f"Logbook entry {checked} not found")
+        return LogbookEntry.of(found[-1])
 
     @strawberry.field(description=HISTOGRAM)
     async def metricHistogram(

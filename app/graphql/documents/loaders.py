@@ -9,7 +9,7 @@ import strawberry
 
 from app.graphql.context import Context
 from app.services import metric_stats
-from documents import batched, rollups
+from documents import batched, rollups, scope
 from schemas.errors import DomainError, InvalidInput
 
 K = TypeVar("K", bound=Hashable)
@@ -95,3 +95,30 @@ async def session_stats(info: strawberry.Info, session_id: int, kind: str) -> Do
     per field with fixed bins, count, mean, min, max and p10/p50/p90; an unknown kind is an InvalidInput."""
     found = await _load(info, "documents.session_stats", _session_stats)((session_id, kind))
     return cast(Doc, found)  # the loader raises the DomainError it is given
+
+
+async def _logbook_scope(context: Context) -> Doc:
+    return scope.logbook(await context.document_scope(), context.identity.scope.beamlines)
+
+
+async def _logbook_pages(
+    context: Context, keys: list[tuple[int, int, str | None]]
+) -> dict[tuple[int, int, str | None], batched.LogbookPage | InvalidInput]:
+    store = await context.documents.ready()
+    return await batched.logbook_pages(store, await _logbook_scope(context), keys)
+
+
+async def _logbook_versions(context: Context, entry_ids: list[str]) -> dict[str, list[Doc]]:
+    store = await context.documents.ready()
+    return await batched.logbook_versions(store, await _logbook_scope(context), entry_ids)
+
+
+async def logbook_page(info: strawberry.Info, session_id: int, first: int, after: str | None) -> batched.LogbookPage:
+    """A page of a session's logbook the caller sees, newest first: (cursor, entry) of each, whether more follow."""
+    found = await _load(info, "documents.logbook_pages", _logbook_pages)((session_id, first, after))
+    return cast(batched.LogbookPage, found)  # the loader raises the InvalidInput it is given
+
+
+async def logbook_versions(info: strawberry.Info, entry_id: str) -> list[Doc]:
+    """Every version of a logbook entry the caller sees, oldest first (none: out of reach)."""
+    return await _load(info, "documents.logbook_versions", _logbook_versions)(entry_id)
