@@ -1,9 +1,10 @@
 # mypy: disable-error-code="untyped-decorator"
 # (strawberry.field with arguments is typed as returning Any)
-"""The document store's part of the graph: the edges from data collections and sessions to their documents (results,
-metric summaries, the logbook), and the root fields over documents (``DocumentQuery``). Each edge goes through a batch loader (one round trip per
-level); each read is scoped like REST's (``documents/scope.py`` from ``app.deps.document_scope``, the proposals
-and sessions REST's checks use). Out of reach, or the store down: the field is null with an error at its path."""
+"""The document store's part of the graph: the edges from data collections and sessions to their documents
+(results, metric summaries, the logbook), and the root fields over documents (``DocumentQuery``). Each edge goes
+through a batch loader (one round trip per level); each read is scoped like REST's (``documents/scope.py`` from
+``app.deps.document_scope``: the proposals and sessions REST's checks use). Out of reach, or the store down: the
+field is null with an error at its path."""
 
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
