@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.deps import (
+    MAX_LIMIT,
     AcquirerDep,
     DocumentsDep,
     IdentityDep,
@@ -22,6 +23,7 @@ from app.routers.lists import listed
 from app.routers.params import MAX_ID, Id, ProposalFilter
 from app.routers.valid import SessionDep
 from app.services import sessions as service
+from app.services import timeline
 from relational import acquisition, beamline_setups, sessions
 from relational.common import Page
 from relational.reach import proposal_for_acquisition, session_for_acquisition
@@ -31,6 +33,7 @@ from schemas.common import Paged
 from schemas.errors import Conflict, Forbidden, InvalidInput, NotFound
 from schemas.results import SessionSummary
 from schemas.sessions import Session
+from schemas.timeline import Kind, Order, Timeline
 
 router = APIRouter(prefix="/sessions", tags=["Sessions"], responses=responses(*AUTHENTICATED))
 #: what an acquisition write may answer: out of reach, not allowed, refused, a retry in flight, the key store down
@@ -143,6 +146,36 @@ async def get_session_summary(
     if summary is None:
         raise NotFound(f"Session {sessionId} not found")
     return summary
+
+
+@router.get("/{sessionId}/timeline", response_model=Timeline, responses=responses(NotFound, InvalidInput))
+async def get_session_timeline(
+    sessionId: Id,
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    documents: DocumentsDep,
+    schema: SchemaDep,
+    state: StateDep,
+    kinds: Annotated[list[Kind] | None, Query(description="Only these kinds (repeated); all if absent")] = None,
+    order: Order = "desc",
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 25,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=500, description="The previous page's `next`")] = None,
+) -> dict[str, object]:
+    """The session's data collections, robot actions, energy scans, XRF spectra, logbook entries and results in
+    time order (newest first unless ``order=asc``), a page at a time; times in UTC. With the document store down,
+    the SQL events alone, and ``documents.available`` false."""
+    return await timeline.session_timeline(
+        db,
+        documents,
+        identity,
+        schema,
+        state.settings.jwt_secret,
+        sessionId,
+        kinds=set(kinds or Kind),
+        order=order,
+        limit=limit,
+        cursor=cursor,
+    )
 
 
 async def _created_session(db: WriteSessionDep, schema: SchemaDep, state: StateDep, session_id: int) -> object:
