@@ -35,6 +35,8 @@ from schemas.times import as_utc, utc_now
 Db = AsyncDatabase[dict[str, Any]]
 Doc = dict[str, Any]
 MAX_VERSION_RACES = 50
+#: characters of text a page holds at most (it always holds one entry)
+PAGE_TEXT_CHARS = 4_000_000
 NEWEST_FIRST = [("time", DESCENDING), ("_id", DESCENDING)]
 EPOCH, MILLISECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(milliseconds=1)
 
@@ -86,13 +88,23 @@ def _narrowed(scope: Doc, f: EntryFilters) -> Doc:
 async def find(
     db: Db, scope: Doc, f: EntryFilters, *, cursor: str | None, limit: int, max_ms: int
 ) -> tuple[list[Doc], str | None]:
-    """(a page of the latest versions within ``scope`` matching ``f``, newest first; the next page's cursor)."""
+    """(a page of the latest versions within ``scope`` matching ``f``, newest first; the next page's cursor). A
+    page ends early once its texts hold ``PAGE_TEXT_CHARS`` (10,000 entries of 100 kB would be a 1 GB answer)."""
     query = _narrowed(scope, f)
     if cursor is not None:
         query = {"$and": [query, _after(cursor)]}
-    found = await db.logbook.find(query, max_time_ms=max_ms).sort(NEWEST_FIRST).limit(limit + 1).to_list()
-    page = found[:limit]
-    return [out(d) for d in page], cursor_of(page[-1]) if len(found) > limit else None
+    found = db.logbook.find(query, max_time_ms=max_ms).sort(NEWEST_FIRST).limit(limit + 1)
+    page: list[Doc] = []
+    chars = 0
+    try:
+        async for doc in found:
+            if len(page) == limit or (page and chars + len(doc["text"]) > PAGE_TEXT_CHARS):
+                return [out(d) for d in page], cursor_of(page[-1])
+            page.append(doc)
+            chars += len(doc["text"])
+    finally:
+        await found.close()
+    return [out(d) for d in page], None
 
 
 @guarded
@@ -117,10 +129,11 @@ async def insert_first(db: Db, entry: Doc) -> Doc | None:
 
 
 @guarded
-async def add_version(db: Db, entry_id: str, changes: Doc, author: Doc) -> Doc:
+async def add_version(db: Db, entry_id: str, changes: Doc, author: Doc, *, retry: bool = True) -> Doc | None:
     """Store version N+1 of an entry: its latest version with ``changes``, by ``author``. A concurrent corrector
     gets the next number (the unique entryId+version index refuses a second N+1), so no version is lost; the
-    versions below the new one then stop being ``latest``."""
+    versions below the new one then stop being ``latest``. Without ``retry``, a writer who meets another one
+    gives way instead (None): a copy of an SQL row does not write the same change twice."""
     for _ in range(MAX_VERSION_RACES):
         last = await db.logbook.find_one({"entryId": entry_id}, sort=[("version", DESCENDING)])
         if last is None:
@@ -130,6 +143,8 @@ async def add_version(db: Db, entry_id: str, changes: Doc, author: Doc) -> Doc:
         try:
             await db.logbook.insert_one(doc)
         except DuplicateKeyError:
+            if not retry:
+                return None
             continue  # another corrector took this number: build on theirs
         await db.logbook.update_many(
             {"entryId": entry_id, "version": {"$lt": doc["version"]}, "latest": True}, {"$set": {"latest": False}}

@@ -4,6 +4,7 @@ versions and racing correctors, text search, cursor pages, and bad input (refuse
 import asyncio
 import base64
 import json
+import string
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -203,7 +204,7 @@ def test_corrections_are_new_versions(flavour: Flavour) -> None:
 def test_racing_correctors_lose_no_version_and_leave_one_latest(flavour: Flavour) -> None:
     made = post(Caller(flavour, "sci_a"), sessionId=flavour.data.sessions["a"], text="v1")
 
-    async def race(db: Any) -> list[dict[str, Any]]:
+    async def race(db: Any) -> list[Any]:
         docs = flavour.state.documents.db
         fixes = [{"text": f"fix {n}"} for n in range(12)]
         return await asyncio.gather(
@@ -218,6 +219,21 @@ def test_racing_correctors_lose_no_version_and_leave_one_latest(flavour: Flavour
     assert [v["version"] for v in history if v["latest"]] == [13]
 
 
+def test_a_writer_that_gives_way_writes_at_most_once_per_version(flavour: Flavour) -> None:
+    made = post(Caller(flavour, "sci_a"), sessionId=flavour.data.sessions["a"], text="v1")
+
+    async def race(db: Any) -> list[Any]:
+        docs = flavour.state.documents.db
+        change = {"text": "from SQL"}
+        writers = (logbook.add_version(docs, made["entryId"], change, {"service": "t"}, retry=False) for _ in "abcd")
+        return await asyncio.gather(*writers)
+
+    written = [w for w in flavour.run(race) if w is not None]
+    history = Caller(flavour, "admin")("GET", f"/logbook/{made['entryId']}", 200)["versions"]
+    assert [v["version"] for v in history] == list(range(1, len(written) + 2))
+    assert sorted(w["version"] for w in written) == list(range(2, len(written) + 2))
+
+
 def test_text_search_is_a_literal_case_insensitive_substring(flavour: Flavour) -> None:
     sci_a, a = Caller(flavour, "sci_a"), flavour.data.sessions["a"]
     texts = ["Beam LOST at 10:00 (a.b*)", "beam lost again", "Ünïcode ÉCOLE", "all fine", "[x]+ $where"]
@@ -226,6 +242,15 @@ def test_text_search_is_a_literal_case_insensitive_substring(flavour: Flavour) -
         expected = {made[t] for t in texts if q.casefold() in t.casefold()}
         assert set(ids(walk(sci_a, 10, q=q))) == expected, q
     assert walk(Caller(flavour, "sci_b"), 10, q="lost") == []
+
+
+def test_every_punctuation_character_is_searched_literally(flavour: Flavour) -> None:
+    sci_a, a = Caller(flavour, "sci_a"), flavour.data.sessions["a"]
+    for char in string.punctuation:
+        post(sci_a, sessionId=a, text=f"left{char}right")
+    for char in string.punctuation + " ":
+        expected = [f"left{char}right"] if char != " " else []
+        assert [e["text"] for e in walk(sci_a, 50, q=f"t{char}r")] == expected, char
 
 
 def test_cursor_pages_cover_everything_once_newest_first(flavour: Flavour) -> None:
@@ -239,6 +264,15 @@ def test_cursor_pages_cover_everything_once_newest_first(flavour: Flavour) -> No
     first = sci_a("GET", "/logbook", 200, params={"limit": 3})
     assert first["limit"] == 3 and first["next"]
     assert sci_a("GET", "/logbook", 200, params={"limit": 11})["next"] is None
+
+
+def test_a_page_of_long_texts_ends_early(flavour: Flavour, monkeypatch: pytest.MonkeyPatch) -> None:
+    sci_a, a = Caller(flavour, "sci_a"), flavour.data.sessions["a"]
+    made = [post(sci_a, sessionId=a, text=f"{n}" * 6, time=at(n)) for n in range(4)]
+    monkeypatch.setattr(logbook, "PAGE_TEXT_CHARS", 13)  # two texts, not three
+    first = sci_a("GET", "/logbook", 200, params={"limit": 4})
+    assert [e["text"] for e in first["results"]] == ["333333", "222222"] and first["next"]
+    assert ids(walk(sci_a, 4)) == ids(made)[::-1]
 
 
 def encode(value: Any) -> str:

@@ -86,8 +86,8 @@ def test_faults_are_copied_once_and_changes_become_versions(flavour: Flavour, mo
     try:
         total = flavour.run(_count)
         first = sync(flavour, mongo_url)
-        assert first == {"read": total, "added": total, "updated": 0, "unchanged": 0}
-        assert sync(flavour, mongo_url) == {"read": total, "added": 0, "updated": 0, "unchanged": total}
+        assert first == {"read": total, "added": total, "updated": 0, "unchanged": 0, "skipped": 0}
+        assert sync(flavour, mongo_url) == {"read": total, "added": 0, "updated": 0, "unchanged": total, "skipped": 0}
         for role, key in (("sci_a", "a"), ("sci_b", "b")):
             page = Caller(flavour, role)("GET", "/logbook", 200, params={"kind": "fault", "q": tag, "limit": 100})
             mine = {i: row for i, row in written.items() if row["session"] == flavour.data.sessions[key]}
@@ -103,7 +103,13 @@ def test_faults_are_copied_once_and_changes_become_versions(flavour: Flavour, mo
                 assert datetime.fromisoformat(entry["time"]) == local
         changed = sorted(written)[2]
         flavour.run(_resolve, changed)
-        assert sync(flavour, mongo_url) == {"read": total, "added": 0, "updated": 1, "unchanged": total - 1}
+        assert sync(flavour, mongo_url) == {
+            "read": total,
+            "added": 0,
+            "updated": 1,
+            "unchanged": total - 1,
+            "skipped": 0,
+        }
         assert sync(flavour, mongo_url)["updated"] == 0
         admin = Caller(flavour, "admin")
         [entry] = [e for e in admin("GET", "/logbook", 200, params={"q": tag, "limit": 100})["results"]

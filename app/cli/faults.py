@@ -66,11 +66,12 @@ def entry_of(row: dict[str, Any], max_bytes: int) -> dict[str, Any]:
 
 
 async def _sync(batch: int) -> dict[str, int] | None:
-    """Counts of what was read, added, updated and unchanged; None when the database has no fault table."""
+    """Counts of what was read, added, updated, unchanged, and skipped (an entry another writer was correcting:
+    the next run copies the change); None when the database has no fault table."""
     settings = get_settings()
     database = open_database(settings)
     store = DocumentStore(settings.mongo_url, settings.mongo_db, settings.mongo_timeout_ms)
-    counts = {"read": 0, "added": 0, "updated": 0, "unchanged": 0}
+    counts = {"read": 0, "added": 0, "updated": 0, "unchanged": 0, "skipped": 0}
     try:
         schema = await database.start()
         if not schema.has_table(faults.TABLE):
@@ -89,8 +90,9 @@ async def _sync(batch: int) -> dict[str, int] | None:
                             counts["added" if added else "unchanged"] += 1
                         elif any(copy.get(name) != entry[name] for name in COPIED):
                             changes = {name: entry[name] for name in COPIED}
-                            await logbook.add_version(docs, copy["entryId"], changes, entry["author"])
-                            counts["updated"] += 1
+                            author = entry["author"]
+                            added = await logbook.add_version(docs, copy["entryId"], changes, author, retry=False)
+                            counts["updated" if added else "skipped"] += 1
                         else:
                             counts["unchanged"] += 1
                     counts["read"] += len(rows)

@@ -160,7 +160,9 @@ async def correct(
     if data.time is not None:
         changes["time"] = logbook.to_ms(data.time)
     author = _author(identity, await _key_name(store, identity))
-    return await logbook.add_version(await store.ready(), entry_id, changes, author)
+    corrected = await logbook.add_version(await store.ready(), entry_id, changes, author)
+    assert corrected is not None  # a corrector retries until it has a version
+    return corrected
 
 
 async def find(
