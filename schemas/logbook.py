@@ -49,7 +49,8 @@ Tag = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TAG_CHARS), AfterValidator(_printable)
 ]
 Reference = Annotated[str, StringConstraints(min_length=1, max_length=MAX_REFERENCE_CHARS), AfterValidator(_printable)]
-LinkId = Annotated[int | None, Field(ge=1, le=MAX_ID)]
+#: an ISPyB id (unsigned 32-bit), a JSON integer: `true` or `"1"` are not ids
+LinkId = Annotated[int | None, Field(ge=1, le=MAX_ID, strict=True)]
 BeamLineName = Annotated[str, StringConstraints(min_length=1, max_length=45), AfterValidator(_printable)]
 Kind = Annotated[str, StringConstraints(min_length=1, max_length=50)]
 

@@ -14,7 +14,8 @@ from app.services.logbook import kinds
 from documents import logbook
 from schemas.logbook import BUILTIN_KINDS
 from tests.conftest import Flavour
-from tests.factories import BEAMLINE_A, BEAMLINE_B
+from tests.factories import BEAMLINE_A, BEAMLINE_B, STAFF_PERMISSION
+from tests.test_api_keys import MANAGE, grant
 from tests.test_shipping import Caller
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
@@ -312,6 +313,8 @@ LONG = "x" * 100_000
         ({"kind": LONG}, "kind"),
         ({"sessionId": 2**64}, "sessionId"),
         ({"sessionId": "1; DROP"}, "sessionId"),
+        ({"sessionId": True}, "sessionId"),
+        ({"dataCollectionId": 1.0}, "dataCollectionId"),
         ({"tags": ["t"] * 21}, "tags"),
         ({"tags": ["x" * 51]}, "tags"),
         ({"tags": ["a\nb"]}, "tags"),
@@ -346,3 +349,16 @@ def test_text_is_limited_in_utf8_bytes(flavour: Flavour) -> None:
     assert str(limit) in refused["detail"]
     sci_a("PATCH", f"/logbook/{made['entryId']}", 413, json={"text": exact + "é"})
     assert [len(e["text"]) for e in walk(sci_a, 10)] == [limit // 2]
+
+
+def test_an_api_key_writes_as_its_service_and_only_staff_correct_that(flavour: Flavour) -> None:
+    flavour.run(grant, flavour.data.persons["admin"], MANAGE)
+    body = {"name": "mxcube tb01", "login": f"staff_{flavour.name}", "permissions": [STAFF_PERMISSION]}
+    key = Caller(flavour, "admin")("POST", "/api-keys", 201, json=body)["key"]
+    robot = Caller(flavour, "nobody")
+    robot.headers = {"Authorization": f"Bearer {key}"}
+    made = post(robot, sessionId=flavour.data.sessions["a"], kind="robot", text="sample loaded")
+    assert made["author"] == {"personId": None, "login": None, "service": "mxcube tb01"}
+    Caller(flavour, "sci_a")("PATCH", f"/logbook/{made['entryId']}", 403, json={"text": "x"})
+    fixed = Caller(flavour, "staff")("PATCH", f"/logbook/{made['entryId']}", 200, json={"text": "sample 2 loaded"})
+    assert fixed["author"]["personId"] == flavour.data.persons["staff"]
