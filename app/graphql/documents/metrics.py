@@ -82,7 +82,7 @@ SUMMARIES = {kind: _summary_type(kind, entry) for kind, entry in builtin().items
 
 
 def _session_resolver(kind: str, cls: Any) -> Callable[..., Any]:
-    async def resolve(root: Any, info: strawberry.Info) -> cls:
+    async def resolve(root: Any, info: strawberry.Info) -> cls | None:
         summary = await loaders.session_stats(info, root.sessionId, kind)
         return cls(**{f: MetricFieldStats(**s) for f, s in summary["fields"].items() if GRAPHQL_NAME.match(f)})
 
@@ -103,12 +103,12 @@ def _collection_resolver(kind: str, cls: Any) -> Callable[..., Any]:
     return resolve
 
 
-async def _session_kind(root: Any, info: strawberry.Info, kind: str) -> JSON:
+async def _session_kind(root: Any, info: strawberry.Info, kind: str) -> JSON | None:
     """Any kind's summary by name (REST's shape: ``{kind, fields}``); an unknown kind is an error."""
     return JSON(await loaders.session_stats(info, root.sessionId, kind))
 
 
-async def _collection_summaries(root: Any, info: strawberry.Info) -> JSON:
+async def _collection_summaries(root: Any, info: strawberry.Info) -> JSON | None:
     """Every kind's summary, as ``GET /datacollections/{id}?include=metrics`` lists them."""
     return JSON(await loaders.metric_summaries(info, root.dataCollectionId))
 
