@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import CursorResult, event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Flavour
@@ -57,7 +57,7 @@ def sync(flavour: Flavour, doc: dict[str, Any], status: int = 200, **params: Any
 def rows(flavour: Flavour, sql: str, **values: Any) -> list[dict[str, Any]]:
     async def read(db: AsyncSession) -> list[dict[str, Any]]:
         result = await db.execute(text(sql), values)
-        return [dict(r) for r in result.mappings()] if result.returns_rows else []
+        return [dict(r) for r in result.mappings()] if isinstance(result, CursorResult) and result.returns_rows else []
 
     return flavour.run(read)
 
