@@ -3,6 +3,12 @@ const API = "/ispyb/api/v1";
 const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem("ispyb-token");
 let generation = 0; // the session shown; answers for an earlier pick are dropped
+let sessionsShown = new Map(); // sessionId → the session as GET /sessions lists it
+// the session's timeline: what is listed, the cursor of the next page, the refresh timer while the session runs
+const TIMELINE_PAGE = 25;
+const TIMELINE_REFRESH_MS = window.timelineRefreshMs || 15000;
+const KIND_NAMES = { dataCollection: "collection", robotAction: "robot", energyScan: "energy scan", xrfSpectrum: "XRF spectrum", logbook: "logbook", result: "result" };
+const timeline = { session: null, events: [], next: null, timer: null };
 
 async function api(path, params = {}) {
   const url = new URL(API + path, location.origin);
@@ -45,8 +51,103 @@ async function histogram(kind, field, label, session) {
           { xaxis: { title: label }, yaxis: { title: "movies" } }];
 }
 
+function running(session) {
+  const now = Date.now();
+  return Boolean(session?.startDate && session?.endDate) && Date.parse(session.startDate) <= now && now < Date.parse(session.endDate);
+}
+
+function renderTimeline() {
+  const list = $("timeline");
+  list.replaceChildren(...timeline.events.map((e) => {
+    const item = document.createElement("li");
+    item.dataset.type = e.type;
+    item.dataset.id = e.id;
+    const when = document.createElement("time");
+    when.dateTime = e.time;
+    when.textContent = new Date(e.time).toLocaleString();
+    const kind = document.createElement("span");
+    kind.className = "kind";
+    kind.textContent = KIND_NAMES[e.type] || e.type;
+    const said = document.createElement("span");
+    said.textContent = e.summary;
+    item.append(when, kind, said);
+    return item;
+  }));
+  $("timeline-more").classList.toggle("hidden", !timeline.next);
+}
+
+function timelineStatus(text, isError = false) {
+  $("timeline-status").textContent = text;
+  $("timeline-status").classList.toggle("error", isError);
+}
+
+function documentsNote(page) {
+  return page.documents.available ? "" : "The document store does not answer: logbook entries and results are missing.";
+}
+
+async function timelinePage(mine, params) {
+  const page = await api(`/sessions/${timeline.session}/timeline`, params);
+  if (mine !== generation) return null;
+  timelineStatus(documentsNote(page) || (params.cursor || page.results.length ? "" : "Nothing has happened in this session yet."));
+  return page;
+}
+
+function stopRefresh() {
+  clearInterval(timeline.timer);
+  timeline.timer = null;
+  $("timeline-live").textContent = "";
+}
+
+async function loadTimeline(session, mine) {
+  stopRefresh();
+  Object.assign(timeline, { session, events: [], next: null });
+  $("timeline-box").classList.remove("hidden");
+  renderTimeline();
+  timelineStatus("Loading…");
+  try {
+    const page = await timelinePage(mine, { limit: TIMELINE_PAGE });
+    if (!page) return;
+    Object.assign(timeline, { events: page.results, next: page.next });
+    renderTimeline();
+  } catch (error) {
+    if (mine === generation && error.message !== "signed out") timelineStatus(`Could not load the timeline: ${error.message}`, true);
+  }
+  if (mine === generation && running(sessionsShown.get(String(session)))) {
+    $("timeline-live").textContent = `· live, every ${Math.round(TIMELINE_REFRESH_MS / 1000)} s`;
+    timeline.timer = setInterval(() => refreshTimeline(mine), TIMELINE_REFRESH_MS);
+  }
+}
+
+async function moreTimeline() {
+  const mine = generation;
+  if (!timeline.next) return;
+  try {
+    const page = await timelinePage(mine, { limit: TIMELINE_PAGE, cursor: timeline.next });
+    if (!page) return;
+    timeline.events = timeline.events.concat(page.results);
+    timeline.next = page.next;
+    renderTimeline();
+  } catch (error) {
+    if (mine === generation && error.message !== "signed out") timelineStatus(`Could not load more: ${error.message}`, true);
+  }
+}
+
+// While the session runs: the newest events again, as many as are listed (so "more" pages stay), the list replaced.
+async function refreshTimeline(mine) {
+  if (mine !== generation || !running(sessionsShown.get(String(timeline.session)))) { stopRefresh(); return; }
+  try {
+    const page = await timelinePage(mine, { limit: Math.min(10000, Math.max(TIMELINE_PAGE, timeline.events.length)) });
+    if (!page) return;
+    Object.assign(timeline, { events: page.results, next: page.next });
+    renderTimeline();
+  } catch (error) {
+    if (mine === generation && error.message !== "signed out") timelineStatus(`Could not refresh the timeline: ${error.message}`, true);
+  }
+}
+
 async function loadSession(session) {
   const mine = ++generation;
+  loadTimeline(session, mine);
   $("summary-box").classList.remove("hidden");
   $("summary").textContent = "Loading…";
   try {
@@ -103,6 +204,7 @@ async function loadSession(session) {
 
 async function loadSessions(proposal) {
   const sessions = (await api("/sessions", { proposal, limit: 9999 })).results;
+  sessionsShown = new Map(sessions.map((s) => [String(s.sessionId), s]));
   $("session").innerHTML = sessions.map((s) => `<option value="${s.sessionId}">${s.session ?? s.sessionId} · ${s.beamLineName ?? ""} · ${(s.startDate || "").slice(0, 10)}</option>`).join("");
   $("session").classList.toggle("hidden", !sessions.length);
   if (sessions.length) loadSession(sessions[0].sessionId);
@@ -127,8 +229,10 @@ async function start() {
 
 function signOut(reason) {
   token = null;
+  generation++;
+  stopRefresh();
   sessionStorage.removeItem("ispyb-token");
-  ["who", "proposal", "session", "logout", "summary-box"].forEach((id) => $(id).classList.add("hidden"));
+  ["who", "proposal", "session", "logout", "summary-box", "timeline-box"].forEach((id) => $(id).classList.add("hidden"));
   $("login").classList.remove("hidden");
   $("message").textContent = reason || "Signed out.";
 }
@@ -147,6 +251,7 @@ $("login").addEventListener("submit", async (event) => {
   start();
 });
 $("logout").addEventListener("click", () => signOut());
+$("timeline-more").addEventListener("click", () => moreTimeline());
 $("proposal").addEventListener("change", (e) => loadSessions(e.target.value));
 $("session").addEventListener("change", (e) => loadSession(e.target.value));
 if (token) start();
