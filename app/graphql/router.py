@@ -4,9 +4,10 @@ embedded mode only. Queries only (no mutations, no subscriptions, nothing over G
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
 from app.deps import DocumentsDep, IdentityDep, ReadSessionDep, StateDep
@@ -54,23 +55,28 @@ async def graphql(
     db: ReadSessionDep,
     documents: DocumentsDep,
     state: StateDep,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Run a GraphQL query (see the schema through introspection or GraphiQL). Objects out of the caller's reach
     are null with an error at their path; lists hold only what the caller reaches."""
     if body.query is None and not (body.extensions or {}).get("persistedQuery"):
         raise InvalidInput("`query` is required (or `extensions.persistedQuery` for a persisted query)")
-    result = await schema_of(request, state.settings).execute(
-        body.query,
-        variable_values=body.variables,
-        context_value=Context(identity, db, documents, state),
-        operation_name=body.operationName,
-        allowed_operation_types={OperationType.QUERY},
-        operation_extensions=body.extensions,
-    )
+    try:
+        result = await schema_of(request, state.settings).execute(
+            body.query,
+            variable_values=body.variables,
+            context_value=Context(identity, db, documents, state),
+            operation_name=body.operationName,
+            allowed_operation_types={OperationType.QUERY},
+            operation_extensions=body.extensions,
+        )
+    except InvalidOperationTypeError as exc:
+        raise InvalidInput(f"Only queries are served, not a {exc.operation_type.value}") from None
+    except CannotGetOperationTypeError:
+        raise InvalidInput(f"No operation named `{body.operationName}` in the query") from None
     answer: dict[str, Any] = {"data": result.data}
     if result.errors:
         answer["errors"] = [error.formatted for error in result.errors]
-    return answer
+    return JSONResponse(answer)
 
 
 @router.get("", response_class=HTMLResponse, include_in_schema=False, responses=responses(NotFound))
