@@ -54,6 +54,18 @@ class SchemaInfo:
     tables: frozenset[str] = frozenset()
     #: ``DiffractionPlan.experimentKind`` values this database accepts (its ENUM; the flavours differ)
     experiment_kinds: tuple[str, ...] = ()
+    #: (table, column) -> character set of the text columns not in utf8mb4 (MariaDB; ``latin1``, ``utf8mb3``)
+    narrow_charsets: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def fits(self, table: str, column: str, value: str) -> bool:
+        """Whether ``table.column`` can keep ``value``'s characters (latin1: MariaDB's, cp1252 with the five
+        unassigned bytes; utf8mb3: none beyond U+FFFF)."""
+        charset = self.narrow_charsets.get((table.lower(), column.lower()))
+        if charset == "latin1":
+            return all(ord(c) < 256 or c in _CP1252 for c in value)
+        if charset == "utf8mb3":
+            return all(ord(c) <= 0xFFFF for c in value)
+        return True
 
     def has_table(self, table: str) -> bool:
         return table.lower() in self.tables
@@ -83,6 +95,20 @@ class SchemaInfo:
         return sorted(fields + tables)
 
 
+#: the characters MariaDB's latin1 (cp1252) keeps beyond U+00FF
+_CP1252 = frozenset(bytes(range(0x80, 0xA0)).decode("cp1252", errors="ignore"))
+
+
+def _narrow_charsets(conn: Connection) -> dict[tuple[str, str], str]:
+    rows = conn.execute(
+        text(
+            "SELECT TABLE_NAME, COLUMN_NAME, CHARACTER_SET_NAME FROM information_schema.COLUMNS"
+            " WHERE TABLE_SCHEMA = DATABASE() AND CHARACTER_SET_NAME IN ('latin1', 'utf8mb3', 'utf8')"
+        )
+    )
+    return {(t.lower(), c.lower()): "utf8mb3" if cs == "utf8" else cs for t, c, cs in rows}
+
+
 def detect(conn: Connection) -> SchemaInfo:
     """Inspect the connected database (run through ``AsyncConnection.run_sync``)."""
     inspector = inspect(conn)
@@ -109,4 +135,5 @@ def detect(conn: Connection) -> SchemaInfo:
         columns=columns,
         tables=tables,
         experiment_kinds=kinds,
+        narrow_charsets=_narrow_charsets(conn) if conn.dialect.name in ("mysql", "mariadb") else {},
     )

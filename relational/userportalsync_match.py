@@ -2,7 +2,7 @@
 the id of the row it updates (none: it is new), and what only the database can tell is added to the problems (a
 new person without a login, a session of another proposal, a ``visit_number`` or lab contact already taken)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,10 +100,13 @@ def _synced(schema: SchemaInfo, name: str, rows: list[Row], keys: list[str]) -> 
     return _live(schema, name, [ID[name], *keys, *(k for row in rows for k in row.values)])
 
 
-async def _read(db: WriteSession, t: TableClause, where: ColumnElement[bool]) -> list[dict[str, Any]]:
-    """The rows of ``t`` matching ``where``."""
-    stored = [dict(r) for r in (await db.execute(select(*t.c).where(where))).mappings()]
-    return stored
+async def _read(
+    db: WriteSession, t: TableClause, where: ColumnElement[bool], lock: bool = False
+) -> list[dict[str, Any]]:
+    """The rows of ``t`` matching ``where``; ``lock``: locked until the transaction ends (an indexed look-up: its
+    gap too, so a second sync creating the same row at once waits, or deadlocks and is told to retry)."""
+    query = select(*t.c).where(where)
+    return [dict(r) for r in (await db.execute(query.with_for_update() if lock else query)).mappings()]
 
 
 def _in(t: TableClause, name: str, values: list[Any]) -> ColumnElement[bool]:
@@ -153,28 +156,36 @@ async def _laboratories(db: WriteSession, schema: SchemaInfo, m: Matched) -> Non
 
 
 async def _persons(db: WriteSession, schema: SchemaInfo, m: Matched) -> None:
+    """By login (an index), then, for those no login matched, by externalId (no index: only then is it scanned)."""
     persons = m.plan.persons
-    logins = [row.values["login"] for row in persons if row.values.get("login")]
-    exts = [row.values["externalId"] for row in persons if row.values.get("externalId") is not None]
     t = _synced(schema, "Person", list(persons), ["login", "externalId", "laboratoryId"])
-    stored = await _read(db, t, or_(_in(t, "login", logins), _in(t, "externalId", exts)))
-    by_login, by_ext = _index(stored, "login"), _index(stored, "externalId")
+    logins = [row.values["login"] for row in persons if row.values.get("login")]
+    stored = await _read(db, t, _in(t, "login", logins), lock=True)
+    by_login = _index(stored, "login")
+    unmatched = [row for row in persons if _find(row, (by_login, ("login",))) is None]
+    exts = [row.values["externalId"] for row in unmatched if row.values.get("externalId") is not None]
+    stored += await _read(db, t, _in(t, "externalId", exts)) if exts else []
+    by_ext = _index(stored, "externalId")
     for row in persons:
         found = _find(row, (by_login, ("login",)), (by_ext, ("externalId",)))
         row.id = None if found is None else found["personId"]
         if found is None and not row.values.get("login"):
             m.plan.problem(row.path, "a new person needs a login (no person has this externalId): nobody could log in")
+    _distinct(m.plan, persons)
     m.found["Person"] = {r["personId"]: r for r in stored}
 
 
 async def _proposal(db: WriteSession, schema: SchemaInfo, m: Matched) -> int | None:
+    """By externalId, then code and number: the code and number first (an index); externalId is scanned for only
+    when the proposal they name has another one, or none is."""
     row = m.plan.proposal
     assert row is not None
     ext = row.values.get("externalId")
-    code, number = row.values["proposalCode"], row.values["proposalNumber"]
     t = _synced(schema, "Proposal", [row], ["proposalCode", "proposalNumber", "personId"])
-    by_ext = _in(t, "externalId", [ext] if ext is not None else [])
-    stored = await _read(db, t, or_(by_ext, (t.c.proposalCode == code) & (t.c.proposalNumber == number)))
+    named = (t.c.proposalCode == row.values["proposalCode"]) & (t.c.proposalNumber == row.values["proposalNumber"])
+    stored = await _read(db, t, named, lock=True)
+    if ext is not None and "externalId" in t.c and not any(r["externalId"] == ext for r in stored):
+        stored += await _read(db, t, t.c.externalId == ext, lock=True)
     found = _find(row, (_index(stored, "externalId"), ("externalId",)))
     found = found or _find(row, (_index(stored, "proposalCode", "proposalNumber"), ("proposalCode", "proposalNumber")))
     row.id = None if found is None else found["proposalId"]
@@ -183,31 +194,45 @@ async def _proposal(db: WriteSession, schema: SchemaInfo, m: Matched) -> int | N
 
 
 async def _sessions(db: WriteSession, schema: SchemaInfo, m: Matched, proposal_id: int | None) -> None:
+    """The proposal's sessions (an index); sessions of the document none of them matches are looked for among all
+    (no index on externalId or expSessionPk: only then is BLSession scanned)."""
     rows = [row for row, _ in m.plan.sessions]
-    exts = [row.values["externalId"] for row in rows if row.values.get("externalId") is not None]
-    pks = [row.values["expSessionPk"] for row in rows if row.values.get("expSessionPk") is not None]
     keys = ["proposalId", "externalId", "expSessionPk", "visit_number", "startDate", "endDate"]
     t = _synced(schema, "BLSession", rows, keys)
-    stored = await _read(db, t, or_(_of(t, proposal_id), _in(t, "externalId", exts), _in(t, "expSessionPk", pks)))
     by_second = ("expSessionPk",) if "expSessionPk" in t.c else ("visit_number",)
-    own = [r for r in stored if r["proposalId"] == proposal_id]
-    indexes = ((_index(stored, "externalId"), ("externalId",)), (_index(stored, *by_second), by_second))
-    if by_second == ("visit_number",):  # Diamond's schema: a visit number within the proposal
-        indexes = (indexes[0], (_index(own, "visit_number"), by_second))
+    own = await _read(db, t, _of(t, proposal_id), lock=True)
+    indexes = ((_index(own, "externalId"), ("externalId",)), (_index(own, *by_second), by_second))
+    unmatched = [row for row in rows if _find(row, *indexes) is None]
+    exts = [row.values["externalId"] for row in unmatched if row.values.get("externalId") is not None]
+    pks = [row.values["expSessionPk"] for row in unmatched if row.values.get("expSessionPk") is not None]
+    others = await _read(db, t, or_(_in(t, "externalId", exts), _in(t, "expSessionPk", pks))) if unmatched else []
+    others = [r for r in others if r["proposalId"] != proposal_id]
+    elsewhere = ((_index(others, "externalId"), ("externalId",)), (_index(others, "expSessionPk"), ("expSessionPk",)))
     for row in rows:
-        found = _find(row, *indexes)
+        found = _find(row, *indexes) or _find(row, *elsewhere)
         row.id = None if found is None else found["sessionId"]
-        merged = (found or {}) | row.values
         if found is not None and found["proposalId"] != proposal_id:
             m.plan.problem(row.path, f"is session {found['sessionId']} of another proposal")
         elif found is None and by_second == ("visit_number",) and row.values.get("visit_number") is None:
             m.plan.problem(row.path, "a new session needs a visit_number here (this database matches sessions by it)")
+        merged = (found or {}) | row.values
         start, end = merged.get("startDate"), merged.get("endDate")
         if found is not None and start is not None and end is not None and end < start:
             m.plan.problem(f"{row.path}.endDate", "the session would end before it starts")
     if by_second == ("visit_number",):
         _visit_numbers(m, own)
-    m.found["BLSession"] = {r["sessionId"]: r for r in stored}
+    _distinct(m.plan, rows)
+    m.found["BLSession"] = {r["sessionId"]: r for r in own + others}
+
+
+def _distinct(plan: Plan, rows: Sequence[Row]) -> None:
+    """No two rows of the document may update the same stored row (matched by different keys)."""
+    seen: dict[int, str] = {}
+    for row in rows:
+        if row.id is not None and row.id in seen:
+            plan.problem(row.path, f"is the same {row.table} as {seen[row.id]} (matched by another key)")
+        elif row.id is not None:
+            seen[row.id] = row.path
 
 
 def _visit_numbers(m: Matched, own: list[dict[str, Any]]) -> None:

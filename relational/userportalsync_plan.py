@@ -73,6 +73,8 @@ def columns(schema: SchemaInfo, table: str, model: BaseModel, path: str, plan: P
             continue
         if name.lower() in live:
             values[name] = value
+            if isinstance(value, str) and not schema.fits(table, name, value):
+                plan.problem(f"{path}.{name}", "has characters this database's column cannot keep")
         else:
             plan.ignored.append(f"{path}.{name}")
     return values
