@@ -6,8 +6,10 @@ weighed once however often it is spread, so repeated spreads cannot make the che
 weighs nothing here and is refused by GraphQL's own rule): depth (``settings.graphql_max_depth``: fields with a
 selection, introspection's ``__schema`` and ``__type`` not counted), cost (``settings.graphql_max_cost``: the
 objects the query may return, each page size multiplied down the nesting, ``DEFAULT_PAGE`` where ``first`` is
-not given or a list has no ``first``) and aliases (``MAX_ALIASES``). While running: ``settings.graphql_timeout``,
-after which the query is cancelled. Introspection is refused when ``settings.graphql_introspection`` is false.
+not given or a list has no ``first``; a single object counts one, a connection's edges and nodes nothing beyond
+its page; a selection written twice counts twice, as a fragment spread many times counts each time) and aliases
+(``MAX_ALIASES``). While running: ``settings.graphql_timeout``, after which the query is cancelled. Introspection
+is refused when ``settings.graphql_introspection`` is false.
 
 Persisted queries (Apollo's automatic persisted queries): a request may send ``extensions.persistedQuery
 {version: 1, sha256Hash}`` with or without its query; the query is kept in a per-process cache bounded by
@@ -53,6 +55,8 @@ MAX_ALIASES = 200
 #: objects a page holds when ``first`` is not given (REST's default ``limit``), and an unpaged list's guess
 DEFAULT_PAGE = 25
 APQ_CACHE_CHARS = 10_000_000
+#: Relay's wrapper types: their edges and nodes are the objects their connection's page already counts
+WRAPPERS = ("Connection", "Edge")
 
 
 def refusal(message: str, code: str) -> GraphQLError:
@@ -116,7 +120,8 @@ class Scales:
             return Weight(aliases=alias)
         page = self.page(parent, node, definition)
         inner = self.selection(get_named_type(definition.type), node.selection_set)
-        return Weight(1 + inner.depth, page * (1 + inner.cost), alias + inner.aliases)
+        wrapper = parent is not None and parent.name.endswith(WRAPPERS)  # a connection's edges, an edge's node
+        return Weight(1 + inner.depth, page * (int(not wrapper) + inner.cost), alias + inner.aliases)
 
     def page(self, parent: GraphQLNamedType | None, node: FieldNode, definition: Any) -> int:
         """How many objects the field may return per parent object."""
@@ -129,7 +134,7 @@ class Scales:
             else:
                 value = definition.args["first"].default_value
             return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else DEFAULT_PAGE
-        in_connection = isinstance(parent, GraphQLObjectType) and parent.name.endswith("Connection")
+        in_connection = isinstance(parent, GraphQLObjectType) and parent.name.endswith(WRAPPERS)
         listed = isinstance(get_nullable_type(definition.type), GraphQLList)
         return DEFAULT_PAGE if listed and not in_connection else 1
 
@@ -150,8 +155,9 @@ def budget_rule(settings: Settings, variables: Mapping[str, Any]) -> type[Valida
                 message = f"{name} is {weight.depth} levels deep, over the limit of {settings.graphql_max_depth}"
                 self.report_error(refusal(f"{message} (graphql_max_depth)", "MAX_DEPTH"))
             if weight.cost > settings.graphql_max_cost:
+                cost = weight.cost if weight.cost < 10**15 else "more than 10^15"
                 message = (
-                    f"{name} may return {weight.cost} objects, over the cost limit of {settings.graphql_max_cost} "
+                    f"{name} may return {cost} objects, over the cost limit of {settings.graphql_max_cost} "
                     f"(graphql_max_cost): each page size (`first`, {DEFAULT_PAGE} when not given) counts, "
                     "multiplied down nested lists; ask for smaller pages"
                 )
