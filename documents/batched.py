@@ -1,6 +1,7 @@
 """Batched reads for GraphQL's document edges: the documents of many collections, series or sessions at once (one
 round trip each), always within the caller's ``scope`` (``documents/scope.py``), as REST shows them."""
 
+import asyncio
 from collections.abc import Sequence
 from math import fsum
 from statistics import median
@@ -83,35 +84,43 @@ async def session_rollups(
 LogbookPage = tuple[list[tuple[str, dict[str, Any]]], bool]  #: (cursor and entry) of each, whether more follow
 
 
+async def _logbook_page(
+    db: Db, scope: dict[str, Any], page: tuple[int, int, str | None], max_ms: int
+) -> LogbookPage | InvalidInput:
+    session, first, after = page
+    query = both(scope, {"latest": True, "sessionId": session})
+    if after is not None:
+        try:
+            query = {"$and": [query, logbook._after(after)]}
+        except InvalidInput as exc:
+            return exc
+    found = db.logbook.find(query, max_time_ms=max_ms).sort(logbook.NEWEST_FIRST).limit(first + 1)
+    docs: list[dict[str, Any]] = []
+    chars, more = 0, False
+    try:
+        async for doc in found:
+            if len(docs) == first or (docs and chars + len(doc["text"]) > logbook.PAGE_TEXT_CHARS):
+                more = True
+                break
+            docs.append(doc)
+            chars += len(doc["text"])
+    finally:
+        await found.close()
+    return [(logbook.cursor_of(d), logbook.out(d)) for d in docs], more
+
+
 @guarded
 async def logbook_pages(
-    db: Db, scope: dict[str, Any], pages: Sequence[tuple[int, int, str | None]]
+    db: Db, scope: dict[str, Any], pages: Sequence[tuple[int, int, str | None]], max_ms: int
 ) -> dict[tuple[int, int, str | None], LogbookPage | InvalidInput]:
     """Per ``(sessionId, first, after)``: a page of the latest versions of the session's entries within ``scope``
-    (``documents.scope.logbook``), newest first, each with its cursor (as ``GET /logbook?sessionId=`` pages them),
-    all pages in one ``$facet``; a cursor that is not ours answers its page's InvalidInput."""
-    found: dict[tuple[int, int, str | None], LogbookPage | InvalidInput] = {}
-    facets: dict[str, list[dict[str, Any]]] = {}
-    for page in dict.fromkeys(pages):
-        session, first, after = page
-        try:
-            match = (
-                {"sessionId": session} if after is None else {"$and": [{"sessionId": session}, logbook._after(after)]}
-            )
-        except InvalidInput as exc:
-            found[page] = exc
-            continue
-        facets[str(len(facets))] = [{"$match": match}, {"$sort": dict(logbook.NEWEST_FIRST)}, {"$limit": first + 1}]
-    if not facets:
-        return found
-    asked = [page for page in dict.fromkeys(pages) if page not in found]
-    sessions = sorted({session for session, _, _ in asked})
-    pipeline = [{"$match": both(scope, {"latest": True, "sessionId": {"$in": sessions}})}, {"$facet": facets}]
-    [row] = [row async for row in await db.logbook.aggregate(pipeline)]
-    for name, page in zip(facets, asked, strict=True):
-        docs = row[name][: page[1]]
-        found[page] = [(logbook.cursor_of(d), logbook.out(d)) for d in docs], len(row[name]) > page[1]
-    return found
+    (``documents.scope.logbook``), newest first, each with its cursor, as ``GET /logbook?sessionId=`` pages them
+    (a page ends early once its texts hold ``logbook.PAGE_TEXT_CHARS``); the pages are read concurrently, one
+    query each (a single ``$facet`` would meet the 16 MB limit of one answer document). A cursor that is not ours
+    answers its page's InvalidInput."""
+    unique = list(dict.fromkeys(pages))
+    found = await asyncio.gather(*(_logbook_page(db, scope, page, max_ms) for page in unique))
+    return dict(zip(unique, found, strict=True))
 
 
 @guarded

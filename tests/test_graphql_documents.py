@@ -14,11 +14,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+import strawberry
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from app.cli.embedded import DocumentServer
-from app.deps import document_scope, scope_for
+from app.deps import Identity, document_scope, scope_for
+from app.graphql.context import Context
+from app.graphql.document_edges import session_logbook
+from app.graphql.documents.logbook import LogbookConnection
 from app.main import create_app
 from documents import batched
 from documents import scope as doc_scope
@@ -209,17 +213,57 @@ def test_logbook_equals_rest(flavour: Flavour, docs: dict[str, Any]) -> None:
     assert [v["text"] for v in one["versions"]] == ["beam back", "beam back, corrected"]
     pages = []
     after = None
+    session = flavour.data.sessions["a"]
     while True:
-        page = gql(flavour, "sci_a", """query($s: Int!, $after: String) { session(sessionId: $s) {
-            logbook(first: 2, after: $after) { edges { cursor node { entryId text } } pageInfo { hasNextPage } }
-            } }""", s=flavour.data.sessions["a"], after=after)["data"]["session"]["logbook"]  # fmt: skip
+        page = logbook_page(flavour, "sci_a", session, 2, after)
         pages.append([e["node"]["text"] for e in page["edges"]])
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["edges"][-1]["cursor"]
-    rest_all = sci("GET", "/logbook", 200, params={"sessionId": flavour.data.sessions["a"], "limit": 100})["results"]
+    rest_all = sci("GET", "/logbook", 200, params={"sessionId": session, "limit": 100})["results"]
     assert [t for p in pages for t in p] == [e["text"] for e in rest_all]
     assert [len(p) for p in pages] == [2, 2, 1]
+    assert logbook_page(flavour, "sci_b", session, 25, None)["edges"] == []  # the read keeps to the scope
+    refused = local(flavour, "sci_a", LOGBOOK, s=session, first=2, after="not-a-cursor")
+    assert refused["data"] is None and "`cursor` is not a cursor this service gave" in refused["errors"][0]
+
+
+@strawberry.type
+class LogbookOnly:
+    """A schema of the logbook edge alone (the session type's field is wired by the relational side)."""
+
+    @strawberry.field
+    async def sessionLogbook(
+        self, info: strawberry.Info, sessionId: int, first: int, after: str | None
+    ) -> LogbookConnection:
+        return await session_logbook(info, sessionId, first, after)
+
+
+LOGBOOK = """query($s: Int!, $first: Int!, $after: String) { sessionLogbook(sessionId: $s, first: $first,
+    after: $after) { edges { cursor node { entryId text } } pageInfo { hasNextPage } } }"""
+
+
+def local(f: Flavour, role: str, query: str, **variables: Any) -> dict[str, Any]:
+    """``query`` on the logbook-only schema, in an app session as ``role``."""
+
+    async def run(db: Any) -> dict[str, Any]:
+        person = f.data.persons[role]
+        found = await standing(db, person)
+        assert found is not None and found.login is not None
+        scope = scope_for(f.state.settings, person, found.permissions)
+        identity = Identity(login=found.login, personId=person, permissions=found.permissions, scope=scope)
+        context = Context(identity, db, f.state.documents, f.state)
+        answer = await strawberry.Schema(LogbookOnly).execute(query, variables, context_value=context)
+        return {"data": answer.data, "errors": [e.message for e in answer.errors or []]}
+
+    return f.run(run)
+
+
+def logbook_page(f: Flavour, role: str, session: int, first: int, after: str | None) -> dict[str, Any]:
+    answer = local(f, role, LOGBOOK, s=session, first=first, after=after)
+    assert not answer["errors"], answer
+    page: dict[str, Any] = answer["data"]["sessionLogbook"]
+    return page
 
 
 ROLES_SEEING_A = {"sci_a": True, "staff": True, "admin": True, "sci_b": False, "nobody": False}

@@ -105,7 +105,8 @@ async def _logbook_pages(
     context: Context, keys: list[tuple[int, int, str | None]]
 ) -> dict[tuple[int, int, str | None], batched.LogbookPage | InvalidInput]:
     store = await context.documents.ready()
-    return await batched.logbook_pages(store, await _logbook_scope(context), keys)
+    max_ms = context.settings.query_max_time_ms
+    return await batched.logbook_pages(store, await _logbook_scope(context), keys, max_ms)
 
 
 async def _logbook_versions(context: Context, entry_ids: list[str]) -> dict[str, list[Doc]]:
