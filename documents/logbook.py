@@ -11,6 +11,11 @@ Stored shape (the timeline and GraphQL read it too)::
 
 Scope every read with ``documents.scope.logbook``. Pages go newest first by (time, _id); a cursor is the last
 entry's position, opaque to clients.
+
+Reads are pipelines whose first ``$match`` names only indexed fields, the scope and the other filters coming in a
+later ``$match`` (all are conjunctions: the scope bounds the answer as if it came first). SecantusDB uses an index
+only for a filter naming indexed fields alone (with the scope's ``$or`` beside, a session's page at 20,000 entries
+took 0.8 s instead of 0.07 s); MongoDB moves a ``$match`` ahead of a ``$sort`` by itself.
 """
 
 import base64
@@ -37,7 +42,7 @@ Doc = dict[str, Any]
 MAX_VERSION_RACES = 50
 #: characters of text a page holds at most (it always holds one entry)
 PAGE_TEXT_CHARS = 4_000_000
-NEWEST_FIRST = [("time", DESCENDING), ("_id", DESCENDING)]
+NEWEST_FIRST = {"time": DESCENDING, "_id": DESCENDING}
 EPOCH, MILLISECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(milliseconds=1)
 
 
@@ -70,9 +75,17 @@ def _after(cursor: str) -> Doc:
     return {"$or": [{"time": {"$lt": moment}}, {"time": moment, "_id": {"$lt": after}}]}
 
 
-def _narrowed(scope: Doc, f: EntryFilters) -> Doc:
-    query: Doc = {"latest": True}
-    for name in ("beamLineName", "sessionId", "proposalId", "kind"):
+def _indexed(f: EntryFilters) -> Doc:
+    """The part of ``f`` an index serves (``latest`` with a session or a beamline): a read's first ``$match``."""
+    if f.sessionId is not None:
+        return {"latest": True, "sessionId": f.sessionId}
+    return {"latest": True} | ({"beamLineName": f.beamLineName} if f.beamLineName is not None else {})
+
+
+def _rest(f: EntryFilters) -> Doc:
+    """The rest of ``f``: the filters no index serves."""
+    query: Doc = {}
+    for name in ("beamLineName", "proposalId", "kind"):
         if (value := getattr(f, name)) is not None:
             query[name] = value
     if f.tag is not None:
@@ -81,7 +94,7 @@ def _narrowed(scope: Doc, f: EntryFilters) -> Doc:
         query["time"] = {op: t for op, t in (("$gte", f.since), ("$lte", f.until)) if t is not None}
     if f.text:
         query["text"] = {"$regex": re.escape(f.text), "$options": "i"}  # a literal, case-insensitive substring
-    return both(scope, query)
+    return query
 
 
 @guarded
@@ -90,10 +103,11 @@ async def find(
 ) -> tuple[list[Doc], str | None]:
     """(a page of the latest versions within ``scope`` matching ``f``, newest first; the next page's cursor). A
     page ends early once its texts hold ``PAGE_TEXT_CHARS`` (10,000 entries of 100 kB would be a 1 GB answer)."""
-    query = _narrowed(scope, f)
+    rest = both(scope, _rest(f))
     if cursor is not None:
-        query = {"$and": [query, _after(cursor)]}
-    found = db.logbook.find(query, max_time_ms=max_ms).sort(NEWEST_FIRST).limit(limit + 1)
+        rest = {"$and": [rest, _after(cursor)]} if rest else _after(cursor)
+    stages: list[Doc] = [{"$match": _indexed(f)}, {"$sort": NEWEST_FIRST}, {"$match": rest}, {"$limit": limit + 1}]
+    found = await db.logbook.aggregate(stages, maxTimeMS=max_ms)
     page: list[Doc] = []
     chars = 0
     try:
@@ -110,8 +124,8 @@ async def find(
 @guarded
 async def versions(db: Db, scope: Doc, entry_id: str) -> list[Doc]:
     """Every version of an entry within ``scope``, oldest first (none: no such entry, or out of reach)."""
-    cursor = db.logbook.find(both(scope, {"entryId": entry_id})).sort("version", ASCENDING)
-    return [out(d) async for d in cursor]
+    stages: list[Doc] = [{"$match": {"entryId": entry_id}}, {"$match": scope}, {"$sort": {"version": ASCENDING}}]
+    return [out(d) async for d in await db.logbook.aggregate(stages)]
 
 
 @guarded
@@ -156,8 +170,9 @@ async def add_version(db: Db, entry_id: str, changes: Doc, author: Doc, *, retry
 @guarded
 async def copied(db: Db, table: str, ids: list[int], service: str) -> dict[int, Doc]:
     """Per row id of ``table`` among ``ids``: the highest version ``service`` wrote of the entry copied from it."""
-    query = {"source.table": table, "source.id": {"$in": ids}, "author.service": service}
-    found: dict[int, Doc] = {}
-    async for doc in db.logbook.find(query).sort("version", ASCENDING):
-        found[doc["source"]["id"]] = doc
-    return found
+    stages: list[Doc] = [
+        {"$match": {"source.table": table, "source.id": {"$in": ids}}},
+        {"$match": {"author.service": service}},
+        {"$sort": {"version": ASCENDING}},
+    ]
+    return {doc["source"]["id"]: doc async for doc in await db.logbook.aggregate(stages)}
