@@ -12,12 +12,13 @@ from time import monotonic
 from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, delete, insert, tuple_, update
+from sqlalchemy.exc import IntegrityError
 
 from relational.db import WriteSession
 from relational.flavour import SchemaInfo
 from relational.userportalsync_match import ID, Matched, match, typed_column_of
 from relational.userportalsync_plan import Row, plan_of, same
-from schemas.errors import InvalidInput
+from schemas.errors import Conflict, InvalidInput
 from schemas.userportalsync import Counts, LinkCounts, SyncReport, UserPortalProposalSync
 
 
@@ -172,7 +173,8 @@ async def sync_proposal(
     db: WriteSession, schema: SchemaInfo, doc: UserPortalProposalSync, dry_run: bool = False
 ) -> SyncReport:
     """Upsert ``doc``; InvalidInput listing every problem (``errors``: path and message) and nothing written when
-    it has any. ``dry_run``: the same report, everything written undone (a savepoint rolled back)."""
+    it has any; Conflict when the database refuses a row another writer changed meanwhile. ``dry_run``: the
+    same report, everything written undone (a savepoint rolled back)."""
     started = monotonic()
     plan = plan_of(schema, doc)
     doc.unstored(sorted(set(plan.ignored)))
@@ -185,6 +187,8 @@ async def sync_proposal(
     savepoint = await db.begin_nested() if dry_run else None
     try:
         counts = await _write(db, matched, set(doc.prune))
+    except IntegrityError as exc:  # a row written by someone else meanwhile (outside the sync's locks)
+        raise Conflict(f"Refused by the database, nothing was written; retry ({exc.orig or exc})") from None
     finally:
         if savepoint is not None:
             await savepoint.rollback()

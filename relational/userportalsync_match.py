@@ -103,8 +103,10 @@ def _synced(schema: SchemaInfo, name: str, rows: list[Row], keys: list[str]) -> 
 async def _read(
     db: WriteSession, t: TableClause, where: ColumnElement[bool], lock: bool = False
 ) -> list[dict[str, Any]]:
-    """The rows of ``t`` matching ``where``; ``lock``: locked until the transaction ends (an indexed look-up: its
-    gap too, so a second sync creating the same row at once waits, or deadlocks and is told to retry)."""
+    """The rows of ``t`` matching ``where``; ``lock``: a locking read (an indexed look-up; every one but the scans
+    of unindexed columns), which sees the latest committed rows, not the transaction's snapshot, and keeps them
+    (and, at MariaDB's default isolation, their gap) locked until the end: a second sync of the same rows at once
+    waits, or deadlocks and is told to retry, instead of writing them twice."""
     query = select(*t.c).where(where)
     return [dict(r) for r in (await db.execute(query.with_for_update() if lock else query)).mappings()]
 
@@ -249,7 +251,7 @@ async def _of_proposal(db: WriteSession, schema: SchemaInfo, m: Matched, proposa
     """Lab contacts, proteins and members of an existing proposal (a new one has none)."""
     contacts = [row for row, _ in m.plan.lab_contacts]
     t = _synced(schema, "LabContact", contacts, ["proposalId", "cardName", "personId"])
-    stored = await _read(db, t, _of(t, proposal_id))
+    stored = await _read(db, t, _of(t, proposal_id), lock=True)
     by_card = _index(stored, "cardName")
     for row, who in m.plan.lab_contacts:
         found = _find(row, (by_card, ("cardName",)))
@@ -261,7 +263,7 @@ async def _of_proposal(db: WriteSession, schema: SchemaInfo, m: Matched, proposa
     m.found["LabContact"] = {r["labContactId"]: r for r in stored}
     proteins = [row for row, _ in m.plan.proteins]
     t = _synced(schema, "Protein", proteins, ["proposalId", "personId", "externalId", "acronym"])
-    stored = await _read(db, t, _of(t, proposal_id))
+    stored = await _read(db, t, _of(t, proposal_id), lock=True)
     by_ext, by_acronym = _index(stored, "externalId"), _index(stored, "acronym")
     for row in proteins:
         found = _find(row, (by_ext, ("externalId",)), (by_acronym, ("acronym",)))
@@ -269,12 +271,13 @@ async def _of_proposal(db: WriteSession, schema: SchemaInfo, m: Matched, proposa
     m.found["Protein"] = {r["proteinId"]: r for r in stored}
     members = _live(schema, "ProposalHasPerson", ["proposalId", "personId"])
     if proposal_id is not None:
-        found_ids = await db.execute(select(members.c.personId).where(members.c.proposalId == proposal_id))
+        mine = select(members.c.personId).where(members.c.proposalId == proposal_id).with_for_update()
+        found_ids = await db.execute(mine)
         m.proposal_members = set(found_ids.scalars())
     session_ids = [row.id for row, people in m.plan.sessions if row.id is not None and people is not None]
     if session_ids:
         links = _live(schema, "Session_has_Person", ["sessionId", "personId", "role", "remote"])
-        found_links = await db.execute(select(*links.c).where(links.c.sessionId.in_(session_ids)))
+        found_links = await db.execute(select(*links.c).where(links.c.sessionId.in_(session_ids)).with_for_update())
         for link in found_links.mappings():
             m.session_members.setdefault(link["sessionId"], {})[link["personId"]] = dict(link)
 

@@ -23,12 +23,14 @@ UTinyInt = Annotated[int, Field(ge=0, le=255)]
 ExternalId = Annotated[int, Field(ge=0, le=2**128 - 1)]
 Text2 = Annotated[str, Field(max_length=2)]
 Text10 = Annotated[str, Field(max_length=10)]
-Text40 = Annotated[str, Field(max_length=40)]
 Text60 = Annotated[str, Field(max_length=60)]
 Text100 = Annotated[str, Field(max_length=100)]
 Text200 = Annotated[str, Field(max_length=200)]
 Text1024 = Annotated[str, Field(max_length=1024)]
 Text2000 = Annotated[str, Field(max_length=2000)]
+#: a text that names a row (matched on), so never empty
+Key40 = Annotated[str, Field(min_length=1, max_length=40)]
+Key45 = Annotated[str, Field(min_length=1, max_length=45)]
 
 
 def _whole_second(moment: datetime | None) -> datetime | None:
@@ -55,9 +57,9 @@ Prunable = Literal["proposalMembers", "sessionMembers"]
 class UPLaboratory(Lenient):
     """A person's laboratory: matched by ``laboratoryExtPk``, then name, city and country."""
 
-    name: Text45
+    name: Key45
     address: Text255
-    city: Text45
+    city: Key45
     country: Text45
     url: Text255 | None = None
     laboratoryExtPk: Int | None = None
@@ -73,7 +75,7 @@ class UPPerson(Lenient):
     title: Text45 | None = None
     emailAddress: Text60 | None = None
     phoneNumber: Text45 | None = None
-    login: Annotated[str, Field(min_length=1, max_length=45)] | None = None
+    login: Key45 | None = None
     faxNumber: Text45 | None = None
     externalId: ExternalId | None = None
     laboratory: UPLaboratory | None = None
@@ -99,7 +101,7 @@ class UPSessionPerson(UPPerson):
 class UPLabContact(Lenient):
     """A lab contact of the proposal, matched by ``cardName`` within it."""
 
-    cardName: Text40
+    cardName: Key40
     defaultCourrierCompany: Text45 | None = None
     courierAccount: Text45 | None = None
     billingReference: Text45 | None = None
@@ -112,8 +114,8 @@ class UPProposal(Lenient):
     """The proposal, matched by ``externalId``, then code and number; its first person is its principal."""
 
     title: Text200 | None = None
-    proposalCode: Text45
-    proposalNumber: Text45
+    proposalCode: Key45
+    proposalNumber: Key45
     proposalType: Text2 | None = None
     state: Literal["Open", "Closed", "Cancelled"] | None = None
     externalId: ExternalId | None = None
@@ -159,7 +161,7 @@ class UPProtein(Lenient):
     """A protein of the proposal, matched by ``externalId``, then ``acronym`` within it."""
 
     name: Text255 | None = None
-    acronym: Text45
+    acronym: Key45
     description: LongText | None = None
     hazardGroup: UTinyInt | None = None
     containmentLevel: UTinyInt | None = None

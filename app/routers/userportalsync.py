@@ -9,7 +9,7 @@ from app.deps import IdentityDep, SchemaDep, StateDep, WriteSessionDep
 from app.ignored import report_ignored
 from app.problems import AUTHENTICATED, responses
 from relational import userportalsync
-from schemas.errors import Forbidden, InvalidInput
+from schemas.errors import Conflict, Forbidden, InvalidInput
 from schemas.userportalsync import SyncReport, UserPortalProposalSync
 
 router = APIRouter(prefix="/webservices/userportalsync", tags=["Webservices"], responses=responses(*AUTHENTICATED))
@@ -26,7 +26,7 @@ def user_office(identity: IdentityDep, state: StateDep) -> None:
     "/sync_proposal",
     response_model=SyncReport,
     dependencies=[Depends(user_office)],
-    responses=responses(Forbidden, InvalidInput),
+    responses=responses(Forbidden, InvalidInput, Conflict),
 )
 async def sync_proposal(
     body: UserPortalProposalSync,
