@@ -21,7 +21,8 @@ from sqlalchemy import event
 from app.cli.embedded import DocumentServer
 from app.deps import Identity, document_scope, scope_for
 from app.graphql.context import Context
-from app.graphql.document_edges import session_logbook
+from app.graphql.document_edges import collection_best_result, session_logbook
+from app.graphql.documents.best import BestResult
 from app.graphql.documents.logbook import LogbookConnection
 from app.main import create_app
 from documents import batched
@@ -229,8 +230,8 @@ def test_logbook_equals_rest(flavour: Flavour, docs: dict[str, Any]) -> None:
 
 
 @strawberry.type
-class LogbookOnly:
-    """A schema of the logbook edge alone (the session type's field is wired by the relational side)."""
+class Edges:
+    """A schema of edges alone, called with ids (the relational types' fields call them on their objects)."""
 
     @strawberry.field
     async def sessionLogbook(
@@ -238,13 +239,17 @@ class LogbookOnly:
     ) -> LogbookConnection:
         return await session_logbook(info, sessionId, first, after)
 
+    @strawberry.field
+    async def bestResult(self, info: strawberry.Info, dataCollectionId: int) -> BestResult | None:
+        return await collection_best_result(info, dataCollectionId)
+
 
 LOGBOOK = """query($s: Int!, $first: Int!, $after: String) { sessionLogbook(sessionId: $s, first: $first,
     after: $after) { edges { cursor node { entryId text } } pageInfo { hasNextPage } } }"""
 
 
 def local(f: Flavour, role: str, query: str, **variables: Any) -> dict[str, Any]:
-    """``query`` on the logbook-only schema, in an app session as ``role``."""
+    """``query`` on the schema of edges alone, in an app session as ``role``."""
 
     async def run(db: Any) -> dict[str, Any]:
         person = f.data.persons[role]
@@ -253,7 +258,7 @@ def local(f: Flavour, role: str, query: str, **variables: Any) -> dict[str, Any]
         scope = scope_for(f.state.settings, person, found.permissions)
         identity = Identity(login=found.login, personId=person, permissions=found.permissions, scope=scope)
         context = Context(identity, db, f.state.documents, f.state)
-        answer = await strawberry.Schema(LogbookOnly).execute(query, variables, context_value=context)
+        answer = await strawberry.Schema(Edges).execute(query, variables, context_value=context)
         return {"data": answer.data, "errors": [e.message for e in answer.errors or []]}
 
     return f.run(run)
@@ -264,6 +269,22 @@ def logbook_page(f: Flavour, role: str, session: int, first: int, after: str | N
     assert not answer["errors"], answer
     page: dict[str, Any] = answer["data"]["sessionLogbook"]
     return page
+
+
+def test_best_result_equals_rest(flavour: Flavour, docs: dict[str, Any]) -> None:
+    """The SQL auto-processing of a0 against a document result with a higher symmetry and a good R-merge."""
+    a0, sci = flavour.data.dcs["a0"], Caller(flavour, "sci_a")
+    data = {"spaceGroup": "P212121", "innerShell": {"rMerge": 0.04}, "overall": {"resolutionLimitHigh": 1.7}}
+    mine = sci("POST", "/results", 201, json=result([a0], "fast_dp", data=data) | {"kind": "mx.autoproc"})
+    query = """query($dc: Int!) { bestResult(dataCollectionId: $dc) { dataCollectionId reason
+        best { source id program spaceGroup spaceGroupNumber innerShellRMerge resolution }
+        candidates { source id program spaceGroup spaceGroupNumber innerShellRMerge resolution } } }"""
+    answer = local(flavour, "sci_a", query, dc=a0)
+    assert not answer["errors"], answer
+    rest = sci("GET", f"/datacollections/{a0}/best-result", 200)
+    assert answer["data"]["bestResult"] == rest
+    assert rest["best"]["id"] == mine["resultId"] and rest["best"]["spaceGroupNumber"] == 19
+    assert {c["source"] for c in rest["candidates"]} == {"sql", "document"}
 
 
 ROLES_SEEING_A = {"sci_a": True, "staff": True, "admin": True, "sci_b": False, "nobody": False}

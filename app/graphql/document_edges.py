@@ -16,6 +16,7 @@ from app.deps import MAX_LIMIT
 from app.graphql.connection import DEFAULT_FIRST, Connection, Edge, PageInfo, connection, page_of
 from app.graphql.context import Context
 from app.graphql.documents import loaders
+from app.graphql.documents.best import BestResult
 from app.graphql.documents.logbook import LogbookConnection, LogbookEntry
 from app.graphql.documents.metrics import CollectionMetrics, SessionMetrics
 from app.graphql.documents.results import Result
@@ -66,6 +67,11 @@ def _id(name: str, value: int | None) -> int | None:
 async def collection_results(info: strawberry.Info, data_collection_id: int) -> list[Result] | None:
     """A data collection's results: the latest version of every series covering it, newest first."""
     return [Result.of(doc) for doc in await loaders.latest_results(info, data_collection_id)]
+
+
+async def collection_best_result(info: strawberry.Info, data_collection_id: int) -> BestResult | None:
+    """A data collection's best MX processing (SQL auto-processing and document results, REST's rule)."""
+    return BestResult.of(await loaders.best_result(info, data_collection_id))
 
 
 async def collection_metrics(info: strawberry.Info, data_collection_id: int) -> CollectionMetrics:

@@ -6,28 +6,36 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar, cast
 
 import strawberry
+from strawberry.dataloader import DataLoader
 
 from app.graphql.context import Context
-from app.services import metric_stats
+from app.services import exports, metric_stats
 from documents import batched, rollups, scope
+from documents.store import StoreUnavailable
+from schemas.best_result import BestResult
 from schemas.errors import DomainError, InvalidInput
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 Doc = dict[str, Any]
+LATEST = "documents.latest_results"
 
 
-def _load(
-    info: strawberry.Info, name: str, read: Callable[[Context, list[K]], Awaitable[dict[K, V]]]
-) -> Callable[[K], Awaitable[V]]:
-    """``key → value`` through the request's loader ``name``, which answers a batch of keys with one ``read``."""
-    context: Context = info.context
+def _loader(context: Context, name: str, read: Callable[[Context, list[K]], Awaitable[dict[K, V]]]) -> DataLoader[K, V]:
+    """The request's loader ``name``, which answers a batch of keys with one ``read``."""
 
     async def load(keys: list[K]) -> Sequence[V]:
         found = await read(context, keys)
         return [found[key] for key in keys]
 
-    return context.loader(name, load).load
+    return context.loader(name, load)
+
+
+def _load(
+    info: strawberry.Info, name: str, read: Callable[[Context, list[K]], Awaitable[dict[K, V]]]
+) -> Callable[[K], Awaitable[V]]:
+    """``key → value`` through the request's loader ``name``."""
+    return _loader(info.context, name, read).load
 
 
 async def _latest(context: Context, dc_ids: list[int]) -> dict[int, list[Doc]]:
@@ -45,9 +53,26 @@ async def _summaries(context: Context, dc_ids: list[int]) -> dict[int, list[Doc]
     return await batched.metric_summaries(store, await context.document_scope(), dc_ids)
 
 
+async def _best(context: Context, dc_ids: list[int]) -> dict[int, BestResult]:
+    """REST's best result, its document candidates read through the request's loader of latest results (within
+    the caller's scope; none while the store is down, as REST does)."""
+    try:
+        latest = await _loader(context, LATEST, _latest).load_many(dc_ids)
+    except StoreUnavailable:
+        latest = [[] for _ in dc_ids]
+    async with context.sql:
+        oldest_first = {dc: docs[::-1] for dc, docs in zip(dc_ids, latest, strict=True)}  # REST's candidate order
+        return await exports.best_results(context.db, context.documents, dc_ids, oldest_first)
+
+
+async def best_result(info: strawberry.Info, dc_id: int) -> BestResult:
+    """EXI's choice among SQL auto-processing and document results of a data collection (the caller sees)."""
+    return await _load(info, "documents.best_results", _best)(dc_id)
+
+
 async def latest_results(info: strawberry.Info, dc_id: int) -> list[Doc]:
     """The latest version of every series covering a data collection, newest first."""
-    return await _load(info, "documents.latest_results", _latest)(dc_id)
+    return await _load(info, LATEST, _latest)(dc_id)
 
 
 async def versions(info: strawberry.Info, series: str) -> list[Doc]:
