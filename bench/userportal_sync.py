@@ -1,14 +1,18 @@
 """User-office sync: N proposals (5 people, 3 sessions, a lab contact and 2 proteins each) synced through
 ``POST /webservices/userportalsync/sync_proposal`` on one uvicorn worker, from scratch and then unchanged, against a
-throw-away database of each flavour. Prints proposals/s and p50/p95 per document.
+throw-away database of each flavour; then N others through ``ispyb-hybrid sync-proposals`` over a folder (the cron
+job's way, one process whose start-up is counted), from scratch and unchanged. Prints proposals/s, p50/p95.
 
     .venv/bin/python bench/userportal_sync.py [--proposals 1000] [--port 8611] [--flavours official dls]
 """
 
 import argparse
+import json
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -17,7 +21,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import SHARED, served, sh  # noqa: E402
+from bench.common import BIN, ROOT, SHARED, served, sh  # noqa: E402
 
 OFFICE = "bench_office"
 GRANT = f"""
@@ -107,6 +111,15 @@ def run(client: httpx.Client, url: str, docs: list[dict[str, Any]]) -> tuple[flo
     return time.perf_counter() - t0, times, changed
 
 
+def run_cli(db: str, folder: Path, dry_run: bool = False) -> float:
+    """Seconds for ``ispyb-hybrid sync-proposals`` over ``folder`` (one process, each file its own transaction)."""
+    env = {**os.environ, "ISPYB_MODE": "dev", "ISPYB_SQL_URL": f"mysql+aiomysql://root@127.0.0.1/{db}"}
+    cmd = [str(BIN / "ispyb-hybrid"), "sync-proposals", str(folder), *(["--dry-run"] if dry_run else [])]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, cwd=ROOT, capture_output=True)
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--proposals", type=int, default=1000)
@@ -115,7 +128,7 @@ def main() -> None:
     args = parser.parse_args()
     tag = int(time.time()) % 10_000
     docs = [document(i, tag) for i in range(args.proposals)]
-    print(f"{'flavour':9} {'pass':10} {'proposals/s':>12} {'p50 ms':>8} {'p95 ms':>8} {'changed':>8}")
+    print(f"{'flavour':9} {'pass':14} {'proposals/s':>12} {'p50 ms':>8} {'p95 ms':>8} {'changed':>8}")
     for flavour in args.flavours:
         db = database(flavour)
         try:
@@ -128,7 +141,14 @@ def main() -> None:
                         p50 = statistics.median(times) * 1000
                         p95 = statistics.quantiles(times, n=20)[-1] * 1000
                         rate = len(docs) / total
-                        print(f"{flavour:9} {label:10} {rate:12.1f} {p50:8.1f} {p95:8.1f} {changed:8d}", flush=True)
+                        print(f"{flavour:9} {label:14} {rate:12.1f} {p50:8.1f} {p95:8.1f} {changed:8d}", flush=True)
+            with tempfile.TemporaryDirectory() as folder:  # the cron job's way: the CLI over an export folder
+                cli_docs = [document(i, tag + 1) for i in range(args.proposals)]
+                for i, doc in enumerate(cli_docs):
+                    (Path(folder) / f"{i:05d}.json").write_text(json.dumps(doc))
+                for label in ("cli scratch", "cli unchanged"):
+                    total = run_cli(db, Path(folder))
+                    print(f"{flavour:9} {label:14} {len(cli_docs) / total:12.1f} {'':>8} {'':>8} {'':>8}", flush=True)
         finally:
             subprocess.run(["mariadb", "-h127.0.0.1", "-uroot", "-e", f"DROP DATABASE IF EXISTS `{db}`"])
 
