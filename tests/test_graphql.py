@@ -282,3 +282,39 @@ def test_graphiql_absent_in_production(flavour: Flavour) -> None:
         headers = {"Authorization": f"Bearer {login.json()['token']}"}
         r = client.post(f"{API}/graphql", json={"query": "{ proposals { totalCount } }"}, headers=headers)
         assert r.status_code == 200 and r.json()["data"]["proposals"]["totalCount"] == 1
+
+
+def test_document_edges(flavour: Flavour) -> None:
+    """DataCollection.results and Session.logbook hold what REST holds, also through federation's _entities;
+    another proposal's member gets null."""
+    f, d = flavour, flavour.data
+    result = {"kind": "mx.autoproc", "program": {"name": "xia2", "version": "1"}, "dataCollectionIds": [d.dcs["a0"]]}
+    r = f.client.post(f"{API}/results", json=result, headers=f.token("sci_a"))
+    assert r.status_code == 201, r.text
+    note = {"sessionId": d.sessions["a"], "text": "beam lost", "kind": "note"}
+    r = f.client.post(f"{API}/logbook", json=note, headers=f.token("sci_a"))
+    assert r.status_code == 201, r.text
+    entry = r.json()["entryId"]
+    query = """query($dc: Int!, $s: Int!, $r: [_Any!]!) {
+      dataCollection(dataCollectionId: $dc) { results { resultId kind dataCollectionIds } }
+      session(sessionId: $s) { metrics { emCtf { __typename } } logbook { edges { node { entryId text } } } }
+      _entities(representations: $r) { ... on DataCollection { results { resultId } } } }"""
+    variables = {
+        "dc": d.dcs["a0"],
+        "s": d.sessions["a"],
+        "r": [{"__typename": "DataCollection", "dataCollectionId": d.dcs["a0"]}],
+    }
+    answer = gql(f, "sci_a", query, variables)
+    assert "errors" not in answer, answer
+    served = rest(f, "sci_a", f"/results?dataCollectionId={d.dcs['a0']}")["results"]
+    got = answer["data"]["dataCollection"]["results"]
+    assert [(g["resultId"], g["kind"], g["dataCollectionIds"]) for g in got] == [
+        (s["resultId"], s["kind"], s["dataCollectionIds"]) for s in served
+    ]
+    assert len(got) == 1
+    assert answer["data"]["_entities"] == [{"results": [{"resultId": got[0]["resultId"]}]}]
+    session = answer["data"]["session"]
+    assert session["metrics"] == {"emCtf": {"__typename": "EmCtfStats"}}
+    assert session["logbook"]["edges"] == [{"node": {"entryId": entry, "text": "beam lost"}}]
+    other = gql(f, "sci_b", query, variables)
+    assert other["data"] == {"dataCollection": None, "session": None, "_entities": [None]}

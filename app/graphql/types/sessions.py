@@ -12,6 +12,7 @@ from app.graphql.types import build, field
 from app.graphql.types.datacollections import DataCollection, DataCollectionGroup
 
 if TYPE_CHECKING:
+    from app.graphql.documents.logbook import LogbookConnection
     from app.graphql.documents.metrics import SessionMetrics
     from app.graphql.types.proposals import Proposal
 
@@ -68,3 +69,9 @@ class Session:
         self, info: Info
     ) -> Annotated["SessionMetrics", strawberry.lazy("app.graphql.documents.metrics")] | None:
         return await document_edges.session_metrics(info, self.sessionId)
+
+    @field(description="Its logbook (each entry's latest version), newest first")
+    async def logbook(
+        self, info: Info, first: int = DEFAULT_FIRST, after: str | None = None
+    ) -> Annotated["LogbookConnection", strawberry.lazy("app.graphql.documents.logbook")] | None:
+        return await document_edges.session_logbook(info, self.sessionId, first, after)
