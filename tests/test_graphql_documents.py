@@ -224,6 +224,14 @@ def test_logbook_equals_rest(flavour: Flavour, docs: dict[str, Any]) -> None:
     rest_all = sci("GET", "/logbook", 200, params={"sessionId": session, "limit": 100})["results"]
     assert [t for p in pages for t in p] == [e["text"] for e in rest_all]
     assert [len(p) for p in pages] == [2, 2, 1]
+    wired = gql(
+        flavour,
+        "sci_a",
+        """query($s: Int!) { session(sessionId: $s) { logbook(first: 2) {
+        edges { node { text } } pageInfo { hasNextPage } } } }""",
+        s=session,
+    )["data"]["session"]["logbook"]
+    assert [e["node"]["text"] for e in wired["edges"]] == pages[0] and wired["pageInfo"]["hasNextPage"]
     assert logbook_page(flavour, "sci_b", session, 25, None)["edges"] == []  # the read keeps to the scope
     refused = local(flavour, "sci_a", LOGBOOK, s=session, first=2, after="not-a-cursor")
     assert refused["data"] is None and "`cursor` is not a cursor this service gave" in refused["errors"][0]
