@@ -7,7 +7,7 @@ asks to ``prune`` them). Nothing else is ever deleted. The caller's unit of work
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from functools import lru_cache
 from time import monotonic
 from typing import Any
 
@@ -22,8 +22,10 @@ from schemas.errors import Conflict, InvalidInput
 from schemas.userportalsync import Counts, LinkCounts, SyncReport, UserPortalProposalSync
 
 
-def _table(name: str, names: Iterable[str]) -> Table:
-    """``name`` with ``names`` (its id, where it has one, as the primary key that ordered RETURNING needs)."""
+@lru_cache(maxsize=512)
+def _table(name: str, names: tuple[str, ...]) -> Table:
+    """``name`` with ``names`` (its id, where it has one, as the primary key that ordered RETURNING needs); one
+    object per set of columns, so its statements' compiled forms are cached."""
     key = ID.get(name)
     others = (typed_column_of(n) for n in dict.fromkeys(names) if n != key)
     return Table(name, MetaData(), *([Column(key, Integer, primary_key=True)] if key else []), *others)
@@ -35,7 +37,7 @@ async def _insert(db: WriteSession, name: str, rows: list[Row]) -> None:
     for row in rows:
         groups[tuple(sorted(row.values))].append(row)
     for names, group in groups.items():
-        t = _table(name, [ID[name], *names])
+        t = _table(name, (ID[name], *names))
         stmt = insert(t).returning(t.c[ID[name]], sort_by_parameter_order=True)
         ids = (await db.execute(stmt, [row.values for row in group])).scalars().all()
         for row, new_id in zip(group, ids, strict=True):
@@ -48,7 +50,7 @@ async def _update(db: WriteSession, name: str, changes: list[tuple[int, dict[str
     for row_id, changed in changes:
         groups[tuple(sorted(changed))].append((row_id, changed))
     for names, group in groups.items():
-        t = _table(name, [ID[name], *names])
+        t = _table(name, (ID[name], *names))
         stmt = update(t).where(t.c[ID[name]] == bindparam("row_id")).values({n: bindparam(f"v_{n}") for n in names})
         params = [{"row_id": row_id} | _bound(changed) for row_id, changed in group]
         await db.execute(stmt, params)
@@ -76,7 +78,7 @@ async def _upsert(db: WriteSession, name: str, rows: list[Row], found: dict[int,
 async def _proposal_members(db: WriteSession, m: Matched, proposal_id: int, prune: bool) -> LinkCounts:
     wanted = {p for p in (m.plan.persons[member.person].id for member in m.plan.proposal_members) if p is not None}
     have = m.proposal_members
-    t = _table("ProposalHasPerson", ["proposalId", "personId"])
+    t = _table("ProposalHasPerson", ("proposalId", "personId"))
     added = [{"proposalId": proposal_id, "personId": p} for p in sorted(wanted - have)]
     if added:
         await db.execute(insert(t), added)
@@ -112,7 +114,7 @@ async def _session_members(db: WriteSession, m: Matched, prune: bool) -> LinkCou
                 counts.unchanged += 1
         if prune:
             removed += [(row.id, p) for p in sorted(set(have) - listed)]  # type: ignore[misc]
-    t = _table("Session_has_Person", ["sessionId", "personId", "role", "remote"])
+    t = _table("Session_has_Person", ("sessionId", "personId", "role", "remote"))
     for names in {tuple(sorted(a)) for a in added}:
         await db.execute(insert(t), [a for a in added if tuple(sorted(a)) == names])
     for names, params in changes.items():
