@@ -127,7 +127,7 @@ def test_session_metrics_equal_rest(flavour: Flavour, docs: dict[str, Any]) -> N
     session = flavour.data.sessions["a"]
     query = """query($s: Int!) { session(sessionId: $s) { metrics {
         emCtf { estimatedResolution { count mean min max p10 p50 p90 } defocusU { count mean } }
-        any: kind(kind: "em.ctf") unknown: kind(kind: "no.such.kind") } } }"""
+        any: kind(kind: "em.ctf") unknown: kind(kind: "no.such.kind") bad: kind(kind: "$where") } } }"""
     answer = gql(flavour, "sci_a", query, s=session)
     metrics = answer["data"]["session"]["metrics"]
     rest = Caller(flavour, "sci_a")(
@@ -142,6 +142,10 @@ def test_session_metrics_equal_rest(flavour: Flavour, docs: dict[str, Any]) -> N
     assert metrics["emCtf"]["defocusU"] == {"count": 0, "mean": None}
     assert metrics["unknown"] is None
     assert "no.such.kind" in errors_at(answer)[("session", "metrics", "unknown")]
+    assert (
+        metrics["bad"] is None
+        and "`kind`: String should match pattern" in errors_at(answer)[("session", "metrics", "bad")]
+    )
 
 
 def test_root_fields_equal_rest(flavour: Flavour, docs: dict[str, Any]) -> None:

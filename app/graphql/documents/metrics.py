@@ -12,13 +12,17 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
+from pydantic import TypeAdapter, ValidationError
 from strawberry.scalars import JSON
 
 from app.graphql.documents import loaders
 from documents.kinds import bins_of, builtin
+from schemas.errors import InvalidInput
+from schemas.results import Kind
 
 GRAPHQL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 NUMERIC = ("number", "integer")
+KIND = TypeAdapter(Kind)
 
 
 @strawberry.type(description="A metric field over a session, from rollups (quantiles at the field's bin width)")
@@ -105,6 +109,10 @@ def _collection_resolver(kind: str, cls: Any) -> Callable[..., Any]:
 
 async def _session_kind(root: Any, info: strawberry.Info, kind: str) -> JSON | None:
     """Any kind's summary by name (REST's shape: ``{kind, fields}``); an unknown kind is an error."""
+    try:
+        KIND.validate_python(kind)
+    except ValidationError as exc:
+        raise InvalidInput(f"`kind`: {exc.errors()[0]['msg']}") from None
     return JSON(await loaders.session_stats(info, root.sessionId, kind))
 
 
