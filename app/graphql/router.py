@@ -45,7 +45,6 @@ def schema_of(request: Request, settings: Settings) -> Schema:
 @router.post(
     "",
     response_model=GraphQLResponse,
-    response_model_exclude_none=True,
     responses=responses(*AUTHENTICATED, InvalidInput),
 )
 async def graphql(
@@ -60,8 +59,9 @@ async def graphql(
     are null with an error at their path; lists hold only what the caller reaches."""
     if body.query is None and not (body.extensions or {}).get("persistedQuery"):
         raise InvalidInput("`query` is required (or `extensions.persistedQuery` for a persisted query)")
+    graphql_schema = schema_of(request, state.settings)
     try:
-        result = await schema_of(request, state.settings).execute(
+        result = await graphql_schema.execute(
             body.query,
             variable_values=body.variables,
             context_value=Context(identity, db, documents, state),
