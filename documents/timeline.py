@@ -1,61 +1,97 @@
 """A session's documents for its timeline: the latest version of its logbook entries (at their ``time``, by
-``entryId``) and of its results (at their ``createdAt``, by ``_id``), one page after a keyset position."""
+``entryId``) and of its results (at their ``createdAt``, by ``_id``), one page after a keyset position.
 
+Scope: the caller's reach to the session was checked in SQL (``relational/timeline.session_window``), and whoever
+reaches a session sees all its documents (``documents/scope.within`` for its proposal or for the session alone), so
+the session's own field is the scope of these reads: a flat equality, which the store plans with an index where
+the ``$or`` of ``within`` makes it scan the collection.
+
+Pages are read in time slices: SecantusDB sorts every document a filter matches before it applies the limit, so a
+filter over a whole session of 10^5 entries costs seconds, and one over an hour of it milliseconds. A page reads
+the instant of the cursor, then slices further and further from it (1 h, then each slice twice as long) until it
+has enough, and past ~15 years everything left. The first page of a newest-first timeline starts from now.
+"""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from documents.scope import both
 from documents.store import guarded
 from schemas.timeline import Position
+from schemas.times import utc_now
 
 Db = AsyncDatabase[dict[str, Any]]
 #: what a timeline shows of a result: everything but its payload (data, parameters, sweeps, attachments)
 RESULT_FIELDS = {"data": 0, "parameters": 0, "sweeps": 0, "attachments": 0, "idempotencyKey": 0}
+FIRST_SLICE = timedelta(hours=1)
+WIDEST_SLICE = timedelta(hours=2**17)
 
 
-def _after(time: str, id_: str, rank: int, at: Position | None, descending: bool, as_id: Any) -> dict[str, Any]:
-    """The keyset filter of one collection (of ``rank``): its documents strictly after ``at`` in the page's order
-    (``as_id`` turns the cursor's id into the stored one)."""
-    if at is None:
-        return {}
-    later = {time: {"$lt" if descending else "$gt": at.time}}
-    if rank == at.rank:
-        beyond = {time: at.time, id_: {"$lt" if descending else "$gt": as_id(at.id)}}
-        return {"$or": [later, beyond]}
-    if (rank < at.rank) == descending:
-        return {time: {"$lte" if descending else "$gte": at.time}}
-    return later
+class _Source:
+    """One collection's documents of a session, in a page's order."""
+
+    def __init__(
+        self, collection: AsyncCollection[dict[str, Any]], match: dict[str, Any], time: str, id_: str, descending: bool
+    ) -> None:
+        self.collection, self.match, self.time, self.id = collection, match, time, id_
+        self.descending = descending
+        way = DESCENDING if descending else ASCENDING
+        self.order = [(time, way), (id_, way)]
+
+    async def read(self, where: dict[str, Any], n: int, fields: dict[str, int] | None) -> list[dict[str, Any]]:
+        cursor = self.collection.find(self.match | where, fields).sort(self.order).limit(n)
+        return [d async for d in cursor]
+
+    async def page(
+        self, rank: int, at: Position | None, n: int, as_id: Callable[[Any], Any], fields: dict[str, int]
+    ) -> list[dict[str, Any]]:
+        """The first ``n`` documents strictly after ``at`` (its rank ``rank``) in the page's order."""
+        # ``before``: strictly past a bound towards the cursor; ``after``: up to a far bound, itself included
+        before, after = ("$lt", "$gte") if self.descending else ("$gt", "$lte")
+        found: list[dict[str, Any]] = []
+        if at is not None and (rank == at.rank or (rank < at.rank) == self.descending):
+            same = {self.time: at.time} | ({self.id: {before: as_id(at.id)}} if rank == at.rank else {})
+            found = await self.read(same, n, fields)  # the cursor's instant: ties ranked after it
+        edge = at.time if at is not None else (utc_now() if self.descending else None)
+        near, width = edge if at is not None else None, FIRST_SLICE  # a slice's bound towards the cursor (None: open)
+        while len(found) < n:
+            far = _shifted(edge, width, self.descending) if edge is not None and width <= WIDEST_SLICE else None
+            bounds = ({before: near} if near is not None else {}) | ({after: far} if far is not None else {})
+            found += await self.read({self.time: bounds} if bounds else {}, n - len(found), fields)
+            if far is None:
+                break
+            near, width = far, width * 2
+        return found
+
+
+def _shifted(edge: datetime, width: timedelta, descending: bool) -> datetime | None:
+    try:
+        return edge - width if descending else edge + width
+    except OverflowError:
+        return None
 
 
 @guarded
-async def logbook(
-    db: Db, scope: dict[str, Any], session_id: int, rank: int, at: Position | None, descending: bool, n: int
-) -> list[dict[str, Any]]:
-    """The session's first ``n`` logbook entries (latest versions, within ``scope``) after ``at``, each
-    ``{"time", "rank", "id", "item"}``."""
-    query = both(
-        scope, {"sessionId": session_id, "latest": True} | _after("time", "entryId", rank, at, descending, str)
-    )
-    way = DESCENDING if descending else ASCENDING
-    cursor = db.logbook.find(query, {"_id": 0}).sort([("time", way), ("entryId", way)]).limit(n)
-    return [{"time": d["time"], "rank": rank, "id": d["entryId"], "item": d} async for d in cursor]
+async def logbook(db: Db, session_id: int, rank: int, at: Position | None, descending: bool, n: int) -> list[Any]:
+    """The session's first ``n`` logbook entries (latest versions) after ``at``, each ``{"time", "rank", "id",
+    "item"}``."""
+    source = _Source(db.logbook, {"sessionId": session_id, "latest": True}, "time", "entryId", descending)
+    docs = await source.page(rank, at, n, str, {"_id": 0})
+    return [{"time": d["time"], "rank": rank, "id": d["entryId"], "item": d} for d in docs]
 
 
 @guarded
-async def results(
-    db: Db, scope: dict[str, Any], session_id: int, rank: int, at: Position | None, descending: bool, n: int
-) -> list[dict[str, Any]]:
-    """The session's first ``n`` results (latest versions, within ``scope``, without their payload) after ``at``,
-    each ``{"time", "rank", "id", "item"}``."""
-    keyset = _after("createdAt", "_id", rank, at, descending, ObjectId)
-    query = both(scope, {"sessionIds": session_id, "latest": True} | keyset)
-    way = DESCENDING if descending else ASCENDING
-    cursor = db.results.find(query, RESULT_FIELDS).sort([("createdAt", way), ("_id", way)]).limit(n)
+async def results(db: Db, session_id: int, rank: int, at: Position | None, descending: bool, n: int) -> list[Any]:
+    """The session's first ``n`` results (latest versions, without their payload) after ``at``, each ``{"time",
+    "rank", "id", "item"}``."""
+    source = _Source(db.results, {"sessionIds": session_id, "latest": True}, "createdAt", "_id", descending)
     page = []
-    async for doc in cursor:
+    for doc in await source.page(rank, at, n, ObjectId, RESULT_FIELDS):
         result_id = str(doc.pop("_id"))
         page.append({"time": doc["createdAt"], "rank": rank, "id": result_id, "item": {"resultId": result_id, **doc}})
     return page

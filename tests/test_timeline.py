@@ -319,3 +319,20 @@ def test_a_session_across_a_daylight_saving_change(flavour: Flavour, paris: None
     assert [e["summary"] for e in oldest_first[-4:]] == [
         "Robot LOAD SUCCESS", "note: between", "note: just before the scan", "Energy scan Se K"
     ]  # fmt: skip
+
+
+def test_documents_far_apart_and_on_slice_bounds(flavour: Flavour) -> None:
+    """Entries exactly 1, 2, 3, 4 h from each other (the document reads' slice bounds), days, years and decades
+    apart, one in the future: each once, in order, one per page, both ways."""
+    f = flavour
+    mid = utc(T0)
+    offsets = [timedelta(hours=h) for h in (-4, -3, -2, -1, 0, 1, 2, 3, 4, 6)]
+    offsets += [timedelta(days=d) for d in (-3, 3, -365 * 5, 365 * 2, -365 * 20, -365 * 60)]
+    insert(f, "logbook", [entry(f, "a", mid + o, f"at {o}") for o in offsets])
+    insert(f, "logbook", [entry(f, "a", datetime.now(UTC) + timedelta(days=2), "ahead")])
+    expected = brute_force(f, "a")
+    assert len([e for e in expected if e[3] == "logbook"]) == len(offsets) + 1
+    for order, wanted in (("desc", expected), ("asc", expected[::-1])):
+        seen, pages = walk(Caller(f, "sci_a"), f.data.sessions["a"], 1, order=order)
+        assert keys(seen) == wanted, order
+        assert pages == len(wanted)

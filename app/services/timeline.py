@@ -12,7 +12,6 @@ from typing import Any
 
 from app.deps import Identity
 from documents import timeline as stored
-from documents.scope import within
 from documents.store import DocumentStore, StoreTimeout, StoreUnavailable
 from relational import timeline as events
 from relational.db import ReadSession
@@ -73,13 +72,12 @@ async def _documents(
     store: DocumentStore, session_id: int, kinds: set[Kind], at: Position | None, descending: bool, n: int
 ) -> list[dict[str, Any]] | None:
     """The session's documents of ``kinds`` after ``at`` (both collections at once); None when the store does not
-    answer. The caller sees the session (checked in SQL), so the scope is that one session."""
-    scope = within([], [session_id])
+    answer. The caller sees the session (checked in SQL): the session is the scope (see documents/timeline.py)."""
     reads: list[Awaitable[list[dict[str, Any]]]] = []
     if Kind.logbook in kinds:
-        reads.append(stored.logbook(store.db, scope, session_id, RANK[Kind.logbook], at, descending, n))
+        reads.append(stored.logbook(store.db, session_id, RANK[Kind.logbook], at, descending, n))
     if Kind.result in kinds:
-        reads.append(stored.results(store.db, scope, session_id, RANK[Kind.result], at, descending, n))
+        reads.append(stored.results(store.db, session_id, RANK[Kind.result], at, descending, n))
     try:
         pages = await asyncio.gather(*reads)
     except (StoreUnavailable, StoreTimeout):
