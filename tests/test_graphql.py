@@ -318,3 +318,18 @@ def test_document_edges(flavour: Flavour) -> None:
     assert session["logbook"]["edges"] == [{"node": {"entryId": entry, "text": "beam lost"}}]
     other = gql(f, "sci_b", query, variables)
     assert other["data"] == {"dataCollection": None, "session": None, "_entities": [None]}
+
+
+def test_unexpected_errors_are_masked(flavour: Flavour, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fault inside a resolver is an error at its path with a masked message; the other fields answer."""
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("SELECT secret FROM internals")
+
+    monkeypatch.setattr("relational.sessions.by_session_ids", broken)
+    d = flavour.data
+    query = "query($s: Int!, $p: String!) { session(sessionId: $s) { sessionId } proposal(proposal: $p) { title } }"
+    answer = gql(flavour, "sci_a", query, {"s": d.sessions["a"], "p": d.proposals["a"]})
+    assert answer["data"]["session"] is None and answer["data"]["proposal"]["title"]
+    [error] = answer["errors"]
+    assert error["path"] == ["session"] and error["message"] == "Unexpected error."
