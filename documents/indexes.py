@@ -39,12 +39,13 @@ INDEXES: dict[str, list[IndexModel]] = {
     "refresh_tokens": [IndexModel([("expiresAt", ASCENDING)], name="expiry", expireAfterSeconds=0)],
     "refresh_families": [IndexModel([("expiresAt", ASCENDING)], name="expiry", expireAfterSeconds=0)],
     "api_keys": [IndexModel([("createdAt", DESCENDING)], name="created")],
-    # logbook entries, one document per version (documents/logbook.py): pages of a session or a beamline, newest
-    # first; one version number per entry (two correctors cannot both write version N); one version N per SQL row
+    # logbook entries, one document per version (documents/logbook.py): pages of a session, a beamline or all,
+    # newest first; one version number per entry (two correctors cannot both write version N); one version N per SQL row
     # (two sync-faults runs cannot both copy a fault)
     "logbook": [
         IndexModel([("latest", ASCENDING), ("sessionId", ASCENDING), ("time", DESCENDING)], name="session_time"),
         IndexModel([("latest", ASCENDING), ("beamLineName", ASCENDING), ("time", DESCENDING)], name="beamline_time"),
+        IndexModel([("latest", ASCENDING), ("time", DESCENDING)], name="latest_time"),
         IndexModel([("entryId", ASCENDING), ("version", ASCENDING)], name="entry_version", unique=True),
         IndexModel(
             [("source.table", ASCENDING), ("source.id", ASCENDING), ("version", ASCENDING)],

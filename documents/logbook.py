@@ -15,14 +15,17 @@ entry's position, opaque to clients.
 Reads are pipelines whose first ``$match`` names only indexed fields, the scope and the other filters coming in a
 later ``$match`` (all are conjunctions: the scope bounds the answer as if it came first). SecantusDB uses an index
 only for a filter naming indexed fields alone (with the scope's ``$or`` beside, a session's page at 20,000 entries
-took 0.8 s instead of 0.07 s); MongoDB moves a ``$match`` ahead of a ``$sort`` by itself.
+took 0.8 s instead of 0.07 s); MongoDB moves a ``$match`` ahead of a ``$sort`` by itself. SecantusDB also sorts
+without an index, so a page is read a time window at a time (see ``find``).
 """
 
 import base64
 import binascii
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from time import monotonic
 from typing import Any
 
 from bson import ObjectId
@@ -32,7 +35,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from documents.scope import both
-from documents.store import guarded
+from documents.store import StoreTimeout, guarded
 from schemas.errors import Conflict, InvalidInput
 from schemas.logbook import EntryFilters
 from schemas.times import as_utc, utc_now
@@ -42,6 +45,8 @@ Doc = dict[str, Any]
 MAX_VERSION_RACES = 50
 #: characters of text a page holds at most (it always holds one entry)
 PAGE_TEXT_CHARS = 4_000_000
+#: how far back each read of a page looks, in turn (None: everything older)
+WINDOWS = (timedelta(days=1), timedelta(days=8), timedelta(days=64), timedelta(days=512), None)
 NEWEST_FIRST = {"time": DESCENDING, "_id": DESCENDING}
 EPOCH, MILLISECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(milliseconds=1)
 
@@ -63,8 +68,8 @@ def cursor_of(doc: Doc) -> str:
     return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
 
 
-def _after(cursor: str) -> Doc:
-    """The filter of what comes after the position ``cursor``; 422 when it is not one of ours."""
+def _after(cursor: str) -> tuple[Doc, datetime]:
+    """(the filter of what comes after the position ``cursor``, its time); 422 when it is not one of ours."""
     try:
         ms, oid = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if type(ms) is not int or not isinstance(oid, str):
@@ -72,7 +77,7 @@ def _after(cursor: str) -> Doc:
         moment, after = EPOCH + ms * MILLISECOND, ObjectId(oid)
     except (ValueError, TypeError, OverflowError, InvalidId, binascii.Error):
         raise InvalidInput("`cursor` is not a cursor this service gave; start again without it") from None
-    return {"$or": [{"time": {"$lt": moment}}, {"time": moment, "_id": {"$lt": after}}]}
+    return {"$or": [{"time": {"$lt": moment}}, {"time": moment, "_id": {"$lt": after}}]}, moment
 
 
 def _indexed(f: EntryFilters) -> Doc:
@@ -97,27 +102,55 @@ def _rest(f: EntryFilters) -> Doc:
     return query
 
 
+def _windows(anchor: datetime, since: datetime | None) -> Iterator[Doc]:
+    """Time ranges back from ``anchor``, each wider than the last, the first open above and the last below; none
+    below ``since``."""
+    upper: datetime | None = None
+    for width in WINDOWS:
+        try:
+            lower = None if width is None else anchor - width
+        except OverflowError:
+            lower = None
+        if lower is not None and since is not None and lower <= since:
+            lower = None
+        yield {op: t for op, t in (("$gte", lower), ("$lt", upper)) if t is not None}
+        if lower is None:
+            return
+        upper = lower
+
+
 @guarded
 async def find(
     db: Db, scope: Doc, f: EntryFilters, *, cursor: str | None, limit: int, max_ms: int
 ) -> tuple[list[Doc], str | None]:
     """(a page of the latest versions within ``scope`` matching ``f``, newest first; the next page's cursor). A
-    page ends early once its texts hold ``PAGE_TEXT_CHARS`` (10,000 entries of 100 kB would be a 1 GB answer)."""
+    page ends early once its texts hold ``PAGE_TEXT_CHARS`` (10,000 entries of 100 kB would be a 1 GB answer).
+
+    The page is read a time window at a time (``WINDOWS``, back from the cursor or from now), so the store sorts
+    the entries of a few days rather than all of them; the windows' reads share ``max_ms``."""
     rest = both(scope, _rest(f))
+    anchor = utc_now()
     if cursor is not None:
-        rest = {"$and": [rest, _after(cursor)]} if rest else _after(cursor)
-    stages: list[Doc] = [{"$match": _indexed(f)}, {"$sort": NEWEST_FIRST}, {"$match": rest}, {"$limit": limit + 1}]
-    found = await db.logbook.aggregate(stages, maxTimeMS=max_ms)
+        after, anchor = _after(cursor)
+        rest = {"$and": [rest, after]} if rest else after
+    deadline = monotonic() + max_ms / 1000
     page: list[Doc] = []
     chars = 0
-    try:
-        async for doc in found:
-            if len(page) == limit or (page and chars + len(doc["text"]) > PAGE_TEXT_CHARS):
-                return [out(d) for d in page], cursor_of(page[-1])
-            page.append(doc)
-            chars += len(doc["text"])
-    finally:
-        await found.close()
+    for window in _windows(anchor, f.since):
+        left_ms = int((deadline - monotonic()) * 1000)
+        if left_ms <= 0:
+            raise StoreTimeout()
+        first = _indexed(f) | ({"time": window} if window else {})
+        stages: list[Doc] = [{"$match": first}, {"$sort": NEWEST_FIRST}, {"$match": rest}, {"$limit": limit + 1}]
+        found = await db.logbook.aggregate(stages, maxTimeMS=left_ms)
+        try:
+            async for doc in found:
+                if len(page) == limit or (page and chars + len(doc["text"]) > PAGE_TEXT_CHARS):
+                    return [out(d) for d in page], cursor_of(page[-1])
+                page.append(doc)
+                chars += len(doc["text"])
+        finally:
+            await found.close()
     return [out(d) for d in page], None
 
 

@@ -267,6 +267,22 @@ def test_cursor_pages_cover_everything_once_newest_first(flavour: Flavour) -> No
     assert sci_a("GET", "/logbook", 200, params={"limit": 11})["next"] is None
 
 
+def test_pages_span_the_time_windows(flavour: Flavour) -> None:
+    """Entries from an hour ahead to ten years back, read a window at a time (documents.logbook.WINDOWS)."""
+    sci_a, a = Caller(flavour, "sci_a"), flavour.data.sessions["a"]
+    now = datetime.now(UTC)
+    ago = [-0.02, 0, 0.5, 1, 1.01, 3, 8.5, 30, 64.5, 300, 513, 1000, 3650]  # days back
+    made = {
+        n: post(sci_a, sessionId=a, text=f"d{n}", time=(now - timedelta(days=d)).isoformat()) for n, d in enumerate(ago)
+    }
+    expected = [made[n]["entryId"] for n in sorted(made, key=lambda n: ago[n])]
+    for size in (1, 2, 5, 13):
+        assert ids(walk(sci_a, size)) == expected
+        assert ids(walk(sci_a, size, sessionId=a)) == expected
+    since = (now - timedelta(days=64.6)).isoformat()
+    assert ids(walk(sci_a, 2, **{"from": since})) == expected[:9]
+
+
 def test_a_page_of_long_texts_ends_early(flavour: Flavour, monkeypatch: pytest.MonkeyPatch) -> None:
     sci_a, a = Caller(flavour, "sci_a"), flavour.data.sessions["a"]
     made = [post(sci_a, sessionId=a, text=f"{n}" * 6, time=at(n)) for n in range(4)]
