@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The beamline logbook at 10^5 entries: ingest through ``POST /logbook`` (entries/s and p50/p95 per request, one
 writer and 8 at once), then the collection filled to ``--entries`` with entries of the same shape spread over 200
-sessions and 30 days, and p50/p95 of a session's first page, its third page (cursor), a text search within the session and
-the caller's whole logbook (sequential requests through one uvicorn worker and SecantusDB, on one machine).
+sessions and the last 30 days, and p50/p95 of a session's first page, its third page (cursor), a text search
+within the session, and the same over the caller's whole logbook (sequential requests through one uvicorn worker
+and SecantusDB, on one machine).
 """
 
 import argparse
@@ -82,7 +83,7 @@ async def fill(url: str, name: str, places: list[tuple[int, str]], count: int, r
     store = DocumentStore(url, name)
     await store.ensure_indexes()
     t0 = time.perf_counter()
-    base = datetime(2026, 1, 1, tzinfo=UTC)
+    base = datetime.now(UTC) - timedelta(days=30)
     docs: list[dict[str, Any]] = []
     for n in range(count):
         session, beamline = places[n % len(places)]
