@@ -333,3 +333,26 @@ def test_unexpected_errors_are_masked(flavour: Flavour, monkeypatch: pytest.Monk
     assert answer["data"]["session"] is None and answer["data"]["proposal"]["title"]
     [error] = answer["errors"]
     assert error["path"] == ["session"] and error["message"] == "Unexpected error."
+
+
+def test_contacts_and_groups_edges(flavour: Flavour) -> None:
+    f, d = flavour, flavour.data
+    contact = add_contact(f)
+    query = """query($p: String!, $s: Int!) {
+      proposal(proposal: $p) { labContacts { totalCount edges { node { labContactId cardName } } } }
+      session(sessionId: $s) { dataCollectionGroups { edges { node { dataCollectionGroupId
+        dataCollections { edges { node { dataCollectionId } } } } } } } }"""
+    answer = gql(f, "sci_a", query, {"p": d.proposals["a"], "s": d.sessions["a"]})
+    assert "errors" not in answer, answer
+    served = rest(f, "sci_a", f"/labcontacts?proposal={d.proposals['a']}")["results"]
+    contacts = answer["data"]["proposal"]["labContacts"]
+    assert [e["node"] for e in contacts["edges"]] == [
+        {"labContactId": c["labContactId"], "cardName": c["cardName"]} for c in served
+    ]
+    assert contact in {c["labContactId"] for c in served} and contacts["totalCount"] == len(served)
+    groups = answer["data"]["session"]["dataCollectionGroups"]["edges"]
+    assert [g["node"]["dataCollectionGroupId"] for g in groups] == [d.groups["a"]]
+    assert [c["node"]["dataCollectionId"] for c in groups[0]["node"]["dataCollections"]["edges"]] == [
+        d.dcs["a0"],
+        d.dcs["a1"],
+    ]
