@@ -8,8 +8,9 @@ the ``$or`` of ``within`` makes it scan the collection.
 
 Pages are read in time slices: SecantusDB sorts every document a filter matches before it applies the limit, so a
 filter over a whole session of 10^5 entries costs seconds, and one over an hour of it milliseconds. A page reads
-the instant of the cursor, then slices further and further from it (1 h, then each slice twice as long) until it
-has enough, and past ~15 years everything left. The first page of a newest-first timeline starts from now.
+the instant of the cursor, then slices further and further from it (1 h, then each slice twice as long, 16 times
+after an empty one) until it has enough, and past ~15 years everything left. The first page of a newest-first
+timeline starts from now; that of an oldest-first one reads the whole session's documents at once.
 """
 
 from collections.abc import Callable
@@ -30,6 +31,8 @@ Db = AsyncDatabase[dict[str, Any]]
 RESULT_FIELDS = {"data": 0, "parameters": 0, "sweeps": 0, "attachments": 0, "idempotencyKey": 0}
 FIRST_SLICE = timedelta(hours=1)
 WIDEST_SLICE = timedelta(hours=2**17)
+#: how much longer the slice after an empty one is (after one with documents: twice as long)
+EMPTY_GROWTH = 16
 
 
 class _Source:
@@ -62,10 +65,11 @@ class _Source:
         while len(found) < n:
             far = _shifted(edge, width, self.descending) if edge is not None and width <= WIDEST_SLICE else None
             bounds = ({before: near} if near is not None else {}) | ({after: far} if far is not None else {})
-            found += await self.read({self.time: bounds} if bounds else {}, n - len(found), fields)
+            read = await self.read({self.time: bounds} if bounds else {}, n - len(found), fields)
             if far is None:
-                break
-            near, width = far, width * 2
+                return found + read
+            found += read
+            near, width = far, width * (2 if read else EMPTY_GROWTH)
         return found
 
 
