@@ -1,7 +1,6 @@
 """Batched reads for GraphQL's document edges: the documents of many collections, series or sessions at once (one
 round trip each), always within the caller's ``scope`` (``documents/scope.py``), as REST shows them."""
 
-import asyncio
 from collections.abc import Sequence
 from math import fsum
 from statistics import median
@@ -13,7 +12,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from documents import logbook, results, rollups
 from documents.scope import both
 from documents.store import guarded
-from schemas.errors import InvalidInput
 
 Db = AsyncDatabase[dict[str, Any]]
 
@@ -79,48 +77,6 @@ async def session_rollups(
     """The rollups of ``kinds`` in these sessions, by hour."""
     query = {"sessionId": {"$in": sorted(set(session_ids))}, "kind": {"$in": sorted(set(kinds))}}
     return await rollups.read(db, both(scope, query))
-
-
-LogbookPage = tuple[list[tuple[str, dict[str, Any]]], bool]  #: (cursor and entry) of each, whether more follow
-
-
-async def _logbook_page(
-    db: Db, scope: dict[str, Any], page: tuple[int, int, str | None], max_ms: int
-) -> LogbookPage | InvalidInput:
-    session, first, after = page
-    query = both(scope, {"latest": True, "sessionId": session})
-    if after is not None:
-        try:
-            query = {"$and": [query, logbook._after(after)]}
-        except InvalidInput as exc:
-            return exc
-    found = db.logbook.find(query, max_time_ms=max_ms).sort(logbook.NEWEST_FIRST).limit(first + 1)
-    docs: list[dict[str, Any]] = []
-    chars, more = 0, False
-    try:
-        async for doc in found:
-            if len(docs) == first or (docs and chars + len(doc["text"]) > logbook.PAGE_TEXT_CHARS):
-                more = True
-                break
-            docs.append(doc)
-            chars += len(doc["text"])
-    finally:
-        await found.close()
-    return [(logbook.cursor_of(d), logbook.out(d)) for d in docs], more
-
-
-@guarded
-async def logbook_pages(
-    db: Db, scope: dict[str, Any], pages: Sequence[tuple[int, int, str | None]], max_ms: int
-) -> dict[tuple[int, int, str | None], LogbookPage | InvalidInput]:
-    """Per ``(sessionId, first, after)``: a page of the latest versions of the session's entries within ``scope``
-    (``documents.scope.logbook``), newest first, each with its cursor, as ``GET /logbook?sessionId=`` pages them
-    (a page ends early once its texts hold ``logbook.PAGE_TEXT_CHARS``); the pages are read concurrently, one
-    query each (a single ``$facet`` would meet the 16 MB limit of one answer document). A cursor that is not ours
-    answers its page's InvalidInput."""
-    unique = list(dict.fromkeys(pages))
-    found = await asyncio.gather(*(_logbook_page(db, scope, page, max_ms) for page in unique))
-    return dict(zip(unique, found, strict=True))
 
 
 @guarded

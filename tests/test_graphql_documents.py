@@ -221,10 +221,10 @@ def test_logbook_equals_rest(flavour: Flavour, docs: dict[str, Any]) -> None:
     session = flavour.data.sessions["a"]
     while True:
         page = logbook_page(flavour, "sci_a", session, 2, after)
-        pages.append([e["node"]["text"] for e in page["edges"]])
+        pages.append([e["text"] for e in page["nodes"]])
         if not page["pageInfo"]["hasNextPage"]:
             break
-        after = page["edges"][-1]["cursor"]
+        after = page["pageInfo"]["endCursor"]
     rest_all = sci("GET", "/logbook", 200, params={"sessionId": session, "limit": 100})["results"]
     assert [t for p in pages for t in p] == [e["text"] for e in rest_all]
     assert [len(p) for p in pages] == [2, 2, 1]
@@ -232,11 +232,11 @@ def test_logbook_equals_rest(flavour: Flavour, docs: dict[str, Any]) -> None:
         flavour,
         "sci_a",
         """query($s: Int!) { session(sessionId: $s) { logbook(first: 2) {
-        edges { node { text } } pageInfo { hasNextPage } } } }""",
+        nodes { text } pageInfo { hasNextPage } } } }""",
         s=session,
     )["data"]["session"]["logbook"]
-    assert [e["node"]["text"] for e in wired["edges"]] == pages[0] and wired["pageInfo"]["hasNextPage"]
-    assert logbook_page(flavour, "sci_b", session, 25, None)["edges"] == []  # the read keeps to the scope
+    assert [e["text"] for e in wired["nodes"]] == pages[0] and wired["pageInfo"]["hasNextPage"]
+    assert logbook_page(flavour, "sci_b", session, 25, None)["nodes"] == []  # the read keeps to the scope
     refused = local(flavour, "sci_a", LOGBOOK, s=session, first=2, after="not-a-cursor")
     assert refused["data"] is None and "`cursor` is not a cursor this service gave" in refused["errors"][0]
 
@@ -257,7 +257,7 @@ class Edges:
 
 
 LOGBOOK = """query($s: Int!, $first: Int!, $after: String) { sessionLogbook(sessionId: $s, first: $first,
-    after: $after) { edges { cursor node { entryId text } } pageInfo { hasNextPage } } }"""
+    after: $after) { nodes { entryId text } pageInfo { hasNextPage endCursor } } }"""
 
 
 def local(f: Flavour, role: str, query: str, **variables: Any) -> dict[str, Any]:
@@ -376,7 +376,7 @@ def test_batched_reads_keep_to_the_scope(flavour: Flavour, docs: dict[str, Any])
 def counted(flavour: Flavour, monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
     """Calls of each batched document read, and SQL statements (key ``sql``), while the test runs."""
     calls: Counter[str] = Counter()
-    for name in ("latest_results", "versions", "metric_summaries", "session_rollups", "logbook_pages"):
+    for name in ("latest_results", "versions", "metric_summaries", "session_rollups"):
         real = getattr(batched, name)
 
         async def wrapped(*args: Any, _real: Any = real, _name: str = name, **kw: Any) -> Any:

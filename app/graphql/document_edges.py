@@ -13,7 +13,7 @@ import strawberry
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 from app.deps import MAX_LIMIT
-from app.graphql.connection import DEFAULT_FIRST, Connection, Edge, PageInfo, connection, page_of
+from app.graphql.connection import DEFAULT_FIRST, Connection, PageInfo, connection, page_of
 from app.graphql.context import Context
 from app.graphql.documents import loaders
 from app.graphql.documents.best import BestResult
@@ -87,18 +87,14 @@ async def session_metrics(info: strawberry.Info, session_id: int) -> SessionMetr
 async def session_logbook(
     info: strawberry.Info, session_id: int, first: int = DEFAULT_FIRST, after: str | None = None
 ) -> LogbookConnection:
-    """A page of a session's logbook (latest versions), newest first; ``after``: an edge's cursor."""
+    """A page of a session's logbook (latest versions), newest first; ``after``: the previous page's endCursor."""
     if not 1 <= first <= MAX_LIMIT:
         raise InvalidInput(f"`first` must be between 1 and {MAX_LIMIT}, not {first}")
-    rows, more = await loaders.logbook_page(info, session_id, first, _valid(Cursor | None, "after", after))
-    edges = [Edge(cursor=cursor, node=LogbookEntry.of(doc)) for cursor, doc in rows]
-    info_ = PageInfo(
-        hasNextPage=more,
-        hasPreviousPage=after is not None,
-        startCursor=edges[0].cursor if edges else None,
-        endCursor=edges[-1].cursor if edges else None,
+    rows, following = await loaders.logbook_page(info, session_id, first, _valid(Cursor | None, "after", after))
+    page = PageInfo(
+        hasNextPage=following is not None, hasPreviousPage=after is not None, startCursor=None, endCursor=following
     )
-    return LogbookConnection(edges=edges, pageInfo=info_)
+    return LogbookConnection(nodes=[LogbookEntry.of(doc) for doc in rows], pageInfo=page)
 
 
 async def _metrics_where(

@@ -1,6 +1,7 @@
 """The request's batch loaders over the document store: each level of a query costs one round trip per loader,
 whatever the number of its parents, always within the caller's document scope (``Context.document_scope``)."""
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar, cast
@@ -10,15 +11,18 @@ from strawberry.dataloader import DataLoader
 
 from app.graphql.context import Context
 from app.services import exports, metric_stats
-from documents import batched, rollups, scope
+from documents import batched, logbook, rollups, scope
 from documents.store import StoreUnavailable
 from schemas.best_result import BestResult
 from schemas.errors import DomainError, InvalidInput
+from schemas.logbook import EntryFilters
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 Doc = dict[str, Any]
 LATEST = "documents.latest_results"
+LogbookKey = tuple[int, int, str | None]  #: sessionId, first, after
+LogbookPage = tuple[list[Doc], str | None]  #: the entries, the next page's cursor
 
 
 def _loader(context: Context, name: str, read: Callable[[Context, list[K]], Awaitable[dict[K, V]]]) -> DataLoader[K, V]:
@@ -126,12 +130,24 @@ async def _logbook_scope(context: Context) -> Doc:
     return scope.logbook(await context.document_scope(), context.identity.scope.beamlines)
 
 
-async def _logbook_pages(
-    context: Context, keys: list[tuple[int, int, str | None]]
-) -> dict[tuple[int, int, str | None], batched.LogbookPage | InvalidInput]:
+async def _logbook_pages(context: Context, keys: list[LogbookKey]) -> dict[LogbookKey, LogbookPage | DomainError]:
+    """Each page through REST's read (``documents.logbook.find``: its time windows, text budget and time limit),
+    the pages of one level at once."""
     store = await context.documents.ready()
+    seen = await _logbook_scope(context)
     max_ms = context.settings.query_max_time_ms
-    return await batched.logbook_pages(store, await _logbook_scope(context), keys, max_ms)
+
+    async def page(key: LogbookKey) -> LogbookPage | DomainError:
+        session, first, after = key
+        try:
+            return await logbook.find(
+                store, seen, EntryFilters(sessionId=session), cursor=after, limit=first, max_ms=max_ms
+            )
+        except InvalidInput as exc:
+            return exc
+
+    unique = list(dict.fromkeys(keys))
+    return dict(zip(unique, await asyncio.gather(*map(page, unique)), strict=True))
 
 
 async def _logbook_versions(context: Context, entry_ids: list[str]) -> dict[str, list[Doc]]:
@@ -139,10 +155,10 @@ async def _logbook_versions(context: Context, entry_ids: list[str]) -> dict[str,
     return await batched.logbook_versions(store, await _logbook_scope(context), entry_ids)
 
 
-async def logbook_page(info: strawberry.Info, session_id: int, first: int, after: str | None) -> batched.LogbookPage:
-    """A page of a session's logbook the caller sees, newest first: (cursor, entry) of each, whether more follow."""
+async def logbook_page(info: strawberry.Info, session_id: int, first: int, after: str | None) -> LogbookPage:
+    """A page of a session's logbook the caller sees, newest first, and the next page's cursor (None: the last)."""
     found = await _load(info, "documents.logbook_pages", _logbook_pages)((session_id, first, after))
-    return cast(batched.LogbookPage, found)  # the loader raises the InvalidInput it is given
+    return cast(LogbookPage, found)  # the loader raises the DomainError it is given
 
 
 async def logbook_versions(info: strawberry.Info, entry_id: str) -> list[Doc]:

@@ -8,7 +8,7 @@ from typing import Any, Self
 
 import strawberry
 
-from app.graphql.connection import Edge, PageInfo
+from app.graphql.connection import PageInfo
 from app.graphql.documents import loaders
 
 
@@ -89,7 +89,10 @@ class LogbookEntry:
         )
 
 
-@strawberry.type(description="A page of a session's logbook, newest first")
+@strawberry.type(
+    description="A page of a session's logbook, newest first, as REST pages it: the page's cursor is "
+    "pageInfo.endCursor (a page may end early once its texts are long)"
+)
 class LogbookConnection:
-    edges: list[Edge[LogbookEntry]]
+    nodes: list[LogbookEntry]
     pageInfo: PageInfo
