@@ -61,6 +61,8 @@ def test_dashboard_signs_in_and_draws_each_plot(served: str) -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 1700})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        calls: list[str] = []
+        page.on("request", lambda r: calls.append(f"{r.method} {r.url.split('?')[0]}") if "/api/v1/" in r.url else None)
         page.goto(f"{served}/dashboard")
         page.fill("#login-name", "nobody-at-all")
         page.click("#login button")
@@ -73,6 +75,7 @@ def test_dashboard_signs_in_and_draws_each_plot(served: str) -> None:
         for session, plots in PLOTS.items():
             value = page.locator("#session option", has_text=session).get_attribute("value")
             assert value is not None
+            calls.clear()
             page.select_option("#session", value)
             for plot in plots:
                 drawn = f"document.querySelector('#{plot} svg.main-svg') !== null"
@@ -83,6 +86,10 @@ def test_dashboard_signs_in_and_draws_each_plot(served: str) -> None:
                 page.wait_for_function(f"document.getElementById('{plot}-status').textContent.startsWith('No data')")
                 assert not _drawn(page, plot)
             page.wait_for_function("document.getElementById('summary').textContent.includes('technique')")
+            assert "data collection(s)" in page.inner_text("#summary")
+            # the summary and the histograms and time series: one GraphQL query, no REST statistics call
+            assert calls.count(f"POST {served}/ispyb/api/v1/graphql") == 1
+            assert not [c for c in calls if "/stats/" in c]
             page.screenshot(path=str(ARTEFACTS / f"dashboard-{session}.png"), full_page=True)
         browser.close()
     assert errors == []
