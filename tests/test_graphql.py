@@ -296,8 +296,8 @@ def test_document_edges(flavour: Flavour) -> None:
     assert r.status_code == 201, r.text
     entry = r.json()["entryId"]
     query = """query($dc: Int!, $s: Int!, $r: [_Any!]!) {
-      dataCollection(dataCollectionId: $dc) { results { resultId kind dataCollectionIds } }
-      session(sessionId: $s) { metrics { emCtf { __typename } } logbook { edges { node { entryId text } } } }
+      dataCollection(dataCollectionId: $dc) { results { resultId kind dataCollectionIds } bestResult { reason } }
+      session(sessionId: $s) { metrics { emCtf { __typename } } logbook { nodes { entryId text } } }
       _entities(representations: $r) { ... on DataCollection { results { resultId } } } }"""
     variables = {
         "dc": d.dcs["a0"],
@@ -312,10 +312,12 @@ def test_document_edges(flavour: Flavour) -> None:
         (s["resultId"], s["kind"], s["dataCollectionIds"]) for s in served
     ]
     assert len(got) == 1
+    best = rest(f, "sci_a", f"/datacollections/{d.dcs['a0']}/best-result")
+    assert answer["data"]["dataCollection"]["bestResult"] == {"reason": best["reason"]}
     assert answer["data"]["_entities"] == [{"results": [{"resultId": got[0]["resultId"]}]}]
     session = answer["data"]["session"]
     assert session["metrics"] == {"emCtf": {"__typename": "EmCtfStats"}}
-    assert session["logbook"]["edges"] == [{"node": {"entryId": entry, "text": "beam lost"}}]
+    assert session["logbook"]["nodes"] == [{"entryId": entry, "text": "beam lost"}]
     other = gql(f, "sci_b", query, variables)
     assert other["data"] == {"dataCollection": None, "session": None, "_entities": [None]}
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.graphql.context import Context
+from app.routers.params import MAX_ID
 from relational import (
     containers,
     datacollections,
@@ -20,6 +21,7 @@ from relational import (
 )
 from relational.batches import Slice
 from relational.common import Page
+from schemas.errors import InvalidInput
 
 Row = dict[str, Any]
 
@@ -81,57 +83,70 @@ class Lists:
         return await context.loader(self.name, load).load(key)
 
 
-PROPOSALS = Objects("proposals", lambda c, ids: proposals.by_proposal_ids(c.db, c.identity.scope, ids))
-SESSIONS = Objects("sessions", lambda c, ids: sessions.by_session_ids(c.db, c.identity.scope, c.schema, ids))
+PROPOSALS = Objects("relational.proposals", lambda c, ids: proposals.by_proposal_ids(c.db, c.identity.scope, ids))
+SESSIONS = Objects("relational.sessions", lambda c, ids: sessions.by_session_ids(c.db, c.identity.scope, c.schema, ids))
 SESSIONS_OF_PROPOSALS = Children(
-    "sessions.of_proposals", lambda c, ids, p: sessions.of_proposals(c.db, c.identity.scope, c.schema, ids, p)
+    "relational.sessions.of_proposals",
+    lambda c, ids, p: sessions.of_proposals(c.db, c.identity.scope, c.schema, ids, p),
 )
-GROUPS = Objects("groups", lambda c, ids: datacollections.groups_by_ids(c.db, c.identity.scope, ids))
+GROUPS = Objects("relational.groups", lambda c, ids: datacollections.groups_by_ids(c.db, c.identity.scope, ids))
 GROUPS_OF_SESSIONS = Children(
-    "groups.of_sessions", lambda c, ids, p: datacollections.groups_of_sessions(c.db, c.identity.scope, ids, p)
+    "relational.groups.of_sessions",
+    lambda c, ids, p: datacollections.groups_of_sessions(c.db, c.identity.scope, ids, p),
 )
 COLLECTIONS = Objects(
-    "collections", lambda c, ids: datacollections.by_collection_ids(c.db, c.identity.scope, c.schema, ids)
+    "relational.collections", lambda c, ids: datacollections.by_collection_ids(c.db, c.identity.scope, c.schema, ids)
 )
 COLLECTIONS_OF_SESSIONS = Children(
-    "collections.of_sessions",
+    "relational.collections.of_sessions",
     lambda c, ids, p: datacollections.of_sessions(c.db, c.identity.scope, c.schema, ids, p),
 )
 COLLECTIONS_OF_GROUPS = Children(
-    "collections.of_groups", lambda c, ids, p: datacollections.of_groups(c.db, c.identity.scope, c.schema, ids, p)
+    "relational.collections.of_groups",
+    lambda c, ids, p: datacollections.of_groups(c.db, c.identity.scope, c.schema, ids, p),
 )
 INTEGRATIONS_OF_COLLECTIONS = Children(
-    "integrations.of_collections", lambda c, ids, p: processings.integrations_of(c.db, c.identity.scope, ids, p)
+    "relational.integrations.of_collections",
+    lambda c, ids, p: processings.integrations_of(c.db, c.identity.scope, ids, p),
 )
 STATISTICS_OF_INTEGRATIONS = Lists(
-    "statistics.of_integrations",
+    "relational.statistics.of_integrations",
     lambda c, ids: processings.statistics_of_integrations(c.db, c.identity.scope, c.schema, ids),
 )
-PROGRAMS = Objects("programs", lambda c, ids: processings.programs_by_ids(c.db, c.identity.scope, ids))
-SHIPPINGS = Objects("shippings", lambda c, ids: shipping.by_shipping_ids(c.db, c.identity.scope, ids))
+PROGRAMS = Objects("relational.programs", lambda c, ids: processings.programs_by_ids(c.db, c.identity.scope, ids))
+SHIPPINGS = Objects("relational.shippings", lambda c, ids: shipping.by_shipping_ids(c.db, c.identity.scope, ids))
 SHIPPINGS_OF_PROPOSALS = Children(
-    "shippings.of_proposals", lambda c, ids, p: shipping.of_proposals(c.db, c.identity.scope, ids, p)
+    "relational.shippings.of_proposals", lambda c, ids, p: shipping.of_proposals(c.db, c.identity.scope, ids, p)
 )
-DEWARS = Objects("dewars", lambda c, ids: dewars.by_dewar_ids(c.db, c.identity.scope, ids))
+DEWARS = Objects("relational.dewars", lambda c, ids: dewars.by_dewar_ids(c.db, c.identity.scope, ids))
 DEWARS_OF_SHIPPINGS = Children(
-    "dewars.of_shippings", lambda c, ids, p: dewars.of_shippings(c.db, c.identity.scope, ids, p)
+    "relational.dewars.of_shippings", lambda c, ids, p: dewars.of_shippings(c.db, c.identity.scope, ids, p)
 )
-CONTAINERS = Objects("containers", lambda c, ids: containers.by_container_ids(c.db, c.identity.scope, ids))
+CONTAINERS = Objects("relational.containers", lambda c, ids: containers.by_container_ids(c.db, c.identity.scope, ids))
 CONTAINERS_OF_DEWARS = Children(
-    "containers.of_dewars", lambda c, ids, p: containers.of_dewars(c.db, c.identity.scope, ids, p)
+    "relational.containers.of_dewars", lambda c, ids, p: containers.of_dewars(c.db, c.identity.scope, ids, p)
 )
-SAMPLES = Objects("samples", lambda c, ids: samples.by_sample_ids(c.db, c.identity.scope, ids))
+SAMPLES = Objects("relational.samples", lambda c, ids: samples.by_sample_ids(c.db, c.identity.scope, ids))
 SAMPLES_OF_CONTAINERS = Children(
-    "samples.of_containers", lambda c, ids, p: samples.of_containers(c.db, c.identity.scope, ids, p)
+    "relational.samples.of_containers", lambda c, ids, p: samples.of_containers(c.db, c.identity.scope, ids, p)
 )
-PROTEINS = Objects("proteins", lambda c, ids: samples.by_protein_ids(c.db, c.identity.scope, ids))
+PROTEINS = Objects("relational.proteins", lambda c, ids: samples.by_protein_ids(c.db, c.identity.scope, ids))
 PROTEINS_OF_PROPOSALS = Children(
-    "proteins.of_proposals", lambda c, ids, p: samples.proteins_of(c.db, c.identity.scope, ids, p)
+    "relational.proteins.of_proposals", lambda c, ids, p: samples.proteins_of(c.db, c.identity.scope, ids, p)
 )
 LABCONTACTS = Objects(
-    "labcontacts", lambda c, ids: labcontacts.by_labcontact_ids(c.db, c.identity.scope, c.schema, ids)
+    "relational.labcontacts", lambda c, ids: labcontacts.by_labcontact_ids(c.db, c.identity.scope, c.schema, ids)
 )
 LABCONTACTS_OF_PROPOSALS = Children(
-    "labcontacts.of_proposals",
+    "relational.labcontacts.of_proposals",
     lambda c, ids, p: labcontacts.of_proposals(c.db, c.identity.scope, c.schema, ids, p),
 )
+
+
+def reference_id(value: object, key: str) -> int:
+    """A federation representation's key, which a router sends as it got it: an id (or its digits)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise InvalidInput(f"`{key}` must be an id (1 to {MAX_ID}), not {str(value)[:40]!r}")
+    return value

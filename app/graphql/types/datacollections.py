@@ -13,6 +13,7 @@ from app.graphql.types.processings import AutoProcIntegration
 from app.graphql.types.samples import BLSample
 
 if TYPE_CHECKING:
+    from app.graphql.documents.best import BestResult
     from app.graphql.documents.metrics import CollectionMetrics
     from app.graphql.documents.results import Result
     from app.graphql.types.sessions import Session
@@ -144,6 +145,12 @@ class DataCollection:
         self, info: Info
     ) -> list[Annotated["Result", strawberry.lazy("app.graphql.documents.results")]] | None:
         return await document_edges.collection_results(info, self.dataCollectionId)
+
+    @field(description="Its best MX processing among SQL auto-processing and results (REST's best-result)")
+    async def bestResult(
+        self, info: Info
+    ) -> Annotated["BestResult", strawberry.lazy("app.graphql.documents.best")] | None:
+        return await document_edges.collection_best_result(info, self.dataCollectionId)
 
     @field(description="Its metric summaries, per kind")
     async def metrics(
