@@ -20,7 +20,7 @@ DEFAULT_FIRST = 25
 _PREFIX = "cursor:"
 
 
-@strawberry.type
+@strawberry.federation.type(shareable=True, description="Relay's page info (shareable: other subgraphs have it too)")
 class PageInfo:
     hasNextPage: bool
     hasPreviousPage: bool
