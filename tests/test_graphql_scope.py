@@ -141,6 +141,7 @@ def test_service_sdl(flavour: Flavour) -> None:
     for key in ("proposalId", "sessionId", "dataCollectionId", "blSampleId", "shippingId", "dewarId", "containerId"):
         assert f'@key(fields: "{key}")' in sdl, key
     assert '@link(url: "https://specs.apollo.dev/federation/v2' in sdl
+    assert "type PageInfo @shareable" in sdl  # every Relay subgraph has one: composition needs it shareable
 
 
 async def _hidden_session(db: AsyncSession, proposal_id: int) -> tuple[int, int]:
