@@ -143,6 +143,12 @@ def test_lists_equal_rest(flavour: Flavour) -> None:
     assert [(e["node"]["proteinId"], e["node"]["acronym"]) for e in proteins] == [
         (p["proteinId"], p["acronym"]) for p in rest(f, "sci_a", f"/proteins?proposal={d.proposals['a']}")["results"]
     ]
+    samples = gql(f, "sci_a", "{ samples { edges { node { blSampleId name crystalId proteinId } } } }")["data"]
+    assert [e["node"] for e in samples["samples"]["edges"]] == [
+        {"blSampleId": b["blSampleId"], "name": b["name"], "crystalId": b["Crystal"]["crystalId"],
+         "proteinId": b["Crystal"]["Protein"]["proteinId"]}
+        for b in rest(f, "sci_a", "/samples")["results"]
+    ]  # fmt: skip
     query = """query($d: Int!) { dewar(dewarId: $d) {
       containers { edges { node { containerId samples { edges { node { blSampleId } } } } } } } }"""
     containers = gql(f, "sci_a", query, {"d": d.dewars["a"]})["data"]["dewar"]["containers"]["edges"]

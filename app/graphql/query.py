@@ -2,6 +2,7 @@
 natural), single objects by id. An object out of reach is null with a "not found" error at its path."""
 
 import re
+from typing import Any
 
 import strawberry
 
@@ -201,14 +202,8 @@ class RelationalQuery:
         return LabContact.of(row)
 
 
-def _flat_sample(row: dict[str, object]) -> dict[str, object]:
+def _flat_sample(row: dict[str, Any]) -> dict[str, Any]:
     """A sample as the REST list nests it, flattened back to BLSample's fields."""
-    crystal = row["Crystal"]
-    assert isinstance(crystal, dict)
-    plan = row["DiffractionPlan"]
-    assert isinstance(plan, dict)
-    return row | {
-        "crystalId": crystal["crystalId"],
-        "proteinId": crystal["Protein"]["proteinId"],
-        "diffractionPlanId": plan["diffractionPlanId"],
-    }
+    crystal, plan = row["Crystal"], row["DiffractionPlan"]
+    ids = {"crystalId": crystal["crystalId"], "proteinId": crystal["Protein"]["proteinId"]}
+    return row | ids | {"diffractionPlanId": plan["diffractionPlanId"]}
