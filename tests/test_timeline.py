@@ -336,3 +336,30 @@ def test_documents_far_apart_and_on_slice_bounds(flavour: Flavour) -> None:
         seen, pages = walk(Caller(f, "sci_a"), f.data.sessions["a"], 1, order=order)
         assert keys(seen) == wanted, order
         assert pages == len(wanted)
+
+
+@pytest.fixture
+def new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The facility west of Greenwich (UTC-5), where year 1 and year 9999 lie beyond a datetime once converted."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    clock.tzset()
+    yield
+    monkeypatch.undo()
+    clock.tzset()
+
+
+def test_the_ends_of_time(flavour: Flavour, new_york: None) -> None:
+    f = flavour
+    add_sql_events(f, "a", {"dataCollection": [datetime(9999, 12, 31, 23, 30)], "robotAction": [datetime(1970, 1, 2)]})
+    insert(f, "logbook", [entry(f, "a", datetime(1, 1, 1, 0, 30, tzinfo=UTC), "first of all")])
+    insert(f, "logbook", [entry(f, "a", datetime(9999, 12, 31, 23, 59, tzinfo=UTC), "last of all")])
+    every = {(e["type"], e["id"]) for e in Caller(f, "sci_a")("GET", f"/sessions/{f.data.sessions['a']}/timeline",
+                                                               200, params={"limit": 100})["results"]}  # fmt: skip
+    assert len(every) == 7  # the data set's 3, and ours
+    for order in ("desc", "asc"):
+        seen, _ = walk(Caller(f, "sci_a"), f.data.sessions["a"], 1, order=order)
+        assert {(e["type"], e["id"]) for e in seen} == every and len(seen) == 7, order
+        oldest = seen[-1] if order == "desc" else seen[0]
+        assert oldest["summary"] == "note: first of all"
+        # local 9999-12-31 23:30 is past the last UTC moment a datetime holds: shown as that moment, first
+        assert (seen[0] if order == "desc" else seen[-1])["time"] == "9999-12-31T23:59:59.999999Z"

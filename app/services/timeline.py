@@ -7,7 +7,7 @@ events, with ``documents.available`` false.
 
 import asyncio
 from collections.abc import Awaitable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from app.deps import Identity
@@ -18,9 +18,11 @@ from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from schemas.errors import NotFound
 from schemas.timeline import RANK, SQL_KINDS, Cursor, Kind, Order, Position
-from schemas.times import as_utc, to_sql
+from schemas.times import as_utc, sql_midnight, to_sql
 
 KIND_OF_RANK = {rank: kind for kind, rank in RANK.items()}
+#: the first and last times a datetime holds, naive
+_FIRST, _LAST = sql_midnight(date.min), sql_midnight(date.max) + (timedelta(days=1) - timedelta.resolution)
 SUMMARY_CHARS = 120
 
 
@@ -45,7 +47,7 @@ async def session_timeline(
     descending = order == "desc"
     documents = asyncio.ensure_future(_documents(store, session_id, kinds, at, descending, limit + 1))
     try:
-        sql_at = None if at is None else Position(to_sql(at.time), at.rank, at.id)
+        sql_at = None if at is None else Position(_sql_time(at.time), at.rank, at.id)
         ranks = {kind: RANK[kind] for kind in kinds & SQL_KINDS}
         rows = await events.page(db, session_id, ranks, sql_at, descending, limit + 1)
     except BaseException:
@@ -87,12 +89,24 @@ async def _documents(
 
 def utc_of_sql(local: datetime) -> datetime:
     """A naive facility-local SQL time as the aware UTC moment it names, through ``schemas.times.to_sql`` (the
-    one conversion the times module offers; in an hour a DST change repeats, the first of the two moments)."""
+    one conversion the times module offers; in an hour a DST change repeats, the first of the two moments). Hours
+    from the ends of time, where the moment lies beyond what a datetime holds: the first or last moment."""
     guess = as_utc(local)
-    offset = to_sql(guess) - local  # the facility's offset from UTC near that time
-    moment = guess - offset
-    shift = to_sql(moment) - local  # non-zero when a DST change lies between the guess and the moment
-    return moment - shift if shift else moment
+    try:
+        offset = to_sql(guess) - local  # the facility's offset from UTC near that time
+        moment = guess - offset
+        shift = to_sql(moment) - local  # non-zero when a DST change lies between the guess and the moment
+        return moment - shift if shift else moment
+    except OverflowError:
+        return as_utc(_LAST) if local.year > 1 else as_utc(_FIRST)
+
+
+def _sql_time(moment: datetime) -> datetime:
+    """A UTC moment as SQL holds it; beyond what a datetime holds, the first or last datetime."""
+    try:
+        return to_sql(moment)
+    except OverflowError:
+        return _LAST if moment.year > 1 else _FIRST
 
 
 async def _attach_sql_items(db: ReadSession, schema: SchemaInfo, page: list[dict[str, Any]]) -> None:
