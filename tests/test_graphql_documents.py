@@ -295,6 +295,9 @@ def test_best_result_equals_rest(flavour: Flavour, docs: dict[str, Any]) -> None
     assert not answer["errors"], answer
     rest = sci("GET", f"/datacollections/{a0}/best-result", 200)
     assert answer["data"]["bestResult"] == rest
+    through = query.replace("bestResult(dataCollectionId: $dc)", "dataCollection(dataCollectionId: $dc) { bestResult")
+    wired = gql(flavour, "sci_a", through.replace("} } }", "} } } }"), dc=a0)
+    assert wired["data"]["dataCollection"]["bestResult"] == rest
     assert rest["best"]["id"] == mine["resultId"] and rest["best"]["spaceGroupNumber"] == 19
     assert {c["source"] for c in rest["candidates"]} == {"sql", "document"}
 
