@@ -474,3 +474,45 @@ def test_degraded_mode(flavour: Flavour, oidc_key: Any) -> None:
             assert all("document store" in message.lower() for message in errors.values()), errors
     finally:
         server.stop()
+
+
+HOSTILE = [
+    ('results(kind: "$where") { totalCount }', "`kind`"),
+    ('results(kind: "em.ctf.") { totalCount }', "`kind`"),
+    ("results(dataCollectionId: 0) { totalCount }", "`dataCollectionId`"),
+    ("results(sessionId: -5) { totalCount }", "`sessionId`"),
+    ('results(proposal: "../etc") { totalCount }', "`proposal`"),
+    ("results(first: 0) { totalCount }", "`first`"),
+    ("results(first: 10001) { totalCount }", "`first`"),
+    ('results(after: "bm90IGEgY3Vyc29y") { totalCount }', "`after`"),
+    ('result(resultId: "{\\"$gt\\": \\"\\"}") { resultId }', "`resultId`"),
+    ('logbookEntry(entryId: "ünïcødé") { entryId }', "`entryId`"),
+    ('metricHistogram(kind: "em.ctf", field: "estimatedResolution", bins: 0) { count }', "`bins`"),
+    ('metricHistogram(kind: "em.ctf", field: "estimatedResolution", bins: 1001) { count }', "`bins`"),
+    ('metricHistogram(kind: "em.ctf", field: "estimatedResolution", binWidth: -1) { count }', "`binWidth`"),
+    ('metricHistogram(kind: "em.ctf", field: "estimatedResolution", binWidth: 1e300) { count }', "`binWidth`"),
+    ('metricHistogram(kind: "em.ctf", field: "values.x") { count }', "`field`"),
+    ('metricHistogram(kind: "em.ctf", field: "nope") { count }', "no field `nope`"),
+    ('metricHistogram(kind: "no.such", field: "x") { count }', "Unknown kind"),
+    ('metricTimeSeries(kind: "em.ctf", field: "estimatedResolution", from: "2024-01-02T00:00:00", '
+     'to: "2024-01-01T00:00:00") { interval }', "`to` must come after `from`"),
+    ('metricTimeSeries(kind: "em.ctf", field: "estimatedResolution", interval: minute) { interval }', "Minute series"),
+    (f'metricTimeSeries(kind: "em.ctf", field: "estimatedResolution", beamLineName: "{"b" * 46}") {{ interval }}',
+     "`beamLineName`"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("selection", "named"), HOSTILE, ids=[h[1] + str(i) for i, h in enumerate(HOSTILE)])
+def test_hostile_arguments(flavour: Flavour, selection: str, named: str) -> None:
+    """Each bad argument: the field is null with an error naming what is wrong (REST's 422), nothing else."""
+    answer = gql(flavour, "sci_a", "{ " + selection + " }")
+    field = selection.split("(")[0]
+    assert answer["data"] == {field: None}, answer
+    assert [tuple(e["path"]) for e in answer["errors"]] == [(field,)]
+    assert named in answer["errors"][0]["message"], answer["errors"][0]["message"]
+
+
+def test_long_variable(flavour: Flavour) -> None:
+    """A 100 kB program name through a variable (the query's size limit does not see variables)."""
+    answer = gql(flavour, "sci_a", "query($p: String) { results(program: $p) { totalCount } }", p="p" * 100_001)
+    assert answer["data"] == {"results": None} and "`program`" in answer["errors"][0]["message"]
