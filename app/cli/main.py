@@ -1,5 +1,6 @@
 """``ispyb-hybrid``: serve, seed the demo data, tokens, schema check, shipment import, SQL metrics sync, rollup
-check and ad-hoc queries."""
+check and ad-hoc queries; the user-office sync (``app/cli/userportal.py``) and the fault copy
+(``app/cli/faults.py``) have modules of their own."""
 
 import asyncio
 import json
@@ -19,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.auth import tokens
+from app.cli import faults, userportal
 from app.cli.embedded import DocumentServer, EmbeddedServerError
 from app.deps import scope_for
 from app.json_guard import too_deep
@@ -339,3 +341,7 @@ def query(
     except (DomainError, ValidationError, ValueError) as exc:
         console.print(f"[red]refused[/red]: {getattr(exc, 'detail', exc)}")
         raise typer.Exit(1) from None
+
+
+cli.command("sync-proposals")(userportal.sync_proposals)
+cli.command("sync-faults")(faults.sync_faults)
