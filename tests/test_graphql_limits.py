@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from app.graphql import limits
 from app.main import create_app
 from documents import batched
+from relational import processings
 from tests.conftest import Flavour, make_settings
 
 API = "/ispyb/api/v1"
@@ -185,3 +187,25 @@ def test_timeout(flavour: Flavour, strict: tuple[TestClient, dict[str, str]], mo
     again = post(client, headers, {"query": f"{{ session(sessionId: {flavour.data.sessions['a']}) {{ sessionId }} }}"})
     assert again["data"] == {"session": {"sessionId": flavour.data.sessions["a"]}}
     assert cancelled == [True]  # the store's read was cancelled with the query, not left running
+
+
+def test_timeout_during_sql(
+    flavour: Flavour, strict: tuple[TestClient, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The query cancelled while MariaDB runs one of its statements: the answer still comes at the limit, and the
+    connection it held does not poison the next requests."""
+    client, headers = strict
+
+    async def slow(db: Any, dc_ids: Any) -> Any:
+        await db.scalar(select(func.sleep(3)))
+        return {}
+
+    monkeypatch.setattr(processings, "mx_candidates", slow)
+    query = {"query": f"{{ dataCollection(dataCollectionId: {flavour.data.dcs['a0']}) {{ bestResult {{ reason }} }} }}"}
+    started = time.monotonic()
+    answer = post(client, headers, query)
+    assert time.monotonic() - started < 2.5 and codes(answer) == ["TIMEOUT"]
+    monkeypatch.undo()
+    for _ in range(12):  # more than the pool holds: each gets a sound connection
+        best = post(client, headers, query)
+        assert best["data"]["dataCollection"]["bestResult"]["reason"], best
