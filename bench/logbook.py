@@ -8,6 +8,7 @@ worker, one SecantusDB process, a throw-away MariaDB database scaled with the sh
 collections); client, server and databases share the machine.
 
     .venv/bin/python bench/logbook.py      # 10^5 entries: 5,000 POSTed by one writer, 25,000 by 8, the rest direct
+    .venv/bin/python bench/logbook.py --single 2000 --posted 6000 --runs 20    # reads at 10^5, a shorter ingest
     .venv/bin/python bench/logbook.py --entries 100000 --posted 100000      # all 10^5 through the route (~30 min)
 """
 
@@ -20,6 +21,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,6 @@ from documents.store import DocumentStore  # noqa: E402
 
 SESSIONS = 20
 WORDS = "beam lost shutter cryo robot sample loaded detector gap undulator vacuum alarm fine".split()
-START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def database() -> str:
@@ -47,12 +48,30 @@ def database() -> str:
     return db
 
 
-def sessions_of_proposal_1(db: str) -> list[tuple[int, str]]:
-    query = "SELECT sessionId, beamLineName FROM BLSession WHERE proposalId=1 ORDER BY sessionId"
+@dataclass(frozen=True)
+class Place:
+    """A session of the bench's proposal: its beamline and when it runs (UTC; the bench's host keeps UTC)."""
+
+    sessionId: int
+    beamLineName: str
+    start: datetime
+    span: timedelta
+
+    def moment(self, share: float) -> datetime:
+        return self.start + self.span * share
+
+
+def sessions_of_proposal_1(db: str) -> list[Place]:
+    query = "SELECT sessionId, beamLineName, startDate, endDate FROM BLSession WHERE proposalId=1 ORDER BY sessionId"
     out = subprocess.run(
         ["mariadb", "-h127.0.0.1", "-uroot", "-N", db, "-e", query], check=True, capture_output=True, text=True
     ).stdout
-    return [(int(s), b) for s, b in (line.split("\t") for line in out.splitlines())][-SESSIONS:]
+    places = []
+    for line in out.splitlines()[-SESSIONS:]:
+        session, beamline, start, end = line.split("\t")
+        begins, ends = (datetime.fromisoformat(t).replace(tzinfo=UTC) for t in (start, end))
+        places.append(Place(int(session), beamline, begins, ends - begins))
+    return places
 
 
 def note(rng: random.Random) -> str:
@@ -64,8 +83,9 @@ def figures(times: list[float]) -> str:
     return f"p50 {statistics.median(times):7.1f} ms   p95 {times[max(0, int(0.95 * len(times)) - 1)]:7.1f} ms"
 
 
-async def ingest(base: str, token: str, session: int, first: int, count: int, writers: int) -> None:
-    """Entries ``first`` .. ``first + count`` of the session, a minute apart, POSTed by ``writers`` clients."""
+async def ingest(base: str, token: str, place: Place, first: int, count: int, total: int, writers: int) -> None:
+    """Entries ``first`` .. ``first + count`` of the session's ``total``, evenly over the session, POSTed by
+    ``writers`` clients."""
     times: list[float] = []
     numbers = iter(range(first, first + count))
     rng = random.Random(first)
@@ -73,8 +93,8 @@ async def ingest(base: str, token: str, session: int, first: int, count: int, wr
 
         async def writer() -> None:
             for n in numbers:
-                body = {"sessionId": session, "text": note(rng), "tags": ["bench"],
-                        "time": (START + timedelta(minutes=n)).isoformat()}  # fmt: skip
+                body = {"sessionId": place.sessionId, "text": note(rng), "tags": ["bench"],
+                        "time": place.moment(n / total).isoformat()}  # fmt: skip
                 t0 = time.perf_counter()
                 r = await client.post("/logbook", json=body)
                 times.append((time.perf_counter() - t0) * 1000)
@@ -86,9 +106,9 @@ async def ingest(base: str, token: str, session: int, first: int, count: int, wr
     print(f"POST /logbook  c={writers}  {count:6d} entries  {count / seconds:6.0f}/s   {figures(times)}", flush=True)
 
 
-async def fill(url: str, name: str, places: list[tuple[int, str]], numbers: range, spread: bool) -> float:
-    """Entries ``numbers`` of ``places`` written straight into the collection (documents/logbook.py's shape), a
-    minute apart like the POSTed ones, or (``spread``) anywhere in 200 days."""
+async def fill(url: str, name: str, places: list[Place], numbers: range, total: int) -> float:
+    """Entries ``numbers`` of ``places`` (of ``total`` each) written straight into the collection (documents/
+    logbook.py's shape), evenly over each session like the POSTed ones."""
     from bson import ObjectId
 
     rng = random.Random(7)
@@ -97,9 +117,9 @@ async def fill(url: str, name: str, places: list[tuple[int, str]], numbers: rang
     t0 = time.perf_counter()
     docs: list[dict[str, Any]] = []
     for n in numbers:
-        session, beamline = places[n % len(places)]
-        later = timedelta(seconds=rng.uniform(0, 200 * 86_400)) if spread else timedelta(minutes=n)
-        oid, moment = ObjectId(), START + later
+        place = places[n % len(places)]
+        session, beamline = place.sessionId, place.beamLineName
+        oid, moment = ObjectId(), place.moment(n // len(places) / total)
         docs.append(
             {"_id": oid, "entryId": str(oid), "version": 1, "latest": True, "kind": "note", "beamLineName": beamline,
              "proposalId": 1, "sessionId": session, "dataCollectionId": None, "blSampleId": None, "resultId": None,
@@ -167,18 +187,19 @@ def main() -> None:
     db = database()
     try:
         places = sessions_of_proposal_1(db)
-        busy, others = places[0][0], places[1:]
+        busy, others = places[0], places[1:]
         with served(db, a.port) as server:
-            asyncio.run(ingest(server.base, server.token, busy, 0, a.single, 1))
-            asyncio.run(ingest(server.base, server.token, busy, a.single, a.posted - a.single, 8))
+            asyncio.run(ingest(server.base, server.token, busy, 0, a.single, a.entries, 1))
+            asyncio.run(ingest(server.base, server.token, busy, a.single, a.posted - a.single, a.entries, 8))
             rest = range(a.posted, a.entries)
-            seconds = asyncio.run(fill(server.mongo_url, server.mongo_db, places[:1], rest, spread=False))
-            print(f"# {len(rest)} more entries of session {busy} written in {seconds:.0f} s", flush=True)
-            timeline_reads(server.base, server.token, busy, a.entries, a.runs)
-            seconds = asyncio.run(fill(server.mongo_url, server.mongo_db, others, range(a.others), spread=True))
+            seconds = asyncio.run(fill(server.mongo_url, server.mongo_db, [busy], rest, a.entries))
+            print(f"# {len(rest)} more entries of session {busy.sessionId} written in {seconds:.0f} s", flush=True)
+            timeline_reads(server.base, server.token, busy.sessionId, a.entries, a.runs)
+            per_session = a.others // len(others)
+            seconds = asyncio.run(fill(server.mongo_url, server.mongo_db, others, range(a.others), per_session))
             print(f"# {a.others} entries of {len(others)} other sessions written in {seconds:.0f} s", flush=True)
-            timeline_reads(server.base, server.token, busy, a.entries, a.runs)
-            timeline_reads(server.base, server.token, others[0][0], a.others // len(others), a.runs)
+            timeline_reads(server.base, server.token, busy.sessionId, a.entries, a.runs)
+            timeline_reads(server.base, server.token, others[0].sessionId, per_session, a.runs)
     finally:
         subprocess.run(["mariadb", "-h127.0.0.1", "-uroot", "-e", f"DROP DATABASE IF EXISTS `{db}`"])
 

@@ -9,8 +9,8 @@ the ``$or`` of ``within`` makes it scan the collection.
 Pages are read in time slices: SecantusDB sorts every document a filter matches before it applies the limit, so a
 filter over a whole session of 10^5 entries costs seconds, and one over an hour of it milliseconds. A page reads
 the instant of the cursor, then slices further and further from it (1 h, then each slice twice as long, 16 times
-after an empty one) until it has enough, and past ~15 years everything left. The first page of a newest-first
-timeline starts from now; that of an oldest-first one reads the whole session's documents at once.
+after an empty one) until it has enough, and past ~15 years everything left. A first page starts from the
+session's end (or now, if it has not ended), oldest first from its start: see ``first_edge``.
 """
 
 from collections.abc import Callable
@@ -51,16 +51,17 @@ class _Source:
         return [d async for d in cursor]
 
     async def page(
-        self, rank: int, at: Position | None, n: int, as_id: Callable[[Any], Any], fields: dict[str, int]
+        self, rank: int, at: Position | None, n: int, as_id: Callable[[Any], Any], fields: dict[str, int], edge: Any
     ) -> list[dict[str, Any]]:
-        """The first ``n`` documents strictly after ``at`` (its rank ``rank``) in the page's order."""
+        """The first ``n`` documents strictly after ``at`` (its rank ``rank``) in the page's order; without ``at``,
+        slices start at ``edge`` (None: one read of everything)."""
         # ``before``: strictly past a bound towards the cursor; ``after``: up to a far bound, itself included
         before, after = ("$lt", "$gte") if self.descending else ("$gt", "$lte")
         found: list[dict[str, Any]] = []
         if at is not None and (rank == at.rank or (rank < at.rank) == self.descending):
             same = {self.time: at.time} | ({self.id: {before: as_id(at.id)}} if rank == at.rank else {})
             found = await self.read(same, n, fields)  # the cursor's instant: ties ranked after it
-        edge = at.time if at is not None else (utc_now() if self.descending else None)
+        edge = at.time if at is not None else edge
         near, width = edge if at is not None else None, FIRST_SLICE  # a slice's bound towards the cursor (None: open)
         while len(found) < n:
             far = _shifted(edge, width, self.descending) if edge is not None and width <= WIDEST_SLICE else None
@@ -80,22 +81,36 @@ def _shifted(edge: datetime, width: timedelta, descending: bool) -> datetime | N
         return None
 
 
+def first_edge(descending: bool, start: datetime | None, end: datetime | None) -> datetime | None:
+    """Where a first page's slices start for a session running from ``start`` to ``end`` (UTC): newest first, at
+    its end, or now if it has not ended (the first slice also holds everything later); oldest first, at its start
+    (the first slice also holds everything earlier). Its documents lie mostly between the two."""
+    if descending:
+        now = utc_now()
+        return now if end is None or end > now else end
+    return start
+
+
 @guarded
-async def logbook(db: Db, session_id: int, rank: int, at: Position | None, descending: bool, n: int) -> list[Any]:
-    """The session's first ``n`` logbook entries (latest versions) after ``at``, each ``{"time", "rank", "id",
-    "item"}``."""
+async def logbook(
+    db: Db, session_id: int, rank: int, at: Position | None, descending: bool, n: int, edge: datetime | None
+) -> list[Any]:
+    """The session's first ``n`` logbook entries (latest versions) after ``at`` (none: from ``edge``, see
+    ``first_edge``), each ``{"time", "rank", "id", "item"}``."""
     source = _Source(db.logbook, {"sessionId": session_id, "latest": True}, "time", "entryId", descending)
-    docs = await source.page(rank, at, n, str, {"_id": 0})
+    docs = await source.page(rank, at, n, str, {"_id": 0}, edge)
     return [{"time": d["time"], "rank": rank, "id": d["entryId"], "item": d} for d in docs]
 
 
 @guarded
-async def results(db: Db, session_id: int, rank: int, at: Position | None, descending: bool, n: int) -> list[Any]:
-    """The session's first ``n`` results (latest versions, without their payload) after ``at``, each ``{"time",
-    "rank", "id", "item"}``."""
+async def results(
+    db: Db, session_id: int, rank: int, at: Position | None, descending: bool, n: int, edge: datetime | None
+) -> list[Any]:
+    """The session's first ``n`` results (latest versions, without their payload) after ``at`` (none: from
+    ``edge``), each ``{"time", "rank", "id", "item"}``."""
     source = _Source(db.results, {"sessionIds": session_id, "latest": True}, "createdAt", "_id", descending)
     page = []
-    for doc in await source.page(rank, at, n, ObjectId, RESULT_FIELDS):
+    for doc in await source.page(rank, at, n, ObjectId, RESULT_FIELDS, edge):
         result_id = str(doc.pop("_id"))
         page.append({"time": doc["createdAt"], "rank": rank, "id": result_id, "item": {"resultId": result_id, **doc}})
     return page

@@ -41,11 +41,14 @@ async def session_timeline(
 ) -> dict[str, Any]:
     """A page of the timeline of a session the caller sees (404 otherwise), from ``cursor`` (a previous page's
     ``next``), of ``kinds`` only."""
-    if await events.session_window(db, identity.scope, session_id) is None:
+    window = await events.session_window(db, identity.scope, session_id)
+    if window is None:
         raise NotFound(f"Session {session_id} not found")
     at = Cursor.decode(cursor, secret, session_id, order).at if cursor else None
     descending = order == "desc"
-    documents = asyncio.ensure_future(_documents(store, session_id, kinds, at, descending, limit + 1))
+    start, end = (None if t is None else utc_of_sql(t) for t in (window.startDate, window.endDate))
+    edge = stored.first_edge(descending, start, end)
+    documents = asyncio.ensure_future(_documents(store, session_id, kinds, at, descending, limit + 1, edge))
     try:
         sql_at = None if at is None else Position(_sql_time(at.time), at.rank, at.id)
         ranks = {kind: RANK[kind] for kind in kinds & SQL_KINDS}
@@ -71,15 +74,21 @@ async def session_timeline(
 
 
 async def _documents(
-    store: DocumentStore, session_id: int, kinds: set[Kind], at: Position | None, descending: bool, n: int
+    store: DocumentStore,
+    session_id: int,
+    kinds: set[Kind],
+    at: Position | None,
+    descending: bool,
+    n: int,
+    edge: datetime | None,
 ) -> list[dict[str, Any]] | None:
     """The session's documents of ``kinds`` after ``at`` (both collections at once); None when the store does not
     answer. The caller sees the session (checked in SQL): the session is the scope (see documents/timeline.py)."""
     reads: list[Awaitable[list[dict[str, Any]]]] = []
     if Kind.logbook in kinds:
-        reads.append(stored.logbook(store.db, session_id, RANK[Kind.logbook], at, descending, n))
+        reads.append(stored.logbook(store.db, session_id, RANK[Kind.logbook], at, descending, n, edge))
     if Kind.result in kinds:
-        reads.append(stored.results(store.db, session_id, RANK[Kind.result], at, descending, n))
+        reads.append(stored.results(store.db, session_id, RANK[Kind.result], at, descending, n, edge))
     try:
         pages = await asyncio.gather(*reads)
     except (StoreUnavailable, StoreTimeout):
