@@ -1,5 +1,3 @@
-# mypy: disable-error-code="untyped-decorator"
-# (strawberry.field with arguments is typed as returning Any)
 """The document store's part of the graph: the edges from data collections and sessions to their documents
 (results, metric summaries, the logbook), and the root fields over documents (``DocumentQuery``). Each edge goes
 through a batch loader (one round trip per level); each read is scoped like REST's (``documents/scope.py`` from

@@ -65,7 +65,7 @@ async def covered_metrics(
     return Coverage(scope=scope, sessions=sessions, proposal_id=proposal_id, start=floor, end=end)
 
 
-def _stats(merged: dict[str, Any] | None, origin: float, width: float) -> dict[str, Any]:
+def field_stats(merged: dict[str, Any] | None, origin: float, width: float) -> dict[str, Any]:
     if merged is None or merged["count"] == 0:
         return {"count": 0, "mean": None, "min": None, "max": None} | {q: None for q in QUANTILES}
     count = merged["count"]
@@ -115,7 +115,7 @@ async def summary(store: DocumentStore, where: Coverage, kind: str, field: str |
     by_field: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_field[row["field"]].append(row)
-    return {"kind": kind, "fields": {f: _stats(rollups.merge(by_field[f]), *fields[f]) for f in sorted(fields)}}
+    return {"kind": kind, "fields": {f: field_stats(rollups.merge(by_field[f]), *fields[f]) for f in sorted(fields)}}
 
 
 async def timeseries(store: DocumentStore, where: Coverage, kind: str, field: str, interval: str) -> dict[str, Any]:
@@ -133,7 +133,7 @@ async def timeseries(store: DocumentStore, where: Coverage, kind: str, field: st
         buckets = {t: rollups.merge(group) for t, group in grouped.items()}
     series = []
     for moment in sorted(buckets):
-        stats_ = _stats(buckets[moment], origin, width)
+        stats_ = field_stats(buckets[moment], origin, width)
         series.append({"time": moment} | {k: stats_[k] for k in ("count", "mean", "min", "max", "p50", "p90")})
     return {"kind": kind, "field": field, "interval": interval, "buckets": series}
 

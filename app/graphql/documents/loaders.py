@@ -111,7 +111,7 @@ async def _session_stats(context: Context, keys: list[tuple[int, str]]) -> dict[
             else {
                 "kind": kind,
                 "fields": {
-                    name: metric_stats._stats(rollups.merge(grouped[session, kind, name]), *bins[name])
+                    name: metric_stats.field_stats(rollups.merge(grouped[session, kind, name]), *bins[name])
                     for name in sorted(bins)
                 },
             }

@@ -1,5 +1,3 @@
-# mypy: disable-error-code="untyped-decorator"
-# (strawberry.field with arguments is typed as returning Any)
 """LogbookEntry: one version of a logbook entry, as ``GET /logbook`` shows it (``schemas/logbook.py``), with
 every version of the entry."""
 

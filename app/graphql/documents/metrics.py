@@ -1,5 +1,3 @@
-# mypy: disable-error-code="untyped-decorator"
-# (strawberry.field with arguments is typed as returning Any)
 """Metric summaries per kind, typed from the kind registry's JSON Schemas (``schemas/kinds/*.json``): a session's
 from its rollups (``emCtf { estimatedResolution { mean p50 } }``), a data collection's from its metrics. Kinds
 registered at run time, and any kind by name, answer as JSON in REST's shape (``kind(kind:)``, ``summaries``).

@@ -1,5 +1,3 @@
-# mypy: disable-error-code="untyped-decorator"
-# (strawberry.field with arguments is typed as returning Any)
 """Result: REST's result shape (``schemas/results.py``), with the versions of its series."""
 
 from datetime import datetime
