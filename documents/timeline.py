@@ -47,6 +47,7 @@ class _Source:
         self.order = [(time, way), (id_, way)]
 
     async def read(self, where: dict[str, Any], n: int, fields: dict[str, int] | None) -> list[dict[str, Any]]:
+        """The first ``n`` matching documents (0: all) in the page's order."""
         cursor = self.collection.find(self.match | where, fields).sort(self.order).limit(n)
         return [d async for d in cursor]
 
@@ -59,8 +60,13 @@ class _Source:
         before, after = ("$lt", "$gte") if self.descending else ("$gt", "$lte")
         found: list[dict[str, Any]] = []
         if at is not None and (rank == at.rank or (rank < at.rank) == self.descending):
-            same = {self.time: at.time} | ({self.id: {before: as_id(at.id)}} if rank == at.rank else {})
-            found = await self.read(same, n, fields)  # the cursor's instant: ties ranked after it
+            # the cursor's instant: its events ranked after the cursor (the ids compared here: a filter on a field
+            # outside the index makes the store scan the collection)
+            found = await self.read({self.time: at.time}, 0, fields)
+            if rank == at.rank:
+                cut = as_id(at.id)
+                found = [d for d in found if (d[self.id] < cut if self.descending else d[self.id] > cut)]
+            found = found[:n]
         edge = at.time if at is not None else edge
         near, width = edge if at is not None else None, FIRST_SLICE  # a slice's bound towards the cursor (None: open)
         while len(found) < n:
