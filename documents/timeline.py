@@ -8,7 +8,7 @@ the ``$or`` of ``within`` makes it scan the collection.
 
 Pages are read in time slices: SecantusDB sorts every document a filter matches before it applies the limit, so a
 filter over a whole session of 10^5 entries costs seconds, and one over an hour of it milliseconds. A page reads
-the instant of the cursor, then slices further and further from it (1 h, then each slice twice as long, 16 times
+the instant of the cursor, then slices further and further from it (1 min, then each slice twice as long, 16 times
 after an empty one) until it has enough, and past ~15 years everything left. A first page starts from the
 session's end (or now, if it has not ended), oldest first from its start: see ``first_edge``.
 """
@@ -29,7 +29,7 @@ from schemas.times import utc_now
 Db = AsyncDatabase[dict[str, Any]]
 #: what a timeline shows of a result: everything but its payload (data, parameters, sweeps, attachments)
 RESULT_FIELDS = {"data": 0, "parameters": 0, "sweeps": 0, "attachments": 0, "idempotencyKey": 0}
-FIRST_SLICE = timedelta(hours=1)
+FIRST_SLICE = timedelta(minutes=1)
 WIDEST_SLICE = timedelta(hours=2**17)
 #: how much longer the slice after an empty one is (after one with documents: twice as long)
 EMPTY_GROWTH = 16
