@@ -24,7 +24,7 @@ import binascii
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from time import monotonic
 from typing import Any
 
@@ -38,7 +38,7 @@ from documents.scope import both
 from documents.store import StoreTimeout, guarded
 from schemas.errors import Conflict, InvalidInput
 from schemas.logbook import EntryFilters
-from schemas.times import as_utc, utc_now
+from schemas.times import EPOCH, as_utc, utc_now
 
 Db = AsyncDatabase[dict[str, Any]]
 Doc = dict[str, Any]
@@ -48,7 +48,7 @@ PAGE_TEXT_CHARS = 4_000_000
 #: how far back each read of a page looks, in turn (None: everything older)
 WINDOWS = (timedelta(days=1), timedelta(days=8), timedelta(days=64), timedelta(days=512), None)
 NEWEST_FIRST = {"time": DESCENDING, "_id": DESCENDING}
-EPOCH, MILLISECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(milliseconds=1)
+MILLISECOND = timedelta(milliseconds=1)
 
 
 def out(doc: Doc) -> Doc:

@@ -6,7 +6,6 @@ latest version, so a correction made in the logbook to other fields stays).
 """
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -19,16 +18,12 @@ from documents import logbook
 from documents.store import DocumentStore
 from relational import faults
 from schemas.errors import DomainError
+from schemas.times import EPOCH, from_sql
 
 SERVICE = "sync-faults"
 #: the fields a copy takes from its row: a difference in any of them makes a new version
 COPIED = ("kind", "beamLineName", "proposalId", "sessionId", "time", "text", "tags")
 console = Console()
-
-
-def _utc(local: datetime) -> datetime:
-    """An ISPyB time (naive, the facility's wall clock: the host's zone, see ``schemas/times.py``) in UTC."""
-    return logbook.to_ms(local.astimezone(UTC))
 
 
 def _text(row: dict[str, Any], max_bytes: int) -> str:
@@ -57,7 +52,7 @@ def entry_of(row: dict[str, Any], max_bytes: int) -> dict[str, Any]:
         "blSampleId": None,
         "resultId": None,
         "author": {"service": SERVICE},
-        "time": _utc(moment) if moment else logbook.EPOCH,
+        "time": logbook.to_ms(from_sql(moment)) if moment else EPOCH,
         "text": _text(row, max_bytes),
         "tags": tags,
         "attachments": [],

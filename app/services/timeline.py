@@ -7,7 +7,7 @@ events, with ``documents.available`` false.
 
 import asyncio
 from collections.abc import Awaitable
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from app.deps import Identity
@@ -18,11 +18,9 @@ from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from schemas.errors import NotFound
 from schemas.timeline import RANK, SQL_KINDS, Cursor, Kind, Order, Position
-from schemas.times import as_utc, sql_midnight, to_sql
+from schemas.times import SQL_FIRST, SQL_LAST, from_sql, to_sql
 
 KIND_OF_RANK = {rank: kind for kind, rank in RANK.items()}
-#: the first and last times a datetime holds, naive
-_FIRST, _LAST = sql_midnight(date.min), sql_midnight(date.max) + (timedelta(days=1) - timedelta.resolution)
 SUMMARY_CHARS = 120
 
 
@@ -46,7 +44,7 @@ async def session_timeline(
         raise NotFound(f"Session {session_id} not found")
     at = Cursor.decode(cursor, secret, session_id, order).at if cursor else None
     descending = order == "desc"
-    start, end = (None if t is None else utc_of_sql(t) for t in (window.startDate, window.endDate))
+    start, end = (None if t is None else from_sql(t) for t in (window.startDate, window.endDate))
     edge = stored.first_edge(descending, start, end)
     documents = asyncio.ensure_future(_documents(store, session_id, kinds, at, descending, limit + 1, edge))
     try:
@@ -57,7 +55,7 @@ async def session_timeline(
         documents.cancel()
         raise
     for row in rows:
-        row["time"] = utc_of_sql(row["time"])
+        row["time"] = from_sql(row["time"])
     found = await documents
     merged = sorted(rows + (found or []), key=lambda e: (e["time"], e["rank"], e["id"]), reverse=descending)
     page = merged[:limit]
@@ -96,26 +94,12 @@ async def _documents(
     return [event for page in pages for event in page]
 
 
-def utc_of_sql(local: datetime) -> datetime:
-    """A naive facility-local SQL time as the aware UTC moment it names, through ``schemas.times.to_sql`` (the
-    one conversion the times module offers; in an hour a DST change repeats, the first of the two moments). Hours
-    from the ends of time, where the moment lies beyond what a datetime holds: the first or last moment."""
-    guess = as_utc(local)
-    try:
-        offset = to_sql(guess) - local  # the facility's offset from UTC near that time
-        moment = guess - offset
-        shift = to_sql(moment) - local  # non-zero when a DST change lies between the guess and the moment
-        return moment - shift if shift else moment
-    except OverflowError:
-        return as_utc(_LAST) if local.year > 1 else as_utc(_FIRST)
-
-
 def _sql_time(moment: datetime) -> datetime:
     """A UTC moment as SQL holds it; beyond what a datetime holds, the first or last datetime."""
     try:
         return to_sql(moment)
     except OverflowError:
-        return _LAST if moment.year > 1 else _FIRST
+        return SQL_LAST if moment.year > 1 else SQL_FIRST
 
 
 async def _attach_sql_items(db: ReadSession, schema: SchemaInfo, page: list[dict[str, Any]]) -> None:
