@@ -78,8 +78,8 @@ def test_aliases_and_size(flavour: Flavour) -> None:
     thousand = "{ " + " ".join(f"a{i}: session(sessionId: 1) {{ sessionId }}" for i in range(1000)) + " }"
     tokens = ask(flavour, thousand)  # 9,000 tokens and more
     assert tokens["data"] is None and "more than 10000 tokens" in tokens["errors"][0]["message"]
-    huge = ask(flavour, "{ __typename }" + " " * 1_000_000)
-    assert codes(huge) == ["QUERY_TOO_LARGE"] and "1000014 characters long" in huge["errors"][0]["message"]
+    huge = ask(flavour, "{ __typename }" + " " * 100_000)
+    assert codes(huge) == ["QUERY_TOO_LARGE"] and "100014 characters long" in huge["errors"][0]["message"]
     nested = ask(flavour, "{ session(sessionId: 1) " + "{ BLSession " * 2000 + "}" * 2001)
     assert nested["data"] is None and "nested too deeply" in nested["errors"][0]["message"]
 

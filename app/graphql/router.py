@@ -1,11 +1,17 @@
 """``POST /graphql``: the GraphQL read API, authenticated as REST is; ``GET /graphql``: GraphiQL, in dev and
-embedded mode only. Queries only (no mutations, no subscriptions, nothing over GET)."""
+embedded mode only. Queries only (no mutations, no subscriptions, nothing over GET).
 
-from typing import Any
+The body is read by this route, not by FastAPI: at most ``MAX_BODY_BYTES`` (413 beyond, before anything is
+parsed; the query's own limit, ``limits.MAX_QUERY_CHARS``, leaves room for its variables), then checked as every
+JSON body is (``app.json_guard``: nesting, lone surrogates), then validated as ``GraphQLRequest``."""
 
-from fastapi import APIRouter, Request
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, Field
+from graphql import GraphQLError
+from pydantic import BaseModel, Field, ValidationError
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
@@ -13,11 +19,17 @@ from strawberry.types.graphql import OperationType
 from app.deps import DocumentsDep, IdentityDep, ReadSessionDep, StateDep
 from app.graphql.context import Context
 from app.graphql.schema import Schema, build_schema
+from app.json_guard import JsonRefused, refused
 from app.problems import AUTHENTICATED, responses
 from app.settings import Settings
-from schemas.errors import InvalidInput, NotFound
+from schemas.errors import InvalidInput, NotFound, PayloadTooLarge
 
 router = APIRouter(prefix="/graphql", tags=["GraphQL"])
+#: bytes a request body may hold: ten times the longest query, for its variables
+MAX_BODY_BYTES = 1_000_000
+#: characters of an error message shown (graphql-core repeats a variable's invalid value in its message)
+MAX_MESSAGE_CHARS = 500
+JSON_TYPES = (b"application/json", b"application/graphql-response+json")
 
 
 class GraphQLRequest(BaseModel):
@@ -34,6 +46,35 @@ class GraphQLResponse(BaseModel):
     errors: list[dict[str, Any]] | None = Field(None, description="Each with its message, path and locations")
 
 
+async def _bounded(request: Request) -> bytes:
+    """The body, refused with a 413 as soon as it is known to exceed ``MAX_BODY_BYTES``."""
+    too_large = PayloadTooLarge(f"A GraphQL request body may hold at most {MAX_BODY_BYTES} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def request_body(request: Request, state: StateDep) -> GraphQLRequest:
+    """The request's body: bounded, checked raw as every JSON body is, then validated (422 naming what is wrong)."""
+    kind = request.headers.get("content-type", "").encode("latin-1").split(b";")[0].strip().lower()
+    if kind and kind not in JSON_TYPES:
+        raise InvalidInput("A GraphQL request body is JSON (Content-Type: application/json)")
+    raw = await _bounded(request)
+    if reason := await refused(raw, state.settings.json_max_depth):
+        raise JsonRefused(reason)
+    try:
+        return GraphQLRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError([e | {"loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+
+
 def schema_of(request: Request, settings: Settings) -> Schema:
     """The app's schema, built from its settings on first use (one per app, shared by its requests)."""
     schema: Schema | None = getattr(request.app.state, "graphql_schema", None)
@@ -42,15 +83,29 @@ def schema_of(request: Request, settings: Settings) -> Schema:
     return schema
 
 
+def formatted(error: GraphQLError) -> dict[str, Any]:
+    """An error as the answer lists it, its message cut to ``MAX_MESSAGE_CHARS``."""
+    shown = error.formatted
+    if len(shown["message"]) > MAX_MESSAGE_CHARS:
+        shown["message"] = shown["message"][: MAX_MESSAGE_CHARS - 1] + "…"
+    return dict(shown)
+
+
 @router.post(
     "",
     response_model=GraphQLResponse,
-    responses=responses(*AUTHENTICATED, InvalidInput),
+    responses=responses(*AUTHENTICATED, InvalidInput, PayloadTooLarge),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": GraphQLRequest.model_json_schema()}},
+        }
+    },
 )
 async def graphql(
-    body: GraphQLRequest,
-    request: Request,
     identity: IdentityDep,
+    body: Annotated[GraphQLRequest, Depends(request_body)],
+    request: Request,
     db: ReadSessionDep,
     documents: DocumentsDep,
     state: StateDep,
@@ -75,7 +130,7 @@ async def graphql(
         raise InvalidInput(f"No operation named `{body.operationName}` in the query") from None
     answer: dict[str, Any] = {"data": result.data}
     if result.errors:
-        answer["errors"] = [error.formatted for error in result.errors]
+        answer["errors"] = [formatted(error) for error in result.errors]
     return JSONResponse(answer)
 
 

