@@ -20,7 +20,7 @@ from relational import processings
 from tests.conftest import Flavour, make_settings
 
 API = "/ispyb/api/v1"
-HOP = "dataCollections(first: 2) { edges { node { BLSession { "  # four levels: connection, edges, node, session
+HOP = "dataCollections(first: 2) { edges { node { BLSession { "  # two levels: the connection, the session
 
 
 def post(client: TestClient, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
@@ -46,12 +46,12 @@ def deep(hops: int) -> str:
 
 def test_depth(flavour: Flavour) -> None:
     s = flavour.data.sessions["a"]
-    within = ask(flavour, deep(2), s=s)  # 1 + 4·2 = 9 levels
+    within = ask(flavour, deep(4), s=s)  # 1 + 2·4 = 9 levels (edges and node count none)
     assert "errors" not in within, within
     assert within["data"]["session"]["dataCollections"]["edges"][0]["node"]["BLSession"]["dataCollections"]
-    over = ask(flavour, deep(3), s=s)  # 13 levels
+    over = ask(flavour, deep(5), s=s)  # 11 levels
     assert over["data"] is None and codes(over) == ["MAX_DEPTH"]
-    assert "13 levels deep, over the limit of 10 (graphql_max_depth)" in over["errors"][0]["message"]
+    assert "11 levels deep, over the limit of 10 (graphql_max_depth)" in over["errors"][0]["message"]
 
 
 def test_cost_from_page_sizes(flavour: Flavour) -> None:

@@ -15,7 +15,8 @@ URL = f"{API}/graphql"
 
 
 def raw(f: Flavour, body: bytes, content_type: str = "application/json", role: str = "sci_a") -> httpx.Response:
-    return f.client.post(URL, content=body, headers={**f.token(role), "content-type": content_type})
+    r: httpx.Response = f.client.post(URL, content=body, headers={**f.token(role), "content-type": content_type})
+    return r
 
 
 def ask(f: Flavour, query: str, role: str = "sci_a", **variables: Any) -> dict[str, Any]:
@@ -67,3 +68,31 @@ def test_an_invalid_variable_is_not_repeated_in_full(flavour: Flavour) -> None:
         [error] = answer["errors"]
         assert answer["data"] is None and error["message"].startswith("Variable '$v' has invalid value"), error
         assert len(error["message"]) <= MAX_MESSAGE_CHARS, (query, len(error["message"]))
+
+
+#: a dashboard's four nested connections: proposal, sessions, groups, collections, integrations, their program
+FOUR_CONNECTIONS = """query($p: String!) { proposal(proposal: $p) { proposal
+  sessions(first: 5) { edges { node { sessionId
+    dataCollectionGroups(first: 5) { edges { node { dataCollectionGroupId
+      dataCollections(first: 5) { edges { node { dataCollectionId
+        autoProcIntegrations(first: 5) { edges { node { AutoProcProgram { autoProcProgramId } } } }
+} } } } } } } } } } }"""
+
+
+def test_depth_counts_what_a_reader_calls_depth(flavour: Flavour) -> None:
+    """Four nested connections are 6 levels (each connection one, its edges and node none): within the default 10,
+    where counting edges and node made them 14 and refused them."""
+    answer = ask(flavour, FOUR_CONNECTIONS, p=flavour.data.proposals["a"])
+    assert "errors" not in answer, answer
+    [session] = answer["data"]["proposal"]["sessions"]["edges"]
+    assert session["node"]["sessionId"] == flavour.data.sessions["a"]
+    cycle = "dataCollections(first: 1) { edges { node { BLSession { "  # a connection and an object: 2 levels
+    for hops, refused in ((4, False), (5, True)):  # session + 2·hops: 9, then 11
+        query = "query($s: Int!) { session(sessionId: $s) { " + cycle * hops + "sessionId" + " } } } }" * hops + " } }"
+        deep = ask(flavour, query, s=flavour.data.sessions["a"])
+        assert ("errors" in deep) is refused, deep
+        if refused:
+            assert deep["errors"][0]["extensions"]["code"] == "MAX_DEPTH"
+            assert "11 levels deep" in deep["errors"][0]["message"]
+    logbook = "{ session(sessionId: %d) { logbook { nodes { entryId } pageInfo { endCursor } } } }"
+    assert "errors" not in ask(flavour, logbook % flavour.data.sessions["a"])  # nodes: a wrapper's too

@@ -4,7 +4,9 @@ Before parsing: the document's size (``MAX_QUERY_CHARS``) and tokens (``MAX_TOKE
 there; it also refuses documents nested too deeply). While validating, one pass per operation (each fragment
 weighed once however often it is spread, so repeated spreads cannot make the check itself slow; a fragment cycle
 weighs nothing here and is refused by GraphQL's own rule): depth (``settings.graphql_max_depth``: fields with a
-selection, introspection's ``__schema`` and ``__type`` not counted), cost (``settings.graphql_max_cost``: the
+selection as a reader counts them, so a Relay connection is one level, its ``edges`` and ``node`` none (else
+the default 10 would allow three nested connections); introspection's ``__schema`` and ``__type`` not counted:
+graphql-core's own rule bounds their nesting), cost (``settings.graphql_max_cost``: the
 objects the query may return, each page size multiplied down the nesting, ``DEFAULT_PAGE`` where ``first`` is
 not given or a list has no ``first``; a single object counts one, a connection's edges and nodes nothing beyond
 its page; a selection written twice counts twice, as a fragment spread many times counts each time) and aliases
@@ -120,8 +122,8 @@ class Scales:
             return Weight(aliases=alias)
         page = self.page(parent, node, definition)
         inner = self.selection(get_named_type(definition.type), node.selection_set)
-        wrapper = parent is not None and parent.name.endswith(WRAPPERS)  # a connection's edges, an edge's node
-        return Weight(1 + inner.depth, page * (int(not wrapper) + inner.cost), alias + inner.aliases)
+        wrapper = int(parent is not None and parent.name.endswith(WRAPPERS))  # a connection's edges, an edge's node
+        return Weight(1 - wrapper + inner.depth, page * (1 - wrapper + inner.cost), alias + inner.aliases)
 
     def page(self, parent: GraphQLNamedType | None, node: FieldNode, definition: Any) -> int:
         """How many objects the field may return per parent object."""
