@@ -9,6 +9,11 @@ INDEXES: dict[str, list[IndexModel]] = {
     "results": [
         IndexModel([("proposalId", ASCENDING), ("dataCollectionIds", ASCENDING)], name="proposal_dc"),
         IndexModel([("sessionIds", ASCENDING), ("kind", ASCENDING)], name="session_kind"),
+        # a session's timeline (documents/timeline.py): its latest results in time slices, scoped flat by proposal
+        IndexModel(
+            [("latest", ASCENDING), ("sessionIds", ASCENDING), ("proposalId", ASCENDING), ("createdAt", DESCENDING)],
+            name="session_created",
+        ),
         IndexModel([("dataCollectionIds", ASCENDING), ("kind", ASCENDING), ("version", DESCENDING)], name="dc_kind"),
         # one version number per series: concurrent re-runs cannot both become version N
         IndexModel([("series", ASCENDING), ("version", DESCENDING)], name="series_version", unique=True),
@@ -45,6 +50,12 @@ INDEXES: dict[str, list[IndexModel]] = {
     "logbook": [
         IndexModel([("latest", ASCENDING), ("sessionId", ASCENDING), ("time", DESCENDING)], name="session_time"),
         IndexModel([("latest", ASCENDING), ("beamLineName", ASCENDING), ("time", DESCENDING)], name="beamline_time"),
+        # a session's timeline, scoped flat by proposal (documents/timeline.py; SecantusDB plans with an index only a
+        # filter naming exactly its fields, so session_time does not serve it)
+        IndexModel(
+            [("latest", ASCENDING), ("sessionId", ASCENDING), ("proposalId", ASCENDING), ("time", DESCENDING)],
+            name="session_scope_time",
+        ),
         IndexModel([("latest", ASCENDING), ("time", DESCENDING)], name="latest_time"),
         IndexModel([("entryId", ASCENDING), ("version", ASCENDING)], name="entry_version", unique=True),
         IndexModel(

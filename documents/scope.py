@@ -11,6 +11,8 @@ from typing import Any
 
 #: the session fields of the collections: one filter shape serves every collection (and ad-hoc sub-pipelines)
 SESSION_FIELDS = ("sessionId", "sessionIds")
+#: a filter no document matches
+NOTHING: dict[str, Any] = {"_id": {"$in": []}}
 
 
 def within(proposals: Sequence[int] | None, sessions: Sequence[int] = ()) -> dict[str, Any]:
@@ -20,6 +22,18 @@ def within(proposals: Sequence[int] | None, sessions: Sequence[int] = ()) -> dic
     reached: list[dict[str, Any]] = [{"proposalId": {"$in": list(proposals)}}]
     reached += [{field: {"$in": list(sessions)}} for field in SESSION_FIELDS if sessions]
     return reached[0] if len(reached) == 1 else {"$or": reached}
+
+
+def one_session(
+    proposals: Collection[int] | None, sessions: Collection[int], proposal_id: int, session_id: int, field: str
+) -> dict[str, Any]:
+    """The FLAT filter of one session's documents (``field``: the collection's session field) for a caller who
+    reaches ``proposals`` whole and ``sessions`` one by one (None: everything): its proposal and itself if reached,
+    else ``NOTHING``. A store plans an equality on indexed fields with an index, where ``within``'s ``$or`` makes
+    SecantusDB scan the collection."""
+    if proposals is not None and proposal_id not in proposals and session_id not in sessions:
+        return NOTHING
+    return {"proposalId": proposal_id, field: session_id}
 
 
 def both(scope: dict[str, Any], narrower: dict[str, Any]) -> dict[str, Any]:

@@ -1,10 +1,9 @@
 """A session's documents for its timeline: the latest version of its logbook entries (at their ``time``, by
 ``entryId``) and of its results (at their ``createdAt``, by ``_id``), one page after a keyset position.
 
-Scope: the caller's reach to the session was checked in SQL (``relational/timeline.session_window``), and whoever
-reaches a session sees all its documents (``documents/scope.within`` for its proposal or for the session alone), so
-the session's own field is the scope of these reads: a flat equality, which the store plans with an index where
-the ``$or`` of ``within`` makes it scan the collection.
+Scope: ``documents/scope.one_session`` for the session and its proposal, a flat equality that the store plans with
+an index (``session_scope_time`` and ``session_created``, which name exactly the fields these reads filter on:
+SecantusDB uses an index only then), where the ``$or`` of ``within`` makes it scan the collection.
 
 Pages are read in time slices: SecantusDB sorts every document a filter matches before it applies the limit, so a
 filter over a whole session of 10^5 entries costs seconds, and one over an hour of it milliseconds. A page reads
@@ -99,22 +98,24 @@ def first_edge(descending: bool, start: datetime | None, end: datetime | None) -
 
 @guarded
 async def logbook(
-    db: Db, session_id: int, rank: int, at: Position | None, descending: bool, n: int, edge: datetime | None
+    db: Db, scope: dict[str, Any], rank: int, at: Position | None, descending: bool, n: int, edge: datetime | None
 ) -> list[Any]:
     """The session's first ``n`` logbook entries (latest versions) after ``at`` (none: from ``edge``, see
-    ``first_edge``), each ``{"time", "rank", "id", "item"}``."""
-    source = _Source(db.logbook, {"sessionId": session_id, "latest": True}, "time", "entryId", descending)
+    ``first_edge``), each ``{"time", "rank", "id", "item"}``; ``scope``: ``one_session``'s filter of the session
+    (field ``sessionId``)."""
+    source = _Source(db.logbook, scope | {"latest": True}, "time", "entryId", descending)
     docs = await source.page(rank, at, n, str, {"_id": 0}, edge)
     return [{"time": d["time"], "rank": rank, "id": d["entryId"], "item": d} for d in docs]
 
 
 @guarded
 async def results(
-    db: Db, session_id: int, rank: int, at: Position | None, descending: bool, n: int, edge: datetime | None
+    db: Db, scope: dict[str, Any], rank: int, at: Position | None, descending: bool, n: int, edge: datetime | None
 ) -> list[Any]:
     """The session's first ``n`` results (latest versions, without their payload) after ``at`` (none: from
-    ``edge``), each ``{"time", "rank", "id", "item"}``."""
-    source = _Source(db.results, {"sessionIds": session_id, "latest": True}, "createdAt", "_id", descending)
+    ``edge``), each ``{"time", "rank", "id", "item"}``; ``scope``: ``one_session``'s filter of the session (field
+    ``sessionIds``)."""
+    source = _Source(db.results, scope | {"latest": True}, "createdAt", "_id", descending)
     page = []
     for doc in await source.page(rank, at, n, ObjectId, RESULT_FIELDS, edge):
         result_id = str(doc.pop("_id"))

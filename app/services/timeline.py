@@ -12,10 +12,12 @@ from typing import Any
 
 from app.deps import Identity
 from documents import timeline as stored
+from documents.scope import SESSION_FIELDS, one_session
 from documents.store import DocumentStore, StoreTimeout, StoreUnavailable
 from relational import timeline as events
 from relational.db import ReadSession
 from relational.flavour import SchemaInfo
+from relational.reach import reach_of
 from schemas.errors import NotFound
 from schemas.timeline import RANK, SQL_KINDS, Cursor, Kind, Order, Position
 from schemas.times import SQL_FIRST, SQL_LAST, from_sql, to_sql
@@ -46,7 +48,10 @@ async def session_timeline(
     descending = order == "desc"
     start, end = (None if t is None else from_sql(t) for t in (window.startDate, window.endDate))
     edge = stored.first_edge(descending, start, end)
-    documents = asyncio.ensure_future(_documents(store, session_id, kinds, at, descending, limit + 1, edge))
+    reach = await reach_of(db, identity.scope)
+    proposals, sessions = (None, ()) if reach is None else (set(reach.proposals), set(reach.sessions))
+    scopes = {field: one_session(proposals, sessions, window.proposalId, session_id, field) for field in SESSION_FIELDS}
+    documents = asyncio.ensure_future(_documents(store, scopes, kinds, at, descending, limit + 1, edge))
     try:
         sql_at = None if at is None else Position(_sql_time(at.time), at.rank, at.id)
         ranks = {kind: RANK[kind] for kind in kinds & SQL_KINDS}
@@ -73,20 +78,20 @@ async def session_timeline(
 
 async def _documents(
     store: DocumentStore,
-    session_id: int,
+    scopes: dict[str, dict[str, Any]],
     kinds: set[Kind],
     at: Position | None,
     descending: bool,
     n: int,
     edge: datetime | None,
 ) -> list[dict[str, Any]] | None:
-    """The session's documents of ``kinds`` after ``at`` (both collections at once); None when the store does not
-    answer. The caller sees the session (checked in SQL): the session is the scope (see documents/timeline.py)."""
+    """The session's documents of ``kinds`` after ``at`` (both collections at once), within ``scopes`` (the
+    session's filter per session field, ``documents.scope.one_session``); None when the store does not answer."""
     reads: list[Awaitable[list[dict[str, Any]]]] = []
     if Kind.logbook in kinds:
-        reads.append(stored.logbook(store.db, session_id, RANK[Kind.logbook], at, descending, n, edge))
+        reads.append(stored.logbook(store.db, scopes["sessionId"], RANK[Kind.logbook], at, descending, n, edge))
     if Kind.result in kinds:
-        reads.append(stored.results(store.db, session_id, RANK[Kind.result], at, descending, n, edge))
+        reads.append(stored.results(store.db, scopes["sessionIds"], RANK[Kind.result], at, descending, n, edge))
     try:
         pages = await asyncio.gather(*reads)
     except (StoreUnavailable, StoreTimeout):

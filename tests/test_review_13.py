@@ -1,0 +1,32 @@
+"""Issue 13 under attack (review 13): each test here failed before the fix it names."""
+
+from datetime import UTC, datetime, timedelta
+
+from documents.scope import NOTHING, one_session
+from tests.conftest import Flavour
+from tests.test_shipping import Caller
+from tests.test_timeline import entry, insert, proposal_id, stored_result
+
+
+def test_one_session_is_a_flat_filter_of_what_the_caller_reaches() -> None:
+    assert one_session(None, (), 7, 70, "sessionId") == {"proposalId": 7, "sessionId": 70}
+    assert one_session({7}, (), 7, 70, "sessionIds") == {"proposalId": 7, "sessionIds": 70}
+    assert one_session({8}, {70}, 7, 70, "sessionId") == {"proposalId": 7, "sessionId": 70}
+    assert one_session({8}, {71}, 7, 70, "sessionId") == NOTHING
+    assert one_session(set(), (), 7, 70, "sessionId") == NOTHING
+
+
+def test_a_timeline_shows_only_documents_of_its_sessions_proposal(flavour: Flavour) -> None:
+    """Documents naming session A but proposal B (written by hand, or by a buggy pipeline) are proposal B's: A's
+    timeline shows neither B's entry nor B's result (the timeline scoped its reads by the session alone)."""
+    f = flavour
+    when = datetime(2024, 3, 1, 12, tzinfo=UTC)
+    mine, foreign = entry(f, "a", when, "mine"), entry(f, "a", when + timedelta(seconds=1), "foreign")
+    foreign["proposalId"] = proposal_id(f, "b")
+    result = stored_result(f, "a", when) | {"proposalId": proposal_id(f, "b")}
+    insert(f, "logbook", [mine, foreign])
+    insert(f, "results", [result])
+    for role in ("sci_a", "admin"):
+        page = Caller(f, role)("GET", f"/sessions/{f.data.sessions['a']}/timeline", 200, params={"limit": 1000})
+        shown = {e["id"] for e in page["results"] if e["type"] in ("logbook", "result")}
+        assert shown == {mine["entryId"]}, role
