@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The logbook half of issue 13's benchmark: entries ingested into one session through ``POST /logbook`` (p50/p95
 per request, one writer then 8 at once; the rest of the session's 10^5 written straight into the store, in the
-stored shape, since one worker takes ~60 POSTs/s on a shared machine), then that session's timeline
-(``GET /sessions/{id}/timeline``) read at its first page and at a deep page by cursor, and the same for another
-session once 10^5 more entries of other sessions are in the collection (written straight in too). One uvicorn
+stored shape, since one worker takes ~60 POSTs/s on a shared machine), then that session's logbook
+(``GET /logbook``: first and third page, a text search, all entries' first page and a search over them) and its
+timeline (``GET /sessions/{id}/timeline``) at its first page and at a deep page by cursor, and the same for
+another session once 10^5 more entries of other sessions are in the collection (written straight in too). One uvicorn
 worker, one SecantusDB process, a throw-away MariaDB database scaled with the shared tools (20 sessions, 200
 collections); client, server and databases share the machine.
 
@@ -161,6 +162,28 @@ def timed(label: str, read: Callable[[], httpx.Response], runs: int) -> None:
     print(f"{label:58s} {figures(times)}", flush=True)
 
 
+def logbook_reads(base: str, token: str, session: int, runs: int) -> None:
+    """``GET /logbook`` of the session (first page, third page by cursor, a search) and of every entry."""
+    reads: dict[str, tuple[dict[str, Any], int]] = {
+        f"logbook of session {session}: first page": ({"sessionId": session}, 1),
+        f"logbook of session {session}: third page (3 requests)": ({"sessionId": session}, 3),
+        f"logbook of session {session}: q=undulator vac": ({"sessionId": session, "q": "undulator vac"}, 1),
+        "logbook, all entries: first page": ({}, 1),
+        "logbook, all entries: q=undulator vac": ({"q": "undulator vac"}, 1),
+    }
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
+
+        def read(params: dict[str, Any], pages: int) -> httpx.Response:
+            position: dict[str, Any] = {}
+            for _ in range(pages):
+                r = client.get("/logbook", params=params | position).raise_for_status()
+                position = {"cursor": r.json()["next"]}
+            return r
+
+        for label, (params, pages) in reads.items():
+            timed(label, lambda: read(params, pages), runs)  # noqa: B023 - called before the loop goes on
+
+
 def timeline_reads(base: str, token: str, session: int, held: int, runs: int) -> None:
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
         path = f"/sessions/{session}/timeline"
@@ -194,11 +217,14 @@ def main() -> None:
             rest = range(a.posted, a.entries)
             seconds = asyncio.run(fill(server.mongo_url, server.mongo_db, [busy], rest, a.entries))
             print(f"# {len(rest)} more entries of session {busy.sessionId} written in {seconds:.0f} s", flush=True)
+            logbook_reads(server.base, server.token, busy.sessionId, a.runs)
             timeline_reads(server.base, server.token, busy.sessionId, a.entries, a.runs)
             per_session = a.others // len(others)
             seconds = asyncio.run(fill(server.mongo_url, server.mongo_db, others, range(a.others), per_session))
             print(f"# {a.others} entries of {len(others)} other sessions written in {seconds:.0f} s", flush=True)
+            logbook_reads(server.base, server.token, busy.sessionId, a.runs)
             timeline_reads(server.base, server.token, busy.sessionId, a.entries, a.runs)
+            logbook_reads(server.base, server.token, others[0].sessionId, a.runs)
             timeline_reads(server.base, server.token, others[0].sessionId, per_session, a.runs)
     finally:
         subprocess.run(["mariadb", "-h127.0.0.1", "-uroot", "-e", f"DROP DATABASE IF EXISTS `{db}`"])
