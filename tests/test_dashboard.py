@@ -1,6 +1,7 @@
 """The dashboard in headless Chromium (Debian's `chromium`, driven by Playwright) over the embedded default with
 its demo data: sign in, every plot drawn for the sessions that have such data; screenshots kept as artefacts."""
 
+import math
 import os
 import shutil
 import signal
@@ -48,6 +49,30 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> object:
     process.wait(30)
 
 
+#: the column of the summary's techniques table holding the share each demo session has: auto-processed (MX),
+#: motion-corrected (EM)
+SHARE = {"MX1-2": 3, "MX1-3": 4}
+
+
+def _techniques(base: str, session_id: str) -> list[list[str]]:
+    """The techniques table's rows as REST's GET /stats/sessions/{id} gives them."""
+    stats = httpx.get(f"{base}/ispyb/api/v1/stats/sessions/{session_id}", headers=_as(base, "alice"))
+    assert stats.status_code == 200, stats.text
+
+    def share(value: float | None) -> str:
+        return "–" if value is None else f"{math.floor(100 * value + 0.5)} %"  # JavaScript's Math.round
+
+    def number(value: float | None) -> str:
+        return "–" if value is None else str(int(value)) if float(value).is_integer() else repr(value)
+
+    return [
+        [name.upper(), str(t["datacollections"]), str(t["images"]), share(t["autoProcessedShare"]),
+         share(t.get("motionCorrected")), number(t["bestResolution"] if t["bestResolution"] is not None
+                                                 else t.get("bestCtfResolution"))]
+        for name, t in sorted(stats.json()["techniques"].items())
+    ]  # fmt: skip
+
+
 def _drawn(page: Page, plot: str) -> bool:
     return page.locator(f"#{plot} svg.main-svg").count() > 0
 
@@ -87,6 +112,11 @@ def test_dashboard_signs_in_and_draws_each_plot(served: str) -> None:
                 assert not _drawn(page, plot)
             page.wait_for_function("document.getElementById('summary').textContent.includes('technique')")
             assert "data collection(s)" in page.inner_text("#summary")
+            shown = page.eval_on_selector_all(
+                "#techniques tr", "rows => rows.slice(1).map((r) => [...r.cells].map((c) => c.textContent))"
+            )
+            assert shown == _techniques(served, value)  # the shares processed, as REST computes them
+            assert any(row[SHARE[session]] != "–" for row in shown), shown  # the demo data has some
             # the summary and the histograms and time series: one GraphQL query, no REST statistics call
             assert calls.count(f"POST {served}/ispyb/api/v1/graphql") == 1
             assert not [c for c in calls if "/stats/" in c]

@@ -9,6 +9,8 @@ import httpx
 
 from app.graphql.router import MAX_BODY_BYTES, MAX_MESSAGE_CHARS
 from tests.conftest import Flavour
+from tests.test_results import three_collections
+from tests.test_shipping import Caller
 
 API = "/ispyb/api/v1"
 URL = f"{API}/graphql"
@@ -96,3 +98,28 @@ def test_depth_counts_what_a_reader_calls_depth(flavour: Flavour) -> None:
             assert "11 levels deep" in deep["errors"][0]["message"]
     logbook = "{ session(sessionId: %d) { logbook { nodes { entryId } pageInfo { endCursor } } } }"
     assert "errors" not in ask(flavour, logbook % flavour.data.sessions["a"])  # nodes: a wrapper's too
+
+
+STATISTICS = """query($s: Int!) { sessionStatistics(sessionId: $s) { sessionId techniques { technique datacollections
+  images autoProcessed autoProcessedShare bestResolution motionCorrected ctfProcessed bestCtfResolution } } }"""
+
+
+def test_session_statistics_are_rests(flavour: Flavour) -> None:
+    """The dashboard's auto-processed and motion-corrected shares: GraphQL's sessionStatistics is REST's
+    GET /stats/sessions/{id} (its function), null with "not found" out of reach."""
+    sci = Caller(flavour, "sci_a")
+    dcs = three_collections(flavour, member=True)
+    session = sci("GET", f"/datacollections/{dcs[0]}", 200)["BLSession"]["sessionId"]
+    for sessionId in (session, flavour.data.sessions["a"]):
+        rest = sci("GET", f"/stats/sessions/{sessionId}", 200)
+        got = ask(flavour, STATISTICS, s=sessionId)["data"]["sessionStatistics"]
+        assert got["sessionId"] == sessionId
+        assert {t.pop("technique"): t for t in got["techniques"]} == {
+            name: {"motionCorrected": None, "ctfProcessed": None, "bestCtfResolution": None} | entry
+            for name, entry in rest["techniques"].items()
+        }
+    [mx] = ask(flavour, STATISTICS, s=session)["data"]["sessionStatistics"]["techniques"]
+    assert mx["datacollections"] == 3 and mx["autoProcessedShare"] == 0
+    out = ask(flavour, STATISTICS, role="sci_b", s=session)
+    assert out["data"] == {"sessionStatistics": None} and "not found" in out["errors"][0]["message"]
+    assert "between 1 and" in ask(flavour, STATISTICS, s=0)["errors"][0]["message"]

@@ -18,7 +18,7 @@ from app.graphql.documents.best import BestResult
 from app.graphql.documents.logbook import LogbookConnection, LogbookEntry
 from app.graphql.documents.metrics import CollectionMetrics, SessionMetrics
 from app.graphql.documents.results import Result
-from app.graphql.documents.stats import Histogram, Interval, TimeSeries
+from app.graphql.documents.stats import Histogram, Interval, SessionStatistics, TimeSeries
 from app.routers.params import MAX_ID, PROPOSAL_PATTERN
 from app.services import metric_stats
 from documents import results as stored_results
@@ -214,3 +214,12 @@ class DocumentQuery:
         where = await _metrics_where(info.context, sessionId, proposal, beamLineName, start, end)
         found = await metric_stats.timeseries(info.context.documents, where, kind, field, interval.value)
         return TimeSeries.of(found)
+
+    @strawberry.field(description="A session's collections per technique and the share processed: auto-processed, "
+                      "motion-corrected, CTF-estimated (REST's GET /stats/sessions/{sessionId})")  # fmt: skip
+    async def sessionStatistics(self, info: strawberry.Info, sessionId: int) -> SessionStatistics | None:
+        context: Context = info.context
+        _id("sessionId", sessionId)
+        async with context.sql:
+            found = await metric_stats.session_stats(context.db, context.documents, context.identity, sessionId)
+        return SessionStatistics.of(found)

@@ -1,5 +1,5 @@
 """Rollup-backed metric statistics: histograms and time series, as ``GET /stats/metrics/histogram`` and
-``/stats/metrics/timeseries`` answer them."""
+``/stats/metrics/timeseries`` answer them; a session's statistics per technique, as ``GET /stats/sessions/{id}``."""
 
 from datetime import datetime
 from enum import Enum
@@ -58,3 +58,40 @@ class TimeSeries:
     def of(cls, found: dict[str, Any]) -> Self:
         buckets = [TimeBucket(**b) for b in found["buckets"]]
         return cls(kind=found["kind"], field=found["field"], interval=Interval(found["interval"]), buckets=buckets)
+
+
+@strawberry.type(description="One technique's collections in a session and the share of them processed")
+class TechniqueStatistics:
+    technique: str = strawberry.field(description="`mx`, `em` or `saxs`")
+    datacollections: int
+    images: int = strawberry.field(description="Images, or movies for EM")
+    autoProcessed: int = strawberry.field(description="Collections with SQL auto-processing")
+    autoProcessedShare: float | None = strawberry.field(description="autoProcessed / datacollections")
+    bestResolution: float | None = strawberry.field(description="Best overall resolution of auto-processing, Å")
+    motionCorrected: float | None = strawberry.field(description="EM: movies with motion correction / movies")
+    ctfProcessed: float | None = strawberry.field(description="EM: movies with a CTF estimate / movies")
+    bestCtfResolution: float | None = strawberry.field(description="EM: best CTF-estimated resolution, Å")
+
+
+@strawberry.type(description="A session's statistics per technique (REST's GET /stats/sessions/{sessionId})")
+class SessionStatistics:
+    sessionId: int
+    techniques: list[TechniqueStatistics]
+
+    @classmethod
+    def of(cls, found: dict[str, Any]) -> Self:
+        techniques = [
+            TechniqueStatistics(
+                technique=name,
+                datacollections=entry["datacollections"],
+                images=entry["images"],
+                autoProcessed=entry["autoProcessed"],
+                autoProcessedShare=entry["autoProcessedShare"],
+                bestResolution=entry["bestResolution"],
+                motionCorrected=entry.get("motionCorrected"),
+                ctfProcessed=entry.get("ctfProcessed"),
+                bestCtfResolution=entry.get("bestCtfResolution"),
+            )
+            for name, entry in sorted(found["techniques"].items())
+        ]
+        return cls(sessionId=found["sessionId"], techniques=techniques)

@@ -36,6 +36,9 @@ const SESSION_QUERY = `query SessionPage($s: Int!) {
       saxsGuinier { rg { count min p50 } }
     }
   }
+  statistics: sessionStatistics(sessionId: $s) {
+    techniques { technique datacollections images autoProcessedShare motionCorrected bestResolution bestCtfResolution }
+  }
   ctf: metricHistogram(kind: "em.ctf", field: "estimatedResolution", sessionId: $s, bins: 40) { ...bars }
   ice: metricHistogram(kind: "em.icethickness", field: "median", sessionId: $s, bins: 40) { ...bars }
   particles: metricHistogram(kind: "em.particlepicking", field: "numberOfParticles", sessionId: $s, bins: 40) { ...bars }
@@ -55,7 +58,22 @@ async function graphql(query, variables) {
   return answer;
 }
 
-function summaryTable(session) {
+// Per technique: collections, images or movies, the shares auto-processed and motion-corrected, the best resolution
+// (REST's GET /stats/sessions/{id}, served by GraphQL's sessionStatistics).
+function techniquesTable(statistics) {
+  if (!statistics) return `<p class="error">The shares processed are missing: the service could not answer them.</p>`;
+  const share = (v) => (v == null ? "–" : `${Math.round(100 * v)} %`);
+  const rows = statistics.techniques.map((t) =>
+    `<tr><td>${t.technique.toUpperCase()}</td><td>${t.datacollections}</td><td>${t.images}</td>` +
+    `<td class="auto-processed">${share(t.autoProcessedShare)}</td><td class="motion-corrected">${share(t.motionCorrected)}</td>` +
+    `<td>${t.bestResolution ?? t.bestCtfResolution ?? "–"}</td></tr>`);
+  return rows.length
+    ? `<table id="techniques"><tr><th>technique</th><th>collections</th><th>images / movies</th><th>auto-processed</th>` +
+      `<th>motion-corrected</th><th>best resolution (Å)</th></tr>${rows.join("")}</table>`
+    : "";
+}
+
+function summaryTable(session, statistics) {
   const number = (v) => (v == null ? "–" : Number(v.toPrecision(4)));
   const rows = SUMMARY_FIELDS.map(([technique, kind, field, label]) => [technique, label, session.metrics?.[kind]?.[field]])
     .filter(([, , stats]) => stats?.count)
@@ -63,7 +81,7 @@ function summaryTable(session) {
   const total = session.dataCollections.totalCount;
   const collections = `<p>${total ? `${total} data collection(s).` : "This session has no data collections yet."}</p>`;
   const missing = session.metrics ? "" : `<p class="error">Metrics are missing: the document store does not answer.</p>`;
-  return collections + missing + (rows.length
+  return collections + techniquesTable(statistics) + missing + (rows.length
     ? `<table><tr><th>technique</th><th>metric</th><th>values</th><th>median</th><th>lowest</th></tr>${rows.join("")}</table>`
     : "");
 }
@@ -201,7 +219,7 @@ async function loadSession(session) {
   try {
     const { data } = await page;
     if (mine !== generation) return;
-    $("summary").innerHTML = summaryTable(data.session);
+    $("summary").innerHTML = summaryTable(data.session, data.statistics);
   } catch (error) {
     if (mine === generation) $("summary").innerHTML = `<span class="error">Could not load the summary: ${error.message}</span>`;
   }
