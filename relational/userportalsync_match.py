@@ -188,8 +188,12 @@ async def _proposal(db: WriteSession, schema: SchemaInfo, m: Matched) -> int | N
     stored = await _read(db, t, named, lock=True)
     if ext is not None and "externalId" in t.c and not any(r["externalId"] == ext for r in stored):
         stored += await _read(db, t, t.c.externalId == ext, lock=True)
-    found = _find(row, (_index(stored, "externalId"), ("externalId",)))
-    found = found or _find(row, (_index(stored, "proposalCode", "proposalNumber"), ("proposalCode", "proposalNumber")))
+    by_ext = _find(row, (_index(stored, "externalId"), ("externalId",)))
+    by_name = _find(row, (_index(stored, "proposalCode", "proposalNumber"), ("proposalCode", "proposalNumber")))
+    found = by_ext or by_name
+    if by_ext is not None and by_name is not None and by_ext["proposalId"] != by_name["proposalId"]:
+        name = f"{by_name['proposalCode']}{by_name['proposalNumber']}"
+        m.plan.problem(f"{row.path}.externalId", f"is proposal {by_ext['proposalId']}'s, not {name}'s")
     row.id = None if found is None else found["proposalId"]
     m.found["Proposal"] = {r["proposalId"]: r for r in stored}
     return row.id

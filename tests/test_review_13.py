@@ -1,11 +1,13 @@
 """Issue 13 under attack (review 13): each test here failed before the fix it names."""
 
+import copy
 from datetime import UTC, datetime, timedelta
 
 from documents.scope import NOTHING, one_session
 from tests.conftest import Flavour
 from tests.test_shipping import Caller
 from tests.test_timeline import entry, insert, proposal_id, stored_result
+from tests.test_userportalsync import document, rows, sync
 
 
 def test_one_session_is_a_flat_filter_of_what_the_caller_reaches() -> None:
@@ -30,3 +32,20 @@ def test_a_timeline_shows_only_documents_of_its_sessions_proposal(flavour: Flavo
         page = Caller(f, role)("GET", f"/sessions/{f.data.sessions['a']}/timeline", 200, params={"limit": 1000})
         shown = {e["id"] for e in page["results"] if e["type"] in ("logbook", "result")}
         assert shown == {mine["entryId"]}, role
+
+
+def test_a_sync_never_renames_a_proposal_onto_another(flavour: Flavour) -> None:
+    """A document whose externalId is proposal P's but whose code and number are proposal Q's names two proposals:
+    it must not give P Q's name (two proposals called the same: every lookup by name picks one at random)."""
+    first, second = document(), document()
+    sync(flavour, first)
+    sync(flavour, second)
+    clash = copy.deepcopy(second)
+    clash["proposal"]["externalId"] = first["proposal"]["externalId"]
+    answer = sync(flavour, clash, 422)
+    assert "proposal.externalId" in [e["path"] for e in answer["errors"]]
+    for doc in (first, second):
+        p = doc["proposal"]
+        named = rows(flavour, "SELECT proposalId FROM Proposal WHERE proposalCode = :c AND proposalNumber = :n",
+                     c=p["proposalCode"], n=p["proposalNumber"])  # fmt: skip
+        assert len(named) == 1
