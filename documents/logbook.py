@@ -45,8 +45,9 @@ Doc = dict[str, Any]
 MAX_VERSION_RACES = 50
 #: characters of text a page holds at most (it always holds one entry)
 PAGE_TEXT_CHARS = 4_000_000
-#: how far back each read of a page looks, in turn (None: everything older)
-WINDOWS = (timedelta(days=1), timedelta(days=8), timedelta(days=64), timedelta(days=512), None)
+#: how far back each read of a page looks, in turn (None: everything older): from a minute (a busy session holds
+#: ~2,000 entries an hour, each sorted by the store before a page's few are kept) to ~30 years
+WINDOWS = (*(timedelta(minutes=16**k) for k in range(7)), None)
 NEWEST_FIRST = {"time": DESCENDING, "_id": DESCENDING}
 MILLISECOND = timedelta(milliseconds=1)
 
@@ -121,15 +122,23 @@ def _windows(anchor: datetime, since: datetime | None) -> Iterator[Doc]:
 
 @guarded
 async def find(
-    db: Db, scope: Doc, f: EntryFilters, *, cursor: str | None, limit: int, max_ms: int
+    db: Db,
+    scope: Doc,
+    f: EntryFilters,
+    *,
+    cursor: str | None,
+    limit: int,
+    max_ms: int,
+    start: datetime | None = None,
 ) -> tuple[list[Doc], str | None]:
     """(a page of the latest versions within ``scope`` matching ``f``, newest first; the next page's cursor). A
     page ends early once its texts hold ``PAGE_TEXT_CHARS`` (10,000 entries of 100 kB would be a 1 GB answer).
 
-    The page is read a time window at a time (``WINDOWS``, back from the cursor or from now), so the store sorts
-    the entries of a few days rather than all of them; the windows' reads share ``max_ms``."""
+    The page is read a time window at a time (``WINDOWS``, back from the cursor, or from ``start``, or from now;
+    the first window also holds everything later), so the store sorts the entries of a few minutes or days rather
+    than all of them; the windows' reads share ``max_ms``. A session's first page starts best at its end."""
     rest = both(scope, _rest(f))
-    anchor = utc_now()
+    anchor = start or utc_now()
     if cursor is not None:
         after, anchor = _after(cursor)
         rest = {"$and": [rest, after]} if rest else after

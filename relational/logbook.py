@@ -1,6 +1,7 @@
 """What the logbook checks in SQL: the session an entry goes into, and that its linked objects belong there."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -22,6 +23,12 @@ async def session_place(db: ReadSession, session_id: int) -> Place | None:
     query = select(BLSession.proposalId, BLSession.beamLineName).where(BLSession.sessionId == session_id)
     row = (await db.execute(query)).first()
     return None if row is None else Place(session_id, int(row[0]), row[1])
+
+
+async def session_end(db: ReadSession, session_id: int) -> datetime | None:
+    """When the session ended (naive, as SQL keeps it; None: it has no end, or no such session)."""
+    query = select(BLSession.endDate).where(BLSession.sessionId == session_id)
+    return (await db.execute(query)).scalar_one_or_none()
 
 
 async def collection_in_session(db: ReadSession, dc_id: int, session_id: int) -> bool:

@@ -3,7 +3,11 @@
 import copy
 from datetime import UTC, datetime, timedelta
 
+from pytest import MonkeyPatch
+
+from documents import logbook
 from documents.scope import NOTHING, one_session
+from schemas.times import from_sql
 from tests.conftest import Flavour
 from tests.test_shipping import Caller
 from tests.test_timeline import entry, insert, proposal_id, stored_result
@@ -49,3 +53,21 @@ def test_a_sync_never_renames_a_proposal_onto_another(flavour: Flavour) -> None:
         named = rows(flavour, "SELECT proposalId FROM Proposal WHERE proposalCode = :c AND proposalNumber = :n",
                      c=p["proposalCode"], n=p["proposalNumber"])  # fmt: skip
         assert len(named) == 1
+
+
+def test_a_finished_sessions_logbook_is_read_back_from_its_end(flavour: Flavour, monkeypatch: MonkeyPatch) -> None:
+    """A session's first page reads its time windows back from the session's end: from now, a session that ended
+    years ago had all its entries in the last, unbounded window (sorted whole by the store: 1.6 s at 2x10^4
+    entries, a 504 at 4x10^4); from its end, the first windows hold them."""
+    f, a = flavour, flavour.data.sessions["a"]
+    end = rows(f, "SELECT endDate FROM BLSession WHERE sessionId = :s", s=a)[0]["endDate"]
+    anchors: list[datetime] = []
+    windows = logbook._windows
+    monkeypatch.setattr(logbook, "_windows", lambda anchor, since: anchors.append(anchor) or windows(anchor, since))
+    sci_a = Caller(f, "sci_a")
+    made = [sci_a("POST", "/logbook", 201, json={"sessionId": a, "text": f"n{n}",
+                                                  "time": (from_sql(end) - timedelta(hours=n)).isoformat()})
+            for n in (-2, 0, 3, 24 * 400)]  # fmt: skip
+    page = sci_a("GET", "/logbook", 200, params={"sessionId": a, "limit": 10})
+    assert [e["entryId"] for e in page["results"]] == [e["entryId"] for e in made]
+    assert anchors == [from_sql(end)]

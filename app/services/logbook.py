@@ -20,7 +20,7 @@ from relational.logbook import Place
 from relational.reach import proposal_id_by_name, sessions_among
 from schemas.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from schemas.logbook import BUILTIN_KINDS, NOTE, EntryContent, EntryCorrection, EntryCreate, EntryFilters
-from schemas.times import utc_now
+from schemas.times import from_sql, utc_now
 
 Doc = dict[str, Any]
 LINKS = ("dataCollectionId", "blSampleId", "resultId")
@@ -178,8 +178,11 @@ async def find(
     """A page of the latest versions the caller sees, newest first, and the next page's cursor."""
     if proposal is not None:
         f = replace(f, proposalId=await proposal_id_by_name(db, identity.scope, proposal))
+    start = None
+    if f.sessionId is not None and cursor is None and (end := await places.session_end(db, f.sessionId)) is not None:
+        start = min(from_sql(end), utc_now())  # a finished session's entries lie before its end, mostly
     docs = await store.ready()
-    rows, after = await logbook.find(
-        docs, await visible(db, identity), f, cursor=cursor, limit=limit, max_ms=settings.query_max_time_ms
-    )
+    seen = await visible(db, identity)
+    max_ms = settings.query_max_time_ms
+    rows, after = await logbook.find(docs, seen, f, cursor=cursor, limit=limit, max_ms=max_ms, start=start)
     return {"results": rows, "limit": limit, "next": after}
