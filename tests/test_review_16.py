@@ -3,9 +3,11 @@ checked before parsing, error messages cut, depth counted without Relay's wrappe
 refused clearly, and the dashboard's session statistics served through GraphQL as REST serves them."""
 
 import json
+import logging
 from typing import Any
 
 import httpx
+import pytest
 
 from app.graphql.router import MAX_BODY_BYTES, MAX_MESSAGE_CHARS
 from tests.conftest import Flavour
@@ -123,3 +125,52 @@ def test_session_statistics_are_rests(flavour: Flavour) -> None:
     out = ask(flavour, STATISTICS, role="sci_b", s=session)
     assert out["data"] == {"sessionStatistics": None} and "not found" in out["errors"][0]["message"]
     assert "between 1 and" in ask(flavour, STATISTICS, s=0)["errors"][0]["message"]
+
+
+ENTITIES = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Session { sessionId } } }"
+
+
+def test_hostile_representations_are_errors_at_their_index(flavour: Flavour, caplog: pytest.LogCaptureFixture) -> None:
+    """strawberry's resolver raised on these (a fault: "Unexpected error.", logged, and for a non-object the whole
+    list null), or built a non-entity type from the client's values; each is now an error naming what is wrong
+    while the good representations beside it answer."""
+    s = flavour.data.sessions["a"]
+    hostile = {
+        "x": "an object with its `__typename`",
+        5: "an object with its `__typename`",
+        "[]": "an object with its `__typename`",
+        "no typename": "an object with its `__typename`",
+        "typename list": "an object with its `__typename`",
+        "unknown": "`Nothing` is not an entity",
+        "long": "is not an entity",
+        "not an entity": "`AutoProcIntegration` is not an entity",
+        "root": "`Query` is not an entity",
+        "scalar": "`Int` is not an entity",
+        "extra key": "holds its key, sessionId, and no more",
+        "other key": "holds its key, sessionId, and no more",
+    }
+    values: dict[Any, Any] = {
+        "x": "x",
+        5: 5,
+        "[]": [],
+        "no typename": {"sessionId": s},
+        "typename list": {"__typename": ["Session"], "sessionId": s},
+        "unknown": {"__typename": "Nothing", "sessionId": s},
+        "long": {"__typename": "x" * 100_000, "sessionId": s},
+        "not an entity": {"__typename": "AutoProcIntegration", "autoProcIntegrationId": 1, "dataCollectionId": 1},
+        "root": {"__typename": "Query"},
+        "scalar": {"__typename": "Int"},
+        "extra key": {"__typename": "Session", "sessionId": s, "extra": 1},
+        "other key": {"__typename": "Session", "proposalId": 1},
+    }
+    good = {"__typename": "Session", "sessionId": s}
+    with caplog.at_level(logging.ERROR):
+        answer = ask(flavour, ENTITIES, r=[good, *values.values(), good])
+    assert answer["data"]["_entities"] == [{"sessionId": s}, *[None] * len(values), {"sessionId": s}], answer
+    errors = {tuple(e["path"]): e["message"] for e in answer["errors"]}
+    assert len(errors) == len(values)
+    for index, name in enumerate(values, start=1):
+        assert hostile[name] in errors["_entities", index], (name, errors["_entities", index])
+        assert len(errors["_entities", index]) < 200
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []  # answers, not faults
+
