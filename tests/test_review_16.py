@@ -174,3 +174,19 @@ def test_hostile_representations_are_errors_at_their_index(flavour: Flavour, cap
         assert len(errors["_entities", index]) < 200
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []  # answers, not faults
 
+
+def test_entities_are_weighed_per_representation(flavour: Flavour) -> None:
+    """Each representation is an object, its connections multiplied by their page: _entities counted as one list of
+    25 let 5,000 sessions ask for 100 collections each (500,000 objects under a limit of 50,000)."""
+    s = flavour.data.sessions["a"]
+    query = """query($r: [_Any!]!) { _entities(representations: $r) { ... on Session {
+      dataCollections(first: 100) { edges { node { dataCollectionId } } } } } }"""
+    over = ask(flavour, query, r=[{"__typename": "Session", "sessionId": s}] * 500)  # 500 + 500·100
+    assert over["data"] is None and over["errors"][0]["extensions"]["code"] == "MAX_COST", over
+    assert "may return 50500 objects" in over["errors"][0]["message"]
+    within = ask(flavour, query, r=[{"__typename": "Session", "sessionId": s}] * 400)  # 40,400
+    assert len(within["data"]["_entities"]) == 400 and "errors" not in within
+    one = f'{{__typename: "Session", sessionId: {s}}}'
+    sessions = "... on Session { dataCollections(first: 100) { totalCount } }"
+    literal = f"{{ _entities(representations: [{', '.join([one] * 496)}]) {{ {sessions} }} }}"  # 496 + 49,600
+    assert ask(flavour, literal)["errors"][0]["extensions"]["code"] == "MAX_COST"

@@ -6,12 +6,12 @@ weighed once however often it is spread, so repeated spreads cannot make the che
 weighs nothing here and is refused by GraphQL's own rule): depth (``settings.graphql_max_depth``: fields with a
 selection as a reader counts them, so a Relay connection is one level, its ``edges`` and ``node`` none (else
 the default 10 would allow three nested connections); introspection's ``__schema`` and ``__type`` not counted:
-graphql-core's own rule bounds their nesting), cost (``settings.graphql_max_cost``: the
-objects the query may return, each page size multiplied down the nesting, ``DEFAULT_PAGE`` where ``first`` is
-not given or a list has no ``first``; a single object counts one, a connection's edges and nodes nothing beyond
-its page; a selection written twice counts twice, as a fragment spread many times counts each time) and aliases
-(``MAX_ALIASES``). While running: ``settings.graphql_timeout``, after which the query is cancelled. Introspection
-is refused when ``settings.graphql_introspection`` is false.
+graphql-core's own rule bounds their nesting), cost (``settings.graphql_max_cost``: the objects the query may
+return, each page size multiplied down the nesting, ``DEFAULT_PAGE`` where ``first`` is not given or a list has
+no ``first``, ``_entities`` one per representation; a single object counts one, a connection's edges and nodes
+nothing beyond its page; a selection written twice counts twice, as a fragment spread many times counts each
+time) and aliases (``MAX_ALIASES``). While running: ``settings.graphql_timeout``, after which the query is
+cancelled. Introspection is refused when ``settings.graphql_introspection`` is false.
 
 Persisted queries (Apollo's automatic persisted queries): a request may send ``extensions.persistedQuery
 {version: 1, sha256Hash}`` with or without its query; the query is kept in a per-process cache bounded by
@@ -38,6 +38,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
@@ -126,7 +127,13 @@ class Scales:
         return Weight(1 - wrapper + inner.depth, page * (1 - wrapper + inner.cost), alias + inner.aliases)
 
     def page(self, parent: GraphQLNamedType | None, node: FieldNode, definition: Any) -> int:
-        """How many objects the field may return per parent object."""
+        """How many objects the field may return per parent object (``_entities``: one per representation)."""
+        if "representations" in definition.args:
+            given = next((a.value for a in node.arguments or () if a.name.value == "representations"), None)
+            if isinstance(given, ListValueNode):
+                return len(given.values)
+            listed = self.variables.get(given.name.value) if isinstance(given, VariableNode) else None
+            return len(listed) if isinstance(listed, list) else 1
         if "first" in definition.args:
             given = next((a.value for a in node.arguments or () if a.name.value == "first"), None)
             if isinstance(given, IntValueNode):
