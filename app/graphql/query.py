@@ -2,14 +2,17 @@
 natural), single objects by id. An object out of reach is null with a "not found" error at its path."""
 
 import re
-from typing import Any
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, TypeVar
 
 import strawberry
 
 from app.graphql import loaders
 from app.graphql.connection import DEFAULT_FIRST, Connection, connection, page_of
 from app.graphql.context import Context
-from app.graphql.types import build, field
+from app.graphql.loaders import Objects
+from app.graphql.types import Info, Row, build, field, one
 from app.graphql.types.containers import Container
 from app.graphql.types.datacollections import DataCollection, DataCollectionGroup
 from app.graphql.types.dewars import Dewar
@@ -20,9 +23,12 @@ from app.graphql.types.sessions import Session
 from app.graphql.types.shipping import Shipping
 from app.routers.params import PROPOSAL_PATTERN
 from relational import proposals, samples, sessions, shipping
+from relational.common import Page
 from schemas.errors import InvalidInput, NotFound
 
-Info = strawberry.Info[Context, None]
+T = TypeVar("T")
+#: a REST list's read: (how many the caller may see in all, the rows of ``page``)
+Read = Callable[[Context, Page], Awaitable[tuple[int, list[Row]]]]
 
 
 def _text(name: str, value: str | None, max_length: int) -> str | None:
@@ -37,18 +43,35 @@ def _proposal(value: str | None) -> str | None:
     return value
 
 
+async def _listed(info: Info, page: Page, read: Read, kind: type[T]) -> Connection[T]:
+    """The connection of REST's list ``read`` at ``page``, each row an object of ``kind``."""
+    async with info.context.sql:
+        total, rows = await read(info.context, page)
+    return connection(total, rows, page, partial(build, kind))
+
+
+async def _found(info: Info, loader: Objects, key: int, kind: type[T], what: str) -> T:
+    """The object of ``kind`` with id ``key``; NotFound naming ``what`` when absent or out of reach."""
+    found = await one(info, loader, key, kind)
+    if found is None:
+        raise NotFound(f"{what} not found")
+    return found
+
+
 @strawberry.type
 class RelationalQuery:
     @field(description="Proposals the caller may see, newest first (with `search`, the one of that name first)")
     async def proposals(
         self, info: Info, search: str | None = None, first: int = DEFAULT_FIRST, after: str | None = None
     ) -> Connection[Proposal]:
-        page, c = page_of(first, after), info.context
-        async with c.sql:
-            total, rows = await proposals.get_proposals(
-                c.db, c.identity.scope, page, search=_text("search", search, 100), groups=c.settings.beamline_groups
-            )
-        return connection(total, rows, page, lambda row: build(Proposal, row))
+        page, text = page_of(first, after), _text("search", search, 100)
+        groups = info.context.settings.beamline_groups
+        return await _listed(
+            info,
+            page,
+            lambda c, p: proposals.get_proposals(c.db, c.identity.scope, p, search=text, groups=groups),
+            Proposal,
+        )
 
     @field(description="One proposal by name (`MX1`)")
     async def proposal(self, info: Info, proposal: str) -> Proposal | None:
@@ -72,73 +95,58 @@ class RelationalQuery:
         first: int = DEFAULT_FIRST,
         after: str | None = None,
     ) -> Connection[Session]:
-        page, c = page_of(first, after), info.context
-        beamline = _text("beamLineName", beamLineName, 45)
-        async with c.sql:
-            total, rows = await sessions.get_sessions(
+        page, beamline, name = page_of(first, after), _text("beamLineName", beamLineName, 45), _proposal(proposal)
+
+        def read(c: Context, p: Page) -> Awaitable[tuple[int, list[Row]]]:
+            return sessions.get_sessions(
                 c.db,
                 c.identity.scope,
                 c.schema,
-                page,
-                proposal=_proposal(proposal),
+                p,
+                proposal=name,
                 beamLineNames=None if beamline is None else [beamline],
                 upcoming=upcoming,
                 previous=previous,
                 groups=c.settings.beamline_groups,
                 counts=c.state.session_counts,
             )
-        return connection(total, rows, page, lambda row: build(Session, row))
+
+        return await _listed(info, page, read, Session)
 
     @field(description="One session")
     async def session(self, info: Info, sessionId: int) -> Session | None:
-        row = await loaders.SESSIONS.one(info.context, sessionId)
-        if row is None:
-            raise NotFound(f"Session {sessionId} not found")
-        return build(Session, row)
+        return await _found(info, loaders.SESSIONS, sessionId, Session, f"Session {sessionId}")
 
     @field(description="One data-collection group")
     async def dataCollectionGroup(self, info: Info, dataCollectionGroupId: int) -> DataCollectionGroup | None:
-        row = await loaders.GROUPS.one(info.context, dataCollectionGroupId)
-        if row is None:
-            raise NotFound(f"Data-collection group {dataCollectionGroupId} not found")
-        return build(DataCollectionGroup, row)
+        what = f"Data-collection group {dataCollectionGroupId}"
+        return await _found(info, loaders.GROUPS, dataCollectionGroupId, DataCollectionGroup, what)
 
     @field(description="One data collection")
     async def dataCollection(self, info: Info, dataCollectionId: int) -> DataCollection | None:
-        row = await loaders.COLLECTIONS.one(info.context, dataCollectionId)
-        if row is None:
-            raise NotFound(f"Data collection {dataCollectionId} not found")
-        return build(DataCollection, row)
+        what = f"Data collection {dataCollectionId}"
+        return await _found(info, loaders.COLLECTIONS, dataCollectionId, DataCollection, what)
 
     @field(description="Shipments the caller may see, newest first")
     async def shippings(
         self, info: Info, proposal: str | None = None, first: int = DEFAULT_FIRST, after: str | None = None
     ) -> Connection[Shipping]:
-        page, c = page_of(first, after), info.context
-        async with c.sql:
-            total, rows = await shipping.get_shippings(c.db, c.identity.scope, page, proposal=_proposal(proposal))
-        return connection(total, rows, page, Shipping.of)
+        page, name = page_of(first, after), _proposal(proposal)
+        return await _listed(
+            info, page, lambda c, p: shipping.get_shippings(c.db, c.identity.scope, p, proposal=name), Shipping
+        )
 
     @field(description="One shipment")
     async def shipping(self, info: Info, shippingId: int) -> Shipping | None:
-        row = await loaders.SHIPPINGS.one(info.context, shippingId)
-        if row is None:
-            raise NotFound(f"Shipment {shippingId} not found")
-        return Shipping.of(row)
+        return await _found(info, loaders.SHIPPINGS, shippingId, Shipping, f"Shipment {shippingId}")
 
     @field(description="One dewar")
     async def dewar(self, info: Info, dewarId: int) -> Dewar | None:
-        row = await loaders.DEWARS.one(info.context, dewarId)
-        if row is None:
-            raise NotFound(f"Dewar {dewarId} not found")
-        return build(Dewar, row)
+        return await _found(info, loaders.DEWARS, dewarId, Dewar, f"Dewar {dewarId}")
 
     @field(description="One container")
     async def container(self, info: Info, containerId: int) -> Container | None:
-        row = await loaders.CONTAINERS.one(info.context, containerId)
-        if row is None:
-            raise NotFound(f"Container {containerId} not found")
-        return build(Container, row)
+        return await _found(info, loaders.CONTAINERS, containerId, Container, f"Container {containerId}")
 
     @field(description="Samples the caller may see, newest first")
     async def samples(
@@ -151,25 +159,19 @@ class RelationalQuery:
         first: int = DEFAULT_FIRST,
         after: str | None = None,
     ) -> Connection[BLSample]:
-        page, c = page_of(first, after), info.context
-        async with c.sql:
+        page, name, text = page_of(first, after), _proposal(proposal), _text("search", search, 100)
+
+        async def read(c: Context, p: Page) -> tuple[int, list[Row]]:
             total, rows = await samples.get_samples(
-                c.db,
-                c.identity.scope,
-                page,
-                proposal=_proposal(proposal),
-                containerId=containerId,
-                proteinId=proteinId,
-                search=_text("search", search, 100),
+                c.db, c.identity.scope, p, proposal=name, containerId=containerId, proteinId=proteinId, search=text
             )
-        return connection(total, rows, page, lambda row: build(BLSample, _flat_sample(row)))
+            return total, [_flat_sample(row) for row in rows]
+
+        return await _listed(info, page, read, BLSample)
 
     @field(description="One sample")
     async def sample(self, info: Info, blSampleId: int) -> BLSample | None:
-        row = await loaders.SAMPLES.one(info.context, blSampleId)
-        if row is None:
-            raise NotFound(f"Sample {blSampleId} not found")
-        return build(BLSample, row)
+        return await _found(info, loaders.SAMPLES, blSampleId, BLSample, f"Sample {blSampleId}")
 
     @field(description="Proteins the caller may see, newest first")
     async def proteins(
@@ -180,26 +182,21 @@ class RelationalQuery:
         first: int = DEFAULT_FIRST,
         after: str | None = None,
     ) -> Connection[Protein]:
-        page, c = page_of(first, after), info.context
-        async with c.sql:
-            total, rows = await samples.get_proteins(
-                c.db, c.identity.scope, page, proposal=_proposal(proposal), search=_text("search", search, 100)
-            )
-        return connection(total, rows, page, lambda row: build(Protein, row))
+        page, name, text = page_of(first, after), _proposal(proposal), _text("search", search, 100)
+        return await _listed(
+            info,
+            page,
+            lambda c, p: samples.get_proteins(c.db, c.identity.scope, p, proposal=name, search=text),
+            Protein,
+        )
 
     @field(description="One protein")
     async def protein(self, info: Info, proteinId: int) -> Protein | None:
-        row = await loaders.PROTEINS.one(info.context, proteinId)
-        if row is None:
-            raise NotFound(f"Protein {proteinId} not found")
-        return build(Protein, row)
+        return await _found(info, loaders.PROTEINS, proteinId, Protein, f"Protein {proteinId}")
 
     @field(description="One lab contact")
     async def labContact(self, info: Info, labContactId: int) -> LabContact | None:
-        row = await loaders.LABCONTACTS.one(info.context, labContactId)
-        if row is None:
-            raise NotFound(f"Lab contact {labContactId} not found")
-        return LabContact.of(row)
+        return await _found(info, loaders.LABCONTACTS, labContactId, LabContact, f"Lab contact {labContactId}")
 
 
 def _flat_sample(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,16 +1,15 @@
 """DataCollectionGroup and DataCollection, with their session, sample, collections and auto-integrations."""
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import strawberry
 
 from app.graphql import document_edges, loaders
-from app.graphql.connection import DEFAULT_FIRST, Connection, connection, page_of
-from app.graphql.context import Context
-from app.graphql.types import build, field
+from app.graphql.connection import DEFAULT_FIRST, Connection
+from app.graphql.types import Info, children, field, one, rest_type
 from app.graphql.types.processings import AutoProcIntegration
 from app.graphql.types.samples import BLSample
+from schemas import datacollections
 
 if TYPE_CHECKING:
     from app.graphql.documents.best import BestResult
@@ -18,127 +17,77 @@ if TYPE_CHECKING:
     from app.graphql.documents.results import Result
     from app.graphql.types.sessions import Session
 
-Info = strawberry.Info[Context, None]
-SessionType = Annotated["Session", strawberry.lazy("app.graphql.types.sessions")]
+
+class InSession(Protocol):
+    sessionId: int
+    blSampleId: int | None
 
 
-async def _session(info: Info, session_id: int) -> SessionType | None:
+async def session_of(
+    root: InSession, info: Info
+) -> Annotated["Session", strawberry.lazy("app.graphql.types.sessions")] | None:
+    """The session of a group or a collection, if the caller sees it."""
     from app.graphql.types.sessions import Session
 
-    row = await loaders.SESSIONS.one(info.context, session_id)
-    return None if row is None else build(Session, row)
+    return await one(info, loaders.SESSIONS, root.sessionId, Session)
 
 
-async def _sample(info: Info, sample_id: int | None) -> BLSample | None:
-    row = await loaders.SAMPLES.one(info.context, sample_id)
-    return None if row is None else build(BLSample, row)
+async def sample_of(root: InSession, info: Info) -> BLSample | None:
+    """The sample of a group or a collection (its group's), if it has one and the caller sees it."""
+    return await one(info, loaders.SAMPLES, root.blSampleId, BLSample)
 
 
-@strawberry.federation.type(keys=["dataCollectionGroupId"], description="Collections taken together (a sweep set)")
+@rest_type(
+    datacollections.DataCollectionGroup,
+    without=("Workflow",),
+    key="dataCollectionGroupId",
+    loader=loaders.GROUPS,
+    description="Collections taken together (a sweep set)",
+)
 class DataCollectionGroup:
     dataCollectionGroupId: int
     sessionId: int
     blSampleId: int | None
-    experimentType: str | None
-    startTime: datetime | None
-    endTime: datetime | None
-    comments: str | None
 
-    @classmethod
-    async def resolve_reference(cls, info: Info, dataCollectionGroupId: int) -> Self | None:
-        key = loaders.reference_id(dataCollectionGroupId, "dataCollectionGroupId")
-        row = await loaders.GROUPS.one(info.context, key)
-        return None if row is None else build(cls, row)
-
-    @field(name="BLSession", description="Its session")
-    async def sessionOf(self, info: Info) -> SessionType | None:
-        return await _session(info, self.sessionId)
-
-    @field(name="BLSample", description="Its sample, if any and visible")
-    async def sampleOf(self, info: Info) -> BLSample | None:
-        return await _sample(info, self.blSampleId)
+    sessionOf = strawberry.field(resolver=session_of, name="BLSession", description="Its session")
+    sampleOf = strawberry.field(resolver=sample_of, name="BLSample", description="Its sample, if any and visible")
 
     @field(description="Its data collections, oldest first")
     async def dataCollections(
         self, info: Info, first: int = DEFAULT_FIRST, after: str | None = None
-    ) -> Connection["DataCollection"]:
-        page = page_of(first, after)
-        found = await loaders.COLLECTIONS_OF_GROUPS.page(info.context, self.dataCollectionGroupId, page)
-        return connection(found.total, found.rows, page, lambda row: build(DataCollection, row))
+    ) -> Connection[Annotated["DataCollection", strawberry.lazy("app.graphql.types.datacollections")]]:
+        group = self.dataCollectionGroupId
+        return await children(info, loaders.COLLECTIONS_OF_GROUPS, group, DataCollection, first, after)
 
 
-@strawberry.federation.type(keys=["dataCollectionId"], description="One data collection (a sweep, a grid scan…)")
+@rest_type(
+    datacollections.DataCollection,
+    without=("DataCollectionGroup", "GridInfo", "metadata"),
+    key="dataCollectionId",
+    loader=loaders.COLLECTIONS,
+    description="One data collection (a sweep, a grid scan…)",
+)
 class DataCollection:
     dataCollectionId: int
-    runStatus: str | None
-    startTime: datetime | None
-    endTime: datetime | None
-    imageDirectory: str | None
-    fileTemplate: str | None
-    imageContainerSubPath: str | None
-    imagePrefix: str | None
-    dataCollectionNumber: int | None
-    numberOfImages: int | None
-    numberOfPasses: int | None
-    wavelength: float | None
-    exposureTime: float | None
-    flux: float | None
-    xBeam: float | None
-    yBeam: float | None
-    beamSizeAtSampleX: float | None
-    beamSizeAtSampleY: float | None
-    transmission: float | None
-    resolution: float | None
-    detectorDistance: float | None
-    axisStart: float | None
-    axisEnd: float | None
-    axisRange: float | None
-    rotationAxis: str | None
-    overlap: float | None
-    phiStart: float | None
-    kappaStart: float | None
-    omegaStart: float | None
-    chiStart: float | None
-    xBeamPix: float | None = strawberry.field(description="null where the database has no such column")
-    yBeamPix: float | None = strawberry.field(description="null where the database has no such column")
-    comments: str | None
-    magnification: float | None
-    binning: int | None
-    particleDiameter: float | None
-    defocusStepSize: float | None
-    amountAstigmatism: float | None
-    voltage: float | None
-    objAperture: float | None
     dataCollectionGroupId: int
     sessionId: int
     blSampleId: int | None
 
-    @classmethod
-    async def resolve_reference(cls, info: Info, dataCollectionId: int) -> Self | None:
-        key = loaders.reference_id(dataCollectionId, "dataCollectionId")
-        row = await loaders.COLLECTIONS.one(info.context, key)
-        return None if row is None else build(cls, row)
-
     @field(name="DataCollectionGroup", description="Its group")
     async def groupOf(self, info: Info) -> DataCollectionGroup | None:
-        row = await loaders.GROUPS.one(info.context, self.dataCollectionGroupId)
-        return None if row is None else build(DataCollectionGroup, row)
+        return await one(info, loaders.GROUPS, self.dataCollectionGroupId, DataCollectionGroup)
 
-    @field(name="BLSession", description="Its session")
-    async def sessionOf(self, info: Info) -> SessionType | None:
-        return await _session(info, self.sessionId)
-
-    @field(name="BLSample", description="Its group's sample, if any and visible")
-    async def sampleOf(self, info: Info) -> BLSample | None:
-        return await _sample(info, self.blSampleId)
+    sessionOf = strawberry.field(resolver=session_of, name="BLSession", description="Its session")
+    sampleOf = strawberry.field(
+        resolver=sample_of, name="BLSample", description="Its group's sample, if any and visible"
+    )
 
     @field(description="Auto-processing's integrations of it, with their scaling statistics")
     async def autoProcIntegrations(
         self, info: Info, first: int = DEFAULT_FIRST, after: str | None = None
     ) -> Connection[AutoProcIntegration]:
-        page = page_of(first, after)
-        found = await loaders.INTEGRATIONS_OF_COLLECTIONS.page(info.context, self.dataCollectionId, page)
-        return connection(found.total, found.rows, page, lambda row: build(AutoProcIntegration, row))
+        dc = self.dataCollectionId
+        return await children(info, loaders.INTEGRATIONS_OF_COLLECTIONS, dc, AutoProcIntegration, first, after)
 
     @field(description="Its results: the latest version of each series covering it, newest first")
     async def results(

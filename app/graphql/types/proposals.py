@@ -1,13 +1,13 @@
 """Proposal, with its sessions, shipments, proteins and lab contacts."""
 
-from typing import TYPE_CHECKING, Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import strawberry
 
 from app.graphql import loaders
-from app.graphql.connection import DEFAULT_FIRST, Connection, connection, page_of
-from app.graphql.context import Context
-from app.graphql.types import build, field
+from app.graphql.connection import DEFAULT_FIRST, Connection
+from app.graphql.types import Info, children, field, one, rest_type
+from schemas import proposals
 
 if TYPE_CHECKING:
     from app.graphql.types.labcontacts import LabContact
@@ -15,22 +15,16 @@ if TYPE_CHECKING:
     from app.graphql.types.sessions import Session
     from app.graphql.types.shipping import Shipping
 
-Info = strawberry.Info[Context, None]
 
-
-@strawberry.federation.type(keys=["proposalId"], description="A proposal (code and number name it: `MX1`)")
+@rest_type(
+    proposals.Proposal,
+    without=("metadata",),
+    key="proposalId",
+    loader=loaders.PROPOSALS,
+    description="A proposal (code and number name it: `MX1`)",
+)
 class Proposal:
     proposalId: int
-    proposalCode: str
-    proposalNumber: str
-    proposal: str
-    title: str
-    state: str | None
-
-    @classmethod
-    async def resolve_reference(cls, info: Info, proposalId: int) -> Self | None:
-        row = await loaders.PROPOSALS.one(info.context, loaders.reference_id(proposalId, "proposalId"))
-        return None if row is None else build(cls, row)
 
     @field(description="Its sessions the caller sees, latest first")
     async def sessions(
@@ -38,9 +32,7 @@ class Proposal:
     ) -> Connection[Annotated["Session", strawberry.lazy("app.graphql.types.sessions")]]:
         from app.graphql.types.sessions import Session
 
-        page = page_of(first, after)
-        found = await loaders.SESSIONS_OF_PROPOSALS.page(info.context, self.proposalId, page)
-        return connection(found.total, found.rows, page, lambda row: build(Session, row))
+        return await children(info, loaders.SESSIONS_OF_PROPOSALS, self.proposalId, Session, first, after)
 
     @field(description="Its shipments, newest first")
     async def shippings(
@@ -48,9 +40,7 @@ class Proposal:
     ) -> Connection[Annotated["Shipping", strawberry.lazy("app.graphql.types.shipping")]]:
         from app.graphql.types.shipping import Shipping
 
-        page = page_of(first, after)
-        found = await loaders.SHIPPINGS_OF_PROPOSALS.page(info.context, self.proposalId, page)
-        return connection(found.total, found.rows, page, lambda row: build(Shipping, row))
+        return await children(info, loaders.SHIPPINGS_OF_PROPOSALS, self.proposalId, Shipping, first, after)
 
     @field(description="Its proteins, newest first")
     async def proteins(
@@ -58,9 +48,7 @@ class Proposal:
     ) -> Connection[Annotated["Protein", strawberry.lazy("app.graphql.types.samples")]]:
         from app.graphql.types.samples import Protein
 
-        page = page_of(first, after)
-        found = await loaders.PROTEINS_OF_PROPOSALS.page(info.context, self.proposalId, page)
-        return connection(found.total, found.rows, page, lambda row: build(Protein, row))
+        return await children(info, loaders.PROTEINS_OF_PROPOSALS, self.proposalId, Protein, first, after)
 
     @field(description="Its lab contacts, by card name")
     async def labContacts(
@@ -68,6 +56,13 @@ class Proposal:
     ) -> Connection[Annotated["LabContact", strawberry.lazy("app.graphql.types.labcontacts")]]:
         from app.graphql.types.labcontacts import LabContact
 
-        page = page_of(first, after)
-        found = await loaders.LABCONTACTS_OF_PROPOSALS.page(info.context, self.proposalId, page)
-        return connection(found.total, found.rows, page, LabContact.of)
+        return await children(info, loaders.LABCONTACTS_OF_PROPOSALS, self.proposalId, LabContact, first, after)
+
+
+class OfProposal(Protocol):
+    proposalId: int
+
+
+async def proposal_of(root: OfProposal, info: Info) -> Proposal | None:
+    """The proposal of an object that holds its id (a session, a protein, a shipment), if the caller sees it."""
+    return await one(info, loaders.PROPOSALS, root.proposalId, Proposal)
