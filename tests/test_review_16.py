@@ -2,6 +2,7 @@
 checked before parsing, error messages cut, depth counted without Relay's wrappers, ``_entities`` weighed and
 refused clearly, and the dashboard's session statistics served through GraphQL as REST serves them."""
 
+import hashlib
 import json
 import logging
 from typing import Any
@@ -190,3 +191,16 @@ def test_entities_are_weighed_per_representation(flavour: Flavour) -> None:
     sessions = "... on Session { dataCollections(first: 100) { totalCount } }"
     literal = f"{{ _entities(representations: [{', '.join([one] * 496)}]) {{ {sessions} }} }}"  # 496 + 49,600
     assert ask(flavour, literal)["errors"][0]["extensions"]["code"] == "MAX_COST"
+
+
+def test_an_empty_query_is_a_422(flavour: Flavour) -> None:
+    """strawberry raises MissingQueryError on an empty query, or a persisted one whose hash is the empty text's:
+    it was a 500."""
+    empty = raw(flavour, b'{"query": ""}')
+    assert empty.status_code == 422 and empty.json()["detail"] == "`query` is empty", empty.text
+    digest = hashlib.sha256(b"").hexdigest()
+    persisted = json.dumps({"query": "", "extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}})
+    again = raw(flavour, persisted.encode())
+    assert again.status_code == 422 and again.json()["detail"] == "`query` is empty", again.text
+    fragments = raw(flavour, b'{"query": "fragment A on Query { __typename }"}')
+    assert fragments.status_code == 422 and fragments.json()["detail"] == "No operation in the query", fragments.text

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from graphql import GraphQLError
 from pydantic import BaseModel, Field, ValidationError
+from strawberry.exceptions import MissingQueryError
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
@@ -127,7 +128,10 @@ async def graphql(
     except InvalidOperationTypeError as exc:
         raise InvalidInput(f"Only queries are served, not a {exc.operation_type.value}") from None
     except CannotGetOperationTypeError:
-        raise InvalidInput(f"No operation named `{body.operationName}` in the query") from None
+        named = "" if body.operationName is None else f" named `{body.operationName}`"
+        raise InvalidInput(f"No operation{named} in the query") from None
+    except MissingQueryError:  # an empty query, or a persisted one whose hash is the empty text's
+        raise InvalidInput("`query` is empty") from None
     answer: dict[str, Any] = {"data": result.data}
     if result.errors:
         answer["errors"] = [formatted(error) for error in result.errors]
