@@ -5,6 +5,7 @@ refused clearly, and the dashboard's session statistics served through GraphQL a
 import hashlib
 import json
 import logging
+import uuid
 from typing import Any
 
 import httpx
@@ -204,3 +205,50 @@ def test_an_empty_query_is_a_422(flavour: Flavour) -> None:
     assert again.status_code == 422 and again.json()["detail"] == "`query` is empty", again.text
     fragments = raw(flavour, b'{"query": "fragment A on Query { __typename }"}')
     assert fragments.status_code == 422 and fragments.json()["detail"] == "No operation in the query", fragments.text
+
+
+def test_a_persisted_query_replayed_by_another_caller_answers_as_them(flavour: Flavour) -> None:
+    """The APQ cache keeps the query's text only: sci_b replaying sci_a's hash gets sci_b's answer."""
+    d = flavour.data
+    query = f"query($s: Int!) {{ session(sessionId: $s) {{ sessionId }} }} # {uuid.uuid4()}"
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": hashlib.sha256(query.encode()).hexdigest()}}
+
+    def send(role: str, body: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = flavour.client.post(URL, json=body, headers=flavour.token(role)).json()
+        return answer
+
+    mine = send("sci_a", {"query": query, "extensions": persisted, "variables": {"s": d.sessions["a"]}})
+    assert mine["data"] == {"session": {"sessionId": d.sessions["a"]}}
+    replayed = send("sci_b", {"extensions": persisted, "variables": {"s": d.sessions["a"]}})
+    assert replayed["data"] == {"session": None} and "not found" in replayed["errors"][0]["message"]
+    own = send("sci_b", {"extensions": persisted, "variables": {"s": d.sessions["b"]}})
+    assert own["data"] == {"session": {"sessionId": d.sessions["b"]}}
+
+
+def test_aliases_fragments_and_entities_do_not_widen_reach(flavour: Flavour) -> None:
+    """The same fields asked twice under aliases, through one fragment, at the root, through _entities and from a
+    collection up to its session: sci_b sees its own and nothing of proposal a."""
+    d = flavour.data
+    query = """query($a: Int!, $b: Int!, $dc: Int!, $r: [_Any!]!) {
+      mine: session(sessionId: $b) { ...S } theirs: session(sessionId: $a) { ...S }
+      up: dataCollection(dataCollectionId: $dc) { BLSession { ...S } }
+      entities: _entities(representations: $r) { ...S ... on DataCollection { BLSession { ...S } } }
+      statistics: sessionStatistics(sessionId: $a) { sessionId }
+      results(sessionId: $a) { totalCount } }
+    fragment S on Session { sessionId
+      first: dataCollections(first: 1) { totalCount edges { node { dataCollectionId } } }
+      all: dataCollections(first: 100) { totalCount } }"""
+    representations = [
+        {"__typename": "Session", "sessionId": d.sessions["a"]},
+        {"__typename": "Session", "sessionId": d.sessions["b"]},
+        {"__typename": "DataCollection", "dataCollectionId": d.dcs["a0"]},
+    ]
+    variables = {"a": d.sessions["a"], "b": d.sessions["b"], "dc": d.dcs["a0"], "r": representations}
+    answer = ask(flavour, query, role="sci_b", **variables)["data"]
+    own = ask(flavour, "query($b: Int!) { session(sessionId: $b) { dataCollections(first: 100) { totalCount } } }",
+              role="sci_b", b=d.sessions["b"])["data"]["session"]["dataCollections"]["totalCount"]  # fmt: skip
+    assert answer["mine"]["sessionId"] == d.sessions["b"] and answer["mine"]["all"]["totalCount"] == own
+    assert [e["node"]["dataCollectionId"] for e in answer["mine"]["first"]["edges"]] == [d.dcs["b0"]]
+    assert answer["theirs"] is None and answer["up"] is None and answer["statistics"] is None
+    assert answer["entities"][0] is None and answer["entities"][1]["sessionId"] == d.sessions["b"]
+    assert answer["entities"][2] is None and answer["results"]["totalCount"] == 0
