@@ -6,7 +6,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BindParameter, Column, ColumnElement, Dialect, LargeBinary, column, false, or_, select, table
+from sqlalchemy import (
+    BindParameter,
+    Column,
+    ColumnElement,
+    DateTime,
+    Dialect,
+    LargeBinary,
+    column,
+    false,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ColumnClause, TableClause
@@ -67,14 +79,23 @@ class ExternalId(TypeDecorator[int]):
         return None if value is None else int.from_bytes(value, "big")
 
 
+#: the synced columns that keep a time: typed, so SQLite (which keeps text) reads them back as datetimes, as MariaDB's
+#: driver does (untyped, an unchanged session read as changed on every sync of the embedded default)
+TIMES = frozenset({"startDate", "endDate", "lastUpdate"})
+
+
+def _type(name: str) -> ExternalId | DateTime | None:
+    return ExternalId() if name == "externalId" else DateTime() if name in TIMES else None
+
+
 def typed_column(name: str) -> ColumnClause[Any]:
-    """A column of a synced table, typed where values need converting (``externalId``)."""
-    return column(name, ExternalId()) if name == "externalId" else column(name)
+    """A column of a synced table, typed where values need converting (``externalId``, times)."""
+    return column(name, _type(name))
 
 
 def typed_column_of(name: str) -> Column[Any]:
     """The same, for a ``Table``."""
-    return Column(name, ExternalId()) if name == "externalId" else Column(name)
+    return Column(name, _type(name))
 
 
 @dataclass

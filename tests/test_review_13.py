@@ -1,7 +1,11 @@
 """Issue 13 under attack (review 13): each test here failed before the fix it names."""
 
 import copy
+import json
+import os
+import subprocess
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from pytest import MonkeyPatch
 
@@ -9,6 +13,7 @@ from documents import logbook
 from documents.scope import NOTHING, one_session
 from schemas.times import from_sql
 from tests.conftest import Flavour
+from tests.test_embedded import CLI
 from tests.test_shipping import Caller
 from tests.test_timeline import entry, insert, proposal_id, stored_result
 from tests.test_userportalsync import document, rows, sync
@@ -71,3 +76,22 @@ def test_a_finished_sessions_logbook_is_read_back_from_its_end(flavour: Flavour,
     page = sci_a("GET", "/logbook", 200, params={"sessionId": a, "limit": 10})
     assert [e["entryId"] for e in page["results"]] == [e["entryId"] for e in made]
     assert anchors == [from_sql(end)]
+
+
+def test_an_unchanged_sync_changes_nothing_on_the_embedded_sqlite(tmp_path: Path) -> None:
+    """SQLite keeps times as text: read untyped, a session's startDate never equalled the document's, so every
+    sync of an unchanged document updated its sessions (and said it changed)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISPYB_")}
+    env |= {"ISPYB_MODE": "embedded", "ISPYB_SQL_URL": f"sqlite+aiosqlite:///{tmp_path / 'ispyb.sqlite'}"}
+    doc = tmp_path / "proposal.json"
+    doc.write_text(json.dumps(document()))
+
+    def synced() -> list[str]:
+        run = subprocess.run([CLI, "sync-proposals", str(doc)], cwd=tmp_path, env=env | {"COLUMNS": "200"},
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert run.returncode == 0, run.stdout + run.stderr
+        (line,) = [row for row in run.stdout.splitlines() if "proposal.json" in row]
+        return [cell.strip() for cell in line.strip("│ ").split("│")]
+
+    assert synced()[2:] == ["yes", "+3 ~0", "+2 ~0", "+6 -0", "+2 ~0"]
+    assert synced()[2:] == ["no", "+0 ~0", "+0 ~0", "+0 -0", "+0 ~0"]
