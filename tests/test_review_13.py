@@ -4,8 +4,10 @@ import copy
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from pytest import MonkeyPatch
 
@@ -68,7 +70,12 @@ def test_a_finished_sessions_logbook_is_read_back_from_its_end(flavour: Flavour,
     end = rows(f, "SELECT endDate FROM BLSession WHERE sessionId = :s", s=a)[0]["endDate"]
     anchors: list[datetime] = []
     windows = logbook._windows
-    monkeypatch.setattr(logbook, "_windows", lambda anchor, since: anchors.append(anchor) or windows(anchor, since))
+
+    def spied(anchor: datetime, since: datetime | None) -> Iterator[dict[str, Any]]:
+        anchors.append(anchor)
+        return windows(anchor, since)
+
+    monkeypatch.setattr(logbook, "_windows", spied)
     sci_a = Caller(f, "sci_a")
     made = [sci_a("POST", "/logbook", 201, json={"sessionId": a, "text": f"n{n}",
                                                   "time": (from_sql(end) - timedelta(hours=n)).isoformat()})
