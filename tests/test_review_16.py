@@ -5,12 +5,15 @@ refused clearly, and the dashboard's session statistics served through GraphQL a
 import hashlib
 import json
 import logging
+import time
 import uuid
 from typing import Any
 
 import httpx
 import pytest
+from graphql import get_introspection_query
 
+from app.graphql.limits import MAX_INTROSPECTIONS
 from app.graphql.router import MAX_BODY_BYTES, MAX_MESSAGE_CHARS
 from tests.conftest import Flavour
 from tests.test_results import three_collections
@@ -252,3 +255,23 @@ def test_aliases_fragments_and_entities_do_not_widen_reach(flavour: Flavour) -> 
     assert answer["theirs"] is None and answer["up"] is None and answer["statistics"] is None
     assert answer["entities"][0] is None and answer["entities"][1]["sessionId"] == d.sessions["b"]
     assert answer["entities"][2] is None and answer["results"]["totalCount"] == 0
+
+
+def test_introspection_is_asked_for_a_few_times_at_most(flavour: Flavour) -> None:
+    """200 aliased ``__schema`` selections ran 11 s without yielding (graphql-core resolves introspection
+    synchronously: the event loop stood still and graphql_timeout could not stop it) for a 13 MB answer."""
+    one = "__schema { types { name fields { name args { name type { name } } type { name kind ofType { name } } } } }"
+    within = ask(flavour, "{ " + " ".join(f"a{i}: {one}" for i in range(MAX_INTROSPECTIONS)) + " }", role="nobody")
+    assert len(within["data"]) == MAX_INTROSPECTIONS and "errors" not in within
+    for query in (
+        "{ " + " ".join(f"a{i}: {one}" for i in range(200)) + " }",
+        '{ ...F ...G } fragment F on Query { a: __schema { queryType { name } } b: __type(name: "Session") { name } '
+        'c: __type(name: "Query") { name } } fragment G on Query { ...F d: __schema { types { name } } }',
+    ):
+        started = time.monotonic()
+        refused = ask(flavour, query, role="nobody")
+        assert time.monotonic() - started < 2
+        assert refused["data"] is None and refused["errors"][0]["extensions"]["code"] == "MAX_INTROSPECTIONS"
+        assert f"over the limit of {MAX_INTROSPECTIONS}" in refused["errors"][0]["message"]
+    graphiql = ask(flavour, get_introspection_query(descriptions=True), role="nobody")  # what GraphiQL sends
+    assert graphiql["data"]["__schema"]["queryType"]["name"] == "Query" and "errors" not in graphiql

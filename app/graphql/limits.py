@@ -10,8 +10,9 @@ graphql-core's own rule bounds their nesting), cost (``settings.graphql_max_cost
 return, each page size multiplied down the nesting, ``DEFAULT_PAGE`` where ``first`` is not given or a list has
 no ``first``, ``_entities`` one per representation; a single object counts one, a connection's edges and nodes
 nothing beyond its page; a selection written twice counts twice, as a fragment spread many times counts each
-time) and aliases (``MAX_ALIASES``). While running: ``settings.graphql_timeout``, after which the query is
-cancelled. Introspection is refused when ``settings.graphql_introspection`` is false.
+time), aliases (``MAX_ALIASES``) and introspections (``MAX_INTROSPECTIONS``). While running:
+``settings.graphql_timeout``, after which the query is cancelled. Introspection is refused when
+``settings.graphql_introspection`` is false.
 
 Persisted queries (Apollo's automatic persisted queries): a request may send ``extensions.persistedQuery
 {version: 1, sha256Hash}`` with or without its query; the query is kept in a per-process cache bounded by
@@ -55,6 +56,10 @@ from app.settings import Settings
 MAX_QUERY_CHARS = 100_000
 MAX_TOKENS = 10_000
 MAX_ALIASES = 200
+#: ``__schema`` and ``__type`` selections an operation may hold: graphql-core resolves them without yielding to
+#: the event loop (no time limit stops it), 50 ms and 66 kB each for a whole ``__schema``
+MAX_INTROSPECTIONS = 5
+INTROSPECTIONS = ("__schema", "__type")
 #: objects a page holds when ``first`` is not given (REST's default ``limit``), and an unpaged list's guess
 DEFAULT_PAGE = 25
 APQ_CACHE_CHARS = 10_000_000
@@ -68,14 +73,20 @@ def refusal(message: str, code: str) -> GraphQLError:
 
 @dataclass(frozen=True)
 class Weight:
-    """What a selection asks for: its depth, its cost at one parent object, and its aliases."""
+    """What a selection asks for: its depth, its cost at one parent object, its aliases and its introspections."""
 
     depth: int = 0
     cost: int = 0
     aliases: int = 0
+    introspections: int = 0
 
     def __add__(self, other: "Weight") -> "Weight":
-        return Weight(max(self.depth, other.depth), self.cost + other.cost, self.aliases + other.aliases)
+        return Weight(
+            max(self.depth, other.depth),
+            self.cost + other.cost,
+            self.aliases + other.aliases,
+            self.introspections + other.introspections,
+        )
 
 
 class Scales:
@@ -115,6 +126,8 @@ class Scales:
     def field(self, parent: GraphQLNamedType | None, node: FieldNode) -> Weight:
         alias = 1 if node.alias else 0
         name = node.name.value
+        if name in INTROSPECTIONS:
+            return Weight(aliases=alias, introspections=1)
         if name.startswith("__") or node.selection_set is None:
             return Weight(aliases=alias)
         fields = getattr(parent, "fields", None) or {}
@@ -124,7 +137,8 @@ class Scales:
         page = self.page(parent, node, definition)
         inner = self.selection(get_named_type(definition.type), node.selection_set)
         wrapper = int(parent is not None and parent.name.endswith(WRAPPERS))  # a connection's edges, an edge's node
-        return Weight(1 - wrapper + inner.depth, page * (1 - wrapper + inner.cost), alias + inner.aliases)
+        depth, cost = 1 - wrapper + inner.depth, page * (1 - wrapper + inner.cost)
+        return Weight(depth, cost, alias + inner.aliases, inner.introspections)
 
     def page(self, parent: GraphQLNamedType | None, node: FieldNode, definition: Any) -> int:
         """How many objects the field may return per parent object (``_entities``: one per representation)."""
@@ -174,6 +188,12 @@ def budget_rule(settings: Settings, variables: Mapping[str, Any]) -> type[Valida
             if weight.aliases > MAX_ALIASES:
                 message = f"{name} has {weight.aliases} aliases, over the limit of {MAX_ALIASES}"
                 self.report_error(refusal(message, "MAX_ALIASES"))
+            if weight.introspections > MAX_INTROSPECTIONS:
+                message = (
+                    f"{name} asks for the schema {weight.introspections} times (`__schema`, `__type`), over the "
+                    f"limit of {MAX_INTROSPECTIONS}"
+                )
+                self.report_error(refusal(message, "MAX_INTROSPECTIONS"))
 
     return Budget
 
