@@ -174,7 +174,7 @@ async def versions(db: Db, scope: Doc, entry_id: str) -> list[Doc]:
 async def insert_first(db: Db, entry: Doc) -> Doc | None:
     """Store version 1 of a new entry; None when its ``source`` row was copied already (by a concurrent run)."""
     oid = ObjectId()
-    doc = entry | {"_id": oid, "entryId": str(oid), "version": 1, "latest": True, "createdAt": utc_now()}
+    doc = entry | {"_id": oid, "entryId": str(oid), "version": 1, "latest": True, "createdAt": to_ms(utc_now())}
     try:
         await db.logbook.insert_one(doc)
     except DuplicateKeyError:
@@ -195,7 +195,7 @@ async def add_version(db: Db, entry_id: str, changes: Doc, author: Doc, *, retry
         if last is None:
             raise Conflict(f"Logbook entry {entry_id} has no version to correct")
         doc = last | changes | {"_id": ObjectId(), "version": last["version"] + 1, "latest": True, "author": author}
-        doc["createdAt"] = utc_now()
+        doc["createdAt"] = to_ms(utc_now())
         try:
             await db.logbook.insert_one(doc)
         except DuplicateKeyError:

@@ -102,3 +102,12 @@ def test_an_unchanged_sync_changes_nothing_on_the_embedded_sqlite(tmp_path: Path
 
     assert synced()[2:] == ["yes", "+3 ~0", "+2 ~0", "+6 -0", "+2 ~0"]
     assert synced()[2:] == ["no", "+0 ~0", "+0 ~0", "+0 -0", "+0 ~0"]
+
+
+def test_a_written_entry_answers_what_a_read_gives(flavour: Flavour) -> None:
+    """The store keeps milliseconds: POST and PATCH answered createdAt with microseconds that no read gives back."""
+    sci_a, a = Caller(flavour, "sci_a"), flavour.data.sessions["a"]
+    made = sci_a("POST", "/logbook", 201, json={"sessionId": a, "text": "first"})
+    corrected = sci_a("PATCH", f"/logbook/{made['entryId']}", 200, json={"text": "second"})
+    read = sci_a("GET", f"/logbook/{made['entryId']}", 200)
+    assert read["versions"] == [made | {"latest": False}, corrected]
