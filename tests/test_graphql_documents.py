@@ -448,7 +448,8 @@ def test_degraded_mode(flavour: Flavour, oidc_key: Any) -> None:
                 dataCollection(dataCollectionId: $dc) { dataCollectionId results { resultId } metrics { summaries } }
                 session(sessionId: $s) { sessionId metrics { emCtf { estimatedResolution { count } } } }
                 result(resultId: $id) { resultId }
-                results { totalCount } }"""
+                results { totalCount }
+                sessionStatistics(sessionId: $s) { sessionId } }"""
             variables = {"dc": d.dcs["a0"], "s": d.sessions["a"], "id": made.json()["resultId"]}
             started = time.monotonic()
             r = client.post(f"{API}/graphql", json={"query": query, "variables": variables}, headers=headers)
@@ -462,8 +463,9 @@ def test_degraded_mode(flavour: Flavour, oidc_key: Any) -> None:
                 "metrics": {"summaries": None},
             }
             assert data["session"] == {"sessionId": d.sessions["a"], "metrics": {"emCtf": None}}
-            assert data["result"] is None and data["results"] is None
+            assert data["result"] is None and data["results"] is None and data["sessionStatistics"] is None
             down = {
+                ("sessionStatistics",),
                 ("dataCollection", "results"),
                 ("dataCollection", "metrics", "summaries"),
                 ("session", "metrics", "emCtf"),
