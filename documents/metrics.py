@@ -1,14 +1,13 @@
 """Metrics (collection ``metrics``): one document per measured item, typed by kind, numbers as numbers."""
 
 from collections.abc import Sequence
-from math import fsum
-from statistics import median
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from documents import batched
 from documents.scope import given
 from documents.store import DURABLE, count, guarded
 
@@ -68,31 +67,10 @@ async def find(
     return *await count(db.metrics, query, count_ms, skip + len(rows)), rows
 
 
-@guarded
 async def summaries(db: Db, dc_id: int) -> list[dict[str, Any]]:
-    """Per kind of a data collection's metrics: how many, and per numeric field its count, mean and median.
-    Computed from one projected read here: on the embedded server that is three times faster than an ``$unwind``
-    pipeline."""
-    values: dict[str, dict[str, list[float]]] = {}
-    counts: dict[str, int] = {}
-    async for doc in db.metrics.find({"dataCollectionId": dc_id}, {"_id": 0, "kind": 1, "values": 1}):
-        kind = doc["kind"]
-        counts[kind] = counts.get(kind, 0) + 1
-        fields = values.setdefault(kind, {})
-        for name, value in (doc.get("values") or {}).items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                fields.setdefault(name, []).append(value)
-    return [
-        {
-            "kind": kind,
-            "count": counts[kind],
-            "fields": {
-                name: {"count": len(xs), "mean": fsum(x / len(xs) for x in xs), "median": median(xs)}
-                for name, xs in sorted(fields.items())
-            },
-        }
-        for kind, fields in sorted(values.items())
-    ]
+    """Per kind of a data collection's metrics: how many, and per numeric field its count, mean and median
+    (``batched.metric_summaries`` of the one collection, whose reach the caller's SQL read has checked)."""
+    return (await batched.metric_summaries(db, {}, [dc_id]))[dc_id]
 
 
 @guarded
