@@ -11,11 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from graphql import get_introspection_query
+from sqlalchemy import func, select
 
+from app.graphql import context
 from app.graphql.limits import MAX_INTROSPECTIONS
 from app.graphql.router import MAX_BODY_BYTES, MAX_MESSAGE_CHARS
 from tests.conftest import Flavour
+from tests.test_graphql_limits import strict  # noqa: F401 (a fixture: an app with a 0.5 s graphql_timeout)
 from tests.test_results import three_collections
 from tests.test_shipping import Caller
 
@@ -275,3 +279,33 @@ def test_introspection_is_asked_for_a_few_times_at_most(flavour: Flavour) -> Non
         assert f"over the limit of {MAX_INTROSPECTIONS}" in refused["errors"][0]["message"]
     graphiql = ask(flavour, get_introspection_query(descriptions=True), role="nobody")  # what GraphiQL sends
     assert graphiql["data"]["__schema"]["queryType"]["name"] == "Query" and "errors" not in graphiql
+
+
+def test_a_timeout_while_the_scope_is_read_leaves_the_session_sound(
+    flavour: Flavour,
+    strict: tuple[TestClient, dict[str, str]],  # noqa: F811 (the fixture imported above)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The document scope's read is shielded from its callers' cancellation: stopped at graphql_timeout, it went
+    on using the request's connection while the session rolled back on it (a 500: ``readexactly() called while
+    another coroutine is already waiting``). It is now stopped before the session closes."""
+    client, headers = strict  # graphql_timeout = 0.5 s
+    finished = []
+
+    async def slow(db: Any, scope: Any) -> dict[str, Any]:
+        await db.scalar(select(func.sleep(2)))
+        finished.append(True)
+        return {}
+
+    monkeypatch.setattr(context, "document_scope", slow)
+    query = {"query": f"{{ dataCollection(dataCollectionId: {flavour.data.dcs['a0']}) {{ results {{ resultId }} }} }}"}
+    answer = client.post(URL, json=query, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"
+    monkeypatch.undo()
+    time.sleep(2)
+    assert finished == []  # stopped, not run to its end
+    session = {"query": f"{{ session(sessionId: {flavour.data.sessions['a']}) {{ sessionId }} }}"}
+    for _ in range(12):  # more than the pool holds: each gets a sound connection
+        again = client.post(URL, json=session, headers=headers)
+        assert again.json()["data"] == {"session": {"sessionId": flavour.data.sessions["a"]}}, again.text

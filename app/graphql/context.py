@@ -7,7 +7,7 @@ Interface (``Context``):
 - ``db``: the request's one ``ReadSession`` (never write through it; resolvers of one request share it, so reads on
   it run one at a time: an ``asyncio.Lock`` guards it, take ``async with context.sql:`` around each statement).
 - ``documents``: the ``DocumentStore``; ``await context.document_scope()`` is the caller's Mongo scope filter
-  (``app.deps.document_scope``), computed once per request.
+  (``app.deps.document_scope``), computed once per request; ``await context.close()`` once the query has run.
 - ``settings``, ``state`` and ``schema``: the app's ``Settings``, ``AppState`` and the database's ``SchemaInfo``.
 - ``loader(name, load)``: the request's ``DataLoader`` called ``name``, created on first use with the batch function
   ``load`` (keys -> values in the same order); later calls with the same name return the same loader, so every
@@ -61,6 +61,15 @@ class Context(BaseContext):
         if self._document_scope is None:
             self._document_scope = asyncio.ensure_future(self._read_document_scope())
         return await asyncio.shield(self._document_scope)
+
+    async def close(self) -> None:
+        """Stop the scope's read if it still runs (the query was stopped at its time limit while it ran), before
+        the request's session closes: shielded from its callers' cancellation, it would go on using the session's
+        connection while the session rolls back on it."""
+        if self._document_scope is not None and not self._document_scope.done():
+            self._document_scope.cancel()
+        if self._document_scope is not None:
+            await asyncio.gather(self._document_scope, return_exceptions=True)
 
     async def _read_document_scope(self) -> dict[str, Any]:
         async with self.sql:

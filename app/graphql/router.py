@@ -116,11 +116,12 @@ async def graphql(
     if body.query is None and not (body.extensions or {}).get("persistedQuery"):
         raise InvalidInput("`query` is required (or `extensions.persistedQuery` for a persisted query)")
     graphql_schema = schema_of(request, state.settings)
+    context = Context(identity, db, documents, state)
     try:
         result = await graphql_schema.execute(
             body.query,
             variable_values=body.variables,
-            context_value=Context(identity, db, documents, state),
+            context_value=context,
             operation_name=body.operationName,
             allowed_operation_types={OperationType.QUERY},
             operation_extensions=body.extensions,
@@ -132,6 +133,8 @@ async def graphql(
         raise InvalidInput(f"No operation{named} in the query") from None
     except MissingQueryError:  # an empty query, or a persisted one whose hash is the empty text's
         raise InvalidInput("`query` is empty") from None
+    finally:
+        await context.close()
     answer: dict[str, Any] = {"data": result.data}
     if result.errors:
         answer["errors"] = [formatted(error) for error in result.errors]
