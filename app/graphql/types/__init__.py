@@ -5,7 +5,7 @@ the ids of its neighbours (which REST nests as objects) and the edges to them, r
 import operator
 from collections.abc import Callable, Collection
 from enum import Enum
-from functools import partial, reduce
+from functools import cache, partial, reduce
 from inspect import Parameter, Signature
 from types import UnionType
 from typing import Any, TypeVar, Union, cast, get_args, get_origin
@@ -108,13 +108,22 @@ def _reference(kind: type[T], key: str, loader: Objects) -> Callable[..., Any]:
 def build(cls: type[T], row: Row) -> T:
     """An object of strawberry type ``cls`` from a row: each of its plain fields from the row's key of that name (a
     field a flavour lacks comes as null, as REST shows it; a nested row as an object of the field's type)."""
-    fields = cls.__strawberry_definition__.fields  # type: ignore[attr-defined]
-    return cls(**{f.python_name: _value(f.type, row.get(f.python_name)) for f in fields if f.base_resolver is None})
+    values = {}
+    for name, nested in _plain_fields(cast(type, cls)):
+        value = row.get(name)
+        values[name] = build(nested, value) if nested is not None and isinstance(value, dict) else value
+    return cls(**values)
 
 
-def _value(kind: Any, value: Any) -> Any:
-    inner = kind.of_type if isinstance(kind, StrawberryOptional) else kind
-    return build(inner, value) if isinstance(value, dict) and has_object_definition(inner) else value
+@cache
+def _plain_fields(cls: type) -> tuple[tuple[str, type | None], ...]:
+    """``cls``'s fields without a resolver, each with its object type if it nests one (read once per type)."""
+    plain = []
+    for f in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        if f.base_resolver is None:
+            inner = f.type.of_type if isinstance(f.type, StrawberryOptional) else f.type
+            plain.append((f.python_name, inner if has_object_definition(inner) else None))
+    return tuple(plain)
 
 
 async def one(info: Info, loader: Objects, key: int | None, kind: type[T]) -> T | None:
