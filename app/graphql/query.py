@@ -43,7 +43,7 @@ def _proposal(value: str | None) -> str | None:
     return value
 
 
-async def _listed(info: Info, page: Page, read: Read, kind: type[T]) -> Connection[T]:
+async def _listed(info: Info, page: Page, kind: type[T], read: Read) -> Connection[T]:
     """The connection of REST's list ``read`` at ``page``, each row an object of ``kind``."""
     async with info.context.sql:
         total, rows = await read(info.context, page)
@@ -69,8 +69,8 @@ class RelationalQuery:
         return await _listed(
             info,
             page,
-            lambda c, p: proposals.get_proposals(c.db, c.identity.scope, p, search=text, groups=groups),
             Proposal,
+            lambda c, p: proposals.get_proposals(c.db, c.identity.scope, p, search=text, groups=groups),
         )
 
     @field(description="One proposal by name (`MX1`)")
@@ -111,7 +111,7 @@ class RelationalQuery:
                 counts=c.state.session_counts,
             )
 
-        return await _listed(info, page, read, Session)
+        return await _listed(info, page, Session, read)
 
     @field(description="One session")
     async def session(self, info: Info, sessionId: int) -> Session | None:
@@ -133,7 +133,7 @@ class RelationalQuery:
     ) -> Connection[Shipping]:
         page, name = page_of(first, after), _proposal(proposal)
         return await _listed(
-            info, page, lambda c, p: shipping.get_shippings(c.db, c.identity.scope, p, proposal=name), Shipping
+            info, page, Shipping, lambda c, p: shipping.get_shippings(c.db, c.identity.scope, p, proposal=name)
         )
 
     @field(description="One shipment")
@@ -167,7 +167,7 @@ class RelationalQuery:
             )
             return total, [_flat_sample(row) for row in rows]
 
-        return await _listed(info, page, read, BLSample)
+        return await _listed(info, page, BLSample, read)
 
     @field(description="One sample")
     async def sample(self, info: Info, blSampleId: int) -> BLSample | None:
@@ -186,8 +186,8 @@ class RelationalQuery:
         return await _listed(
             info,
             page,
-            lambda c, p: samples.get_proteins(c.db, c.identity.scope, p, proposal=name, search=text),
             Protein,
+            lambda c, p: samples.get_proteins(c.db, c.identity.scope, p, proposal=name, search=text),
         )
 
     @field(description="One protein")
