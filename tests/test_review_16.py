@@ -309,3 +309,21 @@ def test_a_timeout_while_the_scope_is_read_leaves_the_session_sound(
     for _ in range(12):  # more than the pool holds: each gets a sound connection
         again = client.post(URL, json=session, headers=headers)
         assert again.json()["data"] == {"session": {"sessionId": flavour.data.sessions["a"]}}, again.text
+
+
+def test_a_variable_left_out_is_weighed_at_its_default(flavour: Flavour) -> None:
+    """``query($n: Int = 10000)`` without ``n``: the page was weighed as 25 (no value given) and ran 10,000."""
+    query = """query($n: Int = 10000, $m: Int = 100) { sessions(first: $n) { edges { node {
+      dataCollections(first: $m) { totalCount } } } } }"""
+    over = ask(flavour, query)  # 10,000 + 10,000·100
+    assert over["data"] is None and over["errors"][0]["extensions"]["code"] == "MAX_COST", over
+    assert "may return 1010000 objects" in over["errors"][0]["message"]
+    assert "errors" not in ask(flavour, query, n=10, m=10)  # given values win over defaults
+    one = f'{{__typename: "Session", sessionId: {flavour.data.sessions["a"]}}}'
+    entities = f"""query($r: [_Any!]! = [{", ".join([one] * 500)}]) {{ _entities(representations: $r) {{
+      ... on Session {{ dataCollections(first: 100) {{ totalCount }} }} }} }}"""
+    assert ask(flavour, entities)["errors"][0]["extensions"]["code"] == "MAX_COST"
+    two = """query A($n: Int = 10) { ...F } query B($n: Int = 10000) { ...F }
+      fragment F on Query { sessions(first: $n) { edges { node { dataCollections(first: 100) { totalCount } } } } }"""
+    answer = flavour.client.post(URL, json={"query": two, "operationName": "A"}, headers=flavour.token("sci_a"))
+    assert answer.json()["errors"][0]["extensions"]["code"] == "MAX_COST"  # B's own weight, not A's of F

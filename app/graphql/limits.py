@@ -47,6 +47,7 @@ from graphql import (
     VariableNode,
     get_named_type,
     get_nullable_type,
+    value_from_ast_untyped,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
@@ -169,11 +170,18 @@ def budget_rule(settings: Settings, variables: Mapping[str, Any]) -> type[Valida
     class Budget(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
-            fragments = {d.name.value: d for d in context.document.definitions if isinstance(d, FragmentDefinitionNode)}
-            self.scales = Scales(context.schema, fragments, variables)
+            self.fragments = {
+                d.name.value: d for d in context.document.definitions if isinstance(d, FragmentDefinitionNode)
+            }
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            weight = self.scales.selection(self.context.schema.get_root_type(node.operation), node.selection_set)
+            defaults = {  # a variable left out takes its default: `query($n: Int = 10000)` asks for 10,000
+                d.variable.name.value: value_from_ast_untyped(d.default_value)
+                for d in node.variable_definitions or ()
+                if d.default_value is not None
+            }
+            scales = Scales(self.context.schema, self.fragments, defaults | dict(variables))
+            weight = scales.selection(self.context.schema.get_root_type(node.operation), node.selection_set)
             name = f"`{node.name.value}`" if node.name else "The query"
             if weight.depth > settings.graphql_max_depth:
                 message = f"{name} is {weight.depth} levels deep, over the limit of {settings.graphql_max_depth}"
