@@ -327,3 +327,20 @@ def test_a_variable_left_out_is_weighed_at_its_default(flavour: Flavour) -> None
       fragment F on Query { sessions(first: $n) { edges { node { dataCollections(first: 100) { totalCount } } } } }"""
     answer = flavour.client.post(URL, json={"query": two, "operationName": "A"}, headers=flavour.token("sci_a"))
     assert answer.json()["errors"][0]["extensions"]["code"] == "MAX_COST"  # B's own weight, not A's of F
+
+
+def test_a_second_worker_learns_a_persisted_query_itself(
+    flavour: Flavour,
+    strict: tuple[TestClient, dict[str, str]],  # noqa: F811 (a second app: another worker's cache)
+) -> None:
+    """Each worker keeps its own APQ cache: a hash another worker learnt is PersistedQueryNotFound here, which
+    Apollo's clients answer by sending the query with its hash once more."""
+    query = f"{{ session(sessionId: {flavour.data.sessions['a']}) {{ sessionId }} }} # {uuid.uuid4()}"
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": hashlib.sha256(query.encode()).hexdigest()}}
+    first = flavour.client.post(URL, json={"query": query, "extensions": persisted}, headers=flavour.token("sci_a"))
+    assert first.json()["data"] == {"session": {"sessionId": flavour.data.sessions["a"]}}
+    client, headers = strict
+    unknown = client.post(URL, json={"extensions": persisted}, headers=headers).json()
+    assert unknown["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert client.post(URL, json={"query": query, "extensions": persisted}, headers=headers).json()["data"]
+    assert client.post(URL, json={"extensions": persisted}, headers=headers).json()["data"] == first.json()["data"]
