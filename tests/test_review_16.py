@@ -344,3 +344,14 @@ def test_a_second_worker_learns_a_persisted_query_itself(
     assert unknown["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
     assert client.post(URL, json={"query": query, "extensions": persisted}, headers=headers).json()["data"]
     assert client.post(URL, json={"extensions": persisted}, headers=headers).json()["data"] == first.json()["data"]
+
+
+def test_several_operations_need_an_operation_name(flavour: Flavour) -> None:
+    """GraphQL over HTTP: a document of several operations without ``operationName`` is refused; strawberry ran
+    the first one."""
+    two = "query A { a: __typename } query B { b: __typename }"
+    refused = raw(flavour, json.dumps({"query": two}).encode()).json()
+    assert refused["data"] is None and refused["errors"][0]["extensions"]["code"] == "OPERATION_NAME_REQUIRED"
+    assert "holds 2 operations" in refused["errors"][0]["message"]
+    assert raw(flavour, json.dumps({"query": two, "operationName": "B"}).encode()).json() == {"data": {"b": "Query"}}
+    assert ask(flavour, "query A { a: __typename }") == {"data": {"a": "Query"}}

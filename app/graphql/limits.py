@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -164,8 +165,9 @@ class Scales:
         return DEFAULT_PAGE if listed and not in_connection else 1
 
 
-def budget_rule(settings: Settings, variables: Mapping[str, Any]) -> type[ValidationRule]:
-    """The validation rule refusing an operation over the depth, cost or alias limits."""
+def budget_rule(settings: Settings, variables: Mapping[str, Any], operation: str | None) -> type[ValidationRule]:
+    """The validation rule refusing an operation over the depth, cost or alias limits, and a document of several
+    operations without ``operationName`` (strawberry would run the first)."""
 
     class Budget(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
@@ -173,6 +175,12 @@ def budget_rule(settings: Settings, variables: Mapping[str, Any]) -> type[Valida
             self.fragments = {
                 d.name.value: d for d in context.document.definitions if isinstance(d, FragmentDefinitionNode)
             }
+
+        def enter_document(self, node: DocumentNode, *_: Any) -> None:
+            operations = sum(isinstance(d, OperationDefinitionNode) for d in node.definitions)
+            if operation is None and operations > 1:
+                message = f"The query holds {operations} operations: name the one to run in `operationName`"
+                self.report_error(refusal(message, "OPERATION_NAME_REQUIRED"))
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
             defaults = {  # a variable left out takes its default: `query($n: Int = 10000)` asks for 10,000
@@ -259,7 +267,7 @@ class Limits(SchemaExtension):
             message = f"The query is {len(context.query)} characters long, over the limit of {MAX_QUERY_CHARS}"
             raise refusal(message, "QUERY_TOO_LARGE")
         context.parse_options["max_tokens"] = MAX_TOKENS
-        rules = [budget_rule(self.settings, context.variables or {})]
+        rules = [budget_rule(self.settings, context.variables or {}, context.operation_name)]
         if not self.settings.graphql_introspection:
             rules.append(NoSchemaIntrospectionCustomRule)
         context.validation_rules = (*context.validation_rules, *rules)
