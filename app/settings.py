@@ -98,7 +98,8 @@ class Settings(BaseSettings):
     logbook_kinds: Annotated[list[str], NoDecode] = []
     #: bytes a logbook entry's text may hold (UTF-8)
     logbook_max_bytes: int = Field(100_000, ge=1_000, le=1_000_000)
-    #: GraphQL (POST /graphql): deepest selection, highest cost (objects a query may ask for, by page sizes),
+    #: GraphQL (POST /graphql): deepest selection (a Relay connection is one level), highest cost (objects a query
+    #: may ask for, by page sizes and _entities representations),
     #: seconds a query may run, whether the schema may be introspected (GraphiQL is served in dev/embedded only)
     graphql_max_depth: int = Field(10, ge=2, le=50)
     graphql_max_cost: int = Field(50_000, ge=100, le=10_000_000)

@@ -55,8 +55,8 @@ class DataCollection(ApiModel):
     kappaStart: float | None
     omegaStart: float | None
     chiStart: float | None
-    xBeamPix: float | None
-    yBeamPix: float | None
+    xBeamPix: float | None = Field(description="null where the database has no such column")
+    yBeamPix: float | None = Field(description="null where the database has no such column")
     comments: str | None
     magnification: float | None
     binning: int | None

@@ -66,8 +66,8 @@ class AutoProcScalingStatistics(ApiModel):
     anomalousMultiplicity: float | None
     anomalous: bool | None
     ccHalf: float | None
-    ccAnomalous: float | None
-    resIOverSigI2: float | None
+    ccAnomalous: float | None = Field(description="null where the database has no such column")
+    resIOverSigI2: float | None = Field(description="null where the database has no such column")
 
 
 class AutoProcScaling(ApiModel):

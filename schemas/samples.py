@@ -147,7 +147,7 @@ class SampleMetaData(ApiModel):
 class Sample(ApiModel):
     blSampleId: int
     name: str | None
-    location: str | None
+    location: str | None = Field(description="Position in its container")
     containerId: int | None
     code: str | None
     comments: str | None

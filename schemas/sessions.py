@@ -19,7 +19,7 @@ class SessionMetaData(ApiModel):
 class Session(ApiModel):
     sessionId: int
     proposalId: int
-    session: str | None
+    session: str | None = Field(description="`MX1-2`: proposal and visit number")
     proposal: str
     BeamLineSetup: None = None
     visit_number: int | None
@@ -29,5 +29,5 @@ class Session(ApiModel):
     beamLineOperator: str | None
     scheduled: bool | None
     comments: str | None
-    nbReimbDewars: int | None
+    nbReimbDewars: int | None = Field(description="null where the database has no such column")
     metadata: SessionMetaData = Field(alias="_metadata")
