@@ -59,7 +59,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Attachment(Strict):
+class LogbookAttachment(Strict):
     """A reference to a file kept elsewhere: a web address, a path on the facility's storage, or both."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_printable)]
@@ -92,7 +92,7 @@ def _unique(tags: list[str]) -> list[str]:
 
 EntryTime = Annotated[UtcDatetime | None, AfterValidator(_not_ahead)]
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique)]
-Attachments = Annotated[list[Attachment], Field(max_length=MAX_ATTACHMENTS)]
+Attachments = Annotated[list[LogbookAttachment], Field(max_length=MAX_ATTACHMENTS)]
 
 
 class EntryContent(Strict):
@@ -138,7 +138,7 @@ class EntryCorrection(EntryContent):
         return self
 
 
-class Author(BaseModel):
+class LogbookAuthor(BaseModel):
     """A person (``personId``, ``login``) or a service (an API key's name, a command such as ``sync-faults``)."""
 
     personId: int | None = None
@@ -166,12 +166,12 @@ class Entry(BaseModel):
     dataCollectionId: int | None
     blSampleId: int | None
     resultId: str | None
-    author: Author
+    author: LogbookAuthor
     time: datetime
     createdAt: datetime
     text: str
     tags: list[str]
-    attachments: list[Attachment]
+    attachments: list[LogbookAttachment]
     source: Source | None = None
 
 

@@ -74,7 +74,7 @@ def test_a_second_list_of_fields_is_refused() -> None:
 
     with pytest.raises(TypeError, match="OuterType.outerId is declared int | None"):
 
-        @rest_type(Outer, without=("metadata",), description="nullable where REST is not")
+        @rest_type(Outer, without=("metadata", "Inner"), description="nullable where REST is not")
         class OuterType:
             outerId: int | None
 
