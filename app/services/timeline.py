@@ -17,7 +17,6 @@ from documents.store import DocumentStore, StoreTimeout, StoreUnavailable
 from relational import timeline as events
 from relational.db import ReadSession
 from relational.flavour import SchemaInfo
-from relational.reach import reach_of
 from schemas.errors import NotFound
 from schemas.timeline import RANK, SQL_KINDS, Cursor, Kind, Order, Position
 from schemas.times import SQL_FIRST, SQL_LAST, from_sql, to_sql
@@ -48,9 +47,8 @@ async def session_timeline(
     descending = order == "desc"
     start, end = (None if t is None else from_sql(t) for t in (window.startDate, window.endDate))
     edge = stored.first_edge(descending, start, end)
-    reach = await reach_of(db, identity.scope)
-    proposals, sessions = (None, ()) if reach is None else (set(reach.proposals), set(reach.sessions))
-    scopes = {field: one_session(proposals, sessions, window.proposalId, session_id, field) for field in SESSION_FIELDS}
+    # the window query found the session within the caller's scope: its proposal and itself are the documents' reach
+    scopes = {field: one_session(None, (), window.proposalId, session_id, field) for field in SESSION_FIELDS}
     documents = asyncio.ensure_future(_documents(store, scopes, kinds, at, descending, limit + 1, edge))
     try:
         sql_at = None if at is None else Position(_sql_time(at.time), at.rank, at.id)
