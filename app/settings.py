@@ -12,6 +12,8 @@ from relational.demo import BEAMLINE_GROUPS as DEMO_BEAMLINE_GROUPS
 from schemas.options import BeamLineGroup
 
 DEV_JWT_SECRET = "embedded-dev-secret-change-me-not-for-production"
+#: where the embedded default writes its demo files (snapshots, diffraction frames) and serves them from
+DEMO_DATA_ROOT = "./.ispyb-data/files"
 
 
 class Settings(BaseSettings):
@@ -122,6 +124,20 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     motd: str = ""
 
+    #: directories files (snapshots, thumbnails, attachments, diffraction frames) may be served from: a JSON list;
+    #: any other path, `..` or a symlink leading out of them answers 404. Empty: no file is served
+    data_roots: list[str] = []
+    #: path prefixes as stored in the database -> where this host mounts them, e.g. {"/dls": "/mnt/dls"}
+    data_path_map: dict[str, str] = {}
+    #: seconds a file-system call (stat, open, read) may take before the request answers 503 (a hung mount)
+    file_timeout: float = Field(5.0, gt=0, le=120)
+    #: threads for file-system calls, apart from the event loop's own pool: a hung mount ties up these only
+    file_threads: int = Field(8, ge=1, le=256)
+    #: bytes of rendered diffraction images kept in memory per worker
+    image_cache_bytes: int = Field(64_000_000, ge=0, le=4_000_000_000)
+    #: seconds a signed download URL (POST /user/sign) stays good
+    sign_seconds: float = Field(60.0, gt=0, le=24 * 3600)
+
     @model_validator(mode="before")
     @classmethod
     def _split_lists(cls, data: dict[str, object]) -> dict[str, object]:
@@ -156,6 +172,8 @@ class Settings(BaseSettings):
         ISPYB_BEAMLINE_GROUPS is given."""
         if self.mode == "embedded" and "beamline_groups" not in self.model_fields_set:
             self.beamline_groups = list(DEMO_BEAMLINE_GROUPS)
+        if self.mode == "embedded" and "data_roots" not in self.model_fields_set:
+            self.data_roots = [DEMO_DATA_ROOT]
         return self
 
     @property

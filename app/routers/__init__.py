@@ -3,10 +3,13 @@
 from fastapi import APIRouter
 
 from app.routers import (
+    admin,
     api_keys,
     auth,
     beamline_setups,
     containers,
+    data,
+    datacollection_images,
     datacollections,
     detectors,
     dewars,
@@ -16,6 +19,7 @@ from app.routers import (
     logbook,
     metric_stats,
     options,
+    persons,
     processings,
     proposals,
     query,
@@ -36,7 +40,10 @@ def api() -> APIRouter:
     from app.graphql import router as graphql  # here: app.graphql's modules import app.routers.params
 
     router = APIRouter(prefix=PREFIX)
-    for module in (health, auth, user, options, proposals, sessions, events, datacollections, processings, stats):
+    for module in (health, auth, user, options, admin, persons, proposals, sessions, events):
+        router.include_router(module.router)
+    # the fixed /datacollections/images/... paths before the /{dataCollectionId} route would swallow them
+    for module in (datacollection_images, datacollections, processings, stats, data):
         router.include_router(module.router)
     for sub in (shipping.router, dewars.router, dewars.registry, containers.router):
         router.include_router(sub)
