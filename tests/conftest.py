@@ -3,7 +3,9 @@ process (or ISPYB_MONGO_URL) for the document side."""
 
 import asyncio
 import os
+import shutil
 import subprocess
+import tempfile
 import uuid
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
@@ -32,11 +34,17 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 DUMPS = {"official": SHARED / "ispyb-database", "dls": SHARED / "ispyb-database-dls"}
 MARIADB = os.environ.get("ISPYB_TEST_MARIADB", "mysql+aiomysql://root@127.0.0.1:3306")
 JWT_SECRET = "test-secret-that-is-long-enough-for-hs256"
+#: the data root of every test app (ISPYB_DATA_ROOTS): tests write their files under it through ``data_dir``
+DATA_ROOT = Path(tempfile.mkdtemp(prefix="ispyb-test-data-")).resolve()
 T = TypeVar("T")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "commits: the test commits for real (its own servers or connections)")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(DATA_ROOT, ignore_errors=True)
 
 
 def mariadb(*args: str, stdin: Path | None = None) -> None:
@@ -125,6 +133,7 @@ def make_settings(url: str, mongo: str, mongo_db: str, oidc_key: rsa.RSAPrivateK
         oidc_issuer="https://idp.test",
         permission_cache_seconds=0,
         mongo_count_timeout_ms=30_000,  # exact totals on a loaded machine; estimate tests set their own
+        data_roots=[str(DATA_ROOT)],
         beamline_groups=[
             BeamLineGroup(
                 groupName="TB",
@@ -168,6 +177,15 @@ class Flavours:
             client = self.stack.enter_context(TestClient(create_app(settings)))
             self.loaded[name, commits] = Flavour(name, database, url, data, client, settings)
         return self.loaded[name, commits]
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A directory of the test's own under the apps' data root, removed after the test."""
+    path = DATA_ROOT / uuid.uuid4().hex
+    path.mkdir()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

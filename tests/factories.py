@@ -66,12 +66,35 @@ async def _grant(db: AsyncSession, person: Person, permission: str) -> None:
     )
 
 
+#: what the `manager` role holds: py-ispyb's administration permissions (the dumps list some of them already)
+MANAGER_PERMISSIONS = ("manage_options", "manage_groups", "manage_perms", "view_activity")
+
+
+async def _grant_existing(db: AsyncSession, person: Person, group_name: str, permissions: tuple[str, ...]) -> None:
+    """One group giving ``person`` these permissions, each the dump's own row where it has one."""
+    group = UserGroup(name=group_name)
+    db.add(group)
+    await db.flush()
+    for permission in permissions:
+        query = text("SELECT permissionId FROM Permission WHERE type = :t")
+        found = (await db.execute(query, {"t": permission})).first()
+        if found is None:
+            perm = Permission(type=permission)
+            db.add(perm)
+            await db.flush()
+            permission_id = perm.permissionId
+        else:
+            permission_id = found[0]
+        db.add(UserGroupHasPermission(userGroupId=group.userGroupId, permissionId=permission_id))
+    db.add(UserGroupHasPerson(userGroupId=group.userGroupId, personId=person.personId))
+
+
 async def build(db: AsyncSession, tag: str) -> Dataset:
     """Create the data set; ``tag`` keeps logins and names unique per flavour database."""
     ds = Dataset()
     people = {
         role: Person(login=f"{role}_{tag}", givenName=role, familyName="Test")
-        for role in ("sci_a", "sci_b", "staff", "admin", "nobody", "promoted", "pipeline", "office")
+        for role in ("sci_a", "sci_b", "staff", "admin", "nobody", "promoted", "pipeline", "office", "manager")
     }
     db.add_all(people.values())
     await db.flush()
@@ -80,6 +103,7 @@ async def build(db: AsyncSession, tag: str) -> Dataset:
     await _grant(db, people["admin"], "all_proposals")
     await _grant(db, people["pipeline"], "pipeline_write")
     await _grant(db, people["office"], "uportal_sync")
+    await _grant_existing(db, people["manager"], "t_manager", MANAGER_PERMISSIONS)
     start = datetime(2024, 3, 1, 8, 0)
     for key, beamline, number in (("a", BEAMLINE_A, "7001"), ("b", BEAMLINE_B, "7002")):
         owner = people[f"sci_{key}"]
