@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from app.auth.api_keys import KeyCache
 from app.auth.plugins import LoginPlugin
+from app.files.pool import FilePool
 from app.settings import Settings
 from documents.store import DocumentStore
 from relational.db import Database, Timeouts
@@ -23,6 +24,11 @@ class AppState:
     permissions: dict[int, tuple[float, Standing | None]] = field(default_factory=dict)
     #: API keys as last read from the document store, for ``permission_cache_seconds``
     api_keys: KeyCache = field(default_factory=KeyCache)
+    #: the file-system threads (``app.files``), bounded by ``file_timeout``; the lifespan closes them
+    files: FilePool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.files = FilePool(self.settings.file_threads, self.settings.file_timeout)
 
 
 def open_database(settings: Settings) -> Database:

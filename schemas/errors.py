@@ -62,3 +62,14 @@ class ImportRejected(DomainError):
 
     status = 422
     title = "Import rejected"
+
+
+class FilesUnavailable(DomainError):
+    """The file system did not answer within ISPYB_FILE_TIMEOUT (a hung or unmounted data mount), or every file
+    thread is still held by calls that did not."""
+
+    status = 503
+    title = "Files unavailable"
+
+    def __init__(self, detail: str = "The file system does not answer; try again shortly") -> None:
+        super().__init__(detail, headers={"Retry-After": "5"})

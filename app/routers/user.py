@@ -2,11 +2,13 @@
 
 from fastapi import APIRouter
 
+from app.auth import signed
 from app.deps import IdentityDep, ReadSessionDep, StateDep
 from app.problems import AUTHENTICATED, responses
 from relational import people
 from schemas.auth import CurrentUser
-from schemas.errors import Unauthorized
+from schemas.errors import InvalidInput, Unauthorized
+from schemas.signed import OneTimeToken, SignRequest
 
 router = APIRouter(prefix="/user", tags=["Current User"], responses=responses(*AUTHENTICATED))
 
@@ -26,4 +28,13 @@ async def current_user(identity: IdentityDep, state: StateDep, db: ReadSessionDe
         Permissions=identity.permissions,
         beamLineGroups=[g.groupName for g in groups],
         beamLines=sorted({b.beamLineName for g in groups for b in g.beamLines}),
+    )
+
+
+@router.post("/sign", response_model=OneTimeToken, responses=responses(InvalidInput))
+async def sign_url(body: SignRequest, identity: IdentityDep, state: StateDep) -> OneTimeToken:
+    """A one-time token for a download URL: good once, for that path and query, for ISPYB_SIGN_SECONDS."""
+    s = state.settings
+    return OneTimeToken(
+        validity=body.validity, token=signed.sign(s.jwt_secret, s.sign_seconds, identity, body.validity)
     )
