@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from relational import processings
 from relational.batches import Slice, by_ids, by_parent
-from relational.common import AnySelect, Page, proposal_name, session_name
+from relational.common import AnySelect, Page, paged, proposal_name, session_name
 from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import (
@@ -20,7 +20,10 @@ from relational.models import (
     Proposal,
     Protein,
 )
+from relational.models.analysis import ImageQualityIndicators
+from relational.programs import visible_dcs
 from relational.scope import Scope
+from relational.workflows import workflows_of_groups
 
 _DC_FIELDS = (
     "dataCollectionId runStatus startTime endTime imageDirectory fileTemplate imageContainerSubPath imagePrefix "
@@ -60,8 +63,12 @@ async def get_items(db: ReadSession, schema: SchemaInfo, ids: Sequence[int]) -> 
         .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
         .where(DataCollection.dataCollectionId.in_(ids))
     )
-    rows = (await db.execute(query)).mappings()
-    return {r["dataCollectionId"]: _shape(dict(r)) for r in rows}
+    items = {r["dataCollectionId"]: _shape(dict(r)) for r in (await db.execute(query)).mappings()}
+    groups = sorted({item["DataCollectionGroup"]["dataCollectionGroupId"] for item in items.values()})
+    workflows = await workflows_of_groups(db, schema, groups)
+    for item in items.values():
+        item["DataCollectionGroup"]["Workflow"] = workflows.get(item["DataCollectionGroup"]["dataCollectionGroupId"])
+    return items
 
 
 async def get_datacollection(
@@ -199,3 +206,26 @@ async def groups_of_sessions(db: ReadSession, scope: Scope, session_ids: Sequenc
 async def groups_by_ids(db: ReadSession, scope: Scope, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """The visible data-collection groups among ``ids``."""
     return await by_ids(db, _visible_groups(scope), DataCollectionGroup.dataCollectionGroupId, ids)
+
+
+#: py-ispyb's per-image series, in the order of ``imageNumber``
+QUALITY_SERIES = ("imageNumber", "totalIntegratedSignal", "method2Res", "goodBraggCandidates")
+
+
+async def per_image_analysis(
+    db: ReadSession, scope: Scope, page: Page, dataCollectionId: int | None, dataCollectionGroupId: int | None
+) -> tuple[int, dict[str, Any]]:
+    """(images in all, py-ispyb's ``PerImageAnalysis``): that page of the visible collections' image quality
+    indicators as one series per indicator, aligned on ``imageNumber`` (a missing value is null)."""
+    dcs = visible_dcs(scope, None if dataCollectionId is None else [dataCollectionId])
+    if dataCollectionGroupId is not None:
+        dcs = dcs.where(DataCollection.dataCollectionGroupId == dataCollectionGroupId)
+    query = (
+        select(*(getattr(ImageQualityIndicators, name) for name in QUALITY_SERIES))
+        .where(ImageQualityIndicators.dataCollectionId.in_(dcs))
+        .order_by(ImageQualityIndicators.dataCollectionId, ImageQualityIndicators.imageNumber)
+    )
+    total, rows = await paged(db, query, page)
+    analysis: dict[str, Any] = {"dataCollectionId": dataCollectionId}
+    analysis |= {name: [row[name] for row in rows] for name in QUALITY_SERIES}
+    return total, analysis

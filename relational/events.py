@@ -8,6 +8,7 @@ from sqlalchemy import Select, String, cast, func, literal, null, select, union_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from relational import datacollections
+from relational.attachments import collection_counts
 from relational.common import AnySelect, Columns, Page, count, paged, proposal_name, session_name
 from relational.db import ReadSession
 from relational.flavour import SchemaInfo
@@ -286,7 +287,7 @@ async def get_events(
     index = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
     ordered = select(index).order_by(index.c.startTime.desc(), index.c.type, index.c.id.desc())
     total, rows = await paged(db, ordered, page)
-    await _attach(db, schema, rows)
+    await _attach(db, schema, rows, per_group=f.dataCollectionGroupId is None)
     return total, rows
 
 
@@ -297,8 +298,11 @@ async def _items(db: ReadSession, kind: _Kind, ids: list[int]) -> dict[int, dict
     return {r[kind.id.key]: dict(r) for r in (await db.execute(query)).mappings()}
 
 
-async def _attach(db: ReadSession, schema: SchemaInfo, rows: list[dict[str, Any]]) -> None:
-    items = {DC: await datacollections.get_items(db, schema, [r["id"] for r in rows if r["type"] == DC])}
+async def _attach(db: ReadSession, schema: SchemaInfo, rows: list[dict[str, Any]], per_group: bool) -> None:
+    """Each row's ``Item``, names, duration and attachment count (a group's: every file of its collections)."""
+    dc_ids = [r["id"] for r in rows if r["type"] == DC]
+    items = {DC: await datacollections.get_items(db, schema, dc_ids)}
+    attachments = await collection_counts(db, dc_ids, per_group)
     for name, kind in _KINDS.items():
         items[name] = await _items(db, kind, [r["id"] for r in rows if r["type"] == name])
     names = await _names(db, {r["sessionId"] for r in rows}, {r["blSampleId"] for r in rows} - {None})
@@ -307,7 +311,7 @@ async def _attach(db: ReadSession, schema: SchemaInfo, rows: list[dict[str, Any]
         row["duration"] = (end - start).total_seconds() / 60 if start and end else None
         row["session"], row["proposal"] = names["sessions"].get(row["sessionId"], (None, ""))
         row["blSample"] = names["samples"].get(row["blSampleId"])
-        row["attachments"] = None
+        row["attachments"] = attachments.get(row["id"], 0) if row["type"] == DC else 0
         row["Item"] = items[row["type"]].get(row["id"])
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
 
+from relational import programs, screenings
 from relational.batches import Slice, by_ids, by_parent
 from relational.common import Page, columns, paged
 from relational.db import ReadSession
@@ -18,21 +19,11 @@ from relational.models import (
     AutoProcScaling,
     AutoProcScalingHasInt,
     AutoProcScalingStatistics,
-    BLSession,
     DataCollection,
-    DataCollectionGroup,
 )
+from relational.models.jobs import ProcessingJob
+from relational.programs import visible_dcs
 from relational.scope import Scope
-
-
-def _visible_dcs(scope: Scope, ids: Sequence[int] | None = None) -> Select[Any]:
-    query = (
-        select(DataCollection.dataCollectionId)
-        .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
-        .join(BLSession, BLSession.sessionId == DataCollectionGroup.sessionId)
-        .where(scope.sessions())
-    )
-    return query if ids is None else query.where(DataCollection.dataCollectionId.in_(ids))
 
 
 def _programs(where: ColumnElement[bool]) -> Select[Any]:
@@ -55,7 +46,7 @@ async def get_auto_integrations(
     """Programs that integrated visible collections, each with integrations → scaling → shells."""
     integrated = select(AutoProcIntegration.autoProcProgramId).where(
         AutoProcIntegration.dataCollectionId.in_(
-            _visible_dcs(scope, None if dataCollectionId is None else [dataCollectionId])
+            visible_dcs(scope, None if dataCollectionId is None else [dataCollectionId])
         )
     )
     total, programs = await paged(db, _programs(AutoProcProgram.autoProcProgramId.in_(integrated)), page)
@@ -85,16 +76,24 @@ async def get_processings(
     db: ReadSession, scope: Scope, schema: SchemaInfo, page: Page, dataCollectionId: int | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
     """Programs run on a visible collection that integrated nothing (reprocessing, phasing…), through the
-    official flavour's ``AutoProcProgram.dataCollectionId``; empty where the database lacks that link."""
-    if not schema.has_optional("AutoProcProgram", "dataCollectionId"):
+    official flavour's ``AutoProcProgram.dataCollectionId`` or Diamond's ``ProcessingJob`` (then with its
+    ``ProcessingJob``); empty where the database has neither link."""
+    visible = visible_dcs(scope, None if dataCollectionId is None else [dataCollectionId])
+    if programs.has_jobs(schema):
+        jobs = select(ProcessingJob.processingJobId).where(ProcessingJob.dataCollectionId.in_(visible))
+        linked = programs.JOB_OF_PROGRAM.in_(jobs)
+    elif schema.has_optional("AutoProcProgram", "dataCollectionId"):
+        linked = schema.optional("AutoProcProgram", "dataCollectionId").element.in_(visible)  # the bare column
+    else:
         return 0, []
-    link = schema.optional("AutoProcProgram", "dataCollectionId").element  # the bare column
     integrated = select(AutoProcIntegration.autoProcProgramId).where(AutoProcIntegration.autoProcProgramId.is_not(None))
-    visible = _visible_dcs(scope, None if dataCollectionId is None else [dataCollectionId])
-    query = _programs(link.in_(visible) & AutoProcProgram.autoProcProgramId.not_in(integrated))
-    total, programs = await paged(db, query, page)
-    await _add_metadata(db, schema, programs)
-    return total, programs
+    query = _programs(linked & AutoProcProgram.autoProcProgramId.not_in(integrated))
+    total, rows = await paged(db, query, page)
+    await _add_metadata(db, schema, rows)
+    jobs_of = await programs.jobs_of(db, schema, [r["autoProcProgramId"] for r in rows])
+    for row in rows:
+        row["ProcessingJob"] = jobs_of.get(row["autoProcProgramId"])
+    return total, rows
 
 
 _AUTO_PROC = [c.label(f"ap_{c.name}") for c in columns(AutoProc, "autoProcProgramId", "recordTimeStamp")]
@@ -191,9 +190,12 @@ async def _messages(db: ReadSession, schema: SchemaInfo, program_ids: list[int])
     return out
 
 
-async def get_statuses(db: ReadSession, scope: Scope, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Per visible collection, py-ispyb's five status keys (null where there is nothing of that kind)."""
-    visible = list((await db.execute(_visible_dcs(scope, ids))).scalars())
+async def get_statuses(
+    db: ReadSession, scope: Scope, schema: SchemaInfo, ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """Per visible collection, py-ispyb's five status keys (null where there is nothing of that kind): screening,
+    auto-integration and (Diamond) processing jobs' programs, one query per kind; no X-ray centring or EM yet."""
+    visible = list((await db.execute(visible_dcs(scope, ids))).scalars())
     statuses: dict[int, dict[str, Any]] = {
         dc: {"screening": None, "xrc": None, "processing": None, "autoIntegration": None, "em": None} for dc in visible
     }
@@ -210,10 +212,21 @@ async def get_statuses(db: ReadSession, scope: Scope, ids: Sequence[int]) -> dic
         .where(AutoProcIntegration.dataCollectionId.in_(visible))
         .order_by(AutoProcProgram.autoProcProgramId)
     )
-    for dc, program_id, program, status in await db.execute(query):
-        by_program = statuses[dc]["autoIntegration"] or {}
-        by_program.setdefault(program or "", []).append({"autoProcProgramId": program_id, "status": status})
-        statuses[dc]["autoIntegration"] = by_program
+    integrated = [dict(r) for r in (await db.execute(query)).mappings()]
+    for kind, rows in (
+        ("autoIntegration", integrated),
+        ("processing", await programs.job_statuses(db, schema, visible)),
+    ):
+        for r in rows:
+            by_program = statuses[r["dataCollectionId"]][kind] or {}
+            entry = {"autoProcProgramId": r["autoProcProgramId"], "status": r["processingStatus"]}
+            by_program.setdefault(r["processingPrograms"] or "", []).append(entry)
+            statuses[r["dataCollectionId"]][kind] = by_program
+    for r in await screenings.statuses(db, visible):
+        by_program = statuses[r["dataCollectionId"]]["screening"] or {}
+        entry = {"indexingSuccess": r["indexingSuccess"], "status": r["strategySuccess"]}
+        by_program.setdefault(r["programVersion"] or "", []).append(entry)
+        statuses[r["dataCollectionId"]]["screening"] = by_program
     return statuses
 
 
@@ -232,7 +245,7 @@ async def get_message_statuses(
             func.sum(case((severity == "INFO", 1), else_=0)).label("info"),
         )
         .join(AutoProcIntegration, AutoProcIntegration.autoProcProgramId == AutoProcProgramMessage.autoProcProgramId)
-        .where(AutoProcIntegration.dataCollectionId.in_(_visible_dcs(scope, ids)))
+        .where(AutoProcIntegration.dataCollectionId.in_(visible_dcs(scope, ids)))
         .group_by(AutoProcIntegration.dataCollectionId)
     )
     return {
@@ -314,7 +327,7 @@ _INTEGRATION = columns(AutoProcIntegration, "recordTimeStamp")
 
 async def integrations_of(db: ReadSession, scope: Scope, collection_ids: Sequence[int], page: Page) -> dict[int, Slice]:
     """Per collection, that page of the auto-integrations of it (oldest first), if the caller sees it."""
-    query = select(*_INTEGRATION).where(AutoProcIntegration.dataCollectionId.in_(_visible_dcs(scope)))
+    query = select(*_INTEGRATION).where(AutoProcIntegration.dataCollectionId.in_(visible_dcs(scope)))
     order = (AutoProcIntegration.autoProcIntegrationId,)
     return await by_parent(db, query, AutoProcIntegration.dataCollectionId, collection_ids, order, page)
 
@@ -337,7 +350,7 @@ async def statistics_of_integrations(
         )
         .where(
             AutoProcScalingHasInt.autoProcIntegrationId.in_(sorted(set(integration_ids))),
-            AutoProcIntegration.dataCollectionId.in_(_visible_dcs(scope)),
+            AutoProcIntegration.dataCollectionId.in_(visible_dcs(scope)),
         )
         .order_by(AutoProcScalingStatistics.autoProcScalingStatisticsId)
     )
@@ -351,7 +364,7 @@ async def statistics_of_integrations(
 async def programs_by_ids(db: ReadSession, scope: Scope, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """The programs among ``ids`` that integrated a collection the caller sees."""
     integrated = select(AutoProcIntegration.autoProcProgramId).where(
-        AutoProcIntegration.dataCollectionId.in_(_visible_dcs(scope))
+        AutoProcIntegration.dataCollectionId.in_(visible_dcs(scope))
     )
     query = select(*columns(AutoProcProgram)).where(AutoProcProgram.autoProcProgramId.in_(integrated))
     return await by_ids(db, query, AutoProcProgram.autoProcProgramId, ids)

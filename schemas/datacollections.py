@@ -9,13 +9,24 @@ from schemas.processings import AutoProcProgramIntegration
 from schemas.results import DocumentsPart
 
 
+class Workflow(ApiModel):
+    workflowId: int
+    comments: str | None
+    status: str | None
+    workflowTitle: str | None
+    workflowType: str | None
+
+
+_Workflow = Workflow  # the field below has the class's name
+
+
 class DataCollectionGroup(ApiModel):
     dataCollectionGroupId: int
     experimentType: str | None
     startTime: datetime | None = None
     endTime: datetime | None = None
     comments: str | None = None
-    Workflow: None = None
+    Workflow: _Workflow | None = Field(None, description="The workflow the group ran (official flavour)")
 
 
 class DataCollectionMetaData(ApiModel):
@@ -104,3 +115,13 @@ class DataCollectionUnified(DataCollectionDetail):
 
     autoProcessing: list[AutoProcProgramIntegration] | None = None
     documents: DocumentsPart | None = None
+
+
+class PerImageAnalysis(ApiModel):
+    """py-ispyb's per-image quality series of a collection, aligned on ``imageNumber``."""
+
+    dataCollectionId: int | None
+    imageNumber: list[int | None] = Field(description="Scan point")
+    totalIntegratedSignal: list[float | None] = Field(description="Total signal")
+    method2Res: list[float | None] = Field(description="Estimated resolution")
+    goodBraggCandidates: list[int | None] = Field(description="Number of spots")

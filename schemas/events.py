@@ -84,7 +84,9 @@ class Event(ApiModel):
     proposal: str
     blSample: str | None = Field(description="Sample name")
     blSampleId: int | None
-    attachments: int | None
+    attachments: int = Field(
+        description="Files attached to the group's collections (to the collection in one group's list); 0 otherwise"
+    )
     Item: DataCollection | RobotAction | XFEFluorescenceSpectrum | EnergyScan | Fault
 
 

@@ -22,6 +22,27 @@ class AutoProcProgramMetadata(ApiModel):
     imageSweepCount: int | None = None
 
 
+class ProcessingJobParameter(ApiModel):
+    processingJobParameterId: int
+    parameterKey: str | None
+    parameterValue: str | None
+
+
+class ProcessingJob(ApiModel):
+    """Diamond's request to process a collection (by hand or automatically)."""
+
+    processingJobId: int
+    displayName: str | None
+    comments: str | None
+    recordTimestamp: datetime | None
+    recipe: str | None
+    automatic: bool | None
+    ProcessingJobParameters: list[ProcessingJobParameter]
+
+
+_Job = ProcessingJob  # the field below has the class's name
+
+
 class AutoProcProgram(ApiModel):
     autoProcProgramId: int
     processingCommandLine: str | None
@@ -32,7 +53,7 @@ class AutoProcProgram(ApiModel):
     processingEndTime: datetime | None
     processingEnvironment: str | None
     recordTimeStamp: datetime | None
-    ProcessingJob: None = None
+    ProcessingJob: _Job | None = Field(None, description="Diamond: the job that ran the program")
     metadata: AutoProcProgramMetadata = Field(alias="_metadata")
 
 
@@ -104,10 +125,15 @@ class ProgramStatus(ApiModel):
     status: int | None
 
 
+class ScreeningStatus(ApiModel):
+    status: int | None = Field(description="strategy success: 1 or 0")
+    indexingSuccess: int | None
+
+
 class ProcessingStatuses(ApiModel):
     """All five of py-ispyb's keys, null where this collection has nothing of that kind."""
 
-    screening: dict[str, list[dict[str, object]]] | None = None
+    screening: dict[str, list[ScreeningStatus]] | None = None
     xrc: dict[str, list[dict[str, object]]] | None = None
     processing: dict[str, list[ProgramStatus]] | None = None
     autoIntegration: dict[str, list[ProgramStatus]] | None = None
@@ -126,3 +152,80 @@ class MessageStatus(ApiModel):
 
 class MessageStatuses(ApiModel):
     statuses: dict[int, MessageStatus]
+
+
+class ScreeningStrategySubWedge(ApiModel):
+    screeningStrategySubWedgeId: int
+    subWedgeNumber: int | None
+    rotationAxis: str | None
+    axisStart: float | None
+    axisEnd: float | None
+    exposureTime: float | None
+    transmission: float | None
+    oscillationRange: float | None
+    completeness: float | None
+    multiplicity: float | None
+    RESOLUTION: float | None
+    doseTotal: float | None
+    numberOfImages: int | None
+    comments: str | None
+
+
+class ScreeningStrategyWedge(ApiModel):
+    screeningStrategyWedgeId: int
+    wedgeNumber: int | None
+    resolution: float | None
+    completeness: float | None
+    multiplicity: float | None
+    doseTotal: float | None
+    numberOfImages: int | None
+    phi: float | None
+    kappa: float | None
+    chi: float | None
+    comments: str | None
+    wavelength: float | None
+    ScreeningStrategySubWedge: list[ScreeningStrategySubWedge]
+
+
+class ScreeningStrategy(ApiModel):
+    screeningStrategyId: int
+    program: str | None
+    rankingResolution: float | None
+    ScreeningStrategyWedge: list[ScreeningStrategyWedge]
+
+
+class ScreeningOutputLattice(ApiModel):
+    screeningOutputLatticeId: int
+    spaceGroup: str | None
+    pointGroup: str | None
+    unitCell_a: float | None
+    unitCell_b: float | None
+    unitCell_c: float | None
+    unitCell_alpha: float | None
+    unitCell_beta: float | None
+    unitCell_gamma: float | None
+
+
+class ScreeningOutput(ApiModel):
+    screeningOutputId: int
+    statusDescription: str | None
+    indexingSuccess: int
+    strategySuccess: int
+    mosaicity: float | None
+    rankingResolution: float | None
+    program: str | None
+    ScreeningStrategy: list[ScreeningStrategy]
+    ScreeningOutputLattice: list[ScreeningOutputLattice]
+
+
+class Screening(ApiModel):
+    """A characterisation of a collection (or of its group) by a strategy program."""
+
+    screeningId: int
+    dataCollectionId: int | None
+    dataCollectionGroupId: int | None
+    programVersion: str | None
+    comments: str | None
+    shortComments: str | None
+    bltimeStamp: datetime | None
+    ScreeningOutput: list[ScreeningOutput]

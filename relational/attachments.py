@@ -1,0 +1,116 @@
+"""Files attached to data collections (``DataCollectionFileAttachment``) and to processing programs
+(``AutoProcProgramAttachment``), within the caller's reach; their counts for the timeline."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, func, literal_column, null, select
+from sqlalchemy.orm import aliased
+
+from relational.common import Page, columns, paged, where_given
+from relational.db import ReadSession
+from relational.flavour import SchemaInfo
+from relational.models import AutoProcProgram, AutoProcProgramAttachment, DataCollection
+from relational.models.analysis import DataCollectionFileAttachment
+from relational.programs import visible_dcs, visible_programs
+from relational.scope import Scope
+
+
+def _collection_attachments(scope: Scope) -> Any:
+    return (
+        select(*columns(DataCollectionFileAttachment))
+        .where(DataCollectionFileAttachment.dataCollectionId.in_(visible_dcs(scope)))
+        .order_by(DataCollectionFileAttachment.dataCollectionFileAttachmentId)
+    )
+
+
+async def get_collection_attachments(
+    db: ReadSession,
+    scope: Scope,
+    page: Page,
+    dataCollectionId: int | None = None,
+    dataCollectionGroupId: int | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Attachments of the visible collections (of one collection, or of one group's collections)."""
+    query = where_given(
+        _collection_attachments(scope), (DataCollectionFileAttachment.dataCollectionId, dataCollectionId)
+    )
+    if dataCollectionGroupId is not None:
+        in_group = select(DataCollection.dataCollectionId).where(
+            DataCollection.dataCollectionGroupId == dataCollectionGroupId
+        )
+        query = query.where(DataCollectionFileAttachment.dataCollectionId.in_(in_group))
+    return await paged(db, query, page)
+
+
+async def get_collection_attachment(db: ReadSession, scope: Scope, attachment_id: int) -> dict[str, Any] | None:
+    """One visible collection attachment; None if absent or out of reach."""
+    query = _collection_attachments(scope).where(
+        DataCollectionFileAttachment.dataCollectionFileAttachmentId == attachment_id
+    )
+    row = (await db.execute(query)).mappings().first()
+    return dict(row) if row else None
+
+
+async def collection_counts(db: ReadSession, ids: Sequence[int], per_group: bool) -> dict[int, int]:
+    """Per collection id (callers have scoped ``ids``), how many files are attached to it, or with ``per_group``
+    to every collection of its group; one grouped count."""
+    if not ids:
+        return {}
+    attachment = DataCollectionFileAttachment.dataCollectionFileAttachmentId
+    if not per_group:
+        query = (
+            select(DataCollectionFileAttachment.dataCollectionId, func.count(attachment))
+            .where(DataCollectionFileAttachment.dataCollectionId.in_(ids))
+            .group_by(DataCollectionFileAttachment.dataCollectionId)
+        )
+    else:
+        shown, member = aliased(DataCollection), aliased(DataCollection)
+        query = (
+            select(shown.dataCollectionId, func.count(attachment))
+            .join(member, member.dataCollectionGroupId == shown.dataCollectionGroupId)
+            .join(
+                DataCollectionFileAttachment, DataCollectionFileAttachment.dataCollectionId == member.dataCollectionId
+            )
+            .where(shown.dataCollectionId.in_(ids))
+            .group_by(shown.dataCollectionId)
+        )
+    found = {int(dc): int(n) for dc, n in await db.execute(query)}
+    return {dc: found.get(dc, 0) for dc in ids}
+
+
+def _importance(schema: SchemaInfo) -> ColumnElement[Any]:
+    """``importanceRank`` where the database has it (Diamond's), else NULL."""
+    if "importancerank" in schema.columns.get("AutoProcProgramAttachment", frozenset()):
+        return literal_column("AutoProcProgramAttachment.importanceRank", Integer()).label("importanceRank")
+    return null().label("importanceRank")
+
+
+def _program_attachments(scope: Scope, schema: SchemaInfo) -> Any:
+    programs = select(AutoProcProgram.autoProcProgramId).where(visible_programs(scope, schema))
+    return (
+        select(*columns(AutoProcProgramAttachment), _importance(schema))
+        .where(AutoProcProgramAttachment.autoProcProgramId.in_(programs))
+        .order_by(AutoProcProgramAttachment.autoProcProgramAttachmentId)
+    )
+
+
+async def get_program_attachments(
+    db: ReadSession, scope: Scope, schema: SchemaInfo, page: Page, autoProcProgramId: int | None = None
+) -> tuple[int, list[dict[str, Any]]]:
+    """Attachments of the visible processing programs (of one program)."""
+    query = where_given(
+        _program_attachments(scope, schema), (AutoProcProgramAttachment.autoProcProgramId, autoProcProgramId)
+    )
+    return await paged(db, query, page)
+
+
+async def get_program_attachment(
+    db: ReadSession, scope: Scope, schema: SchemaInfo, attachment_id: int
+) -> dict[str, Any] | None:
+    """One visible program attachment; None if absent or out of reach."""
+    query = _program_attachments(scope, schema).where(
+        AutoProcProgramAttachment.autoProcProgramAttachmentId == attachment_id
+    )
+    row = (await db.execute(query)).mappings().first()
+    return dict(row) if row else None
