@@ -1,27 +1,142 @@
 """Data collections."""
 
-from typing import Annotated
+from pathlib import PurePosixPath
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from app.deps import AcquirerDep, DocumentsDep, IdentityDep, ReadSessionDep, SchemaDep, WriteSessionDep
+from app.auth.signed import FILE_ERRORS, FileCallerDep
+from app.deps import (
+    AcquirerDep,
+    DocumentsDep,
+    IdentityDep,
+    PageDep,
+    ReadSessionDep,
+    SchemaDep,
+    StateDep,
+    WriteSessionDep,
+)
+from app.files import available, file_response
 from app.idempotency import OnceDep
 from app.ignored import report_ignored
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
-from app.routers.params import Id
+from app.routers.lists import listed
+from app.routers.params import Id, IdFilter
 from app.routers.valid import DataCollectionDep
 from app.services import datacollections as service
 from app.services import exports
 from documents.store import StoreTimeout
-from relational import acquisition
+from relational import acquisition, attachments, datacollections, workflows
 from schemas.acquisition import Collection, CollectionStored, Group
+from schemas.attachments import DataCollectionFileAttachment
 from schemas.best_result import BestResult
-from schemas.datacollections import DataCollectionUnified
+from schemas.common import Paged
+from schemas.datacollections import DataCollectionUnified, PerImageAnalysis
 from schemas.errors import Conflict, Forbidden, InvalidInput, NotFound
+from schemas.workflows import WorkflowStep, WorkflowStepAttachment
 
 router = APIRouter(prefix="/datacollections", tags=["Data collections"], responses=responses(*AUTHENTICATED))
 #: what an acquisition write may answer: out of reach, not allowed, refused, a retry in flight, the key store down
 ACQUISITION_WRITE = responses(NotFound, Forbidden, Conflict, InvalidInput, *DOCUMENT_STORE)
+#: the answer's OpenAPI: a file, not JSON
+FILE: dict[int | str, dict[str, Any]] = {200: {"description": "The file", "content": {"application/octet-stream": {}}}}
+
+
+def _attachment_url(request: Request, attachment_id: int) -> str:
+    return f"{request.url_for('get_datacollection_attachments').path}/{attachment_id}"
+
+
+@router.get("/attachments", response_model=Paged[DataCollectionFileAttachment])
+async def get_datacollection_attachments(
+    request: Request,
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    page: PageDep,
+    dataCollectionId: IdFilter = None,
+    dataCollectionGroupId: IdFilter = None,
+) -> dict[str, object]:
+    """Files attached to the visible collections (to one collection, or to one group's), each with its download
+    path (``_metadata.url``) and file name."""
+    total, rows = await attachments.get_collection_attachments(
+        db, identity.scope, page, dataCollectionId, dataCollectionGroupId
+    )
+    for row in rows:
+        name = PurePosixPath(row["fileFullPath"]).name
+        row["_metadata"] = {"url": _attachment_url(request, row["dataCollectionFileAttachmentId"]), "fileName": name}
+    return listed(rows, total, page)
+
+
+@router.get(
+    "/attachments/{dataCollectionFileAttachmentId}",
+    response_class=Response,
+    responses={**responses(*FILE_ERRORS), **FILE},
+)
+async def get_datacollection_attachment(
+    dataCollectionFileAttachmentId: Id, request: Request, caller: FileCallerDep, state: StateDep, db: ReadSessionDep
+) -> Response:
+    """A collection's attached file (Bearer or a signed URL's ``?onetime=``)."""
+    row = await attachments.get_collection_attachment(db, caller.scope, dataCollectionFileAttachmentId)
+    if row is None:
+        raise NotFound(f"Data collection attachment {dataCollectionFileAttachmentId} not found")
+    stored = row["fileFullPath"]
+    return await file_response(state, request, stored, filename=PurePosixPath(stored).name)
+
+
+@router.get("/quality", response_model=Paged[PerImageAnalysis])
+async def get_per_image_analysis(
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    page: PageDep,
+    dataCollectionId: IdFilter = None,
+    dataCollectionGroupId: IdFilter = None,
+) -> dict[str, object]:
+    """Image quality indicators of the visible collections (of one collection, or of one group's) as one
+    ``PerImageAnalysis`` of series aligned on ``imageNumber``; ``skip``/``limit`` and ``total`` count images."""
+    total, analysis = await datacollections.per_image_analysis(
+        db, identity.scope, page, dataCollectionId, dataCollectionGroupId
+    )
+    return listed([analysis], total, page)
+
+
+@router.get("/workflows/steps", response_model=Paged[WorkflowStep])
+async def get_workflow_steps(
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    schema: SchemaDep,
+    state: StateDep,
+    page: PageDep,
+    workflowId: IdFilter = None,
+    workflowStepId: IdFilter = None,
+) -> dict[str, object]:
+    """Steps of the visible workflows (of one), with which of their files can be served
+    (``_metadata.attachments``); empty where the database has no workflows (Diamond's)."""
+    total, rows = await workflows.get_steps(db, identity.scope, schema, page, workflowId, workflowStepId)
+    found = iter(await available(state, [row[name] for row in rows for name in workflows.FILES]))
+    for row in rows:
+        row["_metadata"] = {"attachments": {name: next(found) for name in workflows.FILES}}
+    return listed(rows, total, page)
+
+
+@router.get(
+    "/workflows/steps/{workflowStepId}",
+    response_class=Response,
+    responses={**responses(*FILE_ERRORS), **FILE},
+)
+async def get_workflow_step_attachment(
+    workflowStepId: Id,
+    attachmentType: WorkflowStepAttachment,
+    request: Request,
+    caller: FileCallerDep,
+    state: StateDep,
+    db: ReadSessionDep,
+    schema: SchemaDep,
+) -> Response:
+    """One of a workflow step's files, named by ``attachmentType`` (Bearer or a signed URL's ``?onetime=``)."""
+    step = await workflows.get_step(db, caller.scope, schema, workflowStepId)
+    if step is None:
+        raise NotFound(f"Workflow step {workflowStepId} not found")
+    stored = step[attachmentType.value]
+    return await file_response(state, request, stored, filename=PurePosixPath(stored).name if stored else None)
 
 
 @router.get("/{dataCollectionId}", response_model=DataCollectionUnified, responses=responses(NotFound, StoreTimeout))

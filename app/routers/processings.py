@@ -1,27 +1,35 @@
 """Auto-processing results and statuses."""
 
 import json
-from typing import Annotated
+from pathlib import PurePosixPath
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep
+from app.auth.signed import FILE_ERRORS, FileCallerDep
+from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep
+from app.files import file_response
 from app.json_guard import too_deep
 from app.problems import AUTHENTICATED, responses
 from app.routers.lists import listed
-from app.routers.params import MAX_ID, IdFilter
-from relational import processings
+from app.routers.params import MAX_ID, Id, IdFilter
+from relational import attachments, processings, programs, screenings
+from schemas.attachments import AutoProcProgramAttachment
 from schemas.common import Paged
-from schemas.errors import InvalidInput
+from schemas.errors import InvalidInput, NotFound
 from schemas.processings import (
     AutoProcProgram,
     AutoProcProgramIntegration,
+    AutoProcProgramMessage,
     MessageStatuses,
     ProcessingStatusesList,
+    Screening,
 )
 
 router = APIRouter(prefix="/processings", tags=["Processings"], responses=responses(*AUTHENTICATED))
 MAX_IDS = 1000
+#: the answer's OpenAPI: a file, not JSON
+FILE: dict[int | str, dict[str, Any]] = {200: {"description": "The file", "content": {"application/octet-stream": {}}}}
 
 
 def dataCollectionIds(
@@ -67,9 +75,10 @@ async def get_auto_integrations(
 
 
 @router.get("/status", response_model=ProcessingStatusesList, responses=responses(InvalidInput))
-async def get_statuses(identity: IdentityDep, db: ReadSessionDep, ids: Ids) -> dict[str, object]:
-    """Processing status per visible collection: all five kinds, null where there is none."""
-    return {"statuses": await processings.get_statuses(db, identity.scope, ids)}
+async def get_statuses(identity: IdentityDep, db: ReadSessionDep, schema: SchemaDep, ids: Ids) -> dict[str, object]:
+    """Processing status per visible collection: all five kinds, null where there is none (screening,
+    auto-integration and, on Diamond's schema, the programs of automatic processing jobs)."""
+    return {"statuses": await processings.get_statuses(db, identity.scope, schema, ids)}
 
 
 @router.get("/messages/status", response_model=MessageStatuses, responses=responses(InvalidInput))
@@ -78,3 +87,73 @@ async def get_message_statuses(
 ) -> dict[str, object]:
     """Counts of program messages by severity per visible collection that has any."""
     return {"statuses": await processings.get_message_statuses(db, identity.scope, schema, ids)}
+
+
+@router.get("/messages", response_model=Paged[AutoProcProgramMessage])
+async def get_processing_messages(
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    schema: SchemaDep,
+    page: PageDep,
+    autoProcProgramId: IdFilter = None,
+    dataCollectionId: IdFilter = None,
+    autoProcProgramMessageId: IdFilter = None,
+) -> dict[str, object]:
+    """Messages of the visible processing programs (of one program, or of one collection's), oldest first; empty
+    where the database has no message table (the official schema)."""
+    total, rows = await programs.get_messages(
+        db, identity.scope, schema, page, autoProcProgramId, dataCollectionId, autoProcProgramMessageId
+    )
+    return listed(rows, total, page)
+
+
+@router.get("/screenings", response_model=Paged[Screening])
+async def get_screenings(
+    identity: IdentityDep, db: ReadSessionDep, page: PageDep, dataCollectionId: IdFilter = None
+) -> dict[str, object]:
+    """Screening results of the visible collections (of one collection, or its group), with outputs, lattices,
+    strategies, wedges and sub-wedges."""
+    total, rows = await screenings.get_screenings(db, identity.scope, page, dataCollectionId)
+    return listed(rows, total, page)
+
+
+def _attachment_url(request: Request, attachment_id: int) -> str:
+    return f"{request.url_for('get_processing_attachments').path}/{attachment_id}"
+
+
+@router.get("/attachments", response_model=Paged[AutoProcProgramAttachment])
+async def get_processing_attachments(
+    request: Request,
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    schema: SchemaDep,
+    page: PageDep,
+    autoProcProgramId: IdFilter = None,
+) -> dict[str, object]:
+    """Files attached to the visible processing programs (to one program), each with its download path
+    (``_metadata.url``)."""
+    total, rows = await attachments.get_program_attachments(db, identity.scope, schema, page, autoProcProgramId)
+    for row in rows:
+        row["_metadata"] = {"url": _attachment_url(request, row["autoProcProgramAttachmentId"])}
+    return listed(rows, total, page)
+
+
+@router.get(
+    "/attachments/{autoProcProgramAttachmentId}",
+    response_class=Response,
+    responses={**responses(*FILE_ERRORS), **FILE},
+)
+async def get_processing_attachment(
+    autoProcProgramAttachmentId: Id,
+    request: Request,
+    caller: FileCallerDep,
+    state: StateDep,
+    db: ReadSessionDep,
+    schema: SchemaDep,
+) -> Response:
+    """A processing program's attached file, ``filePath``/``fileName`` (Bearer or a signed URL's ``?onetime=``)."""
+    row = await attachments.get_program_attachment(db, caller.scope, schema, autoProcProgramAttachmentId)
+    if row is None or not row["filePath"] or not row["fileName"]:
+        raise NotFound(f"Processing attachment {autoProcProgramAttachmentId} not found")
+    stored = str(PurePosixPath(row["filePath"], row["fileName"]))
+    return await file_response(state, request, stored, filename=row["fileName"])
