@@ -8,7 +8,7 @@ from functools import cache
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app import problems
+from app import openapi_forms, problems
 from app.auth.plugins import enabled_plugins
 from app.json_guard import JsonGuard
 from app.routers import PREFIX, api, dashboard
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=lambda route: f"{route.tags[0]}-{route.name}" if route.tags else route.name,
     )
     problems.install(app)
+    openapi_forms.install(app)
     app.add_middleware(JsonGuard, max_depth=settings.json_max_depth)
     if settings.cors_origins:
         app.add_middleware(

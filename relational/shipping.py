@@ -46,7 +46,11 @@ _FIELDS = (
 
 def _query(scope: Scope) -> Any:
     return (
-        select(*[getattr(Shipping, f) for f in _FIELDS], proposal_name)
+        select(
+            *[getattr(Shipping, f) for f in _FIELDS],
+            func.coalesce(Shipping.bltimeStamp, Shipping.creationDate).label("bltimeStamp"),
+            proposal_name,
+        )
         .join(Proposal, Proposal.proposalId == Shipping.proposalId)
         .where(scope.proposals(Shipping.proposalId))
     )
@@ -183,7 +187,8 @@ async def create_shipping(db: WriteSession, scope: Scope, data: ShippingCreate) 
     await proposal_in_reach(db, scope, data.proposalId)
     values = data.model_dump()
     await _check_contacts(db, data.proposalId, values)
-    shipping = Shipping(**_stored_delivery(values), creationDate=local_now(), shippingStatus="opened")
+    now = local_now()
+    shipping = Shipping(**_stored_delivery(values), creationDate=now, bltimeStamp=now, shippingStatus="opened")
     db.add(shipping)
     await flush_or_conflict(db, f"Shipment `{data.shippingName}`")
     return shipping.shippingId

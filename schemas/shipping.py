@@ -143,6 +143,9 @@ class Shipping(ApiModel):
     comments: str | None
     safetyLevel: str | None
     creationDate: datetime | None
+    bltimeStamp: datetime | None = Field(
+        description="When the row was written (the UI's Created column); `creationDate` where a tool left it empty"
+    )
     deliveryMode: DeliveryMode | None
     deliveryAgent_agentName: str | None
     deliveryAgent_flightCode: str | None
