@@ -1,0 +1,245 @@
+"""Processing programs' attachments and messages, screenings and per-image quality: py-ispyb's shapes, scoped,
+paged, bad input refused, on both flavours."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relational.models import AutoProcIntegration, AutoProcProgramAttachment, AutoProcProgramMessage
+from relational.models.analysis import (
+    ImageQualityIndicators,
+    Screening,
+    ScreeningOutput,
+    ScreeningOutputLattice,
+    ScreeningStrategy,
+    ScreeningStrategySubWedge,
+    ScreeningStrategyWedge,
+)
+from tests.conftest import Flavour
+
+API = "/ispyb/api/v1"
+
+
+async def _program_of(db: AsyncSession, dc_id: int) -> int:
+    query = select(AutoProcIntegration.autoProcProgramId).where(AutoProcIntegration.dataCollectionId == dc_id)
+    return int((await db.execute(query)).scalar_one())
+
+
+async def _attachments(db: AsyncSession, program_id: int, directory: str, names: list[str]) -> list[int]:
+    rows = [
+        AutoProcProgramAttachment(autoProcProgramId=program_id, fileType="Log", fileName=n, filePath=directory)
+        for n in names
+    ]
+    db.add_all(rows)
+    await db.flush()
+    return [r.autoProcProgramAttachmentId for r in rows]
+
+
+async def _rank(db: AsyncSession, attachment_id: int, rank: int) -> None:
+    query = "UPDATE AutoProcProgramAttachment SET importanceRank = :r WHERE autoProcProgramAttachmentId = :i"
+    await db.execute(text(query), {"r": rank, "i": attachment_id})
+
+
+def get(flavour: Flavour, path: str, role: str = "sci_a", **params: object) -> dict[str, Any]:
+    r = flavour.client.get(f"{API}{path}", headers=flavour.token(role), params=params)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def _program_files(flavour: Flavour, data_dir: Path) -> dict[str, Any]:
+    (data_dir / "xia2.log").write_text("xia2 ran\n")
+    a, b = (flavour.run(_program_of, flavour.data.dcs[k]) for k in ("a0", "b0"))
+    on_a = flavour.run(_attachments, a, str(data_dir), ["xia2.log", "gone.log", "third.log"])
+    on_b = flavour.run(_attachments, b, str(data_dir), ["xia2.log"])
+    return {"a": a, "b": b, "on_a": on_a, "on_b": on_b}
+
+
+def test_program_attachments_shape(flavour: Flavour, data_dir: Path) -> None:
+    made = _program_files(flavour, data_dir)
+    if flavour.name == "dls":
+        flavour.run(_rank, made["on_a"][0], 7)
+    body = get(flavour, "/processings/attachments", autoProcProgramId=made["a"])
+    assert body["total"] == 3 and [r["fileName"] for r in body["results"]] == ["xia2.log", "gone.log", "third.log"]
+    first = body["results"][0]
+    # py-ispyb's AutoProcProgramAttachment, and the path and time beside
+    assert set(first) == {
+        "autoProcProgramAttachmentId", "autoProcProgramId", "fileName", "fileType", "importanceRank", "_metadata",
+        "filePath", "recordTimeStamp",
+    }  # fmt: skip
+    assert first["importanceRank"] == (7 if flavour.name == "dls" else None)
+    assert first["_metadata"] == {"url": f"{API}/processings/attachments/{made['on_a'][0]}"}
+    assert first["fileType"] == "Log" and first["filePath"] == str(data_dir)
+    page = get(flavour, "/processings/attachments", autoProcProgramId=made["a"], skip=2, limit=2)
+    assert page["total"] == 3 and [r["fileName"] for r in page["results"]] == ["third.log"]
+
+
+@pytest.mark.parametrize(
+    ("role", "sees_a", "sees_b"), [("sci_a", True, False), ("sci_b", False, True), ("nobody", False, False)]
+)
+def test_program_attachments_scoped(flavour: Flavour, data_dir: Path, role: str, sees_a: bool, sees_b: bool) -> None:
+    made = _program_files(flavour, data_dir)
+    listed = {
+        r["autoProcProgramAttachmentId"] for r in get(flavour, "/processings/attachments", role, limit=1000)["results"]
+    }
+    assert listed & set(made["on_a"] + made["on_b"]) == set(made["on_a"] * sees_a + made["on_b"] * sees_b)
+    assert get(flavour, "/processings/attachments", role, autoProcProgramId=made["a"])["total"] == 3 * sees_a
+    for ids, sees in ((made["on_a"], sees_a), (made["on_b"], sees_b)):
+        r = flavour.client.get(f"{API}/processings/attachments/{ids[0]}", headers=flavour.token(role))
+        assert r.status_code == (200 if sees else 404)
+        if sees:
+            assert r.content == b"xia2 ran\n" and 'filename="xia2.log"' in r.headers["content-disposition"]
+
+
+def test_program_attachment_missing_file(flavour: Flavour, data_dir: Path) -> None:
+    made = _program_files(flavour, data_dir)
+    r = flavour.client.get(f"{API}/processings/attachments/{made['on_a'][1]}", headers=flavour.token("sci_a"))
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+
+
+async def _messages(db: AsyncSession, program_id: int, count: int) -> list[int]:
+    rows = [
+        AutoProcProgramMessage(autoProcProgramId=program_id, severity="WARNING", message=f"m{i}", description="d")
+        for i in range(count)
+    ]
+    db.add_all(rows)
+    await db.flush()
+    return [r.autoProcProgramMessageId for r in rows]
+
+
+def test_messages(flavour: Flavour) -> None:
+    a, b = (flavour.run(_program_of, flavour.data.dcs[k]) for k in ("a0", "b0"))
+    if flavour.name == "official":  # no AutoProcProgramMessage table: an empty list
+        assert get(flavour, "/processings/messages", autoProcProgramId=a) == {
+            "total": 0, "results": [], "skip": 0, "limit": 25,
+        }  # fmt: skip
+        return
+    on_a, on_b = flavour.run(_messages, a, 3), flavour.run(_messages, b, 1)
+    body = get(flavour, "/processings/messages", autoProcProgramId=a, limit=2)
+    assert body["total"] == 3 and [m["autoProcProgramMessageId"] for m in body["results"]] == on_a[:2]
+    assert set(body["results"][0]) == {
+        "autoProcProgramMessageId", "autoProcProgramId", "description", "message", "severity", "recordTimeStamp",
+    }  # fmt: skip
+    assert body["results"][0]["severity"] == "WARNING" and body["results"][0]["message"] == "m0"
+    by_dc = get(flavour, "/processings/messages", dataCollectionId=flavour.data.dcs["a0"])
+    assert [m["autoProcProgramMessageId"] for m in by_dc["results"]] == on_a
+    assert get(flavour, "/processings/messages", "sci_b", autoProcProgramId=a)["total"] == 0
+    mine = {m["autoProcProgramMessageId"] for m in get(flavour, "/processings/messages", "sci_b", limit=100)["results"]}
+    assert mine & set(on_a + on_b) == set(on_b)
+
+
+async def _screening(db: AsyncSession, dc_id: int | None, group_id: int | None) -> int:
+    screening = Screening(dataCollectionId=dc_id, dataCollectionGroupId=group_id, programVersion="EDNA")
+    db.add(screening)
+    await db.flush()
+    output = ScreeningOutput(screeningId=screening.screeningId, indexingSuccess=1, strategySuccess=0)
+    db.add(output)
+    await db.flush()
+    strategy = ScreeningStrategy(screeningOutputId=output.screeningOutputId, rankingResolution=1.9)
+    lattice = ScreeningOutputLattice(screeningOutputId=output.screeningOutputId, spaceGroup="P21", unitCell_a=40.0)
+    db.add_all([strategy, lattice])
+    await db.flush()
+    wedge = ScreeningStrategyWedge(screeningStrategyId=strategy.screeningStrategyId, wedgeNumber=1, numberOfImages=90)
+    db.add(wedge)
+    await db.flush()
+    db.add(
+        ScreeningStrategySubWedge(
+            screeningStrategyWedgeId=wedge.screeningStrategyWedgeId, subWedgeNumber=1, RESOLUTION=1.8, axisStart=0.0
+        )
+    )
+    await db.flush()
+    return screening.screeningId
+
+
+def test_screenings(flavour: Flavour) -> None:
+    by_dc = flavour.run(_screening, flavour.data.dcs["a0"], None)
+    by_group = flavour.run(_screening, None, flavour.data.groups["a"])
+    on_b = flavour.run(_screening, flavour.data.dcs["b0"], None)
+    body = get(flavour, "/processings/screenings", dataCollectionId=flavour.data.dcs["a0"])
+    assert body["total"] == 2 and [s["screeningId"] for s in body["results"]] == [by_dc, by_group]
+    screening = body["results"][0]
+    assert screening["programVersion"] == "EDNA" and len(screening["ScreeningOutput"]) == 1
+    output = screening["ScreeningOutput"][0]
+    assert (output["indexingSuccess"], output["strategySuccess"]) == (1, 0)
+    assert [(lat["spaceGroup"], lat["unitCell_a"]) for lat in output["ScreeningOutputLattice"]] == [("P21", 40.0)]
+    strategy = output["ScreeningStrategy"][0]
+    assert strategy["rankingResolution"] == 1.9
+    wedge = strategy["ScreeningStrategyWedge"][0]
+    assert (wedge["wedgeNumber"], wedge["numberOfImages"]) == (1, 90)
+    sub = wedge["ScreeningStrategySubWedge"][0]
+    assert (sub["subWedgeNumber"], sub["RESOLUTION"], sub["axisStart"]) == (1, 1.8, 0.0)
+    # the second collection of group a has the group's screening only
+    assert [
+        s["screeningId"]
+        for s in get(flavour, "/processings/screenings", dataCollectionId=flavour.data.dcs["a1"])["results"]
+    ] == [by_group]
+    assert get(flavour, "/processings/screenings", "sci_b", dataCollectionId=flavour.data.dcs["a0"])["total"] == 0
+    seen = {s["screeningId"] for s in get(flavour, "/processings/screenings", "sci_b", limit=100)["results"]}
+    assert seen & {by_dc, by_group, on_b} == {on_b}
+    page = get(flavour, "/processings/screenings", dataCollectionId=flavour.data.dcs["a0"], skip=1, limit=1)
+    assert page["total"] == 2 and [s["screeningId"] for s in page["results"]] == [by_group]
+
+
+def test_screening_status(flavour: Flavour) -> None:
+    flavour.run(_screening, flavour.data.dcs["a0"], None)
+    ids = f"[{flavour.data.dcs['a0']},{flavour.data.dcs['a1']}]"
+    statuses = get(flavour, "/processings/status", dataCollectionIds=ids)["statuses"]
+    assert statuses[str(flavour.data.dcs["a0"])]["screening"] == {"EDNA": [{"status": 0, "indexingSuccess": 1}]}
+    assert statuses[str(flavour.data.dcs["a1"])]["screening"] is None
+
+
+async def _quality(db: AsyncSession, dc_id: int, program_id: int, images: int) -> None:
+    db.add_all(
+        ImageQualityIndicators(
+            dataCollectionId=dc_id,
+            imageNumber=i,
+            autoProcProgramId=program_id,
+            goodBraggCandidates=10 * i,
+            method2Res=2.0 if i != 2 else None,
+            totalIntegratedSignal=100.5 * i,
+        )
+        for i in range(1, images + 1)
+    )
+    await db.flush()
+
+
+def test_quality(flavour: Flavour) -> None:
+    dc = flavour.data.dcs["a0"]
+    flavour.run(_quality, dc, flavour.run(_program_of, dc), 4)
+    body = get(flavour, "/datacollections/quality", dataCollectionId=dc, limit=500)
+    assert body["total"] == 4 and body["limit"] == 500
+    assert body["results"] == [
+        {
+            "dataCollectionId": dc,
+            "imageNumber": [1, 2, 3, 4],
+            "totalIntegratedSignal": [100.5, 201.0, 301.5, 402.0],
+            "method2Res": [2.0, None, 2.0, 2.0],
+            "goodBraggCandidates": [10, 20, 30, 40],
+        }
+    ]
+    page = get(flavour, "/datacollections/quality", dataCollectionId=dc, skip=1, limit=2)
+    assert page["total"] == 4 and page["results"][0]["imageNumber"] == [2, 3]
+    hidden = get(flavour, "/datacollections/quality", "sci_b", dataCollectionId=dc)
+    assert hidden["total"] == 0 and hidden["results"][0]["imageNumber"] == []
+    by_group = get(flavour, "/datacollections/quality", dataCollectionGroupId=flavour.data.groups["a"])
+    assert by_group["total"] == 4
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/processings/attachments", {"autoProcProgramId": 0}),
+        ("/processings/attachments", {"limit": 10_001}),
+        ("/processings/messages", {"autoProcProgramId": "x"}),
+        ("/processings/screenings", {"dataCollectionId": -3}),
+        ("/datacollections/quality", {"dataCollectionId": "one"}),
+        ("/processings/attachments/0", {}),
+        ("/processings/attachments/x", {}),
+    ],
+)
+def test_bad_parameters(flavour: Flavour, path: str, params: dict[str, object]) -> None:
+    r = flavour.client.get(f"{API}{path}", headers=flavour.token("sci_a"), params=params)
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
