@@ -25,7 +25,9 @@ API = "/ispyb/api/v1"
 
 async def _program_of(db: AsyncSession, dc_id: int) -> int:
     query = select(AutoProcIntegration.autoProcProgramId).where(AutoProcIntegration.dataCollectionId == dc_id)
-    return int((await db.execute(query)).scalar_one())
+    found = (await db.execute(query)).scalar_one()
+    assert found is not None
+    return found
 
 
 async def _attachments(db: AsyncSession, program_id: int, directory: str, names: list[str]) -> list[int]:
