@@ -1,7 +1,7 @@
 """Where a path stored in the database is on this host, and whether it may be served: inside a data root once
 mapped and resolved (symlinks and roots alike), no ``..``, a regular file.
 
-``lexical`` runs on the event loop and touches no file system; ``open_regular`` and ``stat_regular`` run on a file
+``lexical`` runs on the event loop and touches no file system; ``resolved`` and what uses it run on a file
 thread (``app.files.pool``): every call in them may hang on a dead mount."""
 
 import errno
@@ -57,10 +57,9 @@ def mapped(stored: str, path_map: Mapping[str, str]) -> str:
     return path_map[prefix].rstrip("/") + stored[len(prefix.rstrip("/")) :]
 
 
-def lexical(stored: str | None, roots: Sequence[str], path_map: Mapping[str, str]) -> str:
+def lexical(stored: str | None, path_map: Mapping[str, str]) -> str:
     """The local path a stored value names, checked without touching the file system: ``Missing`` for nothing
-    stored, ``Refused`` for ``..`` (raw or encoded, stored or brought by the map), NUL, a relative path, or a path
-    under none of the roots as written."""
+    stored, ``Refused`` for ``..`` (raw or encoded, stored or brought by the map), NUL or a relative path."""
     if not stored:
         raise Missing("no path is stored")
     if "\x00" in stored or _climbs(stored):
@@ -70,14 +69,15 @@ def lexical(stored: str | None, roots: Sequence[str], path_map: Mapping[str, str
         raise Refused(f"the path map makes it {local!r}, with `..`")
     if not local.startswith("/"):
         raise Refused(f"{local!r} is not absolute")
-    local = str(PurePosixPath(local))
-    if not any(_within(local, str(PurePosixPath(root))) for root in roots):
-        raise Refused(f"{local!r} is under none of ISPYB_DATA_ROOTS")
-    return local
+    return str(PurePosixPath(local))
 
 
 def resolved(local: str, roots: Sequence[str]) -> str:
-    """On a file thread: the path with every symlink resolved, which must still be inside a resolved root."""
+    """On a file thread: the path, under a root as configured or as resolved (a root may be a symlink), with every
+    symlink resolved, which must still be inside a resolved root. Nothing outside the roots is looked at."""
+    real_roots = [os.path.realpath(root) for root in roots]
+    if not any(_within(local, str(PurePosixPath(root))) for root in [*roots, *real_roots]):
+        raise Refused(f"{local!r} is under none of ISPYB_DATA_ROOTS")
     try:
         real = os.path.realpath(local, strict=True)
     except FileNotFoundError as exc:
@@ -88,7 +88,7 @@ def resolved(local: str, roots: Sequence[str]) -> str:
         if exc.errno in (errno.ENOTDIR, errno.EACCES, errno.ENAMETOOLONG):
             raise Missing(f"{local!r}: {exc.strerror}") from exc
         raise
-    if not any(_within(real, os.path.realpath(root)) for root in roots):
+    if not any(_within(real, root) for root in real_roots):
         raise Refused(f"{local!r} resolves to {real!r}, outside ISPYB_DATA_ROOTS")
     return real
 

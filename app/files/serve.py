@@ -40,7 +40,7 @@ async def _checked(state: "AppState", stored: str | None, work: Callable[[str, S
     (logged with the caller's login) for a refusal or a missing file, 503 for a file system in trouble."""
     s = state.settings
     try:
-        local = paths.lexical(stored, s.data_roots, s.data_path_map)
+        local = paths.lexical(stored, s.data_path_map)
         return await state.files.run(work, local, s.data_roots)
     except paths.Refused as exc:
         logger.warning("file refused to %s: %r: %s", caller_login.get() or "?", stored, exc)
@@ -66,7 +66,7 @@ async def available(state: "AppState", stored: Sequence[str | None]) -> list[boo
         found = []
         for value in values:
             try:
-                local = paths.lexical(value, state.settings.data_roots, state.settings.data_path_map)
+                local = paths.lexical(value, state.settings.data_path_map)
                 found.append(bool(paths.stat_regular(local, state.settings.data_roots)))
             except (paths.Refused, paths.Missing, OSError):
                 found.append(False)
@@ -128,6 +128,8 @@ class PooledFileResponse(FileResponse):
         extensions = {k: v for k, v in scope.get("extensions", {}).items() if k != "http.response.pathsend"}
         try:
             await super().__call__({**scope, "extensions": extensions}, receive, send)
+        except FilesUnavailable:  # a read hung: the status is sent, the server cuts the answer short
+            logger.warning("file %r stopped answering within a transfer for %s", self.path, caller_login.get() or "?")
         finally:
             await self.close()
 
