@@ -1,12 +1,14 @@
-"""Session statistics: py-ispyb's breakdown (timeline and plottables) and time use."""
+"""Session statistics: py-ispyb's breakdown (timeline and plottables), time use, hourlies and errors."""
 
-from collections import Counter
+from collections import Counter, defaultdict
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, case, column, distinct, extract, func, select, table, true
 
-from relational.common import session_name
+from relational.common import proposal_name, session_name
 from relational.db import ReadSession
+from relational.flavour import SchemaInfo
 from relational.models import (
     BLSample,
     BLSession,
@@ -19,6 +21,9 @@ from relational.models import (
 )
 from relational.processings import best_per_collection
 from relational.scope import Scope
+from schemas.errors import InvalidInput, NotFound
+from schemas.stats import StatsFilter
+from schemas.times import to_sql
 
 HC = 12398.4198  # eV·Å: energy (eV) = HC / wavelength (Å)
 _PLOTTABLES = ("wavelength", "beamSizeAtSampleX", "beamSizeAtSampleY", "chiStart", "phiStart", "kappaStart")
@@ -180,3 +185,116 @@ async def techniques(db: ReadSession, scope: Scope, session_id: int) -> dict[str
         if best is not None:
             entry["bestResolution"] = best if entry["bestResolution"] is None else min(entry["bestResolution"], best)
     return out
+
+
+#: Diamond's runs (a view in production, a table in the dump): a run is a window of dates
+_RUNS = table("v_run", column("runId"), column("startDate"), column("endDate"))
+
+
+def _sql_time(moment: datetime) -> datetime:
+    """A client's time as SQL keeps it: an aware one in the facility's wall clock, a naive one as it is."""
+    try:
+        return to_sql(moment) if moment.tzinfo else moment
+    except OverflowError:
+        raise InvalidInput(f"{moment.isoformat()} is beyond the times a database keeps") from None
+
+
+async def _covered(db: ReadSession, scope: Scope, schema: SchemaInfo, given: StatsFilter) -> ColumnElement[bool]:
+    """The filter on ``BLSession`` (joined to ``Proposal``) of the sessions a statistic covers: those ``given``
+    names that the caller reaches. An unknown run is a 404."""
+    where = [scope.sessions()]
+    if given.sessionId is not None:
+        where.append(BLSession.sessionId == given.sessionId)
+    if given.session is not None:
+        where.append(session_name == given.session)
+    if given.proposal is not None:
+        where.append(proposal_name == given.proposal)
+    if given.beamLineName is not None:
+        where.append(BLSession.beamLineName == given.beamLineName)
+    if given.runId is not None:
+        query = select(_RUNS.c.startDate, _RUNS.c.endDate).where(_RUNS.c.runId == given.runId)
+        run = (await db.execute(query)).first() if schema.has_table("v_run") else None
+        if run is None:
+            raise NotFound(f"Run {given.runId} not found")
+        where.append(BLSession.startDate.between(run.startDate, run.endDate))
+    if given.startDate is not None:
+        where.append(BLSession.startDate >= _sql_time(given.startDate))
+    if given.endDate is not None:
+        where.append(BLSession.startDate < _sql_time(given.endDate))
+    return and_(true(), *where)
+
+
+def _hourly(rows: list[tuple[Any, Any, int]]) -> dict[str, list[Any]]:
+    """(day, hour, count) rows as py-ispyb's hourly averages: per hour of the day, the mean over the days that
+    had any in that hour."""
+    per_hour: dict[int, list[int]] = defaultdict(list)
+    for _, hour, count in rows:
+        per_hour[int(hour)].append(count)
+    return {
+        "hour": list(range(24)),
+        "average": [sum(per_hour[h]) / len(per_hour[h]) if per_hour[h] else 0.0 for h in range(24)],
+    }
+
+
+async def get_hourlies(db: ReadSession, scope: Scope, schema: SchemaInfo, given: StatsFilter) -> dict[str, Any]:
+    """Data collections started and samples loaded per hour of the day, averaged over the days, in the sessions
+    covered."""
+    covered = await _covered(db, scope, schema, given)
+    start = DataCollection.startTime
+    collections = (
+        select(func.date(start), extract("hour", start), func.count(distinct(DataCollection.dataCollectionId)))
+        .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
+        .join(BLSession, BLSession.sessionId == DataCollectionGroup.sessionId)
+        .join(Proposal, Proposal.proposalId == BLSession.proposalId)
+        .where(covered, start.is_not(None))
+        .group_by(func.date(start), extract("hour", start))
+    )
+    loaded = RobotAction.startTimestamp
+    loads = (
+        select(func.date(loaded), extract("hour", loaded), func.count(distinct(RobotAction.robotActionId)))
+        .join(BLSession, BLSession.sessionId == RobotAction.blsessionId)
+        .join(Proposal, Proposal.proposalId == BLSession.proposalId)
+        .where(covered, loaded.is_not(None), func.lower(RobotAction.actionType) == "load")
+        .group_by(func.date(loaded), extract("hour", loaded))
+    )
+    return {
+        "datacollections": _hourly([tuple(r) for r in await db.execute(collections)]),
+        "loaded": _hourly([tuple(r) for r in await db.execute(loads)]),
+    }
+
+
+async def get_errors(db: ReadSession, scope: Scope, schema: SchemaInfo, given: StatsFilter) -> dict[str, Any]:
+    """Per experiment type of the sessions covered: collections, and those failed or aborted (a run status without
+    "success"; "aborted" in it for the aborted), with percentages. Messages read from log files are not given.
+    Every join is to a parent, so a collection is one row."""
+    covered = await _covered(db, scope, schema, given)
+    status = func.lower(DataCollection.runStatus)
+    unsuccessful = status.not_like("%success%")
+    query = (
+        select(
+            DataCollectionGroup.experimentType,
+            func.count(DataCollection.dataCollectionId),
+            func.sum(case((and_(unsuccessful, status.like("%aborted%")), 1), else_=0)),
+            func.sum(case((and_(unsuccessful, status.not_like("%aborted%")), 1), else_=0)),
+        )
+        .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
+        .join(BLSession, BLSession.sessionId == DataCollectionGroup.sessionId)
+        .join(Proposal, Proposal.proposalId == BLSession.proposalId)
+        .where(covered)
+        .group_by(DataCollectionGroup.experimentType)
+    )
+    totals = []
+    for kind, total, aborted, failed in await db.execute(query):
+        aborted, failed = int(aborted), int(failed)
+        totals.append(
+            {
+                "experimentType": kind or "unknown",
+                "total": total,
+                "failed": failed,
+                "failedPercent": round(failed / total * 100, 1),
+                "aborted": aborted,
+                "abortedPercent": round(aborted / total * 100, 1),
+                "messages": [],
+            }
+        )
+    return {"totals": sorted(totals, key=lambda t: t["experimentType"])}  # by name (an ENUM sorts by its index)

@@ -4,15 +4,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.deps import IdentityDep, ReadSessionDep
+from app.deps import IdentityDep, ReadSessionDep, SchemaDep
 from app.problems import AUTHENTICATED, responses
 from app.routers.params import MAX_ID
 from relational import stats
-from schemas.errors import NotFound
-from schemas.stats import Breakdown, TimeEntry, Times
+from schemas.errors import InvalidInput, NotFound
+from schemas.stats import Breakdown, Errors, Hourlies, StatsFilter, TimeEntry, Times
 
 router = APIRouter(prefix="/stats", tags=["Stats"], responses=responses(*AUTHENTICATED))
 SessionId = Annotated[int, Query(ge=1, le=MAX_ID)]
+Covered = Annotated[StatsFilter, Query()]
+COVERED_ERRORS = responses(NotFound, InvalidInput)
 
 
 @router.get("/breakdown", response_model=Breakdown, responses=responses(NotFound))
@@ -32,3 +34,17 @@ async def get_times(identity: IdentityDep, db: ReadSessionDep, sessionId: Sessio
         raise NotFound(f"Session {sessionId} not found")
     average = {k: sum(s.get(k, 0.0) for s in sessions) / len(sessions) for k in TimeEntry.model_fields}
     return {"average": average, "sessions": sessions}
+
+
+@router.get("/hourlies", response_model=Hourlies, responses=COVERED_ERRORS)
+async def get_hourlies(
+    identity: IdentityDep, db: ReadSessionDep, schema: SchemaDep, given: Covered
+) -> dict[str, object]:
+    """Data collections and sample loads per hour of the day, in the sessions you reach that the filters name."""
+    return await stats.get_hourlies(db, identity.scope, schema, given)
+
+
+@router.get("/errors", response_model=Errors, responses=COVERED_ERRORS)
+async def get_errors(identity: IdentityDep, db: ReadSessionDep, schema: SchemaDep, given: Covered) -> dict[str, object]:
+    """Failed and aborted data collections per experiment type, in the sessions you reach that the filters name."""
+    return await stats.get_errors(db, identity.scope, schema, given)

@@ -1,0 +1,145 @@
+"""py-ispyb's /stats/hourlies and /stats/errors: exact values on data the test writes, within the caller's reach."""
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relational.models import DataCollection, DataCollectionGroup, RobotAction
+from tests.conftest import Flavour
+from tests.test_shipping import API, Caller
+
+DAY2 = datetime(2024, 3, 2)
+ZERO = [0.0] * 24
+
+
+async def _more(db: AsyncSession, session: int) -> None:
+    """On session A's second day: a SAD group (aborted at 09:30, failed at 10:00, no status at 10:30), one load
+    at 10:05 and an unload (not counted). The data set has two successful OSC collections at 09:00 and 09:10 on
+    day one and a LOAD at 08:50."""
+    group = DataCollectionGroup(sessionId=session, experimentType="SAD", startTime=DAY2)
+    db.add(group)
+    await db.flush()
+    for minute, status in ((9 * 60 + 30, "Data collection aborted"), (600, "Failure"), (630, None)):
+        start = DAY2.replace(hour=minute // 60, minute=minute % 60)
+        db.add(DataCollection(dataCollectionGroupId=group.dataCollectionGroupId, startTime=start, runStatus=status))
+    for action, minute in (("load", 5), ("UNLOAD", 6)):
+        start = DAY2.replace(hour=10, minute=minute)
+        db.add(RobotAction(blsessionId=session, actionType=action, startTimestamp=start, endTimestamp=start))
+
+
+def _series(values: dict[int, float]) -> dict[str, list[Any]]:
+    return {"hour": list(range(24)), "average": [values.get(h, 0.0) for h in range(24)]}
+
+
+HOURLIES = {"datacollections": _series({9: 1.5, 10: 2.0}), "loaded": _series({8: 1.0, 10: 1.0})}
+ERRORS = {
+    "totals": [
+        {
+            "experimentType": "OSC",
+            "total": 2,
+            "failed": 0,
+            "failedPercent": 0.0,
+            "aborted": 0,
+            "abortedPercent": 0.0,
+            "messages": [],
+        },
+        {
+            "experimentType": "SAD",
+            "total": 3,
+            "failed": 1,
+            "failedPercent": 33.3,
+            "aborted": 1,
+            "abortedPercent": 33.3,
+            "messages": [],
+        },
+    ]
+}
+EMPTY: tuple[dict[str, Any], dict[str, Any]] = ({"datacollections": _series({}), "loaded": _series({})}, {"totals": []})
+
+
+def _both(f: Flavour, role: str, params: dict[str, Any]) -> tuple[Any, Any]:
+    call = Caller(f, role)
+    return call("GET", "/stats/hourlies", 200, params=params), call("GET", "/stats/errors", 200, params=params)
+
+
+def test_before_the_test_data(flavour: Flavour) -> None:
+    hourlies, errors = _both(flavour, "sci_a", {"sessionId": flavour.data.sessions["a"]})
+    assert hourlies == {"datacollections": _series({9: 2.0}), "loaded": _series({8: 1.0})}
+    assert errors["totals"][0] | {"experimentType": "OSC"} == ERRORS["totals"][0]
+    assert len(errors["totals"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("role", "params", "seen"),
+    [
+        ("sci_a", {"sessionId": "a"}, True),
+        ("sci_a", {"session": "a-1"}, True),
+        ("sci_a", {"proposal": "a"}, True),
+        ("staff", {"beamLineName": "tb01", "startDate": "2024-03-01T00:00:00"}, True),
+        ("admin", {"beamLineName": "tb01", "startDate": "2024-03-01", "endDate": "2024-03-01T08:00:01"}, True),
+        ("admin", {"beamLineName": "tb01", "startDate": "2024-03-01", "endDate": "2024-03-01T08:00:00"}, False),
+        ("sci_b", {"sessionId": "a"}, False),
+        ("sci_b", {"proposal": "a"}, False),
+        ("sci_b", {"beamLineName": "tb01", "startDate": "2024-01-01"}, False),
+        ("nobody", {"session": "a-1"}, False),
+        ("staff", {"beamLineName": "tb02", "startDate": "2024-01-01"}, False),
+    ],
+)
+def test_values_and_reach(flavour: Flavour, role: str, params: dict[str, str], seen: bool) -> None:
+    flavour.run(_more, flavour.data.sessions["a"])
+    named = {
+        k: flavour.data.sessions["a"]
+        if k == "sessionId"
+        else flavour.data.proposals["a"] + "-1"
+        if k == "session"
+        else flavour.data.proposals["a"]
+        if k == "proposal"
+        else v
+        for k, v in params.items()
+    }
+    assert _both(flavour, role, named) == ((HOURLIES, ERRORS) if seen else EMPTY)
+
+
+def test_a_run(flavour: Flavour) -> None:
+    """Diamond's runs (v_run) give a window of dates; the official schema has none: every run is unknown."""
+    flavour.run(_more, flavour.data.sessions["a"])
+    sci = Caller(flavour, "staff")
+    if flavour.name == "official":
+        sci("GET", "/stats/hourlies", 404, params={"beamLineName": "tb01", "runId": 1})
+        return
+
+    async def run(db: AsyncSession) -> int:
+        query = "INSERT INTO v_run (run, startDate, endDate) VALUES ('2024-t', '2024-02-28', '2024-03-05')"
+        return int((await db.execute(text(query))).lastrowid)  # type: ignore[attr-defined]
+
+    run_id = flavour.run(run)
+    assert _both(flavour, "staff", {"beamLineName": "tb01", "runId": run_id}) == (HOURLIES, ERRORS)
+    assert _both(flavour, "sci_b", {"beamLineName": "tb01", "runId": run_id}) == EMPTY
+    sci("GET", "/stats/errors", 404, params={"beamLineName": "tb01", "runId": 4294967295})
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"beamLineName": "tb01"},
+        {"runId": 1},
+        {"sessionId": 0},
+        {"sessionId": 2**32},
+        {"session": "nope"},
+        {"proposal": "../x"},
+        {"beamLineName": "tb01", "startDate": "yesterday"},
+        {"beamLineName": "x" * 46, "runId": 1},
+    ],
+)
+def test_bad_input_is_422(flavour: Flavour, params: dict[str, object]) -> None:
+    for path in ("/stats/hourlies", "/stats/errors"):
+        Caller(flavour, "sci_a")("GET", path, 422, params=params)
+
+
+def test_unauthenticated(flavour: Flavour) -> None:
+    for path in ("/stats/hourlies", "/stats/errors"):
+        assert flavour.client.get(API + path, params={"sessionId": 1}).status_code == 401
