@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import h5py  # type: ignore[import-untyped]
@@ -14,11 +15,17 @@ import hdf5plugin
 import numpy as np
 import pytest
 from fabio.cbfimage import CbfImage  # type: ignore[import-untyped]
+from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cli import demo_files
+from app.main import create_app
 from app.services.diffraction import FrameCache
+from app.settings import Settings
+from relational import demo
+from relational.db import Database
 from relational.models import DataCollection
 from tests.conftest import Flavour
 
@@ -260,3 +267,49 @@ def test_the_cache_keeps_to_its_size_and_computes_once() -> None:
 
     together, calls, kept = asyncio.run(run())
     assert (together, calls, kept) == ([b"abcd"] * 5, 1, ["y", "z"])
+
+
+async def _seed_demo(url: str, settings: Settings) -> None:
+    database = Database(url)
+    try:
+        await database.start()
+        async with database.sessions() as db:
+            await demo.seed(db, mx_collections=4)
+            await db.commit()
+        assert await demo_files.seed(database, settings)
+    finally:
+        await database.dispose()
+
+
+def test_the_demo_files_show_in_the_image_viewer(tmp_path: Path, mongo_url: str) -> None:
+    """The embedded default's demo: every MX collection's frames, snapshots and first image's JPEGs are served."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ispyb.sqlite'}"
+    settings = Settings(
+        _env_file=None,
+        mode="embedded",
+        sql_url=url,
+        mongo_url=mongo_url,
+        mongo_db=f"demo_{uuid.uuid4().hex[:8]}",
+        auth_plugins=["dummy"],
+        data_roots=[str(tmp_path / "files")],
+    )
+    asyncio.run(_seed_demo(url, settings))
+    with TestClient(create_app(settings)) as client:
+        token = client.post("/ispyb/api/v1/auth/login", json={"plugin": "dummy", "login": "admin"}).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        r = client.get("/ispyb/api/v1/events", params={"limit": 100}, headers=headers)
+        mx = sorted(e["id"] for e in r.json()["results"] if (e["Item"].get("fileTemplate") or "").startswith("xtal_"))
+        assert len(mx) == 4
+        for dc in mx:
+            count = 4 if dc % 2 == 0 else 8  # CBF frames, HDF5 frames
+            params = {"dataCollectionId": dc, "imageNumber": count}
+            header = client.get(f"{API}/header", params=params, headers=headers).json()["braggy_hdr"]
+            assert (header["img_width"], header["img_height"], header["wavelength"]) == (512, 512, 0.9763)
+            pixels = client.get(API, params=params, headers=headers)
+            assert (pixels.status_code, len(pixels.content)) == (200, 512 * 512 * 4)
+            beyond = {"dataCollectionId": dc, "imageNumber": count + 1}
+            assert client.get(API, params=beyond, headers=headers).status_code == 404
+            pictures = [f"images/{dc}?imageId={i}" for i in range(1, 5)] + [f"images/{dc}?imageId=1&snapshot=true"]
+            pictures += [f"images/diffraction/{dc}", f"images/diffraction/{dc}?snapshot=true"]
+            answers = [client.get(f"/ispyb/api/v1/datacollections/{p}", headers=headers) for p in pictures]
+            assert [(a.status_code, a.headers["content-type"]) for a in answers] == [(200, "image/jpeg")] * 7
