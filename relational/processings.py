@@ -233,20 +233,21 @@ async def get_statuses(
 async def get_message_statuses(
     db: ReadSession, scope: Scope, schema: SchemaInfo, ids: Sequence[int]
 ) -> dict[int, dict[str, int]]:
-    """Per visible collection with program messages: counts of errors, warnings and info."""
+    """Per visible collection with program messages (of programs that integrated it or, on Diamond's schema, that
+    its processing jobs ran): counts of errors, warnings and info."""
     if not schema.has_table("AutoProcProgramMessage"):
         return {}
     severity = AutoProcProgramMessage.severity
+    links = programs.program_collections(schema, visible_dcs(scope, ids))
     query = (
         select(
-            AutoProcIntegration.dataCollectionId,
+            links.c.dataCollectionId,
             func.sum(case((severity == "ERROR", 1), else_=0)).label("errors"),
             func.sum(case((severity == "WARNING", 1), else_=0)).label("warnings"),
             func.sum(case((severity == "INFO", 1), else_=0)).label("info"),
         )
-        .join(AutoProcIntegration, AutoProcIntegration.autoProcProgramId == AutoProcProgramMessage.autoProcProgramId)
-        .where(AutoProcIntegration.dataCollectionId.in_(visible_dcs(scope, ids)))
-        .group_by(AutoProcIntegration.dataCollectionId)
+        .join(links, links.c.autoProcProgramId == AutoProcProgramMessage.autoProcProgramId)
+        .group_by(links.c.dataCollectionId)
     )
     return {
         r["dataCollectionId"]: {k: int(r[k] or 0) for k in ("errors", "warnings", "info")}

@@ -5,9 +5,9 @@ messages."""
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, literal_column, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, Subquery, literal_column, or_, select, union
 
-from relational.common import Page, columns, paged, where_given
+from relational.common import AnySelect, Page, columns, paged, where_given
 from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import (
@@ -56,6 +56,24 @@ def visible_programs(scope: Scope, schema: SchemaInfo, dataCollectionId: int | N
     return or_(*links)
 
 
+def program_collections(schema: SchemaInfo, dcs: AnySelect) -> Subquery:
+    """(``autoProcProgramId``, ``dataCollectionId``) of the programs that integrated one of the collections ``dcs``
+    or, on Diamond's schema, that one of their processing jobs ran; each pair once."""
+    pairs: list[AnySelect] = [
+        select(AutoProcIntegration.autoProcProgramId, AutoProcIntegration.dataCollectionId).where(
+            AutoProcIntegration.dataCollectionId.in_(dcs)
+        )
+    ]
+    if has_jobs(schema):
+        pairs.append(
+            select(AutoProcProgram.autoProcProgramId, ProcessingJob.dataCollectionId)
+            .select_from(AutoProcProgram)
+            .join(ProcessingJob, ProcessingJob.processingJobId == JOB_OF_PROGRAM)
+            .where(ProcessingJob.dataCollectionId.in_(dcs))
+        )
+    return union(*pairs).subquery()
+
+
 async def get_messages(
     db: ReadSession,
     scope: Scope,
@@ -93,6 +111,7 @@ async def job_statuses(db: ReadSession, schema: SchemaInfo, visible: Sequence[in
             AutoProcProgram.processingPrograms,
             AutoProcProgram.processingStatus,
         )
+        .select_from(AutoProcProgram)
         .join(ProcessingJob, ProcessingJob.processingJobId == JOB_OF_PROGRAM)
         .where(
             ProcessingJob.dataCollectionId.in_(visible),
@@ -111,6 +130,7 @@ async def jobs_of(db: ReadSession, schema: SchemaInfo, program_ids: Sequence[int
         return {}
     query = (
         select(AutoProcProgram.autoProcProgramId.label("_program"), *columns(ProcessingJob, "dataCollectionId"))
+        .select_from(AutoProcProgram)
         .join(ProcessingJob, ProcessingJob.processingJobId == JOB_OF_PROGRAM)
         .where(AutoProcProgram.autoProcProgramId.in_(program_ids))
     )
