@@ -19,6 +19,7 @@ from relational.models import (
     Protein,
     RobotAction,
 )
+from relational.models.analysis import DataCollectionFileAttachment
 from relational.processings import best_per_collection
 from relational.scope import Scope
 from schemas.errors import InvalidInput, NotFound
@@ -265,8 +266,8 @@ async def get_hourlies(db: ReadSession, scope: Scope, schema: SchemaInfo, given:
 
 async def get_errors(db: ReadSession, scope: Scope, schema: SchemaInfo, given: StatsFilter) -> dict[str, Any]:
     """Per experiment type of the sessions covered: collections, and those failed or aborted (a run status without
-    "success"; "aborted" in it for the aborted), with percentages. Messages read from log files are not given.
-    Every join is to a parent, so a collection is one row."""
+    "success"; "aborted" in it for the aborted), with percentages; ``messages`` empty (``app.services.stats`` reads
+    them). Every join is to a parent, so a collection is one row."""
     covered = await _covered(db, scope, schema, given)
     status = func.lower(DataCollection.runStatus)
     unsuccessful = status.not_like("%success%")
@@ -298,3 +299,25 @@ async def get_errors(db: ReadSession, scope: Scope, schema: SchemaInfo, given: S
             }
         )
     return {"totals": sorted(totals, key=lambda t: t["experimentType"])}  # by name (an ENUM sorts by its index)
+
+
+async def failed_logs(
+    db: ReadSession, scope: Scope, schema: SchemaInfo, given: StatsFilter, limit: int
+) -> list[tuple[str, str]]:
+    """(experiment type, stored path) of the error logs (py-ispyb's: a ``log`` attachment with "err" in its path)
+    of the failed, not aborted, collections of the sessions covered; the newest ``limit``."""
+    covered = await _covered(db, scope, schema, given)
+    status = func.lower(DataCollection.runStatus)
+    attachment = DataCollectionFileAttachment
+    query = (
+        select(DataCollectionGroup.experimentType, attachment.fileFullPath)
+        .join(DataCollection, DataCollection.dataCollectionId == attachment.dataCollectionId)
+        .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
+        .join(BLSession, BLSession.sessionId == DataCollectionGroup.sessionId)
+        .join(Proposal, Proposal.proposalId == BLSession.proposalId)
+        .where(covered, status.not_like("%success%"), status.not_like("%aborted%"))
+        .where(attachment.fileType == "log", attachment.fileFullPath.like("%err%"))
+        .order_by(attachment.dataCollectionFileAttachmentId.desc())
+        .limit(limit)
+    )
+    return [(kind or "unknown", path) for kind, path in await db.execute(query)]

@@ -1,13 +1,19 @@
 """py-ispyb's /stats/hourlies and /stats/errors: exact values on data the test writes, within the caller's reach."""
 
+import os
+import threading
+import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.files import paths
 from relational.models import DataCollection, DataCollectionGroup, RobotAction
+from relational.models.analysis import DataCollectionFileAttachment
 from tests.conftest import Flavour
 from tests.test_shipping import API, Caller
 
@@ -143,3 +149,85 @@ def test_bad_input_is_422(flavour: Flavour, params: dict[str, object]) -> None:
 def test_unauthenticated(flavour: Flavour) -> None:
     for path in ("/stats/hourlies", "/stats/errors"):
         assert flavour.client.get(API + path, params={"sessionId": 1}).status_code == 401
+
+
+async def _logged(db: AsyncSession, session: int, logs: list[tuple[str | None, str]]) -> None:
+    """A SAD collection per (run status, error log path) in session ``session``, each log attached, in order."""
+    group = DataCollectionGroup(sessionId=session, experimentType="SAD", startTime=DAY2)
+    db.add(group)
+    await db.flush()
+    for status, path in logs:
+        dc = DataCollection(dataCollectionGroupId=group.dataCollectionGroupId, startTime=DAY2, runStatus=status)
+        db.add(dc)
+        await db.flush()
+        db.add(DataCollectionFileAttachment(dataCollectionId=dc.dataCollectionId, fileFullPath=path, fileType="log"))
+        await db.flush()
+
+
+def test_error_messages_from_the_logs(flavour: Flavour, data_dir: Path, tmp_path: Path) -> None:
+    """The last line of each failed collection's error log, similar ones counted together (the newest's words),
+    most frequent first; aborted collections, logs without "err", outside the data roots, FIFOs, missing or
+    empty files give none."""
+    files = {
+        "a_err.log": "start\nERROR: detector timeout after 30 s\n",
+        "b_err.log": "ERROR: detector timeout after 31 s\n\n",
+        "c_err.log": "x" * 5000 + "\nBeam lost\n",
+        "d_err.log": "Aborted by user\n",
+        "e.log": "not an error log\n",
+        "g_err.log": "",
+    }
+    for name, content in files.items():
+        (data_dir / name).write_text(content)
+    os.mkfifo(data_dir / "f_err.log")
+    (tmp_path / "outside_err.log").write_text("secret\n")
+    failure = "Failure"
+    logs: list[tuple[str | None, str]] = [
+        (failure, str(data_dir / "a_err.log")),
+        (failure, str(data_dir / "c_err.log")),
+        (failure, str(data_dir / "b_err.log")),
+        ("Data collection aborted", str(data_dir / "d_err.log")),
+        (failure, str(data_dir / "e.log")),
+        (failure, str(data_dir / "f_err.log")),
+        (failure, str(data_dir / "g_err.log")),
+        (failure, str(data_dir / "missing_err.log")),
+        (failure, str(tmp_path / "outside_err.log")),
+        (failure, str(data_dir / ".." / data_dir.name / "a_err.log")),
+    ]
+    flavour.run(_logged, flavour.data.sessions["a"], logs)
+    errors = Caller(flavour, "sci_a")("GET", "/stats/errors", 200, params={"sessionId": flavour.data.sessions["a"]})
+    sad = next(t for t in errors["totals"] if t["experimentType"] == "SAD")
+    assert (sad["total"], sad["failed"], sad["aborted"]) == (10, 9, 1)
+    assert sad["messages"] == [
+        {"count": 2, "message": "ERROR: detector timeout after 31 s"},
+        {"count": 1, "message": "Beam lost"},
+    ]
+    assert _both(flavour, "sci_b", {"sessionId": flavour.data.sessions["a"]}) == EMPTY
+
+
+def test_a_hung_log_leaves_the_messages_out_in_time(
+    flavour: Flavour, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log on a mount that does not answer: the counts still come, without messages, within the file timeout."""
+    (data_dir / "hung_err.log").write_text("never read\n")
+    flavour.run(_logged, flavour.data.sessions["a"], [("Failure", str(data_dir / "hung_err.log"))])
+    gate, real_open = threading.Event(), paths.open_regular
+
+    def hung_open(local: str, roots: list[str]) -> paths.Opened:
+        gate.wait(10)
+        return real_open(local, roots)
+
+    monkeypatch.setattr(paths, "open_regular", hung_open)
+    monkeypatch.setattr(flavour.state.files, "timeout", 0.3)
+    try:
+        started = time.monotonic()
+        params = {"sessionId": flavour.data.sessions["a"]}
+        errors = Caller(flavour, "sci_a")("GET", "/stats/errors", 200, params=params)
+        assert time.monotonic() - started < 2
+        sad = next(t for t in errors["totals"] if t["experimentType"] == "SAD")
+        assert (sad["failed"], sad["messages"]) == (1, [])
+    finally:
+        gate.set()
+    deadline = time.monotonic() + 5
+    while flavour.state.files.stuck and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert flavour.state.files.stuck == 0

@@ -4,9 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.deps import IdentityDep, ReadSessionDep, SchemaDep
+from app.deps import IdentityDep, ReadSessionDep, SchemaDep, StateDep
 from app.problems import AUTHENTICATED, responses
 from app.routers.params import MAX_ID
+from app.services.stats import errors
 from relational import stats
 from schemas.errors import InvalidInput, NotFound
 from schemas.stats import Breakdown, Errors, Hourlies, StatsFilter, TimeEntry, Times
@@ -45,6 +46,9 @@ async def get_hourlies(
 
 
 @router.get("/errors", response_model=Errors, responses=COVERED_ERRORS)
-async def get_errors(identity: IdentityDep, db: ReadSessionDep, schema: SchemaDep, given: Covered) -> dict[str, object]:
-    """Failed and aborted data collections per experiment type, in the sessions you reach that the filters name."""
-    return await stats.get_errors(db, identity.scope, schema, given)
+async def get_errors(
+    identity: IdentityDep, db: ReadSessionDep, schema: SchemaDep, state: StateDep, given: Covered
+) -> dict[str, object]:
+    """Failed and aborted data collections per experiment type, in the sessions you reach that the filters name,
+    with the last lines of their error logs (those in ISPYB_DATA_ROOTS), most frequent first."""
+    return await errors(state, db, identity.scope, schema, given)
