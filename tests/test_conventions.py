@@ -12,6 +12,13 @@ APP_BUT_UNITS_OF_WORK = [p for p in (ROOT / "app").rglob("*.py") if p.name != "d
 SCALARS = r"\.(scalars?|stream_scalars)\("
 MODELS = r"^\s*(from|import) relational\.models\b"
 BEGIN = r"\.begin(_nested)?\(\)"  # a transaction's begin() commits on its own
+FILES = r"\bFileResponse\b|\bopen_file\(|\baiofiles\b"
+#: data files go out through app/files (roots, bounded threads); the dashboard's files are the package's own
+APP_BUT_FILES = [
+    p
+    for p in (ROOT / "app").rglob("*.py")
+    if p.relative_to(ROOT / "app").parts[0] != "files" and "dashboard" not in p.parts
+]
 RULES = [
     # (rule, import or call pattern, places where it is refused)
     ("lower floors never import app", r"^\s*(from|import) app\b", ("relational", "documents", "schemas")),
@@ -37,6 +44,7 @@ RULES = [
     ("only the request dependency and the CLI commit", r"\.commit\(\)", APP_BUT_UNITS_OF_WORK),
     ("only the request dependency and the CLI commit", BEGIN, ("documents", "schemas")),
     ("only the request dependency and the CLI commit", BEGIN, APP_BUT_UNITS_OF_WORK),
+    ("data files are served by app/files", FILES, APP_BUT_FILES),
 ]
 
 
@@ -61,7 +69,13 @@ def test_layering(rule: str, pattern: str, places: tuple[str, ...] | list[Path])
 
 @pytest.mark.parametrize(
     ("pattern", "line"),
-    [(SCALARS, "db.scalars(q)"), (MODELS, "from relational.models import Person"), (BEGIN, "async with db.begin():")],
+    [
+        (SCALARS, "db.scalars(q)"),
+        (MODELS, "from relational.models import Person"),
+        (BEGIN, "async with db.begin():"),
+        (FILES, "return FileResponse(path)"),
+        (FILES, "async with await anyio.open_file(path) as f:"),
+    ],
 )
 def test_the_rules_see_what_they_refuse(pattern: str, line: str) -> None:
     assert re.search(pattern, line)
@@ -69,9 +83,10 @@ def test_the_rules_see_what_they_refuse(pattern: str, line: str) -> None:
 
 def test_rules_see_the_tree() -> None:
     """The rules above look at real files (a moved folder would make them pass on nothing)."""
-    for place in ("app/routers", "app/services", "app/cli", "relational", "documents", "schemas"):
+    for place in ("app/routers", "app/services", "app/cli", "app/files", "relational", "documents", "schemas"):
         assert _files((place,)), place
     assert len(APP_BUT_UNITS_OF_WORK) > 20
+    assert len(APP_BUT_FILES) > 20 and not any("files" in p.parts for p in APP_BUT_FILES)
 
 
 #: an operator or a field path of a Mongo filter, update or pipeline (``$in``, ``$set``, ``$dataCollectionId``)

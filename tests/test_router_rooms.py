@@ -30,3 +30,10 @@ def test_no_router_joins_the_stores() -> None:
     assert {"relational", "documents"} <= {s for f in files for s in _stores(f)}  # the check sees imports
     both = [f.name for f in files if _stores(f) == {"relational", "documents"}]
     assert both == []
+
+
+def test_files_touch_no_store() -> None:
+    """``app/files`` is the file system's room: a route reads the stored path from a store and hands it over."""
+    files = sorted((ROUTERS.parent / "files").rglob("*.py"))
+    assert len(files) >= 3
+    assert {f.name: _stores(f) for f in files} == {f.name: set() for f in files}
