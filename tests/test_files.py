@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.testclient import TestClient
 
 from app import problems
-from app.files import FilePool, caller_login, file_response, in_file_thread, local_path, paths
+from app.files import FilePool, available, caller_login, file_response, in_file_thread, local_path, paths
 from schemas.errors import FilesUnavailable, NotFound
 
 BODY = bytes(range(256)) * 40  # 10240 bytes
@@ -361,3 +361,23 @@ def test_busy_threads_are_waited_for_within_the_time_limit(served: Served) -> No
     with ThreadPoolExecutor(3) as pool:  # two threads, three calls of 0.35 s within 0.5 s: the third gives up
         slow = sorted(pool.map(lambda _: served.client.get("/hang", params={"seconds": 0.35}).status_code, range(3)))
     assert slow == [200, 200, 503]
+
+
+def test_available_says_which_could_be_served(served: Served, data_dir: Path, outside: Path) -> None:
+    good = _write(data_dir / "good.png")
+    os.mkfifo(data_dir / "fifo")
+    (data_dir / "out").symlink_to(outside)
+    stored = [str(good), str(data_dir / "none.png"), str(outside), None, str(data_dir / "fifo"), str(data_dir / "out")]
+    portal = served.client.portal
+    assert portal is not None
+    assert portal.call(available, served.state, stored) == [True, False, False, False, False, False]
+    gate = threading.Event()
+    try:
+        for _ in range(2):
+            with pytest.raises(FilesUnavailable):
+                portal.call(in_file_thread, served.state, gate.wait, 10)
+        started = time.monotonic()
+        assert portal.call(available, served.state, stored) == [False] * 6  # a list still answers, at once
+        assert time.monotonic() - started < 0.2
+    finally:
+        gate.set()

@@ -7,6 +7,7 @@ instead of queueing them. Threads are daemons: a call blocked for ever does not 
 import asyncio
 import logging
 import queue
+import reprlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ class FilePool:
         except TimeoutError:
             self._abandon(call)
             name = getattr(fn, "__name__", repr(fn))
-            logger.warning("file-system call %s%r did not answer within %ss", name, args, self.timeout)
+            logger.warning("file-system call %s%s did not answer within %ss", name, reprlib.repr(args), self.timeout)
             raise FilesUnavailable() from None
         except asyncio.CancelledError:
             self._abandon(call)
