@@ -9,19 +9,27 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 class BeamLine(BaseModel):
     """A beamline of a beamline group (py-ispyb's ``beamLineGroups[].beamLines[]``)."""
 
-    beamLineName: str
-    sampleChangerType: str | None = None
-    sampleChangerCapacity: int | None = None
-    archived: bool = False
+    beamLineName: str = Field(title="Beamline Name")
+    sampleChangerType: str | None = Field(None, title="Sample Changer Type")
+    sampleChangerCapacity: int | None = Field(
+        None,
+        title="Sample Changer Capacity",
+        description="If no specific type is available a capacity can be defined for the generic view",
+    )
+    archived: bool = Field(
+        False, title="Archived", description="Whether this beamline is archived (no longer displayed on landing page)"
+    )
 
 
 class BeamLineGroup(BaseModel):
     """Staff holding ``permission`` see every proposal with a session on one of ``beamLines``."""
 
-    groupName: str
-    uiGroup: str = "mx"
-    permission: str
-    beamLines: list[BeamLine] = []
+    groupName: str = Field(title="Group Name")
+    uiGroup: str = Field("mx", title="UI Group", description="Display type to use in the UI")
+    permission: str = Field(
+        title="Permission", description="Permission required to view all proposals from these beamlines"
+    )
+    beamLines: list[BeamLine] = Field([], title="Beamlines")
 
 
 class UIOptions(BaseModel):
@@ -30,7 +38,12 @@ class UIOptions(BaseModel):
 
 
 class Options(UIOptions):
-    """py-ispyb's options that mean something here (the form of the UI's Admin → Options page)."""
+    """py-ispyb's options that mean something here (the form of the UI's Admin → Options page, with its titles)."""
+
+    motd: str = Field(title="Message of the Day", description="Displayed at the top of the UI")
+    beamLineGroups: list[BeamLineGroup] = Field(
+        title="Beamline Groups", description="From ISPYB_BEAMLINE_GROUPS: who sees which beamlines' proposals"
+    )
 
 
 class OptionsUpdate(BaseModel):
