@@ -1,10 +1,9 @@
 """Data collections with their group, session and sample, scoped to the caller."""
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, String, func, literal_column, null, select
 
 from relational import processings
 from relational.batches import Slice, by_ids, by_parent
@@ -34,22 +33,30 @@ _DC_FIELDS = (
 ).split()
 _GROUP_FIELDS = ("dataCollectionGroupId", "experimentType", "startTime", "endTime", "comments")
 _SNAPSHOTS = ("xtalSnapshotFullPath1", "xtalSnapshotFullPath2", "xtalSnapshotFullPath3", "xtalSnapshotFullPath4")
+_PLOT = "_qualityPlot"
 
 
 def _columns(schema: SchemaInfo) -> list[Any]:
     dc = [getattr(DataCollection, f) for f in _DC_FIELDS] + [getattr(DataCollection, s) for s in _SNAPSHOTS]
     group = [getattr(DataCollectionGroup, f).label(f"group_{f}") for f in _GROUP_FIELDS]
     optional = [schema.optional("DataCollection", "xBeamPix"), schema.optional("DataCollection", "yBeamPix")]
-    return dc + optional + group
+    return dc + optional + group + [_quality_plot(schema)]
+
+
+def _quality_plot(schema: SchemaInfo) -> ColumnElement[Any]:
+    """``imageQualityIndicatorsPlotPath`` where the database has it (the official flavour), else NULL."""
+    if "imagequalityindicatorsplotpath" in schema.columns.get("DataCollection", frozenset()):
+        return literal_column("DataCollection.imageQualityIndicatorsPlotPath", String()).label(_PLOT)
+    return null().label(_PLOT)
 
 
 def _shape(row: dict[str, Any]) -> dict[str, Any]:
-    """py-ispyb's nesting: ``DataCollectionGroup`` and ``_metadata.snapshots``."""
-    item = {k: v for k, v in row.items() if not k.startswith("group_") and k not in _SNAPSHOTS}
+    """py-ispyb's nesting: ``DataCollectionGroup``; the files behind ``_metadata.snapshots`` (snapshots 1-4 and the
+    quality plot, ``analysis``) as stored, in ``_files``: whether they can be served is the file layer's to say."""
+    item = {k: v for k, v in row.items() if not k.startswith("group_") and k not in _SNAPSHOTS and k != _PLOT}
     item["DataCollectionGroup"] = {f: row[f"group_{f}"] for f in _GROUP_FIELDS}
-    snapshots = {str(i + 1): bool(row[s]) and os.path.exists(row[s]) for i, s in enumerate(_SNAPSHOTS)}
-    snapshots["analysis"] = False
-    item["_metadata"] = {"snapshots": snapshots}
+    item["_metadata"] = {"snapshots": {}}
+    item["_files"] = {str(i + 1): row[s] for i, s in enumerate(_SNAPSHOTS)} | {"analysis": row[_PLOT]}
     item["GridInfo"] = []
     return item
 

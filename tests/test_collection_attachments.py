@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.models.analysis import DataCollectionFileAttachment
@@ -136,3 +137,28 @@ def _list_events(flavour: Flavour, **params: object) -> list[dict[str, Any]]:
     assert r.status_code == 200, r.text
     results: list[dict[str, Any]] = r.json()["results"]
     return results
+
+
+async def _snapshots(db: AsyncSession, dc_id: int, first: str, second: str, plot: str | None) -> None:
+    query = (
+        "UPDATE DataCollection SET xtalSnapshotFullPath1 = :a, xtalSnapshotFullPath2 = :b WHERE dataCollectionId = :i"
+    )
+    await db.execute(text(query), {"a": first, "b": second, "i": dc_id})
+    if plot is not None:
+        query = "UPDATE DataCollection SET imageQualityIndicatorsPlotPath = :p WHERE dataCollectionId = :i"
+        await db.execute(text(query), {"p": plot, "i": dc_id})
+
+
+def test_snapshot_statuses(flavour: Flavour, data_dir: Path) -> None:
+    """``_metadata.snapshots`` says which files can be served: on disk under the data roots (outside them: false)."""
+    (data_dir / "x1.png").write_bytes(b"png")
+    (data_dir / "plot.png").write_bytes(b"png")
+    dc = flavour.data.dcs["a1"]  # the group's event shows its last collection
+    plot = str(data_dir / "plot.png") if flavour.name == "official" else None  # Diamond's schema has no plot column
+    flavour.run(_snapshots, dc, str(data_dir / "x1.png"), "/etc/hostname", plot)
+    expected = {"1": True, "2": False, "3": False, "4": False, "analysis": flavour.name == "official"}
+    events = _list_events(flavour, sessionId=flavour.data.sessions["a"])
+    assert [e["Item"]["_metadata"]["snapshots"] for e in events if e["type"] == "dc"] == [expected]
+    r = flavour.client.get(f"{API}/datacollections/{dc}", headers=flavour.token("sci_a"))
+    assert r.status_code == 200 and r.json()["_metadata"] == {"snapshots": expected}
+    assert "_files" not in r.json()

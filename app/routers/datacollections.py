@@ -25,6 +25,7 @@ from app.routers.params import Id, IdFilter
 from app.routers.valid import DataCollectionDep
 from app.services import datacollections as service
 from app.services import exports
+from app.services.snapshots import mark_snapshots
 from documents.store import StoreTimeout
 from relational import acquisition, attachments, datacollections, workflows
 from schemas.acquisition import Collection, CollectionStored, Group
@@ -146,6 +147,7 @@ async def get_datacollection(
     db: ReadSessionDep,
     schema: SchemaDep,
     documents: DocumentsDep,
+    state: StateDep,
     include: Annotated[
         str | None,
         Query(pattern=r"^(results|metrics)(,(results|metrics))?$", description="`results`, `metrics` or both"),
@@ -157,6 +159,7 @@ async def get_datacollection(
     item = await service.unified_datacollection(db, documents, identity, schema, dataCollectionId, parts)
     if item is None:
         raise NotFound(f"Data collection {dataCollectionId} not found")
+    await mark_snapshots(state, [item])
     return item
 
 

@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.deps import AcquirerDep, IdentityDep, PageDep, ReadSessionDep, SchemaDep, WriteSessionDep
+from app.deps import AcquirerDep, IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep, WriteSessionDep
 from app.idempotency import OnceDep
 from app.ignored import report_ignored
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
 from app.routers.lists import listed
 from app.routers.params import IdFilter, ProposalFilter
+from app.services.snapshots import mark_snapshots
 from relational import event_writes, events
 from relational.reach import session_for_acquisition
 from schemas.common import Paged
@@ -42,6 +43,7 @@ async def get_events(
     identity: IdentityDep,
     db: ReadSessionDep,
     schema: SchemaDep,
+    state: StateDep,
     page: PageDep,
     session: Annotated[str | None, Query(pattern=SESSION_PATTERN, max_length=60)] = None,
     sessionId: IdFilter = None,
@@ -71,6 +73,7 @@ async def get_events(
         eventType=eventType,
     )
     total, rows = await events.get_events(db, identity.scope, schema, page, filters)
+    await mark_snapshots(state, (row["Item"] for row in rows if row["type"] == events.DC))
     return listed(rows, total, page)
 
 
