@@ -2,6 +2,8 @@
 every read, on both flavours."""
 
 import logging
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +11,9 @@ import pytest
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.files import FilePool, in_file_thread
 from relational.models import DataCollection, Image
+from schemas.errors import FilesUnavailable
 from tests.conftest import Flavour
 
 API = "/ispyb/api/v1/datacollections/images"
@@ -144,3 +148,31 @@ def test_bad_requests(flavour: Flavour) -> None:
     for path in (f"{API}/{dc}", f"{API}/diffraction/{dc}", f"{API}/quality/{dc}"):
         r = flavour.client.get(path)
         assert (r.status_code, r.json()["detail"]) == (401, "No token provided"), path
+
+
+def test_a_hung_mount_leaves_other_routes_alone(
+    flavour: Flavour, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file thread held by calls that never return: pictures answer 503 at once, the rest as ever."""
+    dc = _snapshots(flavour, data_dir)
+    headers = flavour.token("sci_a")
+    monkeypatch.setattr(flavour.state, "files", FilePool(2, 0.5))
+    portal, gate = flavour.client.portal, threading.Event()
+    assert portal is not None
+    try:
+        for _ in range(2):
+            with pytest.raises(FilesUnavailable):
+                portal.call(in_file_thread, flavour.state, gate.wait, 10)
+        started = time.monotonic()
+        picture = flavour.client.get(f"{API}/{dc}", headers=headers)
+        assert (picture.status_code, picture.headers["retry-after"]) == (503, "5")
+        assert flavour.client.get("/ispyb/api/v1/user/current", headers=headers).status_code == 200
+        assert flavour.client.get(f"/ispyb/api/v1/datacollections/{dc}", headers=headers).status_code == 200
+        assert time.monotonic() - started < 1.0
+    finally:
+        gate.set()
+    deadline = time.monotonic() + 2
+    while flavour.state.files.stuck and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert flavour.client.get(f"{API}/{dc}", headers=headers).content == b"snap1.png"
+    flavour.state.files.close()

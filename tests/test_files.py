@@ -131,12 +131,13 @@ def test_roots_hold_what_is_served(data_dir: Path) -> None:
 
 def test_path_map_longest_prefix_wins_and_cannot_climb(data_dir: Path) -> None:
     root = str(data_dir)
-    path_map = {"/dls": "/nowhere", "/dls/i03/": f"{root}/i03", "/esrf": f"{root}/../.."}
+    path_map = {"/dls": "/nowhere", "/dls/i03/": f"{root}/i03", "/esrf": f"{root}/../..", "/soleil": f"{root}/%2E%2e"}
     assert paths.lexical("/dls/i03/data/x.cbf", path_map) == f"{root}/i03/data/x.cbf"
     assert paths.mapped("/dls/i04/x", path_map) == "/nowhere/i04/x"
     assert paths.mapped("/dlsx/i03/x", path_map) == "/dlsx/i03/x"  # a prefix is a whole directory
-    with pytest.raises(paths.Refused, match="path map"):
-        paths.lexical("/esrf/x", path_map)
+    for climbing in ("/esrf/x", "/soleil/x"):
+        with pytest.raises(paths.Refused, match="path map"):
+            paths.lexical(climbing, path_map)
 
 
 def test_the_path_map_serves_what_the_database_stores(data_dir: Path) -> None:
