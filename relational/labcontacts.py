@@ -4,17 +4,17 @@ caller."""
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, column, literal_column, null, select, table, update
+from sqlalchemy import ColumnElement, column, func, literal_column, null, select, table, update
 
 from relational.batches import Slice, by_ids, by_parent
 from relational.common import AnySelect, Page, columns, paged, proposal_name, where_given
 from relational.db import ReadSession, WriteSession
 from relational.flavour import SchemaInfo
 from relational.models import LabContact, Laboratory, Person, Proposal
-from relational.reach import flush_or_conflict, proposal_in_reach
+from relational.reach import flush_or_conflict, owner_in_reach, proposal_in_reach
 from relational.scope import Scope
 from schemas.errors import Conflict, InvalidInput
-from schemas.samples import LabContactCreate, LaboratoryIn
+from schemas.samples import LabContactCreate, LabContactUpdate, LaboratoryIn, PersonUpdate
 
 _PERSON = (Person.personId, Person.givenName, Person.familyName, Person.emailAddress, Person.phoneNumber)
 _LAB = ("laboratoryId", "name", "address", "city", "country", "url")
@@ -138,3 +138,67 @@ async def create_labcontact(db: WriteSession, scope: Scope, schema: SchemaInfo, 
     db.add(contact)
     await flush_or_conflict(db, f"Lab contact `{data.cardName}`")
     return contact.labContactId
+
+
+async def update_labcontact(
+    db: WriteSession, scope: Scope, schema: SchemaInfo, contact_id: int, patch: LabContactUpdate
+) -> None:
+    """Change the given fields of a lab contact the caller reaches, and of its person and their laboratory. A person
+    with a login is an account (the user office's), or one who is a contact of proposals the caller does not reach:
+    refused (409); so is a laboratory other persons share, or one the person does not have."""
+    proposal_id = await owner_in_reach(db, scope, "labcontact", contact_id)
+    contact = await db.get(LabContact, contact_id)
+    assert contact is not None
+    changes = patch.model_dump(exclude_unset=True, exclude={"Person"})
+    if (card := changes.get("cardName")) is not None and card != contact.cardName:
+        taken = await db.scalar(
+            select(LabContact.labContactId).where(LabContact.proposalId == proposal_id, LabContact.cardName == card)
+        )
+        if taken is not None:
+            raise Conflict(f"Proposal {proposal_id} already has a lab contact `{card}` ({taken})")
+    for key, value in changes.items():
+        setattr(contact, key, value)
+    if patch.Person is not None:
+        await _update_person(db, scope, schema, contact.personId, patch.Person)
+    await flush_or_conflict(db, f"Lab contact {contact_id}")
+
+
+async def _update_person(
+    db: WriteSession, scope: Scope, schema: SchemaInfo, person_id: int, patch: PersonUpdate
+) -> None:
+    person = await db.get(Person, person_id)
+    assert person is not None
+    if person.login is not None:
+        raise Conflict(f"Person {person_id} has an account: their details are the user office's")
+    elsewhere = await db.scalar(
+        select(func.count())
+        .select_from(LabContact)
+        .where(LabContact.personId == person_id, ~scope.proposals(LabContact.proposalId))
+    )
+    if elsewhere:
+        raise Conflict(f"Person {person_id} is also a lab contact of proposals beyond yours")
+    for key, value in patch.model_dump(exclude_unset=True, exclude={"Laboratory"}).items():
+        setattr(person, key, value)
+    if patch.Laboratory is None:
+        return
+    lab_id = person.laboratoryId
+    if lab_id is None:
+        raise Conflict(f"Person {person_id} has no laboratory to change")
+    sharing = await db.scalar(
+        select(func.count()).select_from(Person).where(Person.laboratoryId == lab_id, Person.personId != person_id)
+    )
+    if sharing:
+        raise Conflict(f"Laboratory {lab_id} is shared by {sharing} other persons: changing it would change theirs")
+    changes = patch.Laboratory.model_dump(exclude_unset=True)
+    extra: dict[str, Any] = {}
+    for field in _LAB_OPTIONAL:
+        if field not in changes:
+            continue
+        if (name := _lab_column(schema, field)) is None:
+            raise InvalidInput(f"`Person.Laboratory.{field}`: this database keeps no {field} for a laboratory")
+        extra[name] = changes.pop(field)
+    if changes:
+        await db.execute(update(Laboratory).where(Laboratory.laboratoryId == lab_id).values(changes))
+    if extra:
+        live = table("Laboratory", column("laboratoryId"), *(column(name) for name in extra))
+        await db.execute(update(live).where(live.c.laboratoryId == lab_id).values(extra))

@@ -167,6 +167,23 @@ class ProteinCreate(BaseModel):
     molecularMass: float | None = Field(None, gt=0)
 
 
+class ProteinUpdate(BaseModel):
+    """A protein's changes (its proposal stays); the acronym stays unique within the proposal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    acronym: Acronym | None = None
+    name: Text255 | None = None
+    sequence: Annotated[str, StringConstraints(max_length=100_000, pattern=r"^[A-Za-z*\s]*$")] | None = None
+    molecularMass: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _kept(self) -> "ProteinUpdate":
+        if "acronym" in self.model_fields_set and self.acronym is None:
+            raise ValueError("a protein keeps an `acronym`")
+        return self
+
+
 class Protein(ApiModel):
     proteinId: int
     proposalId: int
@@ -224,6 +241,51 @@ class LabContactCreate(BaseModel):
     def _one_person(self) -> "LabContactCreate":
         if (self.personId is None) == (self.Person is None):
             raise ValueError("give exactly one of `personId` and `Person`")
+        return self
+
+
+class LaboratoryUpdate(BaseModel):
+    """A lab contact's laboratory's changes (its external key is the user portal's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Filled45 | None = None
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)] | None = None
+    city: Filled45 | None = None
+    country: Filled45 | None = None
+    url: Annotated[str, StringConstraints(max_length=255)] | None = None
+    postcode: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=15)] | None = None
+
+
+class PersonUpdate(BaseModel):
+    """A lab contact's person's changes: how to reach them, and their laboratory (their name stays)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    emailAddress: Annotated[str, StringConstraints(max_length=60, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    phoneNumber: Annotated[str, StringConstraints(max_length=45)] | None = None
+    Laboratory: LaboratoryUpdate | None = None
+
+
+class LabContactUpdate(BaseModel):
+    """A lab contact's changes (py-ispyb's: its proposal, its person's name and laboratory key stay)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cardName: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = None
+    defaultCourrierCompany: Annotated[str, StringConstraints(max_length=45)] | None = None
+    courierAccount: Annotated[str, StringConstraints(max_length=45)] | None = None
+    billingReference: Annotated[str, StringConstraints(max_length=45)] | None = None
+    dewarAvgCustomsValue: int | None = Field(None, ge=0, le=2**31 - 1, description="€")
+    dewarAvgTransportValue: int | None = Field(None, ge=0, le=2**31 - 1, description="€")
+    Person: PersonUpdate | None = None
+
+    @model_validator(mode="after")
+    def _kept(self) -> "LabContactUpdate":
+        lab = self.Person.Laboratory if self.Person else None
+        kept = [("cardName", self)] + ([(f, lab) for f in ("name", "address", "city", "country")] if lab else [])
+        if cleared := [name for name, model in kept if name in model.model_fields_set and getattr(model, name) is None]:
+            raise ValueError(f"these stay filled: {', '.join(cleared)}")
         return self
 
 

@@ -10,20 +10,23 @@ from app.problems import AUTHENTICATED, responses
 from app.routers.lists import listed
 from app.routers.params import Id, IdFilter, ProposalFilter
 from app.routers.valid import LabContactDep, ProteinDep, SampleDep, labcontact_of, protein_of, sample_of
-from relational import labcontacts, samples
+from relational import labcontacts, sample_edits, samples, subsamples
 from relational.common import Page
 from schemas.common import Paged
 from schemas.errors import Conflict, InvalidInput, NotFound
 from schemas.samples import (
     LabContact,
     LabContactCreate,
+    LabContactUpdate,
     Protein,
     ProteinCreate,
+    ProteinUpdate,
     Sample,
     SampleCreate,
     SampleStatus,
     SampleUpdate,
 )
+from schemas.subsamples import Component, ConcentrationType, SubSample
 
 router = APIRouter(prefix="/samples", tags=["Samples"], responses=responses(*AUTHENTICATED))
 proteins = APIRouter(prefix="/proteins", tags=["Samples"], responses=responses(*AUTHENTICATED))
@@ -69,6 +72,79 @@ async def get_samples(
     return listed(rows, total, page)
 
 
+@router.get("/sub", response_model=Paged[SubSample])
+async def get_subsamples(
+    identity: IdentityDep,
+    db: ReadSessionDep,
+    schema: SchemaDep,
+    page: PageDep,
+    blSampleId: IdFilter = None,
+    proteinId: IdFilter = None,
+    containerId: IdFilter = None,
+    proposal: ProposalFilter = None,
+) -> dict[str, object]:
+    """Sub samples (points and regions of samples) the caller may see, newest first."""
+    total, rows = await subsamples.get_subsamples(
+        db,
+        identity.scope,
+        schema,
+        page,
+        blSampleId=blSampleId,
+        proteinId=proteinId,
+        containerId=containerId,
+        proposal=proposal,
+    )
+    return listed(rows, total, page)
+
+
+@router.get("/sub/{blSubSampleId}", response_model=SubSample, responses=responses(NotFound))
+async def get_subsample(
+    blSubSampleId: Id, identity: IdentityDep, db: ReadSessionDep, schema: SchemaDep
+) -> dict[str, object]:
+    """One sub sample."""
+    _, rows = await subsamples.get_subsamples(db, identity.scope, schema, Page(0, 1), blSubSampleId=blSubSampleId)
+    return _one(rows, f"Sub sample {blSubSampleId} not found")
+
+
+@router.get("/components", response_model=Paged[Component])
+async def get_components(
+    identity: IdentityDep, db: ReadSessionDep, schema: SchemaDep, page: PageDep, proposal: ProposalFilter = None
+) -> dict[str, object]:
+    """Components (what samples and crystals are made of) of the proposals the caller may see, by name."""
+    total, rows = await subsamples.get_components(db, identity.scope, schema, page, proposal=proposal)
+    return listed(rows, total, page)
+
+
+@router.get("/components/{componentId}", response_model=Component, responses=responses(NotFound))
+async def get_component(
+    componentId: Id, identity: IdentityDep, db: ReadSessionDep, schema: SchemaDep
+) -> dict[str, object]:
+    """One component."""
+    _, rows = await subsamples.get_components(db, identity.scope, schema, Page(0, 1), componentId=componentId)
+    return _one(rows, f"Component {componentId} not found")
+
+
+@router.get("/concentration/types", response_model=list[ConcentrationType])
+async def get_concentration_types(db: ReadSessionDep, schema: SchemaDep) -> list[dict[str, object]]:
+    """The facility's concentration units (a plain list, as py-ispyb answers it), by name."""
+    return await subsamples.get_concentration_types(db, schema)
+
+
+@router.get(
+    "/concentration/types/{concentrationTypeId}", response_model=ConcentrationType, responses=responses(NotFound)
+)
+async def get_concentration_type(concentrationTypeId: Id, db: ReadSessionDep, schema: SchemaDep) -> dict[str, object]:
+    """One concentration unit."""
+    rows = await subsamples.get_concentration_types(db, schema, concentrationTypeId)
+    return _one(rows, f"Concentration type {concentrationTypeId} not found")
+
+
+def _one(rows: list[dict[str, object]], missing: str) -> dict[str, object]:
+    if not rows:
+        raise NotFound(missing)
+    return rows[0]
+
+
 @router.get("/{blSampleId}", response_model=Sample, responses=responses(NotFound))
 async def get_sample(sample: SampleDep) -> dict[str, object]:
     """One sample."""
@@ -103,6 +179,14 @@ async def update_sample(
     return await sample_of(db, identity, blSampleId)
 
 
+@router.delete("/{blSampleId}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(NotFound, Conflict))
+async def delete_sample(blSampleId: Id, identity: IdentityDep, db: WriteSessionDep, schema: SchemaDep) -> Response:
+    """Delete a sample nothing refers to yet (no data collection, robot action, sub sample…: 409 naming them);
+    its crystal and protocol stay."""
+    await sample_edits.delete_sample(db, identity.scope, schema, blSampleId)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @proteins.get("", response_model=Paged[Protein])
 async def get_proteins(
     identity: IdentityDep, db: ReadSessionDep, page: PageDep, proposal: ProposalFilter = None, search: Search = None
@@ -122,6 +206,15 @@ async def get_protein(protein: ProteinDep) -> dict[str, object]:
 async def create_protein(data: ProteinCreate, identity: IdentityDep, db: WriteSessionDep) -> dict[str, object]:
     """A new protein; its acronym is unique within the proposal."""
     return await protein_of(db, identity, await samples.create_protein(db, identity.scope, data, identity.personId))
+
+
+@proteins.patch("/{proteinId}", response_model=Protein, responses=WRITE_ERRORS)
+async def update_protein(
+    proteinId: Id, patch: ProteinUpdate, identity: IdentityDep, db: WriteSessionDep
+) -> dict[str, object]:
+    """Change some fields of a protein; its acronym stays unique within the proposal."""
+    await sample_edits.update_protein(db, identity.scope, proteinId, patch)
+    return await protein_of(db, identity, proteinId)
 
 
 @contacts.get("", response_model=Paged[LabContact])
@@ -146,3 +239,13 @@ async def create_labcontact(
     """A lab contact for an existing person, or a new one (py-ispyb's shape: ``Person`` with its ``Laboratory``)."""
     new_id = await labcontacts.create_labcontact(db, identity.scope, schema, data)
     return await labcontact_of(db, identity, schema, new_id)
+
+
+@contacts.patch("/{labContactId}", response_model=LabContact, responses=WRITE_ERRORS)
+async def update_labcontact(
+    labContactId: Id, patch: LabContactUpdate, identity: IdentityDep, db: WriteSessionDep, schema: SchemaDep
+) -> dict[str, object]:
+    """Change some fields of a lab contact, its person's email and phone, their laboratory (py-ispyb's nesting,
+    as the UI's view page sends one field at a time); an account's details or a shared laboratory are refused."""
+    await labcontacts.update_labcontact(db, identity.scope, schema, labContactId, patch)
+    return await labcontact_of(db, identity, schema, labContactId)
