@@ -96,11 +96,18 @@ def _program_attachments(scope: Scope, schema: SchemaInfo) -> Any:
 
 
 async def get_program_attachments(
-    db: ReadSession, scope: Scope, schema: SchemaInfo, page: Page, autoProcProgramId: int | None = None
+    db: ReadSession,
+    scope: Scope,
+    schema: SchemaInfo,
+    page: Page,
+    autoProcProgramId: int | None = None,
+    autoProcProgramAttachmentId: int | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Attachments of the visible processing programs (of one program)."""
+    """Attachments of the visible processing programs (of one program; one attachment)."""
     query = where_given(
-        _program_attachments(scope, schema), (AutoProcProgramAttachment.autoProcProgramId, autoProcProgramId)
+        _program_attachments(scope, schema),
+        (AutoProcProgramAttachment.autoProcProgramId, autoProcProgramId),
+        (AutoProcProgramAttachment.autoProcProgramAttachmentId, autoProcProgramAttachmentId),
     )
     return await paged(db, query, page)
 

@@ -75,6 +75,8 @@ def test_program_attachments_shape(flavour: Flavour, data_dir: Path) -> None:
     assert first["importanceRank"] == (7 if flavour.name == "dls" else None)
     assert first["_metadata"] == {"url": f"{API}/processings/attachments/{made['on_a'][0]}"}
     assert first["fileType"] == "Log" and first["filePath"] == str(data_dir)
+    one = get(flavour, "/processings/attachments", autoProcProgramAttachmentId=made["on_a"][1])
+    assert [r["autoProcProgramAttachmentId"] for r in one["results"]] == [made["on_a"][1]]
     page = get(flavour, "/processings/attachments", autoProcProgramId=made["a"], skip=2, limit=2)
     assert page["total"] == 3 and [r["fileName"] for r in page["results"]] == ["third.log"]
 

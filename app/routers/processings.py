@@ -129,10 +129,13 @@ async def get_processing_attachments(
     schema: SchemaDep,
     page: PageDep,
     autoProcProgramId: IdFilter = None,
+    autoProcProgramAttachmentId: IdFilter = None,
 ) -> dict[str, object]:
     """Files attached to the visible processing programs (to one program), each with its download path
     (``_metadata.url``)."""
-    total, rows = await attachments.get_program_attachments(db, identity.scope, schema, page, autoProcProgramId)
+    total, rows = await attachments.get_program_attachments(
+        db, identity.scope, schema, page, autoProcProgramId, autoProcProgramAttachmentId
+    )
     for row in rows:
         row["_metadata"] = {"url": _attachment_url(request, row["autoProcProgramAttachmentId"])}
     return listed(rows, total, page)
