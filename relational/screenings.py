@@ -4,7 +4,7 @@ sub-wedges, as py-ispyb nests them; and their statuses per collection."""
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, inspect, or_, select
+from sqlalchemy import Subquery, inspect, select, union
 from sqlalchemy.orm import Mapper
 
 from relational.common import Page, columns, paged
@@ -22,10 +22,16 @@ from relational.programs import visible_dcs
 from relational.scope import Scope
 
 
-def _of_collections(dcs: Any) -> ColumnElement[bool]:
-    """Filter on ``Screening`` rows: screenings of those collections, or of their groups (both links exist)."""
-    groups = select(DataCollection.dataCollectionGroupId).where(DataCollection.dataCollectionId.in_(dcs))
-    return or_(Screening.dataCollectionId.in_(dcs), Screening.dataCollectionGroupId.in_(groups))
+def _links(dcs: Any) -> Subquery:
+    """(``screeningId``, ``dataCollectionId``) of the screenings of the collections ``dcs`` (a list or a select of
+    ids), linked by collection or by group (Diamond sets both), each pair once; each link on its own index."""
+    by_collection = select(Screening.screeningId, Screening.dataCollectionId).where(Screening.dataCollectionId.in_(dcs))
+    by_group = (
+        select(Screening.screeningId, DataCollection.dataCollectionId)
+        .join(DataCollection, DataCollection.dataCollectionGroupId == Screening.dataCollectionGroupId)
+        .where(DataCollection.dataCollectionId.in_(dcs))
+    )
+    return union(by_collection, by_group).subquery()
 
 
 async def get_screenings(
@@ -35,7 +41,8 @@ async def get_screenings(
     ``ScreeningOutputLattice`` and ``ScreeningStrategy`` → ``ScreeningStrategyWedge`` →
     ``ScreeningStrategySubWedge``."""
     dcs = visible_dcs(scope, None if dataCollectionId is None else [dataCollectionId])
-    query = select(*columns(Screening)).where(_of_collections(dcs)).order_by(Screening.screeningId)
+    linked = select(_links(dcs).c.screeningId)
+    query = select(*columns(Screening)).where(Screening.screeningId.in_(linked)).order_by(Screening.screeningId)
     total, screenings = await paged(db, query, page)
     outputs = await _children(db, ScreeningOutput, ScreeningOutput.screeningId, [s["screeningId"] for s in screenings])
     output_ids = [o["screeningOutputId"] for rows in outputs.values() for o in rows]
@@ -80,22 +87,16 @@ async def statuses(db: ReadSession, visible: Sequence[int]) -> list[dict[str, An
     the collection, the program (``programVersion``), indexing and strategy success."""
     if not visible:
         return []
+    links = _links(list(visible))
     query = (
         select(
-            DataCollection.dataCollectionId,
+            links.c.dataCollectionId,
             Screening.programVersion,
             ScreeningOutput.indexingSuccess,
             ScreeningOutput.strategySuccess,
         )
-        .join(
-            Screening,
-            or_(
-                Screening.dataCollectionId == DataCollection.dataCollectionId,
-                Screening.dataCollectionGroupId == DataCollection.dataCollectionGroupId,
-            ),
-        )
+        .join(Screening, Screening.screeningId == links.c.screeningId)
         .join(ScreeningOutput, ScreeningOutput.screeningId == Screening.screeningId)
-        .where(DataCollection.dataCollectionId.in_(visible))
-        .order_by(DataCollection.dataCollectionId, Screening.screeningId, ScreeningOutput.screeningOutputId)
+        .order_by(links.c.dataCollectionId, Screening.screeningId, ScreeningOutput.screeningOutputId)
     )
     return [dict(r) for r in (await db.execute(query)).mappings()]

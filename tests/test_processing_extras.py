@@ -183,6 +183,11 @@ def test_screenings(flavour: Flavour) -> None:
     assert get(flavour, "/processings/screenings", "sci_b", dataCollectionId=flavour.data.dcs["a0"])["total"] == 0
     seen = {s["screeningId"] for s in get(flavour, "/processings/screenings", "sci_b", limit=100)["results"]}
     assert seen & {by_dc, by_group, on_b} == {on_b}
+    both = flavour.run(_screening, flavour.data.dcs["b0"], flavour.data.groups["b"])  # Diamond sets both links
+    on_b0 = get(flavour, "/processings/screenings", "sci_b", dataCollectionId=flavour.data.dcs["b0"])
+    assert [s["screeningId"] for s in on_b0["results"]] == [on_b, both] and on_b0["total"] == 2
+    statuses = get(flavour, "/processings/status", "sci_b", dataCollectionIds=f"[{flavour.data.dcs['b0']}]")
+    assert len(statuses["statuses"][str(flavour.data.dcs["b0"])]["screening"]["EDNA"]) == 2
     page = get(flavour, "/processings/screenings", dataCollectionId=flavour.data.dcs["a0"], skip=1, limit=1)
     assert page["total"] == 2 and [s["screeningId"] for s in page["results"]] == [by_group]
 
