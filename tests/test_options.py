@@ -1,10 +1,16 @@
 """Options: py-ispyb's /options (manage_options) stored in AdminVar, and /options/ui fed by them."""
 
-import pytest
-from sqlalchemy import select
+import uuid
 
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.main import create_app
 from relational.models.admin import AdminVar
-from tests.conftest import Flavour
+from tests.conftest import Flavour, make_settings
 from tests.test_shipping import API, Caller
 
 GROUPS = [
@@ -105,3 +111,21 @@ def test_the_options_form_schema(flavour: Flavour) -> None:
     options = spec["components"]["schemas"]["Options"]
     assert sorted(options["properties"]) == ["beamLineGroups", "motd"]
     assert options["properties"]["motd"]["type"] == "string"
+
+
+@pytest.mark.commits  # a second app of its own (another worker), which sees only committed rows
+def test_another_worker_sees_a_change_at_once(flavour: Flavour, mongo_url: str, oidc_key: rsa.RSAPrivateKey) -> None:
+    settings = make_settings(flavour.url, mongo_url, flavour.database, oidc_key, motd="from the setting")
+    manager, motd = Caller(flavour, "manager"), f"changed {uuid.uuid4().hex[:8]}"
+    try:
+        with TestClient(create_app(settings)) as other:
+            headers = {"Authorization": flavour.token("sci_a")["Authorization"]}
+            before = other.get(API + "/options/ui", headers=headers).json()["motd"]
+            manager("PATCH", "/options", 200, json={"motd": motd})
+            assert other.get(API + "/options/ui", headers=headers).json()["motd"] == motd != before
+    finally:
+        flavour.run(_forget_motd)
+
+
+async def _forget_motd(db: AsyncSession) -> None:
+    await db.execute(delete(AdminVar).where(AdminVar.name == "motd"))
