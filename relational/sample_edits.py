@@ -1,7 +1,7 @@
 """Changing a protein and deleting a sample: the edits py-ispyb-ui's sample and protein pages make, under the
 rules of their creation (the proposal the caller reaches; acronyms unique within a proposal)."""
 
-from sqlalchemy import column, delete, literal, select, table, union_all
+from sqlalchemy import column, delete, exists, literal, select, table, union_all
 
 from relational.db import WriteSession
 from relational.flavour import SchemaInfo
@@ -80,7 +80,7 @@ async def delete_sample(db: WriteSession, scope: Scope, schema: SchemaInfo, samp
         raise NotFound(f"Sample {sample_id} not found")
     present = [(name, key, what) for name, key, what in DEPENDANTS if _has_column(schema, name, key)]
     probes = [
-        select(literal(what).label("what")).select_from(t).where(t.c[key] == sample_id).limit(1)
+        select(literal(what).label("what")).where(exists().where(t.c[key] == sample_id))
         for name, key, what in present
         for t in [table(name, column(key))]
     ]

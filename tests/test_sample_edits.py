@@ -5,6 +5,7 @@ the creations (out of reach: 404, and nothing changes)."""
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +13,7 @@ from relational.models import BLSample, LabContact, Laboratory, Person, Protein
 from tests import factories
 from tests.conftest import Flavour
 from tests.test_labcontacts import LAB
+from tests.test_samples import API, embedded  # noqa: F401 (a fixture)
 from tests.test_shipping import Caller, proposal_id, uid
 
 
@@ -174,3 +176,22 @@ def test_a_shared_laboratory_is_not_changed_through_one_contact(flavour: Flavour
 async def _colleague(db: AsyncSession, lab_id: int) -> None:
     db.add(Person(givenName="Colleague", familyName="Test", laboratoryId=lab_id))
     await db.flush()
+
+
+def test_the_new_routes_on_the_embedded_database(
+    embedded: tuple[TestClient, factories.Dataset],  # noqa: F811 (the fixture imported above)
+) -> None:
+    """SQLite has none of the tables only ISPyB's dumps hold: the checks skip them, the lists are empty."""
+    client, data = embedded
+    token = client.post(f"{API}/auth/login", json={"plugin": "dummy", "login": "sci_a_embedded"}).json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    empty = {"total": 0, "skip": 0, "limit": 25, "results": []}
+    assert client.get(f"{API}/samples/sub", headers=auth).json() == empty
+    assert client.get(f"{API}/samples/components", headers=auth).json() == empty
+    assert client.get(f"{API}/samples/concentration/types", headers=auth).json() == []
+    refused = client.delete(f"{API}/samples/{data.samples['a']}", headers=auth)
+    assert refused.status_code == 409 and "data collection groups" in refused.json()["detail"]
+    body = {"name": "fresh", "Crystal": {"proteinId": data.proteins["a"]}}
+    fresh = client.post(f"{API}/samples", json=body, headers=auth).json()["blSampleId"]
+    assert client.delete(f"{API}/samples/{fresh}", headers=auth).status_code == 204
+    assert client.get(f"{API}/samples/{fresh}", headers=auth).status_code == 404
