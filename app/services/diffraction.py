@@ -19,9 +19,10 @@ from app.services.diffraction_files import Frame, Rendering
 from app.state import AppState
 from relational.frames import FrameSource, frame_source
 from relational.scope import Scope
-from schemas.errors import NotFound
+from schemas.errors import FilesUnavailable, NotFound
 
-#: frames decoded at once per worker: each holds a few times its pixels in memory while it is decoded
+#: frames decoded at once per worker (each holds a few times its pixels in memory while it is decoded); a decode
+#: waits ISPYB_FILE_TIMEOUT at most for its turn, then answers 503
 DECODERS = 2
 
 
@@ -110,10 +111,17 @@ async def _frame(
     key = (str(path), status.st_mtime_ns, status.st_size, in_file)
 
     async def decode() -> Frame:
-        async with cache.decoders:
+        try:
+            async with asyncio.timeout(state.settings.file_timeout):
+                await cache.decoders.acquire()
+        except TimeoutError:
+            raise FilesUnavailable(f"All {DECODERS} frame decoders are busy; try again shortly") from None
+        try:
             cache.reads += 1
             found: Frame = await in_file_thread(state, files.read, path, in_file, hdf5, state.settings.data_roots)
             return found
+        finally:
+            cache.decoders.release()
 
     found: Frame = await cache.through(key, decode, lambda f: len(f.pixels))
     return found, key

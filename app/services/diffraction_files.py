@@ -239,15 +239,15 @@ def _frame(data: np.ndarray, g: _Geometry, text: dict[str, str]) -> Frame:
 def _stats(valid: np.ndarray) -> dict[str, float | None]:
     if valid.size == 0:
         return dict.fromkeys(("min", "max", "mean", "std", "positive_min", "strict_positive_min"))
-    positive = valid[valid > 0]
-    low = float(valid.min())
+    low, high = valid.min(), valid.max()
+    above = float(np.min(valid, where=valid > 0, initial=high)) if low <= 0 else float(low)
     return {
-        "min": low,
-        "max": float(valid.max()),
+        "min": float(low),
+        "max": float(high),
         "mean": float(valid.mean(dtype=np.float64)),
         "std": float(valid.std(dtype=np.float64)),
         "positive_min": low,  # valid pixels are never negative
-        "strict_positive_min": float(positive.min()) if positive.size else None,
+        "strict_positive_min": above if above > 0 else None,
     }
 
 
@@ -259,9 +259,12 @@ def _histogram(valid: np.ndarray, stats: dict[str, float | None]) -> FrameHistog
     if kept.size == 0:
         return FrameHistogram(values=[], bins=[], shape=[0], max=0)
     low, high = float(kept.min()), float(kept.max())
-    bins = int(high - low) + 1 if high <= 300 else 300
-    top = low + bins if high <= 300 else high
-    values, edges = np.histogram(kept, bins=bins, range=(low, top))
+    if high <= 300 and np.issubdtype(kept.dtype, np.integer):  # counts: one bin per value, counted directly
+        values = np.bincount((kept - int(low)).astype(np.intp))
+        edges = low + np.arange(values.size + 1, dtype=np.float64)
+    else:
+        bins = int(high - low) + 1 if high <= 300 else 300
+        values, edges = np.histogram(kept, bins=bins, range=(low, low + bins if high <= 300 else high))
     return FrameHistogram(
         values=values.tolist(), bins=edges.tolist(), shape=list(values.shape), max=float(values.max())
     )
