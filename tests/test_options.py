@@ -25,9 +25,9 @@ GROUPS = [
 ]
 
 
-async def _rows(db: object) -> list[tuple[str | None, str | None]]:
+async def _rows(db: AsyncSession) -> list[tuple[str | None, str | None]]:
     query = select(AdminVar.name, AdminVar.value).where(AdminVar.name == "motd").order_by(AdminVar.varId)
-    return [tuple(r) for r in await db.execute(query)]  # type: ignore[attr-defined]
+    return [(name, value) for name, value in await db.execute(query)]
 
 
 @pytest.mark.parametrize(
@@ -77,8 +77,8 @@ def test_an_empty_patch_changes_nothing(flavour: Flavour) -> None:
 def test_a_row_written_by_another_tool_is_read(flavour: Flavour) -> None:
     """A plain-text value (not JSON) is read as text, as py-ispyb read it; the newest of two rows wins."""
 
-    async def write(db: object) -> None:
-        db.add_all([AdminVar(name="motd", value="old"), AdminVar(name="motd", value="plain text")])  # type: ignore[attr-defined]
+    async def write(db: AsyncSession) -> None:
+        db.add_all([AdminVar(name="motd", value="old"), AdminVar(name="motd", value="plain text")])
 
     flavour.run(write)
     assert Caller(flavour, "sci_b")("GET", "/options/ui", 200)["motd"] == "plain text"

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.files import paths
 from relational.models import DataCollection, DataCollectionGroup, RobotAction
 from relational.models.analysis import DataCollectionFileAttachment
+from tests import factories
 from tests.conftest import Flavour
 from tests.test_shipping import API, Caller
 
@@ -117,11 +117,8 @@ def test_a_run(flavour: Flavour) -> None:
         sci("GET", "/stats/hourlies", 404, params={"beamLineName": "tb01", "runId": 1})
         return
 
-    async def run(db: AsyncSession) -> int:
-        query = "INSERT INTO v_run (run, startDate, endDate) VALUES ('2024-t', '2024-02-28', '2024-03-05')"
-        return int((await db.execute(text(query))).lastrowid)  # type: ignore[attr-defined]
-
-    run_id = flavour.run(run)
+    query = "INSERT INTO v_run (run, startDate, endDate) VALUES ('2024-t', '2024-02-28', '2024-03-05')"
+    run_id = flavour.run(factories.insert, query)
     assert _both(flavour, "staff", {"beamLineName": "tb01", "runId": run_id}) == (HOURLIES, ERRORS)
     assert _both(flavour, "sci_b", {"beamLineName": "tb01", "runId": run_id}) == EMPTY
     sci("GET", "/stats/errors", 404, params={"beamLineName": "tb01", "runId": 4294967295})
