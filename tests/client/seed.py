@@ -303,7 +303,7 @@ async def _processing_job(db: AsyncSession, dc_id: int) -> None:
 
 
 async def _sub_sample(db: AsyncSession, sample_id: int, files: dict[str, Path]) -> int:
-    """A point on the sample (a position and a sub-sample), and the sample's comments."""
+    """A point on the sample (a position and a sub-sample), the sample's comments, and a spare sample."""
     position = await _insert(db, "Position", posX=10.0, posY=20.0, posZ=0.0)
     sub = await _insert(
         db,
@@ -318,6 +318,11 @@ async def _sub_sample(db: AsyncSession, sample_id: int, files: dict[str, Path]) 
     )
     assert sub is not None
     await db.execute(update(BLSample).where(BLSample.blSampleId == sample_id).values(comments="seeded"))
+    # a sample never collected, which the samples list offers to remove (DELETE /samples/{id})
+    sample = await db.get(BLSample, sample_id)
+    assert sample is not None
+    db.add(BLSample(containerId=sample.containerId, crystalId=sample.crystalId, name="spare", location="2"))
+    await db.flush()
     return sub
 
 

@@ -121,9 +121,14 @@ def _attachments(page: Page, record: Record, label: str) -> None:
 def _close_dialogs(page: Page) -> None:
     """Escape from every open dialog (a file viewer opens over the attachments' list)."""
     for _ in range(3):
-        if not page.locator(".modal.show").count():
+        dialogs = page.locator(".modal.show")
+        if not dialogs.count():
             return
-        page.keyboard.press("Escape")
+        closers = dialogs.last.locator(".btn-close, button:text-is('Cancel')")
+        if closers.count():
+            closers.first.click()
+        else:
+            page.keyboard.press("Escape")
         page.wait_for_timeout(400)
 
 
@@ -177,6 +182,29 @@ def _edit_inline(page: Page, record: Record, label: str) -> None:
     _settle(page)
 
 
+def _samples_editor(page: Page, record: Record) -> None:
+    """The samples list's edit mode: save a sample unchanged (PATCH), remove the one never collected (DELETE), and
+    open the new sample dialog (its lists of proteins, components and concentration types), typing a name."""
+    record.page = "samples: edit"
+    page.get_by_role("button", name="Edit", exact=True).first.click()
+    page.locator("td").get_by_role("button", name="Edit").first.click()
+    with page.expect_response(lambda r: r.request.method == "PATCH" and PREFIX in r.url):
+        page.locator(".modal.show").get_by_role("button", name="Submit").click()
+    _settle(page)
+    _close_dialogs(page)
+    record.page = "samples: remove"
+    with page.expect_response(lambda r: r.request.method == "DELETE" and PREFIX in r.url):
+        page.get_by_role("button", name="Remove").first.click()
+    _settle(page)
+    record.page = "samples: new sample dialog"
+    page.get_by_role("button", name="Create new").click()
+    _settle(page)
+    dialog = page.locator(".modal.show")
+    dialog.locator("input[type=text]").first.fill("driven")
+    record.shoot(page)
+    _close_dialogs(page)
+
+
 def _walk_scientist(pw: Playwright, record: Record, seeded: Seeded) -> None:
     data = seeded.data
     context, page = _login(pw, record, f"sci_a_{record.flavour}")
@@ -219,6 +247,9 @@ def _walk_scientist(pw: Playwright, record: Record, seeded: Seeded) -> None:
         ("shipment", f"{base}/shipments/{data.shippings['a']}"),
     ):
         _visit(page, record, label, path)
+        if label == "samples":
+            with record.step("samples: edit, remove, create"):
+                _samples_editor(page, record)
         if label in EDITABLE:
             with record.step(f"{label}: edit"):
                 _edit_inline(page, record, f"{label}: edit")
