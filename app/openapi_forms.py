@@ -11,8 +11,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
-#: response components py-ispyb-ui renders as (inline-editable) forms: its view pages' ``useSchema`` names
-VIEW_FORMS = ("Shipping", "LabContact")
+#: response components py-ispyb-ui renders as forms (its ``useSchema`` names besides request bodies): the view pages'
+#: inline-editable forms and Admin → Options (filled with GET /options)
+VIEW_FORMS = ("Shipping", "LabContact", "Options")
 _NULL = {"type": "null"}
 
 

@@ -114,8 +114,10 @@ def _contact_and_shipping(flavour: Flavour) -> tuple[dict[str, Any], dict[str, A
     return with_lab, without, sci("GET", f"/shippings/{shipping['shippingId']}", 200)
 
 
-def _ui_forms(pid: int, with_lab: dict[str, Any], without: dict[str, Any], shipping: dict[str, Any]) -> list[Any]:
-    """The forms py-ispyb-ui builds (src/components/{Shippings,LabContacts}), with their uiSchemas."""
+def _ui_forms(
+    pid: int, with_lab: dict[str, Any], without: dict[str, Any], shipping: dict[str, Any], options: dict[str, Any]
+) -> list[Any]:
+    """The forms py-ispyb-ui builds (src/components/{Shippings,LabContacts,Admin}), with their uiSchemas."""
     ship_ui = {"proposalId": HIDDEN, "sendingLabContactId": CONTACT_SELECT, "returnLabContactId": CONTACT_SELECT}
     ship_ui |= {"comments": {"ui:widget": "textarea"}}
     lab_hidden = {"laboratoryExtPk": HIDDEN, "recordTimeStamp": HIDDEN}
@@ -146,6 +148,7 @@ def _ui_forms(pid: int, with_lab: dict[str, Any], without: dict[str, Any], shipp
             "formData": without,
             "inline": True,
         },
+        {"name": "Admin Options", "schema": "Options", "uiSchema": {}, "formData": options},
     ]
 
 
@@ -170,7 +173,8 @@ def test_rjsf_renders_every_form_of_the_ui(flavour: Flavour, app_and_spec: tuple
     app, spec = app_and_spec
     with_lab, without, shipping = _contact_and_shipping(flavour)
     assert without["Person"]["Laboratory"] is None and shipping["bltimeStamp"] is not None
-    forms = _ui_forms(proposal_id(flavour, "a"), with_lab, without, shipping)
+    options = Caller(flavour, "manager")("GET", "/options", 200)
+    forms = _ui_forms(proposal_id(flavour, "a"), with_lab, without, shipping, options)
     status, results = _render(spec, forms)
     assert {name: r["problem"] for name, r in results.items() if not r["ok"]} == {} and status == 0
     assert len(results) == len(forms)
