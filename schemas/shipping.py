@@ -89,7 +89,9 @@ class ShippingUpdate(DeliveryFields):
     safetyLevel: SafetyLevel | None = None
 
 
-class Counts(ApiModel):
+class ShippingCounts(ApiModel):
+    """A shipment's, dewar's or container's contents counted (named apart from the user-office sync's `Counts`)."""
+
     dewars: int | None = None
     containers: int | None = None
     samples: int
@@ -112,7 +114,7 @@ class ContainerFields(ApiModel):
     barcode: str | None
     containerType: str | None
     capacity: int | None
-    metadata: Counts = Field(alias="_metadata")
+    metadata: ShippingCounts = Field(alias="_metadata")
 
 
 class ContainerBrief(ContainerFields):
@@ -127,7 +129,7 @@ class DewarFields(ApiModel):
     dewarStatus: str | None
     storageLocation: str | None
     type: str | None
-    metadata: Counts = Field(alias="_metadata")
+    metadata: ShippingCounts = Field(alias="_metadata")
 
 
 class DewarBrief(DewarFields):
@@ -153,7 +155,7 @@ class Shipping(ApiModel):
     deliveryAgent_deliveryDate: date | None
     sendingLabContactId: int | None
     returnLabContactId: int | None
-    metadata: Counts = Field(alias="_metadata")
+    metadata: ShippingCounts = Field(alias="_metadata")
     Dewar: list[DewarBrief] | None = Field(None, description="With ?include=contents: dewars → containers → samples")
 
 
