@@ -24,6 +24,8 @@ class Call:
     method: str
     path: str
     status: int | str
+    #: for an error: what was sent and what came back (their first 600 characters)
+    detail: str = ""
 
 
 @dataclass
@@ -79,7 +81,10 @@ class Record:
     def _response(self, response: Response) -> None:
         request = response.request
         if request.url.startswith(PREFIX) and request.method != "OPTIONS":
-            self.calls.append(Call(self.page, request.method, request.url[len(PREFIX) :], response.status))
+            call = Call(self.page, request.method, request.url[len(PREFIX) :], response.status)
+            if response.status >= 400:
+                call.detail = f"sent {(request.post_data or '')[:600]} answered {response.text()[:600]}"
+            self.calls.append(call)
 
     def _failed(self, request: object) -> None:
         url, method = getattr(request, "url", ""), getattr(request, "method", "")
@@ -105,7 +110,9 @@ class Record:
         lines += [f"{c.page}\t{c.method} {c.path} -> {c.status}" for c in self.calls]
         summary = Counter((c.method, _shape(c.path), c.status) for c in self.calls)
         lines += ["", "## summary"] + [f"{m} {p} -> {s}  x{n}" for (m, p, s), n in sorted(summary.items(), key=str)]
-        lines += ["", "## failures"] + [f"{c.page}\t{c.method} {c.path} -> {c.status}" for c in self.faults()]
+        lines += ["", "## failures"] + [
+            f"{c.page}\t{c.method} {c.path} -> {c.status} {c.detail}" for c in self.faults()
+        ]
         lines += ["", "## steps not taken"] + self.stuck + ["", "## the UI's own faults"] + self.ui_faults
         lines += ["", "## page errors"] + self.page_errors + ["", "## console errors"] + self.console_errors
         out.write_text("\n".join(lines) + "\n")

@@ -224,6 +224,8 @@ def _walk_scientist(pw: Playwright, record: Record, seeded: Seeded) -> None:
         _click_all(page, record, "events: workflow", "div.workflow div[style*='cursor']")
     with record.step("events: attachments"):
         _attachments(page, record, "events: attachments")
+    with record.step("events: filters"):
+        _click_all(page, record, "events: filters", ".filter .btn")
     _visit(page, record, "event (one collection)", f"{base}/sessions/{session}?dataCollectionId={seeded.single_dc}")
     with record.step("event: open results"):
         _click_all(page, record, "event: processing", "div.processing div[style*='cursor']")
