@@ -18,6 +18,7 @@ from relational.models import (
     AutoProcIntegration,
     BLSample,
     BLSession,
+    Container,
     DataCollection,
     DataCollectionGroup,
     Image,
@@ -29,6 +30,12 @@ from relational.models import (
 from tests import factories
 
 START = datetime(2024, 3, 1, 8, 0)
+#: a Pilatus mini-header: what the image viewer's resolution rings are drawn from
+PILATUS_HEADER = (
+    "# Detector: PILATUS 6M, S/N 60-0000\r\n# Pixel_size 172e-6 m x 172e-6 m\r\n# Exposure_time 0.04 s\r\n"
+    "# Wavelength 0.9763 A\r\n# Detector_distance 0.20000 m\r\n# Beam_xy (128.00, 128.00) pixels\r\n"
+    "# Start_angle {angle:.4f} deg.\r\n# Angle_increment 0.1000 deg.\r\n"
+)
 
 
 @dataclass
@@ -83,10 +90,11 @@ def write_files(root: Path) -> dict[str, Path]:
         files[name] = root / f"{name}.jpg"
         Picture.new("L", (64, 64), 128).save(files[name])
     (root / "images").mkdir(exist_ok=True)
-    for number in (1, 2):  # the image viewer's first frame and the next one
+    for number in (1, 2):  # the image viewer's first frame and the next one, with a Pilatus header (its rings)
         frame = numpy.random.default_rng(number).poisson(20, (256, 256)).astype(numpy.int32)
         files[f"frame{number}"] = root / "images" / f"sa_{number:04d}.cbf"
-        fabio.cbfimage.CbfImage(data=frame).write(str(files[f"frame{number}"]))
+        header = {"_array_data.header_contents": PILATUS_HEADER.format(angle=0.1 * (number - 1))}
+        fabio.cbfimage.CbfImage(data=frame, header=header).write(str(files[f"frame{number}"]))
     files["log"] = root / "xia2.log"
     files["log"].write_text("xia2 finished\n")
     files["result"] = root / "xia2.html"
@@ -303,7 +311,8 @@ async def _processing_job(db: AsyncSession, dc_id: int) -> None:
 
 
 async def _sub_sample(db: AsyncSession, sample_id: int, files: dict[str, Path]) -> int:
-    """A point on the sample (a position and a sub-sample), the sample's comments, and a spare sample."""
+    """A point on the sample (a position and a sub-sample), the sample's comments, its puck in the sample changer,
+    and a spare sample."""
     position = await _insert(db, "Position", posX=10.0, posY=20.0, posZ=0.0)
     sub = await _insert(
         db,
@@ -320,7 +329,13 @@ async def _sub_sample(db: AsyncSession, sample_id: int, files: dict[str, Path]) 
     await db.execute(update(BLSample).where(BLSample.blSampleId == sample_id).values(comments="seeded"))
     # a sample never collected, which the samples list offers to remove (DELETE /samples/{id})
     sample = await db.get(BLSample, sample_id)
-    assert sample is not None
+    assert sample is not None and sample.containerId is not None
+    # its puck in the beamline's sample changer (the sample changer view draws it)
+    await db.execute(
+        update(Container)
+        .where(Container.containerId == sample.containerId)
+        .values(beamlineLocation=factories.BEAMLINE_A, sampleChangerLocation="1", containerStatus="processing")
+    )
     db.add(BLSample(containerId=sample.containerId, crystalId=sample.crystalId, name="spare", location="2"))
     await db.flush()
     return sub

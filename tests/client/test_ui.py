@@ -184,7 +184,7 @@ def _edit_inline(page: Page, record: Record, label: str) -> None:
 
 def _samples_editor(page: Page, record: Record) -> None:
     """The samples list's edit mode: save a sample unchanged (PATCH), remove the one never collected (DELETE), and
-    open the new sample dialog (its lists of proteins, components and concentration types), typing a name."""
+    create one in the new sample dialog (its lists of proteins, components and concentration types): a POST."""
     record.page = "samples: edit"
     page.get_by_role("button", name="Edit", exact=True).first.click()
     page.locator("td").get_by_role("button", name="Edit").first.click()
@@ -202,6 +202,9 @@ def _samples_editor(page: Page, record: Record) -> None:
     dialog = page.locator(".modal.show")
     dialog.locator("input[type=text]").first.fill("driven")
     record.shoot(page)
+    with page.expect_response(lambda r: r.request.method == "POST" and PREFIX in r.url):
+        dialog.get_by_role("button", name="Submit").click()
+    _settle(page)
     _close_dialogs(page)
 
 
