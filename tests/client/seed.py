@@ -150,7 +150,7 @@ async def seed(db: AsyncSession, tag: str, root: Path) -> Seeded:
         program_id = (await db.execute(query)).scalar_one()
         assert program_id is not None
         await _program_files(db, program_id, dc_id, files)
-        await _processing_job(db, dc_id)
+        await _processing_job(db, dc_id, files)
     seeded.sub_sample = await _sub_sample(db, sample_id, files)
     seeded.lab_contact = await _lab_contact(db, data, tag)
     return seeded
@@ -297,13 +297,31 @@ async def _program_files(db: AsyncSession, program_id: int, dc_id: int, files: d
         )
 
 
-async def _processing_job(db: AsyncSession, dc_id: int) -> None:
-    """Diamond's processing request (its flavour alone has ProcessingJob) with a parameter and a sweep."""
+async def _processing_job(db: AsyncSession, dc_id: int, files: dict[str, Path]) -> None:
+    """Diamond's processing request (its flavour alone has ProcessingJob) with a parameter and a sweep, and the
+    program it ran that integrated nothing (phasing: the session page's "Auto Processing"), with its log."""
     job = await _insert(
-        db, "ProcessingJob", dataCollectionId=dc_id, displayName="xia2 dials", recipe="autoprocessing", automatic=1
+        db, "ProcessingJob", dataCollectionId=dc_id, displayName="fast_ep", recipe="postprocessing-fast-ep", automatic=1
     )
     if job is None:
         return
+    program = await _insert(
+        db,
+        "AutoProcProgram",
+        processingJobId=job,
+        processingPrograms="fast_ep",
+        processingStatus=1,
+        processingStartTime=START + timedelta(hours=2),
+        processingEndTime=START + timedelta(hours=2, minutes=5),
+    )
+    await _insert(
+        db,
+        "AutoProcProgramAttachment",
+        autoProcProgramId=program,
+        fileType="Log",
+        fileName=files["log"].name,
+        filePath=str(files["log"].parent),
+    )
     await _insert(
         db, "ProcessingJobParameter", processingJobId=job, parameterKey="ispyb_dcid", parameterValue=str(dc_id)
     )
