@@ -229,6 +229,7 @@ def _walk_scientist(pw: Playwright, record: Record, seeded: Seeded) -> None:
         _attachments(page, record, "events: attachments")
     with record.step("events: filters"):
         _click_all(page, record, "events: filters", ".filter .btn")
+    _visit(page, record, "event group", f"{base}/sessions/{session}?dataCollectionGroupId={data.groups['a']}")
     _visit(page, record, "event (one collection)", f"{base}/sessions/{session}?dataCollectionId={seeded.single_dc}")
     with record.step("event: open results"):
         _click_all(page, record, "event: processing", "div.processing div[style*='cursor']")
