@@ -5,6 +5,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -84,6 +85,8 @@ def api(sql_url: str, mongo_url: str, mongo_db: str, root: Path, log: Path) -> I
         ISPYB_BEAMLINE_GROUPS=json.dumps(groups),
         ISPYB_PERMISSION_CACHE_SECONDS="0",
     )
+    with socket.socket() as probe:  # another server on the port would answer the health probe in its place
+        assert probe.connect_ex(("127.0.0.1", API_PORT)) != 0, f"port {API_PORT} is taken: the UI calls the API there"
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(API_PORT)]
     with open(log, "wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=out, cwd=Path(__file__).parents[2])
