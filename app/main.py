@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            app.state.ispyb.files.close()
             await documents.close()
             await database.dispose()
 

@@ -55,6 +55,30 @@ def _without_date_time(node: Any) -> Any:
     return {k: _without_date_time(v) for k, v in node.items() if (k, v) != ("format", "date-time")}
 
 
+def _nullable_optional(node: Any) -> Any:
+    """``node`` with its nullable properties out of ``required``, at any depth: the UI's view forms turn a null into
+    undefined, so a required nullable field fails RJSF's live validation and its inline edit never sends a PATCH."""
+    if isinstance(node, list):
+        return [_nullable_optional(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _nullable_optional(v) for k, v in node.items()}
+    properties, required = out.get("properties"), out.get("required")
+    if isinstance(properties, dict) and isinstance(required, list):
+        nullable = {name for name, prop in properties.items() if isinstance(prop, dict) and _is_nullable(prop)}
+        kept = [name for name in required if name not in nullable]
+        if kept:
+            out["required"] = kept
+        else:
+            del out["required"]
+    return out
+
+
+def _is_nullable(prop: dict[str, Any]) -> bool:
+    kind = prop.get("type")
+    return kind == "null" or (isinstance(kind, list) and "null" in kind)
+
+
 def _refs(node: Any) -> Iterator[str]:
     """The component names ``node`` refers to, at any depth."""
     if isinstance(node, dict):
@@ -95,7 +119,7 @@ def install(app: FastAPI) -> None:
         for name in form_components(spec):
             components[name] = plain(original[name], original)
         for name in _closure(components, [*VIEW_FORMS]):
-            components[name] = _without_date_time(components[name])
+            components[name] = _nullable_optional(_without_date_time(components[name]))
         for operations in spec.get("paths", {}).values():
             for operation in operations.values():
                 if "requestBody" in operation:

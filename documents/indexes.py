@@ -6,6 +6,8 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 HAS_KEY = {"idempotencyKey": {"$exists": True}}
 
 INDEXES: dict[str, list[IndexModel]] = {
+    # used one-time download tokens (documents/signed.py), dropped once they expire
+    "signed_urls": [IndexModel([("expiresAt", ASCENDING)], name="expiry", expireAfterSeconds=0)],
     "results": [
         IndexModel([("proposalId", ASCENDING), ("dataCollectionIds", ASCENDING)], name="proposal_dc"),
         IndexModel([("sessionIds", ASCENDING), ("kind", ASCENDING)], name="session_kind"),

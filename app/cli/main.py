@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.auth import tokens
-from app.cli import faults, userportal
+from app.cli import demo_files, faults, userportal
 from app.cli.embedded import DocumentServer, EmbeddedServerError
 from app.deps import scope_for
 from app.json_guard import too_deep
@@ -56,6 +56,7 @@ async def _seed(settings: Settings) -> bool:
             await demo.seed(db)
             await db.commit()
             collections = await demo.collections_by_technique(db)
+        await demo_files.seed(database, settings)
         docs = await store.ready()
         await demo_documents.seed(docs, collections)
         async with database.engine.connect() as conn:
