@@ -233,7 +233,7 @@ async def create_sample(db: WriteSession, scope: Scope, data: SampleCreate, kind
     check_kind(data.DiffractionPlan, kinds)
     if data.containerId is not None:
         await _hold(db, data.containerId)
-    proposal_id = await owner_in_reach(db, scope, "protein", data.Crystal.proteinId)
+    proposal_id = await owner_in_reach(db, scope, "protein", data.Crystal.protein())
     if data.containerId is not None and data.location is not None:
         await _place(db, scope, data.containerId, data.location, proposal_id, 0)
     crystal = Crystal(**data.Crystal.model_dump())

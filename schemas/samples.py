@@ -52,10 +52,37 @@ class Cell(BaseModel):
     cell_gamma: Angle | None = None
 
 
-class CrystalIn(Cell):
-    model_config = ConfigDict(extra="forbid")
+class ProteinRef(BaseModel):
+    """A crystal's protein as py-ispyb-ui sends it back (a sample's ``Crystal.Protein``): only its id is read."""
+
+    model_config = ConfigDict(extra="ignore")
 
     proteinId: RowId
+
+
+class CrystalIn(Cell):
+    """The new sample's crystal: its protein by ``proteinId`` or, as py-ispyb-ui sends the crystal it picked,
+    ``Protein.proteinId``; the sample always gets a crystal of its own with these cell values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    proteinId: RowId | None = None
+    crystalId: RowId | None = Field(None, exclude=True, description="Ignored: the crystal the UI picked")
+    space_group: SpaceGroup | None = Field(None, exclude=True, description="Ignored: `spaceGroup` is read")
+    Protein: ProteinRef | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _protein(self) -> "CrystalIn":
+        given = {self.proteinId, self.Protein.proteinId if self.Protein else None} - {None}
+        if len(given) != 1:
+            raise ValueError("give the crystal's protein once: `proteinId` or `Protein.proteinId`")
+        (self.proteinId,) = given
+        return self
+
+    def protein(self) -> int:
+        """The protein's id (the validator made sure there is one)."""
+        assert self.proteinId is not None
+        return self.proteinId
 
 
 class SampleCreate(BaseModel):
@@ -76,6 +103,13 @@ class SampleCreate(BaseModel):
         return self
 
 
+class ProtocolEcho(Protocol):
+    """A sample's protocol as py-ispyb-ui sends it back: its ``diffractionPlanId`` is ignored (the sample's own
+    protocol is the one changed)."""
+
+    diffractionPlanId: RowId | None = Field(None, exclude=True, description="Ignored")
+
+
 class SampleUpdate(Lenient):
     """A sample's changes; MXCuBE's sample dict too (``blSampleId`` repeated, its centring position; keys without
     a column are ignored and reported)."""
@@ -89,7 +123,7 @@ class SampleUpdate(Lenient):
     lastKnownCenteringPosition: Annotated[str, StringConstraints(max_length=255)] | None = Field(
         None, validation_alias=AliasChoices("lastKnownCenteringPosition", "lastKnownCentringPosition")
     )
-    DiffractionPlan: Protocol | None = None
+    DiffractionPlan: ProtocolEcho | None = None
 
 
 class SampleProtein(ApiModel):

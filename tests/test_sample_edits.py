@@ -195,3 +195,45 @@ def test_the_new_routes_on_the_embedded_database(
     fresh = client.post(f"{API}/samples", json=body, headers=auth).json()["blSampleId"]
     assert client.delete(f"{API}/samples/{fresh}", headers=auth).status_code == 204
     assert client.get(f"{API}/samples/{fresh}", headers=auth).status_code == 404
+
+
+def _ui_crystal(f: Flavour, key: str = "a") -> dict[str, Any]:
+    """The crystal py-ispyb-ui's new-sample dialog sends: the one it picked, as it read it."""
+    protein = {"proteinId": f.data.proteins[key], "proposalId": 1, "name": "protein", "acronym": f"prot{key}"}
+    cell = {f"cell_{x}": None for x in ("a", "b", "c", "alpha", "beta", "gamma")}
+    return {"crystalId": 1, "spaceGroup": "P21", "space_group": "P21", **cell, "Protein": protein}
+
+
+def test_the_ui_new_sample_dialog_creates_a_sample_with_a_crystal_of_its_own(flavour: Flavour) -> None:
+    sci = Caller(flavour, "sci_a")
+    created = sci("POST", "/samples", 201, json={"name": f"ui-{uid()}", "Crystal": _ui_crystal(flavour)})
+    sample = sci("GET", f"/samples/{created['blSampleId']}", 200)
+    assert sample["Crystal"]["Protein"]["proteinId"] == flavour.data.proteins["a"]
+    assert sample["Crystal"]["spaceGroup"] == "P21"
+    assert sample["Crystal"]["crystalId"] != 1
+    sci("POST", "/samples", 404, json={"name": f"ui-{uid()}", "Crystal": _ui_crystal(flavour, "b")})
+
+
+@pytest.mark.parametrize(
+    "crystal",
+    [
+        {"spaceGroup": "P21"},  # no protein at all
+        {"proteinId": 1, "Protein": {"proteinId": 2}},  # two different proteins
+        {"proteinId": 1, "unknown": 1},  # still strict about keys it does not know
+    ],
+)
+def test_a_new_sample_names_its_protein_once(flavour: Flavour, crystal: dict[str, Any]) -> None:
+    Caller(flavour, "sci_a")("POST", "/samples", 422, json={"name": f"ui-{uid()}", "Crystal": crystal})
+
+
+def test_the_ui_samples_editor_saves_the_sample_it_read(flavour: Flavour) -> None:
+    """The editor sends the sample back as it read it (Crystal, Container, _metadata, the protocol with its id)."""
+    sci = Caller(flavour, "sci_a")
+    sample_id = _new_sample(flavour)
+    read = sci("GET", f"/samples/{sample_id}", 200)
+    plan = (read.get("DiffractionPlan") or {}) | {"diffractionPlanId": 999, "comments": "from the UI"}
+    name = f"renamed-{uid()}"
+    sci("PATCH", f"/samples/{sample_id}", 200, json=read | {"name": name, "DiffractionPlan": plan})
+    again = sci("GET", f"/samples/{sample_id}", 200)
+    assert (again["name"], again["DiffractionPlan"]["comments"]) == (name, "from the UI")
+    assert again["DiffractionPlan"]["diffractionPlanId"] != 999
