@@ -75,8 +75,13 @@ def _nullable_optional(node: Any) -> Any:
 
 
 def _is_nullable(prop: dict[str, Any]) -> bool:
-    kind = prop.get("type")
-    return kind == "null" or (isinstance(kind, list) and "null" in kind)
+    """Pydantic's ``anyOf: [T, null]`` (read before ``plain``, which turns a nullable enum into a bare ``$ref``)."""
+    kind, branches = prop.get("type"), prop.get("anyOf")
+    return (
+        kind == "null"
+        or (isinstance(kind, list) and "null" in kind)
+        or (isinstance(branches, list) and _NULL in branches)
+    )
 
 
 def _refs(node: Any) -> Iterator[str]:
@@ -115,11 +120,12 @@ def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         spec = generate()
         components = spec.get("components", {}).get("schemas", {})
-        original = dict(components)
+        views = _closure(components, [*VIEW_FORMS])
+        original = {name: _nullable_optional(c) if name in views else c for name, c in components.items()}
         for name in form_components(spec):
             components[name] = plain(original[name], original)
-        for name in _closure(components, [*VIEW_FORMS]):
-            components[name] = _nullable_optional(_without_date_time(components[name]))
+        for name in views:
+            components[name] = _without_date_time(components[name])
         for operations in spec.get("paths", {}).values():
             for operation in operations.values():
                 if "requestBody" in operation:
