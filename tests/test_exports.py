@@ -198,10 +198,10 @@ def assert_neutral_csv(content: bytes, values: list[str]) -> list[list[str]]:
 
 def assert_no_formula(content: bytes, values: list[str]) -> list[tuple[object, ...]]:
     """No formula in a workbook; every hostile value there as exact text marked as such (an XML reader reads a
-    CR as a LF); its rows' values."""
+    CR as a LF, or not, by the XML parser installed); its rows' values."""
     cells = [cell for row in load_workbook(io.BytesIO(content)).worksheets[0].iter_rows() for cell in row]
     assert [c.value for c in cells if c.data_type == "f"] == []
-    marked = {c.value for c in cells if c.data_type == "s" and c.quotePrefix}
+    marked = {str(c.value).replace("\r", "\n") for c in cells if c.data_type == "s" and c.quotePrefix}
     assert {v.replace("\r", "\n") for v in values} <= marked
     book = load_workbook(io.BytesIO(content), read_only=True)
     return list(book.worksheets[0].iter_rows(values_only=True))
@@ -214,7 +214,8 @@ def test_every_writer_neutralises_text_and_keeps_numbers(writer: str) -> None:
     row = [*HOSTILE, -3.5, -2, 0.25, None, "plain", "a;b"]
     if writer == "xlsx_bytes":
         rows = assert_no_formula(spreadsheets.xlsx_bytes(HOSTILE, [row]), HOSTILE)
-        assert rows[1] == (*HOSTILE[:5], "\nx", -3.5, -2, 0.25, None, "plain", "a;b")
+        read = tuple(v.replace("\r", "\n") if isinstance(v, str) else v for v in rows[1])  # CR: by the XML parser
+        assert read == (*HOSTILE[:5], "\nx", -3.5, -2, 0.25, None, "plain", "a;b")
         return
     content = spreadsheets.csv_line(row) if writer == "csv_line" else spreadsheets.csv_bytes(HOSTILE, [row])
     lines = assert_neutral_csv(content, HOSTILE)
