@@ -26,6 +26,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def from_epoch(seconds: float) -> datetime:
+    """A Unix time (a JWT's ``exp``), aware UTC."""
+    return EPOCH + timedelta(seconds=seconds)
+
+
 def to_sql(moment: datetime) -> datetime:
     """An aware moment as an ISPyB column holds it: the facility's (the host's) wall-clock time, naive."""
     return moment.astimezone().replace(tzinfo=None)

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -26,7 +26,7 @@ from documents import signed
 from documents.store import StoreTimeout, StoreUnavailable
 from relational.db import ReadSession
 from schemas.errors import FilesUnavailable, InvalidInput, NotFound, Unauthorized
-from schemas.times import utc_now
+from schemas.times import from_epoch, utc_now
 
 ALGORITHM = "HS256"
 AUDIENCE = "ispyb-signed-url"
@@ -85,7 +85,7 @@ async def onetime_identity(state: AppState, db: ReadSession, token: str, request
     found = await standing_of(state, db, person_id) if isinstance(person_id, int) else None
     if found is None or (found.login or "").casefold() != login.casefold():
         raise Unauthorized("The signed URL's person no longer exists")
-    expires = datetime.fromtimestamp(claims["exp"], UTC)
+    expires = from_epoch(claims["exp"])
     async with bounded(state.settings.mongo_timeout_ms):
         fresh = await signed.use(await state.documents.ready(), str(claims["jti"]), login, path, expires)
     if not fresh:
