@@ -317,7 +317,8 @@ class LabContactUpdate(BaseModel):
     @model_validator(mode="after")
     def _kept(self) -> "LabContactUpdate":
         lab = self.Person.Laboratory if self.Person else None
-        kept = [("cardName", self)] + ([(f, lab) for f in ("name", "address", "city", "country")] if lab else [])
+        own = ("cardName", "dewarAvgCustomsValue", "dewarAvgTransportValue")  # NOT NULL columns
+        kept = [(f, self) for f in own] + ([(f, lab) for f in ("name", "address", "city", "country")] if lab else [])
         if cleared := [name for name, model in kept if name in model.model_fields_set and getattr(model, name) is None]:
             raise ValueError(f"these stay filled: {', '.join(cleared)}")
         return self
