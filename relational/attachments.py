@@ -4,7 +4,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, func, literal_column, null, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from relational.common import Page, columns, paged, where_given
@@ -79,17 +79,10 @@ async def collection_counts(db: ReadSession, ids: Sequence[int], per_group: bool
     return {dc: found.get(dc, 0) for dc in ids}
 
 
-def _importance(schema: SchemaInfo) -> ColumnElement[Any]:
-    """``importanceRank`` where the database has it (Diamond's), else NULL."""
-    if "importancerank" in schema.columns.get("AutoProcProgramAttachment", frozenset()):
-        return literal_column("AutoProcProgramAttachment.importanceRank", Integer()).label("importanceRank")
-    return null().label("importanceRank")
-
-
 def _program_attachments(scope: Scope, schema: SchemaInfo) -> Any:
     programs = select(AutoProcProgram.autoProcProgramId).where(visible_programs(scope, schema))
     return (
-        select(*columns(AutoProcProgramAttachment), _importance(schema))
+        select(*columns(AutoProcProgramAttachment), schema.optional("AutoProcProgramAttachment", "importanceRank"))
         .where(AutoProcProgramAttachment.autoProcProgramId.in_(programs))
         .order_by(AutoProcProgramAttachment.autoProcProgramAttachmentId)
     )

@@ -2,9 +2,8 @@
 stored, for a collection in the caller's reach."""
 
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import ColumnElement, String, literal_column, null, select
+from sqlalchemy import select
 
 from relational.db import ReadSession
 from relational.flavour import SchemaInfo
@@ -22,12 +21,6 @@ class CollectionFiles:
     qualityPlot: str | None
 
 
-def _quality_plot(schema: SchemaInfo) -> ColumnElement[Any]:
-    if "imagequalityindicatorsplotpath" in schema.columns.get("DataCollection", frozenset()):
-        return literal_column("DataCollection.imageQualityIndicatorsPlotPath", String()).label("qualityPlot")
-    return null().label("qualityPlot")
-
-
 async def collection_files(
     db: ReadSession, scope: Scope, schema: SchemaInfo, data_collection_id: int
 ) -> CollectionFiles | None:
@@ -38,7 +31,7 @@ async def collection_files(
             DataCollection.xtalSnapshotFullPath2,
             DataCollection.xtalSnapshotFullPath3,
             DataCollection.xtalSnapshotFullPath4,
-            _quality_plot(schema),
+            schema.optional("DataCollection", "imageQualityIndicatorsPlotPath"),
         )
         .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
         .join(BLSession, BLSession.sessionId == DataCollectionGroup.sessionId)

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, func, literal_column, null, select
+from sqlalchemy import func, select
 
 from relational import processings
 from relational.batches import Slice, by_ids, by_parent
@@ -40,14 +40,7 @@ def _columns(schema: SchemaInfo) -> list[Any]:
     dc = [getattr(DataCollection, f) for f in _DC_FIELDS] + [getattr(DataCollection, s) for s in _SNAPSHOTS]
     group = [getattr(DataCollectionGroup, f).label(f"group_{f}") for f in _GROUP_FIELDS]
     optional = [schema.optional("DataCollection", "xBeamPix"), schema.optional("DataCollection", "yBeamPix")]
-    return dc + optional + group + [_quality_plot(schema)]
-
-
-def _quality_plot(schema: SchemaInfo) -> ColumnElement[Any]:
-    """``imageQualityIndicatorsPlotPath`` where the database has it (the official flavour), else NULL."""
-    if "imagequalityindicatorsplotpath" in schema.columns.get("DataCollection", frozenset()):
-        return literal_column("DataCollection.imageQualityIndicatorsPlotPath", String()).label(_PLOT)
-    return null().label(_PLOT)
+    return dc + optional + group + [schema.optional("DataCollection", "imageQualityIndicatorsPlotPath").label(_PLOT)]
 
 
 def _shape(row: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ columns, which degrade to NULL where the database lacks them.
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Float, Integer, inspect, literal_column, null, text
+from sqlalchemy import Connection, Float, Integer, String, inspect, literal_column, null, text
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
@@ -21,6 +21,10 @@ OPTIONAL_COLUMNS: dict[tuple[str, str], tuple[tuple[str, ...], TypeEngine[Any]]]
     ("DataCollection", "yBeamPix"): (("yBeamPix",), Float()),
     ("BLSession", "nbReimbDewars"): (("nbReimbDewars",), Integer()),
     ("AutoProcProgram", "dataCollectionId"): (("dataCollectionId",), Integer()),
+    ("AutoProcProgram", "processingJobId"): (("processingJobId",), Integer()),
+    ("AutoProcProgramAttachment", "importanceRank"): (("importanceRank",), Integer()),
+    ("DataCollection", "imageQualityIndicatorsPlotPath"): (("imageQualityIndicatorsPlotPath",), String()),
+    ("DataCollectionGroup", "workflowId"): (("workflowId",), Integer()),
 }
 
 

@@ -39,7 +39,7 @@ def visible_dcs(scope: Scope, ids: Sequence[int] | None = None) -> Select[Any]:
 
 def has_jobs(schema: SchemaInfo) -> bool:
     """Whether programs link to collections through Diamond's ``ProcessingJob``."""
-    return schema.has_table("ProcessingJob") and "processingjobid" in schema.columns.get("AutoProcProgram", ())
+    return schema.has_table("ProcessingJob") and schema.has_optional("AutoProcProgram", "processingJobId")
 
 
 def visible_programs(scope: Scope, schema: SchemaInfo, dataCollectionId: int | None = None) -> ColumnElement[bool]:

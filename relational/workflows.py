@@ -19,7 +19,7 @@ FILES = ("imageResultFilePath", "resultFilePath", "htmlResultFilePath")
 
 
 def has_workflows(schema: SchemaInfo) -> bool:
-    return schema.has_table("WorkflowStep") and "workflowid" in schema.columns.get("DataCollectionGroup", ())
+    return schema.has_table("WorkflowStep") and schema.has_optional("DataCollectionGroup", "workflowId")
 
 
 def _steps(scope: Scope) -> Any:

@@ -2,6 +2,6 @@
 bounded file-system calls on threads of their own, streaming with Range. Every route serving a file uses these."""
 
 from app.files.pool import FilePool
-from app.files.serve import available, caller_login, file_response, in_file_thread, local_path
+from app.files.serve import available, caller_login, download_path, file_response, in_file_thread, local_path
 
-__all__ = ["FilePool", "available", "caller_login", "file_response", "in_file_thread", "local_path"]
+__all__ = ["FilePool", "available", "caller_login", "download_path", "file_response", "in_file_thread", "local_path"]

@@ -30,6 +30,11 @@ T = TypeVar("T")
 caller_login: ContextVar[str | None] = ContextVar("caller_login", default=None)
 
 
+def download_path(request: Request, listing: str, item_id: int) -> str:
+    """Where one listed file is downloaded: the path of the ``listing`` route, then the item's id."""
+    return f"{request.url_for(listing).path}/{item_id}"
+
+
 async def in_file_thread(state: "AppState", fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)`` on a file thread, bounded by ISPYB_FILE_TIMEOUT (then ``FilesUnavailable``, 503)."""
     return await state.files.run(fn, *args)

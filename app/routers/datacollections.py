@@ -16,7 +16,7 @@ from app.deps import (
     StateDep,
     WriteSessionDep,
 )
-from app.files import available, file_response
+from app.files import available, download_path, file_response
 from app.idempotency import OnceDep
 from app.ignored import report_ignored
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
@@ -43,10 +43,6 @@ ACQUISITION_WRITE = responses(NotFound, Forbidden, Conflict, InvalidInput, *DOCU
 FILE: dict[int | str, dict[str, Any]] = {200: {"description": "The file", "content": {"application/octet-stream": {}}}}
 
 
-def _attachment_url(request: Request, attachment_id: int) -> str:
-    return f"{request.url_for('get_datacollection_attachments').path}/{attachment_id}"
-
-
 @router.get("/attachments", response_model=Paged[DataCollectionFileAttachment])
 async def get_datacollection_attachments(
     request: Request,
@@ -63,7 +59,8 @@ async def get_datacollection_attachments(
     )
     for row in rows:
         name = PurePosixPath(row["fileFullPath"]).name
-        row["_metadata"] = {"url": _attachment_url(request, row["dataCollectionFileAttachmentId"]), "fileName": name}
+        url = download_path(request, "get_datacollection_attachments", row["dataCollectionFileAttachmentId"])
+        row["_metadata"] = {"url": url, "fileName": name}
     return listed(rows, total, page)
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.auth.signed import FILE_ERRORS, FileCallerDep
 from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep
-from app.files import file_response
+from app.files import download_path, file_response
 from app.json_guard import too_deep
 from app.problems import AUTHENTICATED, responses
 from app.routers.lists import listed
@@ -117,10 +117,6 @@ async def get_screenings(
     return listed(rows, total, page)
 
 
-def _attachment_url(request: Request, attachment_id: int) -> str:
-    return f"{request.url_for('get_processing_attachments').path}/{attachment_id}"
-
-
 @router.get("/attachments", response_model=Paged[AutoProcProgramAttachment])
 async def get_processing_attachments(
     request: Request,
@@ -137,7 +133,8 @@ async def get_processing_attachments(
         db, identity.scope, schema, page, autoProcProgramId, autoProcProgramAttachmentId
     )
     for row in rows:
-        row["_metadata"] = {"url": _attachment_url(request, row["autoProcProgramAttachmentId"])}
+        url = download_path(request, "get_processing_attachments", row["autoProcProgramAttachmentId"])
+        row["_metadata"] = {"url": url}
     return listed(rows, total, page)
 
 
