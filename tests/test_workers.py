@@ -106,6 +106,22 @@ def test_one_idempotency_key_sent_to_both_processes_writes_once(stack: Cluster) 
     assert robot_rows(stack, message + "x") == 0
 
 
+def test_a_result_sent_to_both_processes_with_one_key_is_stored_once(stack: Cluster) -> None:
+    """A document write too: ``POST /results`` with one Idempotency-Key at once to both processes stores one
+    result (version 1), answered 201 once and 200 with the same result otherwise."""
+    _, dcs = stack.commit(_sessions_with_collections, stack.data.persons["sci_a"], 1)
+    program, headers = uid(), stack.token("sci_a") | {HEADER: uid()}
+    body = {"kind": "mx.autoproc", "program": {"name": program, "version": "1"}, "dataCollectionIds": dcs}
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(
+            pool.map(lambda port: httpx.post(f"{stack.base(port)}/results", json=body, headers=headers), [A, B] * 3)
+        )
+    assert sorted(r.status_code for r in answers) == [200] * 5 + [201], [r.text for r in answers]
+    assert len({(r.json()["resultId"], r.json()["version"]) for r in answers}) == 1
+    listed = get(stack, B, "/results", stack.token("sci_a"), dataCollectionId=dcs[0], limit=100).json()["results"]
+    assert [(r["program"]["name"], r["version"]) for r in listed] == [(program, 1)]
+
+
 async def _sessions_with_collections(db: AsyncSession, person_id: int, n: int) -> tuple[list[int], list[int]]:
     """``n`` sessions of new proposals of the person's, two collections each; the sessions and the collections."""
     sessions, dcs = [], []
