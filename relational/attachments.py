@@ -4,7 +4,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from relational.common import Page, columns, paged, where_given
@@ -14,6 +14,23 @@ from relational.models import AutoProcProgram, AutoProcProgramAttachment, DataCo
 from relational.models.analysis import DataCollectionFileAttachment
 from relational.programs import visible_dcs, visible_programs
 from relational.scope import Scope
+
+_ATTACHMENT = DataCollectionFileAttachment.dataCollectionFileAttachmentId
+#: files attached to each of the collections ``ids`` (built once: the statement keeps its compiled SQL)
+_PER_COLLECTION = (
+    select(DataCollectionFileAttachment.dataCollectionId, func.count(_ATTACHMENT))
+    .where(DataCollectionFileAttachment.dataCollectionId.in_(bindparam("ids", expanding=True)))
+    .group_by(DataCollectionFileAttachment.dataCollectionId)
+)
+_SHOWN, _MEMBER = aliased(DataCollection), aliased(DataCollection)
+#: files attached to any collection of the group of each of the collections ``ids``
+_PER_GROUP = (
+    select(_SHOWN.dataCollectionId, func.count(_ATTACHMENT))
+    .join(_MEMBER, _MEMBER.dataCollectionGroupId == _SHOWN.dataCollectionGroupId)
+    .join(DataCollectionFileAttachment, DataCollectionFileAttachment.dataCollectionId == _MEMBER.dataCollectionId)
+    .where(_SHOWN.dataCollectionId.in_(bindparam("ids", expanding=True)))
+    .group_by(_SHOWN.dataCollectionId)
+)
 
 
 def _collection_attachments(scope: Scope) -> Any:
@@ -57,25 +74,9 @@ async def collection_counts(db: ReadSession, ids: Sequence[int], per_group: bool
     to every collection of its group; one grouped count."""
     if not ids:
         return {}
-    attachment = DataCollectionFileAttachment.dataCollectionFileAttachmentId
-    if not per_group:
-        query = (
-            select(DataCollectionFileAttachment.dataCollectionId, func.count(attachment))
-            .where(DataCollectionFileAttachment.dataCollectionId.in_(ids))
-            .group_by(DataCollectionFileAttachment.dataCollectionId)
-        )
-    else:
-        shown, member = aliased(DataCollection), aliased(DataCollection)
-        query = (
-            select(shown.dataCollectionId, func.count(attachment))
-            .join(member, member.dataCollectionGroupId == shown.dataCollectionGroupId)
-            .join(
-                DataCollectionFileAttachment, DataCollectionFileAttachment.dataCollectionId == member.dataCollectionId
-            )
-            .where(shown.dataCollectionId.in_(ids))
-            .group_by(shown.dataCollectionId)
-        )
-    found = {int(dc): int(n) for dc, n in await db.execute(query)}
+    found = {
+        int(dc): int(n) for dc, n in await db.execute(_PER_GROUP if per_group else _PER_COLLECTION, {"ids": list(ids)})
+    }
     return {dc: found.get(dc, 0) for dc in ids}
 
 

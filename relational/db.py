@@ -63,6 +63,8 @@ class _TimedConnection(Connection):  # type: ignore[misc]  # aiomysql has no typ
         self.read_timeout = read_timeout
 
     async def _read_bytes(self, num_bytes: int) -> bytes:  # every read from the server goes through here
+        if len(self._reader._buffer) >= num_bytes:  # already received (most packets of a result): nothing to wait
+            return await super()._read_bytes(num_bytes)  # type: ignore[no-any-return]
         try:
             async with asyncio.timeout(self.read_timeout):
                 data: bytes = await super()._read_bytes(num_bytes)

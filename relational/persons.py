@@ -10,6 +10,9 @@ from relational.db import ReadSession
 from relational.models import BLSession, LabContact, Person, Proposal, ProposalHasPerson, SessionHasPerson
 from relational.scope import Scope
 
+#: the links and sessions before a session (aliases built once: building one adapts every column)
+_EARLIER_LINK, _EARLIER, _THIS = aliased(SessionHasPerson), aliased(BLSession), aliased(BLSession)
+
 
 def _visible(scope: Scope) -> ColumnElement[bool]:
     """People on a proposal the caller reaches (its members and lab contacts) or on a session the caller reaches."""
@@ -35,7 +38,7 @@ def _on_proposal(proposal: str) -> ColumnElement[bool]:
 def _on_session(query: AnySelect, scope: Scope, session_id: int) -> AnySelect:
     """People on a reached session, with their role and whether remote, and the sessions before it (that the
     caller reaches) they were on: how many and the last one's start."""
-    earlier_link, earlier, this = aliased(SessionHasPerson), aliased(BLSession), aliased(BLSession)
+    earlier_link, earlier, this = _EARLIER_LINK, _EARLIER, _THIS
     before = (
         select(earlier_link.personId, earlier.startDate)
         .join(earlier, earlier.sessionId == earlier_link.sessionId)
