@@ -26,7 +26,7 @@ MAX_LIMIT = 10_000
 MAX_SKIP = 2**31 - 1
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.ispyb
     return state
 
@@ -34,7 +34,7 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_documents(state: StateDep) -> DocumentStore:
+async def get_documents(state: StateDep) -> DocumentStore:
     return state.documents
 
 
@@ -81,7 +81,7 @@ async def write_session(state: StateDep) -> AsyncIterator[WriteSession]:
 WriteSessionDep = Annotated[WriteSession, Depends(write_session, scope="function")]
 
 
-def get_schema(state: StateDep) -> SchemaInfo:
+async def get_schema(state: StateDep) -> SchemaInfo:
     assert state.database.schema is not None
     return state.database.schema
 
@@ -165,7 +165,7 @@ class Acquirer:
     rule: AcquisitionRule
 
 
-def acquirer(identity: IdentityDep, state: StateDep) -> Acquirer:
+async def acquirer(identity: IdentityDep, state: StateDep) -> Acquirer:
     s = state.settings
     rule = AcquisitionRule(
         any_session=s.acquisition_permission in identity.permissions, members=s.acquisition_by_members
@@ -182,7 +182,7 @@ async def document_scope(db: ReadSession, scope: Scope) -> dict[str, Any]:
     return within(None) if reach is None else within(reach.proposals, reach.sessions)
 
 
-def pagination(
+async def pagination(
     skip: Annotated[int, Query(ge=0, le=MAX_SKIP, description="Results to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Number of results to show")] = 25,
 ) -> Page:

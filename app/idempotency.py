@@ -211,7 +211,7 @@ async def _settle_quietly(step: Awaitable[None]) -> None:
         log.warning("idempotency key left unsettled (%s); a retry decides from SQL", exc.detail)
 
 
-def once(
+async def once(
     request: Request,
     response: Response,
     identity: IdentityDep,

@@ -1,6 +1,6 @@
 """Administration: user groups, their permissions and people, and recent activity (py-ispyb's ``/admin``)."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -32,10 +32,10 @@ WRITE = responses(NotFound, Conflict, InvalidInput)
 NO_CONTENT: dict[str, Any] = {"status_code": status.HTTP_204_NO_CONTENT, "response_class": Response}
 
 
-def holding(permission: str) -> Callable[[IdentityDep], None]:
+def holding(permission: str) -> Callable[[IdentityDep], Awaitable[None]]:
     """A dependency refusing (403) a caller without ``permission``."""
 
-    def check(identity: IdentityDep) -> None:
+    async def check(identity: IdentityDep) -> None:
         if permission not in identity.permissions:
             raise Forbidden(f"This needs the `{permission}` permission")
 

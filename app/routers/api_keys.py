@@ -19,7 +19,7 @@ router = APIRouter(
 KeyId = Annotated[str, Path(pattern=api_keys.KEY_ID_PATTERN, description="16 hexadecimal characters")]
 
 
-def manager(identity: IdentityDep, state: StateDep) -> Creator:
+async def manager(identity: IdentityDep, state: StateDep) -> Creator:
     """The caller, if they may manage API keys; 403 otherwise."""
     permission = state.settings.api_key_permission
     if identity.apiKeyId is not None:

@@ -20,7 +20,7 @@ DataCollectionId = Annotated[int, Query(ge=1, lt=2**31, description="The data co
 ImageNumber = Annotated[int, Query(gt=0, lt=2**31, description="The image, from 1 to numberOfImages")]
 
 
-def frame_cache(request: Request, state: StateDep) -> FrameCache:
+async def frame_cache(request: Request, state: StateDep) -> FrameCache:
     """This worker's cache of decoded frames (ISPYB_IMAGE_CACHE_BYTES), made on first use."""
     cache: FrameCache | None = getattr(request.app.state, "frames", None)
     if cache is None:

@@ -32,7 +32,7 @@ MAX_IDS = 1000
 FILE: dict[int | str, dict[str, Any]] = {200: {"description": "The file", "content": {"application/octet-stream": {}}}}
 
 
-def dataCollectionIds(
+async def dataCollectionIds(
     dataCollectionIds: Annotated[str, Query(description="JSON list of data collection ids, e.g. [1,2]")],
 ) -> list[int]:
     """py-ispyb's JSON-encoded id list, validated."""

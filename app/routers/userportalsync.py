@@ -15,7 +15,7 @@ from schemas.userportalsync import SyncReport, UserPortalProposalSync
 router = APIRouter(prefix="/webservices/userportalsync", tags=["Webservices"], responses=responses(*AUTHENTICATED))
 
 
-def user_office(identity: IdentityDep, state: StateDep) -> None:
+async def user_office(identity: IdentityDep, state: StateDep) -> None:
     """Only holders of ISPYB_UPORTAL_SYNC_PERMISSION sync; 403 otherwise."""
     permission = state.settings.uportal_sync_permission
     if permission not in identity.permissions:
