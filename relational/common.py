@@ -1,9 +1,11 @@
 """Expressions and helpers shared by the data-access modules."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVarTuple
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, String, cast, func, select
+from sqlalchemy import ColumnElement, Integer, Select, SQLColumnExpression, String, bindparam, cast, func, select
 
 from relational.db import ReadSession
 from relational.models import BLSession, Proposal
@@ -33,18 +35,36 @@ class Page:
     limit: int = 25
 
 
-async def count(db: ReadSession, query: AnySelect) -> int:
+#: a statement's paged and counting forms, made once per statement object (a statement built once per shape, see
+#: ``relational.statements``, keeps its forms, and so SQLAlchemy's compiled SQL, for every request)
+_FORMS: WeakKeyDictionary[AnySelect, tuple[AnySelect, AnySelect]] = WeakKeyDictionary()
+
+
+def _forms(query: AnySelect) -> tuple[AnySelect, AnySelect]:
+    forms = _FORMS.get(query)
+    if forms is None:
+        windowed = query.add_columns(func.count().over().label(_TOTAL))
+        windowed = windowed.offset(bindparam("_skip", type_=Integer())).limit(bindparam("_limit", type_=Integer()))
+        counting = select(func.count()).select_from(query.order_by(None).subquery())
+        forms = _FORMS[query] = (windowed, counting)
+    return forms
+
+
+async def count(db: ReadSession, query: AnySelect, params: Mapping[str, Any] | None = None) -> int:
     """Rows a query would return, without paging."""
-    return int((await db.execute(select(func.count()).select_from(query.order_by(None).subquery()))).scalar_one())
+    return int((await db.execute(_forms(query)[1], params)).scalar_one())
 
 
-async def paged(db: ReadSession, query: AnySelect, page: Page) -> tuple[int, list[dict[str, Any]]]:
+async def paged(
+    db: ReadSession, query: AnySelect, page: Page, params: Mapping[str, Any] | None = None
+) -> tuple[int, list[dict[str, Any]]]:
     """(total, rows of this page as dicts) in one round trip: the total rides on each row as a window count.
-    A second query counts only when the page is past the end. ``query`` must not be DISTINCT."""
-    windowed = query.add_columns(func.count().over().label(_TOTAL)).offset(page.skip).limit(page.limit)
-    rows = [dict(r) for r in (await db.execute(windowed)).mappings()]
+    A second query counts only when the page is past the end. ``query`` must not be DISTINCT; ``params`` are the
+    values of its named bind parameters."""
+    bound = {**(params or {}), "_skip": page.skip, "_limit": page.limit}
+    rows = [dict(r) for r in (await db.execute(_forms(query)[0], bound)).mappings()]
     if not rows:
-        return (0 if page.skip == 0 else await count(db, query)), []
+        return (0 if page.skip == 0 else await count(db, query, params)), []
     total = int(rows[0][_TOTAL])
     for row in rows:
         del row[_TOTAL]

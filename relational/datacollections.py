@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from relational import processings
 from relational.batches import Slice, by_ids, by_parent
@@ -22,6 +22,7 @@ from relational.models import (
 from relational.models.analysis import ImageQualityIndicators
 from relational.programs import visible_dcs
 from relational.scope import Scope
+from relational.statements import built_once
 from relational.workflows import workflows_of_groups
 
 _DC_FIELDS = (
@@ -54,16 +55,21 @@ def _shape(row: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
+@built_once
+def _items(schema: SchemaInfo) -> AnySelect:
+    return (
+        select(*_columns(schema))
+        .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
+        .where(DataCollection.dataCollectionId.in_(bindparam("ids", expanding=True)))
+    )
+
+
 async def get_items(db: ReadSession, schema: SchemaInfo, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """py-ispyb's data-collection items by id (callers have already scoped ``ids``)."""
     if not ids:
         return {}
-    query = (
-        select(*_columns(schema))
-        .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
-        .where(DataCollection.dataCollectionId.in_(ids))
-    )
-    items = {r["dataCollectionId"]: _shape(dict(r)) for r in (await db.execute(query)).mappings()}
+    rows = (await db.execute(_items(schema), {"ids": list(ids)})).mappings()
+    items = {r["dataCollectionId"]: _shape(dict(r)) for r in rows}
     groups = sorted({item["DataCollectionGroup"]["dataCollectionGroupId"] for item in items.values()})
     workflows = await workflows_of_groups(db, schema, groups)
     for item in items.values():
@@ -71,10 +77,8 @@ async def get_items(db: ReadSession, schema: SchemaInfo, ids: Sequence[int]) -> 
     return items
 
 
-async def get_datacollection(
-    db: ReadSession, scope: Scope, schema: SchemaInfo, dataCollectionId: int
-) -> dict[str, Any] | None:
-    """One visible data collection with its group, session and sample; None if absent or out of reach."""
+@built_once
+def _one(scope: Scope, schema: SchemaInfo) -> AnySelect:
     session_cols = [
         BLSession.sessionId.label("s_sessionId"),
         session_name.label("s_session"),
@@ -93,7 +97,7 @@ async def get_datacollection(
         Crystal.proteinId.label("b_proteinId"),
         Protein.acronym.label("b_acronym"),
     ]
-    query = (
+    return (
         select(*_columns(schema), *session_cols, *sample_cols)
         .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
         .join(BLSession, BLSession.sessionId == DataCollectionGroup.sessionId)
@@ -101,9 +105,16 @@ async def get_datacollection(
         .outerjoin(BLSample, BLSample.blSampleId == DataCollectionGroup.blSampleId)
         .outerjoin(Crystal, Crystal.crystalId == BLSample.crystalId)
         .outerjoin(Protein, Protein.proteinId == Crystal.proteinId)
-        .where(DataCollection.dataCollectionId == dataCollectionId, scope.sessions())
+        .where(DataCollection.dataCollectionId == bindparam("dataCollectionId"), scope.sessions())
     )
-    row = (await db.execute(query)).mappings().first()
+
+
+async def get_datacollection(
+    db: ReadSession, scope: Scope, schema: SchemaInfo, dataCollectionId: int
+) -> dict[str, Any] | None:
+    """One visible data collection with its group, session and sample; None if absent or out of reach."""
+    found = await db.execute(_one(scope, schema), {"dataCollectionId": dataCollectionId})
+    row = found.mappings().first()
     if row is None:
         return None
     data = dict(row)

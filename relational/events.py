@@ -1,10 +1,10 @@
 """py-ispyb's timeline: data collection groups (or the collections of one group), robot actions, energy scans, XRF
 spectra and faults."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select, String, cast, func, literal, null, select, union_all
+from sqlalchemy import Select, String, bindparam, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import InstrumentedAttribute
 
 from relational import datacollections
@@ -28,6 +28,7 @@ from relational.models import (
     XFEFluorescenceSpectrum,
 )
 from relational.scope import Scope
+from relational.statements import built_once
 
 DC, ROBOT, ENERGY_SCAN, XRF, FAULT = "dc", "robot", "es", "xrf", "fault"
 
@@ -169,19 +170,34 @@ class EventFilters:
             kinds = [k for k in kinds if k == wanted]
         return kinds
 
+    @property
+    def shape(self) -> "EventFilters":
+        """What shapes the query: which filters are given, the status, a table kind as ``eventType``; each given
+        value is a bind parameter named after its filter (``values``)."""
+        given: dict[str, Any] = {k: (1 if isinstance(v, int) else "?") for k, v in self.values.items()}
+        return replace(self, **given)
+
+    @property
+    def values(self) -> dict[str, int | str]:
+        """The bind parameters' values: each given filter's but the status and a table kind."""
+        found = {k: v for k, v in asdict(self).items() if v is not None and k != "status"}
+        if self.eventType in _KINDS:
+            del found["eventType"]
+        return found
+
 
 def _session_filters(query: Select[*Columns], f: EventFilters, scope: Scope) -> Select[*Columns]:
     query = query.join(Proposal, Proposal.proposalId == BLSession.proposalId).where(scope.sessions())
     if f.session:
-        query = query.where(session_name == f.session)
+        query = query.where(session_name == bindparam("session"))
     if f.sessionId is not None:
-        query = query.where(BLSession.sessionId == f.sessionId)
+        query = query.where(BLSession.sessionId == bindparam("sessionId"))
     if f.proposal:
-        query = query.where(proposal_name == f.proposal)
+        query = query.where(proposal_name == bindparam("proposal"))
     if f.proposalId is not None:
-        query = query.where(BLSession.proposalId == f.proposalId)
+        query = query.where(BLSession.proposalId == bindparam("proposalId"))
     if f.beamLineName:
-        query = query.where(BLSession.beamLineName == f.beamLineName)
+        query = query.where(BLSession.beamLineName == bindparam("beamLineName"))
     return query
 
 
@@ -203,13 +219,13 @@ def _dc_query(f: EventFilters, scope: Scope) -> AnySelect:
     )
     query = _session_filters(query, f, scope)
     if f.dataCollectionId is not None:
-        query = query.where(DataCollection.dataCollectionId == f.dataCollectionId)
+        query = query.where(DataCollection.dataCollectionId == bindparam("dataCollectionId"))
     if per_dc:
-        query = query.where(DataCollectionGroup.dataCollectionGroupId == f.dataCollectionGroupId)
+        query = query.where(DataCollectionGroup.dataCollectionGroupId == bindparam("dataCollectionGroupId"))
     if f.blSampleId is not None:
-        query = query.where(DataCollectionGroup.blSampleId == f.blSampleId)
+        query = query.where(DataCollectionGroup.blSampleId == bindparam("blSampleId"))
     if f.proteinId is not None:
-        query = query.where(DataCollectionGroup.blSampleId.in_(_samples_of_protein(f.proteinId)))
+        query = query.where(DataCollectionGroup.blSampleId.in_(_samples_of_protein()))
     if f.status == "success":
         query = query.where(DataCollection.runStatus.like("%success%"))
     elif f.status == "failed":
@@ -232,7 +248,7 @@ def _dc_query(f: EventFilters, scope: Scope) -> AnySelect:
         )
         query = query.where(DataCollection.dataCollectionId.in_(with_problems))
     if f.eventType and f.eventType not in _KINDS:
-        query = query.where(DataCollectionGroup.experimentType == f.eventType)
+        query = query.where(DataCollectionGroup.experimentType == bindparam("eventType"))
     if per_dc:
         return query
     return query.group_by(
@@ -252,9 +268,9 @@ def _kind_query(kind: _Kind, f: EventFilters, scope: Scope) -> AnySelect:
     ).join(BLSession, BLSession.sessionId == kind.session)
     query = _session_filters(query, f, scope)
     if kind.sample is not None and f.blSampleId is not None:
-        query = query.where(kind.sample == f.blSampleId)
+        query = query.where(kind.sample == bindparam("blSampleId"))
     if kind.sample is not None and f.proteinId is not None:
-        query = query.where(kind.sample.in_(_samples_of_protein(f.proteinId)))
+        query = query.where(kind.sample.in_(_samples_of_protein()))
     if kind.name == ROBOT and f.status == "success":
         query = query.where(RobotAction.status.like("%success%"))
     elif kind.name == ROBOT and f.status == "failed":
@@ -262,11 +278,11 @@ def _kind_query(kind: _Kind, f: EventFilters, scope: Scope) -> AnySelect:
     return query
 
 
-def _samples_of_protein(protein_id: int) -> Select[Any]:
+def _samples_of_protein() -> Select[Any]:
     return (
         select(BLSample.blSampleId)
         .join(Crystal, Crystal.crystalId == BLSample.crystalId)
-        .where(Crystal.proteinId == protein_id)
+        .where(Crystal.proteinId == bindparam("proteinId"))
     )
 
 
@@ -281,21 +297,32 @@ async def get_events(
     spectrum or fault)."""
     if f.status == "processerror" and not schema.has_table("AutoProcProgramMessage"):
         return 0, []
-    parts = [_query(kind, f, scope) for kind in f.kinds]
-    if not parts:
+    if not f.kinds:
         return 0, []
-    index = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-    ordered = select(index).order_by(index.c.startTime.desc(), index.c.type, index.c.id.desc())
-    total, rows = await paged(db, ordered, page)
+    total, rows = await paged(db, _events(scope, f.shape), page, f.values)
     await _attach(db, schema, rows, per_group=f.dataCollectionGroupId is None)
     return total, rows
+
+
+@built_once
+def _events(scope: Scope, shape: EventFilters) -> AnySelect:
+    """Every kind's events these filters can match, newest first."""
+    parts = [_query(kind, shape, scope) for kind in shape.kinds]
+    index = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    return select(index).order_by(index.c.startTime.desc(), index.c.type, index.c.id.desc())
+
+
+@built_once
+def _items_of(kind: str) -> AnySelect:
+    table = _KINDS[kind]
+    return select(table.id, *table.item).where(table.id.in_(bindparam("ids", expanding=True)))
 
 
 async def _items(db: ReadSession, kind: _Kind, ids: list[int]) -> dict[int, dict[str, Any]]:
     if not ids:
         return {}
-    query = select(kind.id, *kind.item).where(kind.id.in_(ids))
-    return {r[kind.id.key]: dict(r) for r in (await db.execute(query)).mappings()}
+    rows = (await db.execute(_items_of(kind.name), {"ids": ids})).mappings()
+    return {r[kind.id.key]: dict(r) for r in rows}
 
 
 async def _attach(db: ReadSession, schema: SchemaInfo, rows: list[dict[str, Any]], per_group: bool) -> None:
@@ -315,19 +342,25 @@ async def _attach(db: ReadSession, schema: SchemaInfo, rows: list[dict[str, Any]
         row["Item"] = items[row["type"]].get(row["id"])
 
 
+#: the names of the sessions ``ids`` and of their proposals; the names of the samples ``ids``
+_SESSION_NAMES = (
+    select(BLSession.sessionId, session_name, proposal_name)
+    .join(Proposal, Proposal.proposalId == BLSession.proposalId)
+    .where(BLSession.sessionId.in_(bindparam("ids", expanding=True)))
+)
+_SAMPLE_NAMES = select(BLSample.blSampleId, BLSample.name).where(
+    BLSample.blSampleId.in_(bindparam("ids", expanding=True))
+)
+
+
 async def _names(db: ReadSession, session_ids: set[int], sample_ids: set[int]) -> dict[str, dict[int, Any]]:
-    sessions = {
-        r.sessionId: (r.session, r.proposal)
-        for r in await db.execute(
-            select(BLSession.sessionId, session_name, proposal_name)
-            .join(Proposal, Proposal.proposalId == BLSession.proposalId)
-            .where(BLSession.sessionId.in_(session_ids))
-        )
-    }
+    sessions: dict[int, Any] = {}
+    if session_ids:
+        found = await db.execute(_SESSION_NAMES, {"ids": sorted(session_ids)})
+        sessions = {r.sessionId: (r.session, r.proposal) for r in found}
     samples: dict[int, Any] = {}
     if sample_ids:
-        result = await db.execute(select(BLSample.blSampleId, BLSample.name).where(BLSample.blSampleId.in_(sample_ids)))
-        samples = dict(result.all())
+        samples = dict((await db.execute(_SAMPLE_NAMES, {"ids": sorted(sample_ids)})).all())
     return {"sessions": sessions, "samples": samples}
 
 
@@ -341,9 +374,9 @@ async def get_event_types(db: ReadSession, scope: Scope, f: EventFilters) -> lis
         ),
         DataCollectionGroup.experimentType.is_not(None),
     )
-    names = sorted({t for t in (await db.execute(types_query.distinct())).scalars() if t})
+    names = sorted({t for t in (await db.execute(types_query.distinct(), narrowed.values)).scalars() if t})
     types = [{"eventType": t, "eventTypeName": t} for t in names]
     for name in (k for k in narrowed.kinds if k != DC):
-        if await count(db, _kind_query(_KINDS[name], narrowed, scope).limit(1)):
+        if await count(db, _kind_query(_KINDS[name], narrowed, scope).limit(1), narrowed.values):
             types.append({"eventType": name, "eventTypeName": KIND_NAMES[name]})
     return types

@@ -47,9 +47,10 @@ COMMON_EXPERIMENT_KINDS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SchemaInfo:
-    """The live schema as far as the service cares: flavour, version, columns per mapped table."""
+    """The live schema as far as the service cares: flavour, version, columns per mapped table. Detected once per
+    database and compared by identity (a key of the statements built for it, ``relational.statements``)."""
 
     dialect: str
     flavour: str

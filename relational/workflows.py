@@ -3,7 +3,7 @@ collection group that ran the workflow."""
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, literal_column, select
+from sqlalchemy import ColumnElement, Integer, bindparam, literal_column, select
 
 from relational.common import Page, columns, paged, where_given
 from relational.db import ReadSession
@@ -60,24 +60,27 @@ async def get_step(db: ReadSession, scope: Scope, schema: SchemaInfo, step_id: i
     return dict(row) if row else None
 
 
+#: the workflow of each of the groups ``ids`` (built once: the statement keeps its compiled SQL)
+_OF_GROUPS = (
+    select(
+        DataCollectionGroup.dataCollectionGroupId,
+        Workflow.workflowId,
+        Workflow.comments,
+        Workflow.status,
+        Workflow.workflowTitle,
+        Workflow.workflowType,
+    )
+    .join(Workflow, Workflow.workflowId == WORKFLOW_OF_GROUP)
+    .where(DataCollectionGroup.dataCollectionGroupId.in_(bindparam("ids", expanding=True)))
+)
+
+
 async def workflows_of_groups(db: ReadSession, schema: SchemaInfo, group_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Per collection group (callers have scoped ``group_ids``), the workflow it ran, if any."""
     if not group_ids or not has_workflows(schema):
         return {}
-    query = (
-        select(
-            DataCollectionGroup.dataCollectionGroupId,
-            Workflow.workflowId,
-            Workflow.comments,
-            Workflow.status,
-            Workflow.workflowTitle,
-            Workflow.workflowType,
-        )
-        .join(Workflow, Workflow.workflowId == WORKFLOW_OF_GROUP)
-        .where(DataCollectionGroup.dataCollectionGroupId.in_(group_ids))
-    )
     found = {}
-    for row in (await db.execute(query)).mappings():
+    for row in (await db.execute(_OF_GROUPS, {"ids": group_ids})).mappings():
         workflow = dict(row)
         found[workflow.pop("dataCollectionGroupId")] = workflow
     return found
