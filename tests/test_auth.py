@@ -16,6 +16,7 @@ from app.auth import tokens
 from app.main import create_app
 from app.settings import Settings
 from relational.models import Permission, Person, UserGroup, UserGroupHasPermission, UserGroupHasPerson
+from schemas.errors import Unauthorized
 from tests.conftest import JWT_SECRET, Flavour, make_settings
 
 LOGIN = "/ispyb/api/v1/auth/login"
@@ -206,3 +207,15 @@ def test_hostile_claims_are_401(flavour: Flavour, claims: dict[str, object]) -> 
         r = flavour.client.get(route, headers=_signed(flavour, claims))
         assert r.status_code == 401, f"{claims} GET {route}: {r.status_code} {r.text[:200]}"
         assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_token_checked_once_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token's signature is checked once (kept per token), its expiry at every use; a bad one is never kept."""
+    token = tokens.issue(JWT_SECRET, "someone", 7, 1)
+    assert tokens.verify(JWT_SECRET, token) == ("someone", 7)
+    later = tokens.time() + 61
+    monkeypatch.setattr(tokens, "time", lambda: later)
+    with pytest.raises(Unauthorized, match="Token expired"):
+        tokens.verify(JWT_SECRET, token)
+    with pytest.raises(Unauthorized, match="Invalid token"):
+        tokens.verify("another-secret-another-secret-another", token)
