@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, select
 
 from relational import programs, screenings
 from relational.batches import Slice, by_ids, by_parent
@@ -24,6 +24,7 @@ from relational.models import (
 from relational.models.jobs import ProcessingJob
 from relational.programs import visible_dcs
 from relational.scope import Scope
+from relational.statements import built_once
 
 
 def _programs(where: ColumnElement[bool]) -> Select[Any]:
@@ -44,12 +45,9 @@ async def get_auto_integrations(
     db: ReadSession, scope: Scope, schema: SchemaInfo, page: Page, dataCollectionId: int | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
     """Programs that integrated visible collections, each with integrations → scaling → shells."""
-    integrated = select(AutoProcIntegration.autoProcProgramId).where(
-        AutoProcIntegration.dataCollectionId.in_(
-            visible_dcs(scope, None if dataCollectionId is None else [dataCollectionId])
-        )
-    )
-    total, programs = await paged(db, _programs(AutoProcProgram.autoProcProgramId.in_(integrated)), page)
+    one = dataCollectionId is not None
+    values = {"dataCollectionId": dataCollectionId} if one else {}
+    total, programs = await paged(db, _auto_integrations(scope, one), page, values)
     if not programs:
         return total, programs
     integrations = await _integrations(db, schema, [p["autoProcProgramId"] for p in programs], dataCollectionId)
@@ -57,6 +55,16 @@ async def get_auto_integrations(
         program["AutoProcIntegration"] = integrations.get(program["autoProcProgramId"], [])
     await _add_metadata(db, schema, programs)
     return total, programs
+
+
+@built_once
+def _auto_integrations(scope: Scope, one: bool) -> Select[Any]:
+    """Programs that integrated the visible collections (``one``: the collection ``dataCollectionId``)."""
+    dcs = visible_dcs(scope)
+    if one:
+        dcs = dcs.where(DataCollection.dataCollectionId == bindparam("dataCollectionId"))
+    integrated = select(AutoProcIntegration.autoProcProgramId).where(AutoProcIntegration.dataCollectionId.in_(dcs))
+    return _programs(AutoProcProgram.autoProcProgramId.in_(integrated))
 
 
 async def _add_metadata(db: ReadSession, schema: SchemaInfo, programs: list[dict[str, Any]]) -> None:
@@ -99,11 +107,9 @@ async def get_processings(
 _AUTO_PROC = [c.label(f"ap_{c.name}") for c in columns(AutoProc, "autoProcProgramId", "recordTimeStamp")]
 
 
-async def _integrations(
-    db: ReadSession, schema: SchemaInfo, program_ids: list[int], dataCollectionId: int | None
-) -> dict[int, list[dict[str, Any]]]:
-    """Per program, its integrations, each with its scaling links → scaling → AutoProc and shells
-    (one query down to AutoProc, one for the shells)."""
+@built_once
+def _integrations_of(one: bool) -> Select[Any]:
+    """Integrations of the programs ``ids`` (``one``: of the collection ``dataCollectionId``) down to AutoProc."""
     query = (
         select(
             AutoProcIntegration.autoProcIntegrationId,
@@ -124,12 +130,23 @@ async def _integrations(
         )
         .outerjoin(AutoProcScaling, AutoProcScaling.autoProcScalingId == AutoProcScalingHasInt.autoProcScalingId)
         .outerjoin(AutoProc, AutoProc.autoProcId == AutoProcScaling.autoProcId)
-        .where(AutoProcIntegration.autoProcProgramId.in_(program_ids))
+        .where(AutoProcIntegration.autoProcProgramId.in_(bindparam("ids", expanding=True)))
         .order_by(AutoProcIntegration.autoProcIntegrationId, AutoProcScalingHasInt.autoProcScaling_has_IntId)
     )
+    if one:
+        query = query.where(AutoProcIntegration.dataCollectionId == bindparam("dataCollectionId"))
+    return query
+
+
+async def _integrations(
+    db: ReadSession, schema: SchemaInfo, program_ids: list[int], dataCollectionId: int | None
+) -> dict[int, list[dict[str, Any]]]:
+    """Per program, its integrations, each with its scaling links → scaling → AutoProc and shells
+    (one query down to AutoProc, one for the shells)."""
+    values: dict[str, Any] = {"ids": program_ids}
     if dataCollectionId is not None:
-        query = query.where(AutoProcIntegration.dataCollectionId == dataCollectionId)
-    rows = (await db.execute(query)).mappings().all()
+        values["dataCollectionId"] = dataCollectionId
+    rows = (await db.execute(_integrations_of(dataCollectionId is not None), values)).mappings().all()
     stats = await _shells(db, schema, [r["autoProcScalingId"] for r in rows if r["autoProcScalingId"] is not None])
     integrations: dict[int, dict[str, Any]] = {}
     by_program: dict[int, list[dict[str, Any]]] = {}
@@ -169,23 +186,38 @@ def _shell_columns(schema: SchemaInfo) -> list[ColumnElement[Any]]:
     ]
 
 
+@built_once
+def _shells_of(schema: SchemaInfo) -> Select[Any]:
+    return (
+        select(*_shell_columns(schema))
+        .where(AutoProcScalingStatistics.autoProcScalingId.in_(bindparam("ids", expanding=True)))
+        .order_by(AutoProcScalingStatistics.autoProcScalingStatisticsId)
+    )
+
+
 async def _shells(db: ReadSession, schema: SchemaInfo, scaling_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """Per scaling, its statistics shells (overall / innerShell / outerShell)."""
     if not scaling_ids:
         return {}
-    query = select(*_shell_columns(schema)).where(AutoProcScalingStatistics.autoProcScalingId.in_(scaling_ids))
     stats: dict[int, list[dict[str, Any]]] = {}
-    for r in (await db.execute(query.order_by(AutoProcScalingStatistics.autoProcScalingStatisticsId))).mappings():
+    for r in (await db.execute(_shells_of(schema), {"ids": scaling_ids})).mappings():
         stats.setdefault(r["autoProcScalingId"], []).append(dict(r))
     return stats
+
+
+#: the messages of the programs ``ids``
+_MESSAGES = (
+    select(*columns(AutoProcProgramMessage))
+    .where(AutoProcProgramMessage.autoProcProgramId.in_(bindparam("ids", expanding=True)))
+    .order_by(AutoProcProgramMessage.autoProcProgramMessageId)
+)
 
 
 async def _messages(db: ReadSession, schema: SchemaInfo, program_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     if not schema.has_table("AutoProcProgramMessage"):
         return {}
-    query = select(*columns(AutoProcProgramMessage)).where(AutoProcProgramMessage.autoProcProgramId.in_(program_ids))
     out: dict[int, list[dict[str, Any]]] = {}
-    for r in (await db.execute(query.order_by(AutoProcProgramMessage.autoProcProgramMessageId))).mappings():
+    for r in (await db.execute(_MESSAGES, {"ids": program_ids})).mappings():
         out.setdefault(r["autoProcProgramId"], []).append(dict(r))
     return out
 

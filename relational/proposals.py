@@ -3,13 +3,14 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, distinct, func, or_, select
+from sqlalchemy import ColumnElement, String, bindparam, case, distinct, func, or_, select
 
 from relational.batches import by_ids
-from relational.common import AnySelect, Page, paged, proposal_name, where_given
+from relational.common import AnySelect, Page, paged, proposal_name
 from relational.db import ReadSession
 from relational.models import BLSession, Proposal, ProposalHasPerson
 from relational.scope import Scope
+from relational.statements import built_once
 from schemas.options import BeamLineGroup, ui_groups
 
 
@@ -36,40 +37,54 @@ async def get_proposals(
 ) -> tuple[int, list[dict[str, Any]]]:
     """Visible proposals, newest first (with ``search``, the proposal named exactly so first), each with
     ``persons``, ``sessions`` and ``beamLines``. Code, number and title are never null (``""``), as MXCuBE needs."""
-    query = _visible(scope)
-    query = where_given(query, (Proposal.proposalId, proposal_id), (proposal_name, proposal or None))
-    order: list[ColumnElement[Any]] = [Proposal.proposalId.desc()]
+    given = {"proposalId": proposal_id, "proposal": proposal or None, "search": search or None}
+    values = {k: v for k, v in given.items() if v is not None}
     if search:
-        like = f"%{search}%"
+        values["like"] = f"%{search}%"
+    total, rows = await paged(db, _proposals(scope, frozenset(given.keys() & values.keys())), page, values)
+    await _add_counts(db, rows, groups)
+    return total, rows
+
+
+@built_once
+def _proposals(scope: Scope, given: frozenset[str]) -> AnySelect:
+    """The visible proposals, newest first, narrowed by the filters ``given`` (bind parameters of their names;
+    ``search`` with ``like``, its pattern)."""
+    query = _visible(scope)
+    if "proposalId" in given:
+        query = query.where(Proposal.proposalId == bindparam("proposalId"))
+    if "proposal" in given:
+        query = query.where(proposal_name == bindparam("proposal"))
+    order: list[ColumnElement[Any]] = [Proposal.proposalId.desc()]
+    if "search" in given:
+        like, search = bindparam("like", type_=String()), bindparam("search", type_=String())
         on_beamline = select(BLSession.proposalId).where(BLSession.beamLineName.like(search))
         query = query.where(
             or_(Proposal.title.like(like), proposal_name.like(like), Proposal.proposalId.in_(on_beamline))
         )
         order.insert(0, case((proposal_name == search, 0), else_=1))
-    query = query.order_by(*order)
-    total, rows = await paged(db, query, page)
-    await _add_counts(db, rows, groups)
-    return total, rows
+    return query.order_by(*order)
+
+
+#: per proposal ``ids``: how many people are on it; each of its sessions' beamline
+_PERSONS = (
+    select(ProposalHasPerson.proposalId, func.count(distinct(ProposalHasPerson.personId)))
+    .where(ProposalHasPerson.proposalId.in_(bindparam("ids", expanding=True)))
+    .group_by(ProposalHasPerson.proposalId)
+)
+_SESSIONS = select(BLSession.proposalId, BLSession.beamLineName).where(
+    BLSession.proposalId.in_(bindparam("ids", expanding=True))
+)
 
 
 async def _add_counts(db: ReadSession, rows: Sequence[dict[str, Any]], groups: Sequence[BeamLineGroup]) -> None:
     ids = [r["proposalId"] for r in rows]
     if not ids:
         return
-    persons = dict(
-        (
-            await db.execute(
-                select(ProposalHasPerson.proposalId, func.count(distinct(ProposalHasPerson.personId)))
-                .where(ProposalHasPerson.proposalId.in_(ids))
-                .group_by(ProposalHasPerson.proposalId)
-            )
-        ).all()
-    )
+    persons = dict((await db.execute(_PERSONS, {"ids": ids})).all())
     sessions: dict[int, int] = {}
     beamlines: dict[int, set[str]] = {}
-    for pid, beamline in await db.execute(
-        select(BLSession.proposalId, BLSession.beamLineName).where(BLSession.proposalId.in_(ids))
-    ):
+    for pid, beamline in await db.execute(_SESSIONS, {"ids": ids}):
         sessions[pid] = sessions.get(pid, 0) + 1
         if beamline:
             beamlines.setdefault(pid, set()).add(beamline)

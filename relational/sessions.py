@@ -2,10 +2,11 @@
 
 import time
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import extract, func, or_, select
+from sqlalchemy import Integer, bindparam, extract, func, or_, select
 
 from relational.batches import Slice, by_ids, by_parent
 from relational.common import AnySelect, Page, paged, proposal_name, session_name
@@ -13,6 +14,7 @@ from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import BLSession, DataCollection, DataCollectionGroup, Proposal, SessionHasPerson, SessionType
 from relational.scope import Scope
+from relational.statements import built_once
 from schemas.options import BeamLineGroup, ui_groups
 from schemas.times import local_now
 
@@ -69,6 +71,44 @@ def _visible(scope: Scope, schema: SchemaInfo) -> AnySelect:
     )
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What shapes a session list: the filters given (bind parameters of their names), the flags."""
+
+    given: frozenset[str]
+    scheduled: bool
+    upcoming: bool
+    previous: bool
+
+
+@built_once
+def _sessions(scope: Scope, schema: SchemaInfo, shape: _Shape) -> AnySelect:
+    query = _visible(scope, schema)
+    given = shape.given
+    if "sessionId" in given:
+        query = query.where(BLSession.sessionId == bindparam("sessionId"))
+    if "proposal" in given:
+        query = query.where(proposal_name == bindparam("proposal"))
+    if "beamLineNames" in given:
+        query = query.where(BLSession.beamLineName.in_(bindparam("beamLineNames", expanding=True)))
+    if shape.scheduled:
+        query = query.where(BLSession.scheduled.is_(True))
+    if "sessionType" in given:
+        typed = select(SessionType.sessionId).where(SessionType.typeName == bindparam("sessionType"))
+        query = query.where(BLSession.sessionId.in_(typed))
+    for part in ("year", "month"):
+        if part in given:
+            on = bindparam(part, type_=Integer())
+            query = query.where(or_(extract(part, BLSession.startDate) == on, extract(part, BLSession.endDate) == on))
+    if "dayStart" in given:
+        query = query.where(BLSession.startDate < bindparam("dayEnd"), BLSession.endDate >= bindparam("dayStart"))
+    if shape.upcoming:
+        return query.where(BLSession.endDate >= bindparam("now")).order_by(BLSession.startDate, BLSession.sessionId)
+    if shape.previous:
+        query = query.where(BLSession.endDate < bindparam("now"))
+    return query.order_by(BLSession.startDate.desc(), BLSession.sessionId.desc())
+
+
 async def get_sessions(
     db: ReadSession,
     scope: Scope,
@@ -92,39 +132,44 @@ async def get_sessions(
     (collection counts of finished sessions come from ``counts`` when it holds them). ``year``/``month``: sessions
     starting or ending then; ``day``: sessions running on that day (MXCuBE looks for today's session so)."""
     now = local_now()
-    query = _visible(scope, schema)
-    if sessionId is not None:
-        query = query.where(BLSession.sessionId == sessionId)
-    if proposal:
-        query = query.where(proposal_name == proposal)
-    if beamLineNames is not None:
-        query = query.where(BLSession.beamLineName.in_(beamLineNames))
-    if scheduled:
-        query = query.where(BLSession.scheduled.is_(True))
-    if sessionType:
-        query = query.where(
-            BLSession.sessionId.in_(select(SessionType.sessionId).where(SessionType.typeName == sessionType))
-        )
-    if year and day is None:
-        query = query.where(
-            or_(extract("year", BLSession.startDate) == year, extract("year", BLSession.endDate) == year)
-        )
-    if month and day is None:
-        query = query.where(
-            or_(extract("month", BLSession.startDate) == month, extract("month", BLSession.endDate) == month)
-        )
+    given: dict[str, Any] = {
+        "sessionId": sessionId,
+        "proposal": proposal or None,
+        "beamLineNames": None if beamLineNames is None else list(beamLineNames),
+        "sessionType": sessionType or None,
+        "year": year if year and day is None else None,
+        "month": month if month and day is None else None,
+    }
+    values = {k: v for k, v in given.items() if v is not None}
     if day is not None:
-        midnight = datetime.combine(day, datetime.min.time())
-        query = query.where(BLSession.startDate < midnight + timedelta(days=1), BLSession.endDate >= midnight)
-    if upcoming:
-        query = query.where(BLSession.endDate >= now).order_by(BLSession.startDate, BLSession.sessionId)
-    else:
-        if previous:
-            query = query.where(BLSession.endDate < now)
-        query = query.order_by(BLSession.startDate.desc(), BLSession.sessionId.desc())
-    total, rows = await paged(db, query, page)
+        values["dayStart"] = datetime.combine(day, datetime.min.time())
+        values["dayEnd"] = values["dayStart"] + timedelta(days=1)
+    if upcoming or previous:
+        values["now"] = now
+    shape = _Shape(frozenset(values), bool(scheduled), upcoming, previous)
+    total, rows = await paged(db, _sessions(scope, schema, shape), page, values)
     await _add_metadata(db, rows, now, groups, counts)
     return total, rows
+
+
+#: per session ``ids``: its data collections, its people, its types
+_DC_COUNTS = (
+    select(DataCollectionGroup.sessionId, func.count(DataCollection.dataCollectionId))
+    .join(DataCollection, DataCollection.dataCollectionGroupId == DataCollectionGroup.dataCollectionGroupId)
+    .where(DataCollectionGroup.sessionId.in_(bindparam("ids", expanding=True)))
+    .group_by(DataCollectionGroup.sessionId)
+)
+_PERSONS = (
+    select(SessionHasPerson.sessionId, func.count(SessionHasPerson.personId))
+    .where(SessionHasPerson.sessionId.in_(bindparam("ids", expanding=True)))
+    .group_by(SessionHasPerson.sessionId)
+)
+_TYPES = (
+    select(SessionType.sessionId, SessionType.typeName)
+    .where(SessionType.sessionId.in_(bindparam("ids", expanding=True)))
+    .distinct()
+    .order_by(SessionType.typeName)
+)
 
 
 async def _dc_counts(
@@ -135,16 +180,7 @@ async def _dc_counts(
     missing = [r["sessionId"] for r in rows if r["sessionId"] not in known]
     if not missing:
         return known
-    counted = dict(
-        (
-            await db.execute(
-                select(DataCollectionGroup.sessionId, func.count(DataCollection.dataCollectionId))
-                .join(DataCollection, DataCollection.dataCollectionGroupId == DataCollectionGroup.dataCollectionGroupId)
-                .where(DataCollectionGroup.sessionId.in_(missing))
-                .group_by(DataCollectionGroup.sessionId)
-            )
-        ).all()
-    )
+    counted = dict((await db.execute(_DC_COUNTS, {"ids": missing})).all())
     fresh = {sid: counted.get(sid, 0) for sid in missing}
     if cache:
         cache.put({sid: n for sid, n in fresh.items() if sid in finished})
@@ -162,22 +198,9 @@ async def _add_metadata(
     if not ids:
         return
     dcs = await _dc_counts(db, rows, now, counts)
-    persons = dict(
-        (
-            await db.execute(
-                select(SessionHasPerson.sessionId, func.count(SessionHasPerson.personId))
-                .where(SessionHasPerson.sessionId.in_(ids))
-                .group_by(SessionHasPerson.sessionId)
-            )
-        ).all()
-    )
+    persons = dict((await db.execute(_PERSONS, {"ids": ids})).all())
     types: dict[int, list[str]] = {}
-    for sid, name in await db.execute(
-        select(SessionType.sessionId, SessionType.typeName)
-        .where(SessionType.sessionId.in_(ids))
-        .distinct()
-        .order_by(SessionType.typeName)
-    ):
+    for sid, name in await db.execute(_TYPES, {"ids": ids}):
         types.setdefault(sid, []).append(name)
     for row in rows:
         start, end, sid = row["startDate"], row["endDate"], row["sessionId"]
