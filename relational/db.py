@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic
 from typing import Any, NoReturn, Protocol, TypeVar, TypeVarTuple, overload
 
 from aiomysql import Connection
@@ -12,7 +13,7 @@ from pymysql.err import OperationalError
 from sqlalchemy import Connection as SyncConnection
 from sqlalchemy import Engine, Executable, Result, ScalarResult, event, text
 from sqlalchemy.engine import ExceptionContext, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -75,6 +76,13 @@ class _TimedConnection(Connection):  # type: ignore[misc]  # aiomysql has no typ
         return data
 
 
+    async def rollback(self) -> None:
+        """Nothing to roll back in autocommit (the read pool's mode: its sessions run SELECTs only), so no
+        round trip; otherwise the driver's ROLLBACK."""
+        if not self.autocommit_mode:
+            await super().rollback()
+
+
 async def _connect(timeouts: Timeouts, params: dict[str, Any]) -> Connection:
     """What ``aiomysql.connect`` does, with the connect timeout over the greeting and login too (aiomysql's
     own covers the TCP handshake only)."""
@@ -102,11 +110,18 @@ class _Pool(AsyncAdaptedQueuePool):
             raise DatabaseUnavailable("Every database connection is busy; try again shortly") from None
 
 
+#: seconds a pooled read connection may sit unused before its next checkout pings it
+READ_IDLE_PING = 2.0
+
+
 def create_engine(
-    url: str, pool_size: int = 10, pool_recycle: int = 3600, timeouts: Timeouts = Timeouts()
+    url: str, pool_size: int = 10, pool_recycle: int = 3600, timeouts: Timeouts = Timeouts(), reads: bool = False
 ) -> AsyncEngine:
-    """An async engine; MariaDB keeps its default isolation, pings and recycles pooled connections, and every
-    wait on it is bounded by ``timeouts``."""
+    """An async engine; every wait on MariaDB is bounded by ``timeouts`` and pooled connections are recycled.
+    Writes keep MariaDB's default isolation and ping each connection at checkout. ``reads``: connections in
+    autocommit (each SELECT reads the latest committed rows, so nothing is rolled back when a connection goes back
+    to the pool) that are pinged only after ``READ_IDLE_PING`` seconds unused: a busy worker's read is its queries'
+    round trips and no more."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -124,16 +139,34 @@ def create_engine(
         url,
         async_creator=connect,
         poolclass=_Pool,
-        pool_pre_ping=True,
+        pool_pre_ping=not reads,
         pool_recycle=pool_recycle,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=timeouts.pool,
+        **({"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None} if reads else {}),
     )
+    if reads:
+        event.listen(engine.sync_engine, "checkin", _note_use)
+        event.listen(engine.sync_engine, "checkout", _ping_if_idle)
     event.listen(engine.sync_engine, "handle_error", _client_value_error)
     event.listen(engine.sync_engine, "handle_error", _unreachable)
     event.listen(engine.sync_engine, "handle_error", _contended)
     return engine
+
+
+def _note_use(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info["used"] = monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """A connection unused for ``READ_IDLE_PING`` seconds is pinged; a dead one is replaced by the pool."""
+    if monotonic() - record.info.get("used", 0.0) < READ_IDLE_PING:
+        return
+    try:
+        dbapi_connection.ping(False)
+    except Exception as exc:  # the driver's error for a connection the server dropped
+        raise DisconnectionError(f"a pooled read connection did not answer its ping: {exc}") from exc
 
 
 #: MariaDB errors of a server that cannot serve us now (besides SQLAlchemy's disconnects): unreachable, gone or
@@ -223,6 +256,10 @@ class Database:
         self, url: str, pool_size: int = 10, pool_recycle: int = 3600, timeouts: Timeouts = Timeouts()
     ) -> None:
         self.engine = create_engine(url, pool_size, pool_recycle, timeouts)
+        #: the read sessions' pool (``create_engine(reads=True)``); SQLite's single file has the one engine
+        self.read_engine = self.engine
+        if self.engine.dialect.name != "sqlite":
+            self.read_engine = create_engine(url, pool_size, pool_recycle, timeouts, reads=True)
         self.bind(None)
         self.schema: SchemaInfo | None = None
 
@@ -232,6 +269,7 @@ class Database:
         commit releases a savepoint of it (so a read session closing after a write in the same request undoes
         nothing)."""
         bind = self.engine if connection is None else connection
+        read_bind = self.read_engine if connection is None else connection
         self.sessions = async_sessionmaker(
             bind, expire_on_commit=False, autoflush=False, join_transaction_mode="rollback_only"
         )
@@ -239,7 +277,11 @@ class Database:
             bind, class_=WriteSession, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
         self.read_sessions = async_sessionmaker(
-            bind, class_=ReadOnlySession, expire_on_commit=False, autoflush=False, join_transaction_mode="rollback_only"
+            read_bind,
+            class_=ReadOnlySession,
+            expire_on_commit=False,
+            autoflush=False,
+            join_transaction_mode="rollback_only",
         )
 
     async def start(self) -> SchemaInfo:
@@ -265,6 +307,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
 class ReadSession(Protocol):

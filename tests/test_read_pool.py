@@ -1,0 +1,79 @@
+"""The read pool (relational/db.py, ``create_engine(reads=True)``): connections in autocommit that go back to the
+pool with no round trip, each SELECT reading the latest committed rows, pinged only after a spell unused."""
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+
+import pymysql
+import pytest
+from sqlalchemy import column, func, literal_column, select, table
+
+from relational import db as relational_db
+from relational.db import Database, DatabaseUnavailable
+from tests.conftest import MARIADB, mariadb
+
+COUNTER = table("counter", column("n"))
+
+
+@pytest.fixture
+def database_name() -> Iterator[str]:
+    name = f"ispyb_readpool_{uuid.uuid4().hex[:8]}"
+    mariadb(
+        "-e",
+        f"CREATE DATABASE `{name}`; CREATE TABLE `{name}`.counter (n INT); INSERT INTO `{name}`.counter VALUES (1)",
+    )
+    yield name
+    mariadb("-e", f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def _server() -> pymysql.Connection:
+    return pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
+
+
+def test_a_read_sees_each_commit_and_leaves_no_transaction_open(database_name: str) -> None:
+    async def run() -> None:
+        database = Database(f"{MARIADB}/{database_name}")
+        try:
+            async with database.read_sessions() as db:
+                assert (await db.execute(select(func.sum(COUNTER.c.n)))).scalar_one() == 1
+                with _server() as other:
+                    other.cursor().execute(f"INSERT INTO `{database_name}`.counter VALUES (2)")
+                assert (await db.execute(select(func.sum(COUNTER.c.n)))).scalar_one() == 3  # not a snapshot
+                in_transaction: int = (await db.execute(select(literal_column("@@in_transaction")))).scalar_one()
+                assert in_transaction == 0
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+
+
+def test_a_connection_dropped_while_idle_is_replaced_at_its_next_checkout(
+    database_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unused for READ_IDLE_PING seconds, a pooled connection is pinged at checkout, and one the server dropped is
+    replaced; used more recently than that, it is not pinged, and a dropped one fails that request with a 503."""
+
+    async def connection_id(database: Database) -> int:
+        async with database.read_sessions() as db:
+            return int((await db.execute(select(func.connection_id()))).scalar_one())
+
+    async def run() -> None:
+        database = Database(f"{MARIADB}/{database_name}", pool_size=1)
+        try:
+            monkeypatch.setattr(relational_db, "READ_IDLE_PING", 0.0)
+            first = await connection_id(database)
+            with _server() as other:
+                other.cursor().execute(f"KILL CONNECTION {first}")
+            second = await connection_id(database)
+            assert second != first  # the ping found it dead: the pool opened another
+            monkeypatch.setattr(relational_db, "READ_IDLE_PING", 3600.0)
+            with _server() as other:
+                other.cursor().execute(f"KILL CONNECTION {second}")
+            with pytest.raises(DatabaseUnavailable):
+                await connection_id(database)
+            assert await connection_id(database) not in (first, second)  # and the pool recovers at once
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
