@@ -42,13 +42,17 @@ DocumentsDep = Annotated[DocumentStore, Depends(get_documents)]
 
 
 async def read_session(state: StateDep) -> AsyncIterator[ReadSession]:
-    """A session for reads that refuses every write (``ReadOnlySession``); closing it hands the connection back to
-    the pool, whose reset-on-return rolls the transaction back (one round trip, not two)."""
+    """A session for reads that refuses every write (``ReadOnlySession``) on the read pool (autocommit: closing it
+    hands the connection back with no round trip)."""
     async with state.database.read_sessions() as session:
         yield session
 
 
-ReadSessionDep = Annotated[ReadSession, Depends(read_session)]
+#: closed when the handler returns, so its connection goes back to the pool before the answer is serialised and
+#: sent (a pool smaller than the requests in flight then serves them in turn instead of starving some)
+ReadSessionDep = Annotated[ReadSession, Depends(read_session, scope="function")]
+#: open until the answer is sent: for an answer streamed from the database (the exports)
+StreamingReadSessionDep = Annotated[ReadSession, Depends(read_session)]
 
 
 Settled = Callable[[bool], Awaitable[None]]

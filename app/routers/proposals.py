@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from app.deps import DocumentsDep, IdentityDep, PageDep, ReadSessionDep, StateDep
+from app.deps import DocumentsDep, IdentityDep, PageDep, ReadSessionDep, StateDep, StreamingReadSessionDep
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
 from app.routers.lists import listed
 from app.routers.params import IdFilter, ProposalName
@@ -47,7 +47,7 @@ async def get_proposal(proposal: ProposalDep) -> dict[str, object]:
 async def export_results(
     proposal: ProposalName,
     identity: IdentityDep,
-    db: ReadSessionDep,
+    db: StreamingReadSessionDep,
     documents: DocumentsDep,
     format: exports.ExportFormat = exports.ExportFormat.csv,
 ) -> StreamingResponse:

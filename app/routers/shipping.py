@@ -6,7 +6,16 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
-from app.deps import DocumentsDep, IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep, WriteSessionDep
+from app.deps import (
+    DocumentsDep,
+    IdentityDep,
+    PageDep,
+    ReadSessionDep,
+    SchemaDep,
+    StateDep,
+    StreamingReadSessionDep,
+    WriteSessionDep,
+)
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
 from app.routers.lists import listed
 from app.routers.params import MAX_ID, PROPOSAL_PATTERN, Id
@@ -170,7 +179,7 @@ async def get_manifest(
 async def export_results(
     shippingId: Id,
     identity: IdentityDep,
-    db: ReadSessionDep,
+    db: StreamingReadSessionDep,
     documents: DocumentsDep,
     format: exports.ExportFormat = exports.ExportFormat.csv,
 ) -> StreamingResponse:
