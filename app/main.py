@@ -65,7 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             allow_credentials=True,
         )
-    app.include_router(api())
+    for router in api():
+        app.include_router(router, prefix=PREFIX)
     app.include_router(dashboard.router)
     return app
 

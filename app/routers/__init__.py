@@ -35,22 +35,32 @@ from app.routers import (
 PREFIX = "/ispyb/api/v1"
 
 
-def api() -> APIRouter:
-    """Every API route under ``PREFIX`` (the dashboard page is outside it: ``app.routers.dashboard``)."""
+def api() -> list[APIRouter]:
+    """Every API router, each to be included under ``PREFIX`` (the dashboard page is outside it:
+    ``app.routers.dashboard``). Included one by one on the application rather than nested in one router: a request
+    is matched against each route in turn, and a level of nesting costs FastAPI a pass over every route of it;
+    the routes read most come first."""
     from app.graphql import router as graphql  # here: app.graphql's modules import app.routers.params
 
-    router = APIRouter(prefix=PREFIX)
-    for module in (health, auth, user, options, admin, persons, proposals, sessions, events):
-        router.include_router(module.router)
     # the fixed /datacollections/images/... paths before the /{dataCollectionId} route would swallow them
-    for module in (datacollection_images, datacollections, processings, stats, data):
-        router.include_router(module.router)
-    for sub in (shipping.router, dewars.router, dewars.registry, containers.router):
-        router.include_router(sub)
-    for sub in (results.router, results.metric_router, results.kind_router, metric_stats.router, query.router):
-        router.include_router(sub)
-    for sub in (samples.router, samples.proteins, samples.contacts):
-        router.include_router(sub)
-    for module in (beamline_setups, detectors, images, api_keys, userportalsync, logbook, graphql):
-        router.include_router(module.router)
-    return router
+    hot = [datacollection_images.router, datacollections.router, events.router, processings.router]
+    hot += [sessions.router, proposals.router, health.router, auth.router, user.router]
+    rest = [options, admin, persons, stats, data, beamline_setups, detectors, images, api_keys, userportalsync]
+    return [
+        *hot,
+        *(module.router for module in rest),
+        shipping.router,
+        dewars.router,
+        dewars.registry,
+        containers.router,
+        results.router,
+        results.metric_router,
+        results.kind_router,
+        metric_stats.router,
+        query.router,
+        samples.router,
+        samples.proteins,
+        samples.contacts,
+        logbook.router,
+        graphql.router,
+    ]
