@@ -77,6 +77,8 @@ async def available(state: "AppState", stored: Sequence[str | None]) -> list[boo
                 found.append(False)
         return found
 
+    if not state.settings.data_roots or not any(stored):  # nothing could be served: no file-thread call
+        return [False] * len(stored)
     try:
         return await state.files.run(each, stored)
     except FilesUnavailable:
