@@ -103,14 +103,21 @@ class Identity:
     apiKeyId: str | None = None
 
 
-async def standing_of(state: AppState, db: ReadSession, person_id: int, fresh: bool = False) -> Standing | None:
+async def standing_of(
+    state: AppState, db: ReadSession | None, person_id: int, fresh: bool = False
+) -> Standing | None:
     """A person's login and permissions (None: no such person), re-read from the database once the cached copy
-    is older than the setting, or at once when ``fresh``. A person's absence is cached like their permissions."""
+    is older than the setting, or at once when ``fresh``. A person's absence is cached like their permissions.
+    Read with ``db``, or with None on a session of its own opened only when the cache does not answer."""
     now = monotonic()
     cached = state.permissions.get(person_id)
     if cached and cached[0] > now and not fresh:
         return cached[1]
-    found = await people.standing(db, person_id)
+    if db is None:
+        async with state.database.read_sessions() as own:
+            found = await people.standing(own, person_id)
+    else:
+        found = await people.standing(db, person_id)
     state.permissions[person_id] = (now + state.settings.permission_cache_seconds, found)
     return found
 
@@ -120,29 +127,29 @@ _bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/logi
 
 async def current_identity(
     state: StateDep,
-    db: ReadSessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     request: Request,
 ) -> Identity:
-    """The caller, from ``Authorization: Bearer`` (a token or an API key); 401 with the reason otherwise."""
+    """The caller, from ``Authorization: Bearer`` (a token or an API key); 401 with the reason otherwise. No
+    database session of the request's: the cache of people's standing answers most requests."""
     if credentials is None:
         header = request.headers.get("Authorization")
         raise Unauthorized("No token provided" if not header else "Authorization header must be `Bearer <token>`")
     if api_keys.is_key(credentials.credentials):
-        return await key_identity(state, db, credentials.credentials)
+        return await key_identity(state, credentials.credentials)
     login, person_id = tokens.verify(state.settings.jwt_secret, credentials.credentials)
-    found = await standing_of(state, db, person_id)
+    found = await standing_of(state, None, person_id)
     if found is None or (found.login or "").casefold() != login.casefold():
         raise Unauthorized("The token's person no longer exists, please log in again")
     scope = scope_for(state.settings, person_id, found.permissions)
     return Identity(login=login, personId=person_id, permissions=found.permissions, scope=scope)
 
 
-async def key_identity(state: AppState, db: ReadSession, bearer: str) -> Identity:
+async def key_identity(state: AppState, bearer: str) -> Identity:
     """An API key's caller: its person, with the key's permissions that the person still holds."""
     s = state.settings
     key = await api_keys.check(state.documents, state.api_keys, s, bearer)
-    found = await standing_of(state, db, key.personId)
+    found = await standing_of(state, None, key.personId)
     if found is None or found.login is None or found.login.casefold() != key.login.casefold():
         raise Unauthorized(f"API key `{key.name}`: its person `{key.login}` no longer exists")
     permissions = [p for p in key.permissions if p in found.permissions]
