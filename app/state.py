@@ -6,6 +6,7 @@ from app.auth.api_keys import KeyCache
 from app.auth.plugins import LoginPlugin
 from app.files.pool import FilePool
 from app.settings import Settings
+from documents.metrics import SummaryCache
 from documents.store import DocumentStore
 from relational.db import Database, Timeouts
 from relational.people import Standing
@@ -24,6 +25,8 @@ class AppState:
     permissions: dict[int, tuple[float, Standing | None]] = field(default_factory=dict)
     #: API keys as last read from the document store, for ``permission_cache_seconds``
     api_keys: KeyCache = field(default_factory=KeyCache)
+    #: per-kind metric summaries of collections, kept while their session's metric version holds
+    metric_summaries: SummaryCache = field(default_factory=SummaryCache)
     #: the file-system threads (``app.files``), bounded by ``file_timeout``; the lifespan closes them
     files: FilePool = field(init=False)
 

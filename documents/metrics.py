@@ -1,9 +1,12 @@
 """Metrics (collection ``metrics``): one document per measured item, typed by kind, numbers as numbers."""
 
+from collections import OrderedDict
 from collections.abc import Sequence
+from copy import deepcopy
+from time import monotonic
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -24,20 +27,62 @@ def out(doc: dict[str, Any]) -> dict[str, Any]:
 @guarded
 async def insert(db: Db, docs: list[dict[str, Any]]) -> tuple[int, set[int], dict[int, str]]:
     """Insert a batch, unordered: (stored, positions already stored under their key, positions refused → why).
-    A refused document never stops the others."""
+    A refused document never stops the others. Then the batch's sessions are marked changed (``changed``)."""
     if not docs:
         return 0, set(), {}
+    duplicates: set[int] = set()
+    refused: dict[int, str] = {}
     try:
         result = await db.metrics.with_options(write_concern=DURABLE).insert_many(docs, ordered=False)
-        return len(result.inserted_ids), set(), {}
+        stored = len(result.inserted_ids)
     except BulkWriteError as exc:
-        duplicates, refused = set(), {}
+        stored = int(exc.details.get("nInserted", 0))
         for error in exc.details.get("writeErrors", []):
             if error.get("code") == DUPLICATE_KEY:
                 duplicates.add(error["index"])
             else:
                 refused[error["index"]] = str(error.get("errmsg", "refused by the document store"))
-        return int(exc.details.get("nInserted", 0)), duplicates, refused
+    await changed(db, {d["sessionId"] for d in docs if d.get("sessionId") is not None})
+    return stored, duplicates, refused
+
+
+async def changed(db: Db, session_ids: set[int]) -> None:
+    """Bump the metric version of these sessions (``metric_versions``, one document per session): a summary
+    kept by any worker for one of their collections is stale from then on. Bumped after the metrics are stored
+    (a reader between the two keeps its summary until the bump), and again when a retried upload finds them."""
+    if session_ids:
+        bumps = [UpdateOne({"_id": sid}, {"$inc": {"v": 1}}, upsert=True) for sid in sorted(session_ids)]
+        await db.metric_versions.with_options(write_concern=DURABLE).bulk_write(bumps, ordered=False)
+
+
+@guarded
+async def version(db: Db, session_id: int) -> int:
+    """The metric version of a session (0: no metric stored yet)."""
+    found = await db.metric_versions.find_one({"_id": session_id})
+    return int(found["v"]) if found else 0
+
+
+class SummaryCache:
+    """Per-kind metric summaries of collections, kept by one worker under their session's metric version (so any
+    worker's ingest makes them stale at once) and ``ttl`` seconds at most (a bump lost to a crash between storing
+    and bumping heals then); ``size`` collections at most, the least recently used dropped first."""
+
+    def __init__(self, ttl: float = 60.0, size: int = 10_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._kept: OrderedDict[int, tuple[float, int, list[dict[str, Any]]]] = OrderedDict()
+
+    def get(self, dc_id: int, version: int) -> list[dict[str, Any]] | None:
+        kept = self._kept.get(dc_id)
+        if kept is None or kept[1] != version or kept[0] < monotonic():
+            return None
+        self._kept.move_to_end(dc_id)
+        return kept[2]
+
+    def put(self, dc_id: int, version: int, summaries: list[dict[str, Any]]) -> None:
+        self._kept[dc_id] = (monotonic() + self.ttl, version, summaries)
+        self._kept.move_to_end(dc_id)
+        while len(self._kept) > self.size:
+            self._kept.popitem(last=False)
 
 
 @guarded
@@ -67,10 +112,17 @@ async def find(
     return *await count(db.metrics, query, count_ms, skip + len(rows)), rows
 
 
-async def summaries(db: Db, dc_id: int) -> list[dict[str, Any]]:
+@guarded
+async def summaries(db: Db, dc_id: int, session_id: int, cache: SummaryCache) -> list[dict[str, Any]]:
     """Per kind of a data collection's metrics: how many, and per numeric field its count, mean and median
-    (``batched.metric_summaries`` of the one collection, whose reach the caller's SQL read has checked)."""
-    return (await batched.metric_summaries(db, {}, [dc_id]))[dc_id]
+    (``batched.metric_summaries`` of the one collection, whose reach the caller's SQL read has checked), from
+    ``cache`` while its session's metric version holds: one small read instead of every metric."""
+    current = await version(db, session_id)
+    kept = cache.get(dc_id, current)
+    if kept is None:
+        kept = (await batched.metric_summaries(db, {}, [dc_id]))[dc_id]
+        cache.put(dc_id, current, kept)
+    return deepcopy(kept)
 
 
 @guarded

@@ -177,6 +177,26 @@ def test_metrics_ingested_through_both_processes_at_once_roll_up_exactly(stack: 
         assert math.isclose(stats["mean"], sum(values) / len(values), rel_tol=1e-9)
 
 
+def test_a_collection_summary_kept_by_one_process_follows_metrics_ingested_through_the_other(stack: Cluster) -> None:
+    """Each process keeps a collection's metric summaries (``?include=metrics``) while its session's metric version
+    holds; metrics stored through the other process bump it, so the next read anywhere counts them."""
+    _sessions, dcs = stack.commit(_sessions_with_collections, stack.data.persons["sci_a"], 1)
+    headers = stack.token("sci_a")
+    path = f"/datacollections/{dcs[0]}"
+
+    def counted(port: int) -> int:
+        summaries = get(stack, port, path, headers, include="metrics").json()["documents"]["metrics"]
+        return sum(s["count"] for s in summaries)
+
+    for seed, (writer, reader) in enumerate([(A, B), (B, A), (A, A)]):
+        before = counted(reader), counted(reader)  # read twice: the second from the reader's summary
+        assert before[0] == before[1]
+        lines = ctf_lines(dcs[:1], 20, 1000 + seed)
+        r = httpx.post(f"{stack.base(writer)}/metrics/bulk", content="\n".join(lines), headers=headers, timeout=60)
+        assert r.json()["accepted"] == 20, r.text
+        assert counted(reader) == before[0] + 20
+
+
 async def _person(db: AsyncSession, login_name: str, *permissions: str) -> int:
     """A new person holding ``permissions`` (a group of their own each); their id."""
     person = Person(login=login_name, givenName="worker", familyName="Test")
