@@ -103,9 +103,7 @@ class Identity:
     apiKeyId: str | None = None
 
 
-async def standing_of(
-    state: AppState, db: ReadSession | None, person_id: int, fresh: bool = False
-) -> Standing | None:
+async def standing_of(state: AppState, db: ReadSession | None, person_id: int, fresh: bool = False) -> Standing | None:
     """A person's login and permissions (None: no such person), re-read from the database once the cached copy
     is older than the setting, or at once when ``fresh``. A person's absence is cached like their permissions.
     Read with ``db``, or with None on a session of its own opened only when the cache does not answer."""
