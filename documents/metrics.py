@@ -113,11 +113,15 @@ async def find(
 
 
 @guarded
-async def summaries(db: Db, dc_id: int, session_id: int, cache: SummaryCache) -> list[dict[str, Any]]:
+async def summaries(
+    db: Db, dc_id: int, session_id: int, cache: SummaryCache, current: int | None = None
+) -> list[dict[str, Any]]:
     """Per kind of a data collection's metrics: how many, and per numeric field its count, mean and median
     (``batched.metric_summaries`` of the one collection, whose reach the caller's SQL read has checked), from
-    ``cache`` while its session's metric version holds: one small read instead of every metric."""
-    current = await version(db, session_id)
+    ``cache`` while its session's metric version (``current``, read here if not given) holds: no read of the
+    metrics themselves."""
+    if current is None:
+        current = await version(db, session_id)
     kept = cache.get(dc_id, current)
     if kept is None:
         kept = (await batched.metric_summaries(db, {}, [dc_id]))[dc_id]

@@ -1,7 +1,6 @@
 """One data collection from both stores: the SQL row with its auto-processing, and its documents."""
 
 import asyncio
-from collections.abc import Awaitable
 from typing import Any
 
 from app.deps import Identity
@@ -23,25 +22,25 @@ async def unified_datacollection(
     summaries: metrics.SummaryCache,
 ) -> dict[str, Any] | None:
     """The SQL collection with its auto-processing, and its documents (latest result per series, per-kind metric
-    summaries, kept in ``summaries`` while its session gains no metric): the SQL read and each document read run
-    concurrently once the collection is known to be in reach; ``documents.available`` is false while the store is
-    down."""
+    summaries, kept in ``summaries`` while its session gains no metric). Once the collection is known to be in
+    reach, its SQL auto-processing and its documents are read concurrently: one round trip for the results and the
+    metric version, a second only for metrics not kept. ``documents.available`` is false while the store is down."""
     item = await datacollections.get_datacollection(db, identity.scope, schema, dc_id)
     if item is None or not include:
         return item
     session_id = item["BLSession"]["sessionId"]
 
     async def documents() -> dict[str, Any]:
-        reads: dict[str, Awaitable[list[dict[str, Any]]]] = {}
-        if "results" in include:
-            reads["results"] = results.latest_for_collection(store.db, dc_id)
-        if "metrics" in include:
-            reads["metrics"] = metrics.summaries(store.db, dc_id, session_id, summaries)
+        part: dict[str, Any] = {"available": True}
+        current = None
         try:
-            found = await asyncio.gather(*reads.values())
+            if "results" in include:  # with the metric version, in the same round trip
+                part["results"], current = await results.latest_with_metric_version(store.db, dc_id, session_id)
+            if "metrics" in include:
+                part["metrics"] = await metrics.summaries(store.db, dc_id, session_id, summaries, current)
         except StoreUnavailable:
             return {"available": False}
-        return {"available": True, **dict(zip(reads, found, strict=True))}
+        return part
 
     sql_part, doc_part = await asyncio.gather(
         processings.get_auto_integrations(db, identity.scope, schema, Page(0, 100), dc_id), documents()
