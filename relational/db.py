@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic
 from typing import Any, NoReturn, Protocol, TypeVar, TypeVarTuple, overload
+from weakref import WeakKeyDictionary
 
 from aiomysql import Connection
 from pymysql.constants import CR, ER
 from pymysql.err import OperationalError
 from sqlalchemy import Connection as SyncConnection
-from sqlalchemy import Engine, Executable, Result, ScalarResult, event, text
+from sqlalchemy import Engine, Executable, Result, ScalarResult, Select, event, inspect, text
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -22,7 +23,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import Mapper, ORMExecuteState, Session
+from sqlalchemy.orm.util import AliasedInsp
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
@@ -74,7 +76,6 @@ class _TimedConnection(Connection):  # type: ignore[misc]  # aiomysql has no typ
             message = f"Lost connection to MySQL server: no answer within {self.read_timeout} s"
             raise OperationalError(CR.CR_SERVER_LOST, message) from None
         return data
-
 
     async def rollback(self) -> None:
         """Nothing to roll back in autocommit (the read pool's mode: its sessions run SELECTs only), so no
@@ -357,11 +358,35 @@ def _refuse_dml(state: ORMExecuteState) -> None:
         _refuse(f"execute({next((k for k, is_it in kinds.items() if is_it), type(state.statement).__name__)})")
 
 
+#: per SELECT statement: whether it selects columns only (no mapped entity), so needs nothing of the ORM's
+_COLUMNS_ONLY: WeakKeyDictionary[Select[Any], bool] = WeakKeyDictionary()
+
+
+def _columns_only(statement: Executable) -> bool:
+    if not isinstance(statement, Select):
+        return False
+    known = _COLUMNS_ONLY.get(statement)
+    if known is None:
+        entities = (inspect(d["expr"], raiseerr=False) for d in statement.column_descriptions)
+        known = _COLUMNS_ONLY[statement] = not any(isinstance(e, Mapper | AliasedInsp) for e in entities)
+    return known
+
+
 class ReadOnlySession(AsyncSession):
     """The session reads get (the request's ``read_session``): every write raises ``RuntimeError``, a
-    programming error rather than a client's, so a handler that should not write cannot."""
+    programming error rather than a client's, so a handler that should not write cannot. A SELECT of columns only
+    runs on the session's connection as Core (the ORM's execution and row loading add a third to a short read);
+    any other statement through the ORM, which refuses all but SELECTs."""
 
     sync_session_class = _ReadOnlySyncSession
+
+    async def execute(  # type: ignore[override]
+        self, statement: Executable, params: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> Result[Any]:
+        if kwargs or not _columns_only(statement):
+            return await super().execute(statement, params, **kwargs)
+        connection = await AsyncSession.connection(self)
+        return await connection.execute(statement, params)
 
     def add(self, *args: Any, **kwargs: Any) -> NoReturn:
         _refuse("add")
