@@ -1,6 +1,7 @@
 """Login plugins and permissions read from ISPyB's own tables, on both flavours."""
 
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -213,8 +214,8 @@ def test_a_token_checked_once_still_expires(monkeypatch: pytest.MonkeyPatch) -> 
     """A token's signature is checked once (kept per token), its expiry at every use; a bad one is never kept."""
     token = tokens.issue(JWT_SECRET, "someone", 7, 1)
     assert tokens.verify(JWT_SECRET, token) == ("someone", 7)
-    later = tokens.time() + 61
-    monkeypatch.setattr(tokens, "time", lambda: later)
+    later = time.time() + 61
+    monkeypatch.setattr("app.auth.tokens.time", lambda: later)
     with pytest.raises(Unauthorized, match="Token expired"):
         tokens.verify(JWT_SECRET, token)
     with pytest.raises(Unauthorized, match="Invalid token"):
