@@ -11,8 +11,8 @@ from weakref import WeakKeyDictionary
 from aiomysql import Connection
 from pymysql.constants import CR, ER
 from pymysql.err import OperationalError
+from sqlalchemy import CompoundSelect, Engine, Executable, Result, ScalarResult, Select, event, inspect, text
 from sqlalchemy import Connection as SyncConnection
-from sqlalchemy import Engine, Executable, Result, ScalarResult, Select, event, inspect, text
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 from sqlalchemy.orm.util import AliasedInsp
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
-from sqlalchemy.sql.selectable import TypedReturnsRows
+from sqlalchemy.sql.selectable import SelectBase, TypedReturnsRows
 
 from relational.flavour import SchemaInfo, detect
 from relational.models import Base
@@ -362,7 +362,9 @@ def _refuse_dml(state: ORMExecuteState) -> None:
 _COLUMNS_ONLY: WeakKeyDictionary[Select[Any], bool] = WeakKeyDictionary()
 
 
-def _columns_only(statement: Executable) -> bool:
+def _columns_only(statement: Executable | SelectBase) -> bool:
+    if isinstance(statement, CompoundSelect):  # a UNION of SELECTs of columns only
+        return all(_columns_only(part) for part in statement.selects)
     if not isinstance(statement, Select):
         return False
     known = _COLUMNS_ONLY.get(statement)

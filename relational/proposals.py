@@ -3,7 +3,20 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, bindparam, case, distinct, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    String,
+    bindparam,
+    case,
+    distinct,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
 from relational.batches import by_ids
 from relational.common import AnySelect, Page, paged, proposal_name
@@ -66,14 +79,20 @@ def _proposals(scope: Scope, given: frozenset[str]) -> AnySelect:
     return query.order_by(*order)
 
 
-#: per proposal ``ids``: how many people are on it; each of its sessions' beamline
-_PERSONS = (
-    select(ProposalHasPerson.proposalId, func.count(distinct(ProposalHasPerson.personId)))
+#: per proposal ``ids``, in one round trip: how many people are on it (``persons`` rows), and each of its sessions
+#: with its beamline (``session`` rows)
+_COUNTS: CompoundSelect[Any] = union_all(
+    select(
+        ProposalHasPerson.proposalId,
+        literal("persons").label("what"),
+        func.count(distinct(ProposalHasPerson.personId)).label("n"),
+        null().label("beamLineName"),
+    )
     .where(ProposalHasPerson.proposalId.in_(bindparam("ids", expanding=True)))
-    .group_by(ProposalHasPerson.proposalId)
-)
-_SESSIONS = select(BLSession.proposalId, BLSession.beamLineName).where(
-    BLSession.proposalId.in_(bindparam("ids", expanding=True))
+    .group_by(ProposalHasPerson.proposalId),
+    select(BLSession.proposalId, literal("session"), literal(1), BLSession.beamLineName).where(
+        BLSession.proposalId.in_(bindparam("ids", expanding=True))
+    ),
 )
 
 
@@ -81,10 +100,13 @@ async def _add_counts(db: ReadSession, rows: Sequence[dict[str, Any]], groups: S
     ids = [r["proposalId"] for r in rows]
     if not ids:
         return
-    persons = dict((await db.execute(_PERSONS, {"ids": ids})).all())
+    persons: dict[int, int] = {}
     sessions: dict[int, int] = {}
     beamlines: dict[int, set[str]] = {}
-    for pid, beamline in await db.execute(_SESSIONS, {"ids": ids}):
+    for pid, what, n, beamline in await db.execute(_COUNTS, {"ids": ids}):
+        if what == "persons":
+            persons[pid] = int(n)
+            continue
         sessions[pid] = sessions.get(pid, 0) + 1
         if beamline:
             beamlines.setdefault(pid, set()).add(beamline)
