@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, extract, func, or_, select
+from sqlalchemy import CompoundSelect, Integer, bindparam, extract, func, literal, null, or_, select, union_all
 
 from relational.batches import Slice, by_ids, by_parent
 from relational.common import AnySelect, Page, paged, proposal_name, session_name
@@ -152,23 +152,26 @@ async def get_sessions(
     return total, rows
 
 
-#: per session ``ids``: its data collections, its people, its types
+#: per session ``ids``: its data collections
 _DC_COUNTS = (
     select(DataCollectionGroup.sessionId, func.count(DataCollection.dataCollectionId))
     .join(DataCollection, DataCollection.dataCollectionGroupId == DataCollectionGroup.dataCollectionGroupId)
     .where(DataCollectionGroup.sessionId.in_(bindparam("ids", expanding=True)))
     .group_by(DataCollectionGroup.sessionId)
 )
-_PERSONS = (
-    select(SessionHasPerson.sessionId, func.count(SessionHasPerson.personId))
+#: per session ``ids``, in one round trip: how many people are on it (``persons`` rows), its types (``type`` rows)
+_PEOPLE_AND_TYPES: CompoundSelect[Any] = union_all(
+    select(
+        SessionHasPerson.sessionId,
+        literal("persons").label("what"),
+        func.count(SessionHasPerson.personId).label("n"),
+        null().label("typeName"),
+    )
     .where(SessionHasPerson.sessionId.in_(bindparam("ids", expanding=True)))
-    .group_by(SessionHasPerson.sessionId)
-)
-_TYPES = (
-    select(SessionType.sessionId, SessionType.typeName)
+    .group_by(SessionHasPerson.sessionId),
+    select(SessionType.sessionId, literal("type"), literal(0), SessionType.typeName)
     .where(SessionType.sessionId.in_(bindparam("ids", expanding=True)))
-    .distinct()
-    .order_by(SessionType.typeName)
+    .distinct(),
 )
 
 
@@ -198,10 +201,15 @@ async def _add_metadata(
     if not ids:
         return
     dcs = await _dc_counts(db, rows, now, counts)
-    persons = dict((await db.execute(_PERSONS, {"ids": ids})).all())
+    persons: dict[int, int] = {}
     types: dict[int, list[str]] = {}
-    for sid, name in await db.execute(_TYPES, {"ids": ids}):
-        types.setdefault(sid, []).append(name)
+    for sid, what, n, name in await db.execute(_PEOPLE_AND_TYPES, {"ids": ids}):
+        if what == "persons":
+            persons[sid] = int(n)
+        else:
+            types.setdefault(sid, []).append(name)
+    for names in types.values():
+        names.sort()
     for row in rows:
         start, end, sid = row["startDate"], row["endDate"], row["sessionId"]
         row["_metadata"] = {
