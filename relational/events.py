@@ -179,8 +179,11 @@ class EventFilters:
 
     @property
     def values(self) -> dict[str, int | str]:
-        """The bind parameters' values: each given filter's but the status and a table kind."""
-        found = {k: v for k, v in asdict(self).items() if v is not None and k != "status"}
+        """The bind parameters' values: each given filter's (an id given, a text not empty, as the queries test
+        them) but the status and a table kind."""
+        found = {
+            k: v for k, v in asdict(self).items() if k != "status" and (v if isinstance(v, str) else v is not None)
+        }
         if self.eventType in _KINDS:
             del found["eventType"]
         return found

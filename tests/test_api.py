@@ -80,6 +80,13 @@ def test_events_timeline(flavour: Flavour) -> None:
     robots = get(flavour, "/events", sessionId=d.sessions["a"], eventType="robot")
     assert [e["Item"]["actionType"] for e in robots["results"]] == ["LOAD"]
     assert get(flavour, "/events", sessionId=d.sessions["a"], status="processed")["total"] == 1
+    # an empty text filter filters nothing (the statement built for a shape leaves it out, as before)
+    for empty in ({"beamLineName": ""}, {"eventType": ""}):
+        assert get(flavour, "/events", sessionId=d.sessions["a"], **empty)["total"] == 2, empty
+    # statements are built once per shape and caller: another caller's own session, then the same shape out of reach
+    other = get(flavour, "/events", role="sci_b", sessionId=d.sessions["b"])
+    assert other["total"] >= 1 and {e["sessionId"] for e in other["results"]} == {d.sessions["b"]}
+    assert get(flavour, "/events", sessionId=d.sessions["b"])["total"] == 0
     types = get(flavour, "/events/types", sessionId=d.sessions["a"])["results"]
     assert {t["eventType"] for t in types} == {"OSC", "robot"}
 
