@@ -358,7 +358,9 @@ def _refuse_dml(state: ORMExecuteState) -> None:
         _refuse(f"execute({next((k for k, is_it in kinds.items() if is_it), type(state.statement).__name__)})")
 
 
-#: per SELECT statement: whether it selects columns only (no mapped entity), so needs nothing of the ORM's
+#: per SELECT statement: whether it selects columns only (no mapped entity), each under the name the ORM gives it
+#: (Core names a row's value after its database column, the ORM after the mapped attribute), so needs nothing of
+#: the ORM's
 _COLUMNS_ONLY: WeakKeyDictionary[Select[Any], bool] = WeakKeyDictionary()
 
 
@@ -369,8 +371,11 @@ def _columns_only(statement: Executable | SelectBase) -> bool:
         return False
     known = _COLUMNS_ONLY.get(statement)
     if known is None:
-        entities = (inspect(d["expr"], raiseerr=False) for d in statement.column_descriptions)
-        known = _COLUMNS_ONLY[statement] = not any(isinstance(e, Mapper | AliasedInsp) for e in entities)
+        described = statement.column_descriptions
+        entities = (inspect(d["expr"], raiseerr=False) for d in described)
+        same_names = all(getattr(c, "name", key) == key for key, c in statement.selected_columns.items())
+        known = same_names and not any(isinstance(e, Mapper | AliasedInsp) for e in entities)
+        _COLUMNS_ONLY[statement] = known
     return known
 
 

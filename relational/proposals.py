@@ -90,7 +90,7 @@ _COUNTS: CompoundSelect[Any] = union_all(
     )
     .where(ProposalHasPerson.proposalId.in_(bindparam("ids", expanding=True)))
     .group_by(ProposalHasPerson.proposalId),
-    select(BLSession.proposalId, literal("session"), literal(1), BLSession.beamLineName).where(
+    select(BLSession.proposalId, literal("session").label("what"), literal(1).label("n"), BLSession.beamLineName).where(
         BLSession.proposalId.in_(bindparam("ids", expanding=True))
     ),
 )

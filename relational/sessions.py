@@ -169,7 +169,7 @@ _PEOPLE_AND_TYPES: CompoundSelect[Any] = union_all(
     )
     .where(SessionHasPerson.sessionId.in_(bindparam("ids", expanding=True)))
     .group_by(SessionHasPerson.sessionId),
-    select(SessionType.sessionId, literal("type"), literal(0), SessionType.typeName)
+    select(SessionType.sessionId, literal("type").label("what"), literal(0).label("n"), SessionType.typeName)
     .where(SessionType.sessionId.in_(bindparam("ids", expanding=True)))
     .distinct(),
 )
