@@ -6,6 +6,7 @@ from copy import deepcopy
 from time import monotonic
 from typing import Any
 
+from bson import ObjectId
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -47,19 +48,20 @@ async def insert(db: Db, docs: list[dict[str, Any]]) -> tuple[int, set[int], dic
 
 
 async def changed(db: Db, session_ids: set[int]) -> None:
-    """Bump the metric version of these sessions (``metric_versions``, one document per session): a summary
-    kept by any worker for one of their collections is stale from then on. Bumped after the metrics are stored
-    (a reader between the two keeps its summary until the bump), and again when a retried upload finds them."""
+    """Give these sessions a new metric version (``metric_versions``, one document per session; a new ObjectId,
+    so never one seen before, even after the store was emptied or restored): a summary kept by any worker for one
+    of their collections is stale from then on. Set after the metrics are stored (a reader between the two keeps
+    its summary until then), and again when a retried upload finds them."""
     if session_ids:
-        bumps = [UpdateOne({"_id": sid}, {"$inc": {"v": 1}}, upsert=True) for sid in sorted(session_ids)]
+        bumps = [UpdateOne({"_id": sid}, {"$set": {"v": ObjectId()}}, upsert=True) for sid in sorted(session_ids)]
         await db.metric_versions.with_options(write_concern=DURABLE).bulk_write(bumps, ordered=False)
 
 
 @guarded
-async def version(db: Db, session_id: int) -> int:
-    """The metric version of a session (0: no metric stored yet)."""
+async def version(db: Db, session_id: int) -> str:
+    """The metric version of a session ("": no metric stored yet)."""
     found = await db.metric_versions.find_one({"_id": session_id})
-    return int(found["v"]) if found else 0
+    return str(found["v"]) if found else ""
 
 
 class SummaryCache:
@@ -69,16 +71,16 @@ class SummaryCache:
 
     def __init__(self, ttl: float = 60.0, size: int = 10_000) -> None:
         self.ttl, self.size = ttl, size
-        self._kept: OrderedDict[int, tuple[float, int, list[dict[str, Any]]]] = OrderedDict()
+        self._kept: OrderedDict[int, tuple[float, str, list[dict[str, Any]]]] = OrderedDict()
 
-    def get(self, dc_id: int, version: int) -> list[dict[str, Any]] | None:
+    def get(self, dc_id: int, version: str) -> list[dict[str, Any]] | None:
         kept = self._kept.get(dc_id)
         if kept is None or kept[1] != version or kept[0] < monotonic():
             return None
         self._kept.move_to_end(dc_id)
         return kept[2]
 
-    def put(self, dc_id: int, version: int, summaries: list[dict[str, Any]]) -> None:
+    def put(self, dc_id: int, version: str, summaries: list[dict[str, Any]]) -> None:
         self._kept[dc_id] = (monotonic() + self.ttl, version, summaries)
         self._kept.move_to_end(dc_id)
         while len(self._kept) > self.size:
@@ -114,7 +116,7 @@ async def find(
 
 @guarded
 async def summaries(
-    db: Db, dc_id: int, session_id: int, cache: SummaryCache, current: int | None = None
+    db: Db, dc_id: int, session_id: int, cache: SummaryCache, current: str | None = None
 ) -> list[dict[str, Any]]:
     """Per kind of a data collection's metrics: how many, and per numeric field its count, mean and median
     (``batched.metric_summaries`` of the one collection, whose reach the caller's SQL read has checked), from

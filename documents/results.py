@@ -169,7 +169,7 @@ async def update(db: Db, result: dict[str, Any], patch: ResultPatch) -> dict[str
 
 
 @guarded
-async def latest_with_metric_version(db: Db, dc_id: int, session_id: int) -> tuple[list[dict[str, Any]], int]:
+async def latest_with_metric_version(db: Db, dc_id: int, session_id: int) -> tuple[list[dict[str, Any]], str]:
     """``latest_for_collection`` and the metric version of the collection's session (``metrics.version``), in one
     round trip (``$unionWith``)."""
     versions = [{"$match": {"_id": session_id}}, {"$project": {"_id": 0, _VERSION: "$v"}}]
@@ -178,10 +178,10 @@ async def latest_with_metric_version(db: Db, dc_id: int, session_id: int) -> tup
         {"$sort": {"createdAt": DESCENDING}},
         {"$unionWith": {"coll": "metric_versions", "pipeline": versions}},
     ]
-    found, version = [], 0
+    found, version = [], ""
     async for doc in await db.results.aggregate(pipeline):
         if _VERSION in doc:
-            version = int(doc[_VERSION])
+            version = str(doc[_VERSION])
         else:
             found.append(out(doc))
     return found, version
