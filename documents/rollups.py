@@ -125,9 +125,10 @@ async def fold_once(db: Db, fold: ObjectId, docs: list[dict[str, Any]]) -> None:
             pending = [k for k in raced if not await db.rollups.find_one(_where(k) | {"folds": fold}, {"_id": 1})]
     if pending:
         raise RuntimeError(f"rollups of fold {fold} still contended after {FOLD_RACES} attempts")
-    if ids := [d["_id"] for d in docs]:
+    if docs:  # the metrics carrying this batch's fold are the batch's: found by the index of unfolded metrics (an
+        # ``_id`` list made SecantusDB match every metric against it: 11 s for 2,000 in 22,000, 0.9 s so)
         marked = db.metrics.with_options(write_concern=DURABLE)
-        await marked.update_many({"_id": {"$in": ids}, "fold": fold}, {"$unset": {"fold": ""}})
+        await marked.update_many({"fold": fold}, {"$unset": {"fold": ""}})
 
 
 @guarded
