@@ -170,8 +170,8 @@ async def update(db: Db, result: dict[str, Any], patch: ResultPatch) -> dict[str
 
 @guarded
 async def latest_with_metric_version(db: Db, dc_id: int, session_id: int) -> tuple[list[dict[str, Any]], str]:
-    """``latest_for_collection`` and the metric version of the collection's session (``metrics.version``), in one
-    round trip (``$unionWith``)."""
+    """The latest version of every series covering a data collection, newest first, and the metric version of the
+    collection's session (``metrics.version``), in one round trip (``$unionWith``)."""
     versions = [{"$match": {"_id": session_id}}, {"$project": {"_id": 0, _VERSION: "$v"}}]
     pipeline: list[dict[str, Any]] = [
         {"$match": {"dataCollectionIds": dc_id, "latest": True}},
@@ -189,13 +189,6 @@ async def latest_with_metric_version(db: Db, dc_id: int, session_id: int) -> tup
 
 #: the field a ``metric_versions`` document comes as in ``latest_with_metric_version`` (no result has it)
 _VERSION = "_metricVersion"
-
-
-@guarded
-async def latest_for_collection(db: Db, dc_id: int) -> list[dict[str, Any]]:
-    """The latest version of every series covering a data collection."""
-    cursor = db.results.find({"dataCollectionIds": dc_id, "latest": True}).sort("createdAt", DESCENDING)
-    return [out(d) async for d in cursor]
 
 
 @guarded
