@@ -8,7 +8,8 @@ from app.files.pool import FilePool
 from app.settings import Settings
 from documents.metrics import SummaryCache
 from documents.store import DocumentStore
-from relational.db import Database, Timeouts
+from relational.connection import Timeouts
+from relational.db import Database
 from relational.people import Standing
 from relational.sessions import FinishedSessionCounts
 

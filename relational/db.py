@@ -1,16 +1,12 @@
 """Engine and session factories for the facility's MariaDB or the embedded SQLite file."""
 
-import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic
 from typing import Any, NoReturn, Protocol, TypeVar, TypeVarTuple, overload
 from weakref import WeakKeyDictionary
 
-from aiomysql import Connection
 from pymysql.constants import CR, ER
-from pymysql.err import OperationalError
 from sqlalchemy import CompoundSelect, Engine, Executable, Result, ScalarResult, Select, event, inspect, text
 from sqlalchemy import Connection as SyncConnection
 from sqlalchemy.engine import ExceptionContext, make_url
@@ -28,6 +24,7 @@ from sqlalchemy.orm.util import AliasedInsp
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 from sqlalchemy.sql.selectable import SelectBase, TypedReturnsRows
 
+from relational.connection import Timeouts, open_connection
 from relational.flavour import SchemaInfo, detect
 from relational.models import Base
 from schemas.errors import DomainError, InvalidInput
@@ -44,61 +41,6 @@ class DatabaseUnavailable(DomainError):
 
     def __init__(self, detail: str = "The database does not answer; try again shortly") -> None:
         super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds before a MariaDB wait gives up: opening a connection, each awaited answer, a free pooled
-    connection. ``None``: wait as long as it takes (the command line's maintenance jobs)."""
-
-    connect: float | None = None
-    read: float | None = None
-    pool: float = 30.0
-
-
-class _TimedConnection(Connection):  # type: ignore[misc]  # aiomysql has no types, so its Connection is Any
-    """aiomysql's connection with the read timeout PyMySQL has and aiomysql lacks: a server that stops answering
-    (hung, SIGSTOPped, a dead network path) fails the wait for its next packet after ``read_timeout`` seconds with
-    the driver's own lost-connection error instead of holding the request forever."""
-
-    def __init__(self, read_timeout: float | None, **params: Any) -> None:
-        super().__init__(**params)
-        self.read_timeout = read_timeout
-
-    async def _read_bytes(self, num_bytes: int) -> bytes:  # every read from the server goes through here
-        if len(self._reader._buffer) >= num_bytes:  # already received (most packets of a result): nothing to wait
-            return await super()._read_bytes(num_bytes)  # type: ignore[no-any-return]
-        try:
-            async with asyncio.timeout(self.read_timeout):
-                data: bytes = await super()._read_bytes(num_bytes)
-        except TimeoutError:
-            self.close()
-            message = f"Lost connection to MySQL server: no answer within {self.read_timeout} s"
-            raise OperationalError(CR.CR_SERVER_LOST, message) from None
-        return data
-
-    async def rollback(self) -> None:
-        """Nothing to roll back in autocommit (the read pool's mode: its sessions run SELECTs only), so no
-        round trip; otherwise the driver's ROLLBACK."""
-        if not self.autocommit_mode:
-            await super().rollback()
-
-
-async def _connect(timeouts: Timeouts, params: dict[str, Any]) -> Connection:
-    """What ``aiomysql.connect`` does, with the connect timeout over the greeting and login too (aiomysql's
-    own covers the TCP handshake only)."""
-    connection = _TimedConnection(timeouts.read, connect_timeout=timeouts.connect, **params)
-    try:
-        async with asyncio.timeout(timeouts.connect):
-            await connection._connect()
-    except TimeoutError:
-        connection.close()
-        message = f"Can't connect to MySQL server: no greeting within {timeouts.connect} s"
-        raise OperationalError(CR.CR_CONN_HOST_ERROR, message) from None
-    except BaseException:  # cancelled (e.g. the health probe's limit): leave no socket behind
-        connection.close()
-        raise
-    return connection
 
 
 class _Pool(AsyncAdaptedQueuePool):
@@ -134,7 +76,7 @@ def create_engine(
 
     def connect() -> Any:
         _args, params = engine.dialect.create_connect_args(engine.url)
-        return _connect(timeouts, {"charset": "utf8mb4", **params})
+        return open_connection(timeouts, {"charset": "utf8mb4", **params})
 
     engine = create_async_engine(
         url,
