@@ -58,14 +58,17 @@ class _Result(MySQLResult):  # type: ignore[misc]  # aiomysql has no types
 
     async def _get_descriptions(self) -> None:
         connection = self.connection
-        packets = [await self._next_packet() for _ in range(self.field_count)]
+        first = connection._next_seq_id
+        span = connection.buffered_span(self.field_count)
+        if span is None:  # not all received yet: packet by packet, framed as they came
+            packets = [await self._next_packet() for _ in range(self.field_count)]
+            span = b"".join(_framed(p._data, (first + i) % 256) for i, p in enumerate(packets))
         end = await self._next_packet()
         if not end.is_eof_packet():
             raise OperationalError(CR.CR_COMMANDS_OUT_OF_SYNC, "Protocol error: no EOF after the column definitions")
-        key = tuple(p._data for p in packets)
-        columns = connection.descriptions.get(key)
+        columns = connection.descriptions.get(span)
         if columns is None:
-            columns = connection.columns_of(key)
+            columns = connection.columns_of(span)
         self.fields = list(columns.fields)
         self.converters = list(columns.converters)
         self.description = columns.description
@@ -110,6 +113,11 @@ class _Result(MySQLResult):  # type: ignore[misc]  # aiomysql has no types
         return tuple(row)
 
 
+def _framed(data: bytes, sequence: int) -> bytes:
+    """A packet's body with its header, as received."""
+    return len(data).to_bytes(3, "little") + bytes((sequence,)) + data
+
+
 class TimedConnection(Connection):  # type: ignore[misc]  # aiomysql has no types, so its Connection is Any
     """aiomysql's connection with the read timeout PyMySQL has and aiomysql lacks: a server that stops answering
     (hung, SIGSTOPped, a dead network path) fails the wait for its next packet after ``read_timeout`` seconds with
@@ -121,33 +129,52 @@ class TimedConnection(Connection):  # type: ignore[misc]  # aiomysql has no type
     def __init__(self, read_timeout: float | None, **params: Any) -> None:
         super().__init__(**params)
         self.read_timeout = read_timeout
-        #: parsed column definitions by their packets' bytes
-        self.descriptions: dict[tuple[bytes, ...], _Columns] = {}
+        #: parsed column definitions by their packets' bytes as received
+        self.descriptions: dict[bytes, _Columns] = {}
 
     def buffered_packet(self) -> Packet | None:
         """The next packet if the stream's buffer holds all of it (most packets of a result), else None: the
         driver's ``_read_packet`` then waits for it (and handles a packet split over 16 MiB)."""
-        reader = self._reader
-        buffer = reader._buffer
-        if len(buffer) < 4 or reader._exception is not None:
+        span = self.buffered_span(1)
+        if span is None:
             return None
-        size = buffer[0] | buffer[1] << 8 | buffer[2] << 16
-        sequence = self._next_seq_id
-        if size >= MAX_PACKET_LEN or len(buffer) < 4 + size or buffer[3] != sequence:
-            return None
-        data = bytes(buffer[4 : 4 + size])
-        del buffer[: 4 + size]
-        reader._maybe_resume_transport()
-        self._next_seq_id = (sequence + 1) % 256
-        packet: Packet = MysqlPacket(data, self._encoding)
+        packet: Packet = MysqlPacket(span[4:], self._encoding)
         if packet.is_error_packet():
             if self._result is not None and self._result.unbuffered_active is True:
                 self._result.unbuffered_active = False
             packet.raise_for_error()
         return packet
 
-    def columns_of(self, packets: tuple[bytes, ...]) -> _Columns:
-        """Parse column definition packets (as aiomysql does) and keep them for the next result of that shape."""
+    def buffered_span(self, count: int) -> bytes | None:
+        """The next ``count`` packets as received (each with its 4-byte header) if the stream's buffer holds all
+        of them, else None and nothing taken."""
+        reader = self._reader
+        buffer = reader._buffer
+        if reader._exception is not None:
+            return None
+        at, sequence, received = 0, self._next_seq_id, len(buffer)
+        for _ in range(count):
+            if received < at + 4:
+                return None
+            size = buffer[at] | buffer[at + 1] << 8 | buffer[at + 2] << 16
+            if size >= MAX_PACKET_LEN or buffer[at + 3] != sequence or received < at + 4 + size:
+                return None
+            at += 4 + size
+            sequence = (sequence + 1) % 256
+        span = bytes(buffer[:at])
+        del buffer[:at]
+        reader._maybe_resume_transport()
+        self._next_seq_id = sequence
+        return span
+
+    def columns_of(self, span: bytes) -> _Columns:
+        """Parse column definition packets (as received) as aiomysql does and keep them for the next result of
+        that shape."""
+        packets, at = [], 0
+        while at < len(span):
+            size = int.from_bytes(span[at : at + 3], "little")
+            packets.append(span[at + 4 : at + 4 + size])
+            at += 4 + size
         fields: tuple[Any, ...] = tuple(FieldDescriptorPacket(data, self._encoding) for data in packets)
         converters = []
         for field in fields:
@@ -164,7 +191,7 @@ class TimedConnection(Connection):  # type: ignore[misc]  # aiomysql has no type
         columns = _Columns(fields, tuple(converters), tuple(f.description() for f in fields))
         if len(self.descriptions) >= DESCRIPTIONS_KEPT:
             self.descriptions.clear()
-        self.descriptions[packets] = columns
+        self.descriptions[span] = columns
         return columns
 
     async def _read_query_result(self, unbuffered: bool = False) -> None:

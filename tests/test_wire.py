@@ -104,3 +104,30 @@ def test_an_error_in_the_middle_of_a_result_is_raised_and_the_connection_goes_on
     code, (_, rows) = asyncio.run(run())
     assert code == 1242  # ER_SUBQUERY_NO_1_ROW
     assert rows == (("still here",),)
+
+
+def test_columns_read_packet_by_packet_are_known_by_the_same_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Column definitions not all received at once are read one packet at a time; parsed, they are kept under
+    the same key as when they arrive whole, so the next result of that shape finds them."""
+    whole = TimedConnection.buffered_span
+
+    def one_at_a_time(self: TimedConnection, count: int) -> bytes | None:
+        return whole(self, count) if count == 1 else None
+
+    async def run() -> list[Any]:
+        connection = await open_connection(Timeouts(5, 30), _params())
+        try:
+            with monkeypatch.context() as patched:
+                patched.setattr(TimedConnection, "buffered_span", one_at_a_time)
+                seen: list[Any] = [await _rows(connection, EVERY_TYPE)]
+            seen.append(await _rows(connection, EVERY_TYPE))
+            assert isinstance(connection, TimedConnection)
+            seen.append(len(connection.descriptions))
+            return seen
+        finally:
+            connection.close()
+
+    [(stock, _)] = asyncio.run(_both(EVERY_TYPE))
+    piecewise, whole_read, kept = asyncio.run(run())
+    assert piecewise == whole_read == stock
+    assert kept == 1
