@@ -15,10 +15,11 @@ from documents.scope import within
 from documents.store import DocumentStore
 from relational import people
 from relational.common import Page
-from relational.db import ReadSession, WriteSession
+from relational.db import WriteSession
 from relational.flavour import SchemaInfo
 from relational.people import Standing
 from relational.reach import AcquisitionRule, reach_of
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from schemas.errors import Unauthorized
 

@@ -7,11 +7,12 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from relational.common import Page, paged, where_given
-from relational.db import ReadSession, WriteSession
+from relational.db import WriteSession
 from relational.flavour import SchemaInfo
 from relational.models import Permission, Person, UserGroup, UserGroupHasPermission, UserGroupHasPerson
 from relational.models.admin import AdminActivity
 from relational.reach import flush_or_conflict
+from relational.read_sessions import ReadSession
 from schemas.errors import Conflict, InvalidInput, NotFound
 
 

@@ -8,11 +8,11 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from relational.common import Page, columns, paged, where_given
-from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import AutoProcProgram, AutoProcProgramAttachment, DataCollection
 from relational.models.analysis import DataCollectionFileAttachment
 from relational.programs import visible_dcs, visible_programs
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 
 _ATTACHMENT = DataCollectionFileAttachment.dataCollectionFileAttachmentId

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import SQLColumnExpression, func, or_, select
 
 from relational.common import AnySelect, Page
-from relational.db import ReadSession
+from relational.read_sessions import ReadSession
 
 _PARENT, _RANK, _TOTAL = "_parent", "_rank", "_total"
 

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relational.db import ReadSession
 from relational.models import BeamLineSetup, BLSession, Detector
 from relational.reach import AcquisitionRule
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from schemas.acquisition import BeamlineConfig, Undulator
 from schemas.errors import Forbidden, InvalidInput

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import BLSession, DataCollection, DataCollectionGroup, Image
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 
 

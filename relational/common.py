@@ -7,8 +7,8 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import ColumnElement, Integer, Select, SQLColumnExpression, String, bindparam, cast, func, select
 
-from relational.db import ReadSession
 from relational.models import BLSession, Proposal
+from relational.read_sessions import ReadSession
 
 #: `MX1`: py-ispyb's proposal name (either part may be NULL in the database: it then reads as empty)
 proposal_name: ColumnElement[str] = (

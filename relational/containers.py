@@ -7,9 +7,10 @@ from sqlalchemy import delete, func, select
 
 from relational.batches import Slice, by_ids, by_parent
 from relational.common import AnySelect, Page, paged, proposal_name, where_given
-from relational.db import ReadSession, WriteSession
+from relational.db import WriteSession
 from relational.models import BLSample, Container, Dewar, Proposal, Shipping
 from relational.reach import flush_or_conflict, lock, owner_in_reach
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from relational.shipping import refuse_if_holding_samples
 from schemas.errors import Conflict, InvalidInput, NotFound

@@ -8,7 +8,6 @@ from sqlalchemy import bindparam, func, select
 from relational import processings
 from relational.batches import Slice, by_ids, by_parent
 from relational.common import AnySelect, Page, paged, proposal_name, session_name
-from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import (
     BLSample,
@@ -21,6 +20,7 @@ from relational.models import (
 )
 from relational.models.analysis import ImageQualityIndicators
 from relational.programs import visible_dcs
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from relational.statements import built_once
 from relational.workflows import workflows_of_groups

@@ -1,14 +1,13 @@
 """Engine and session factories for the facility's MariaDB or the embedded SQLite file."""
 
-from collections.abc import Mapping
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from time import monotonic
-from typing import Any, NoReturn, Protocol, TypeVar, TypeVarTuple, overload
-from weakref import WeakKeyDictionary
+from typing import Any, TypeVar, TypeVarTuple
 
 from pymysql.constants import CR, ER
-from sqlalchemy import CompoundSelect, Engine, Executable, Result, ScalarResult, Select, event, inspect, text
-from sqlalchemy import Connection as SyncConnection
+from sqlalchemy import event, text
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -19,14 +18,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Mapper, ORMExecuteState, Session
-from sqlalchemy.orm.util import AliasedInsp
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
-from sqlalchemy.sql.selectable import SelectBase, TypedReturnsRows
 
 from relational.connection import Timeouts, open_connection
 from relational.flavour import SchemaInfo, detect
 from relational.models import Base
+from relational.read_sessions import ReadOnlySession
 from schemas.errors import DomainError, InvalidInput
 
 RETRY_AFTER_SECONDS = 5
@@ -219,13 +216,8 @@ class Database:
         self.write_sessions = async_sessionmaker(
             bind, class_=WriteSession, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
-        self.read_sessions = async_sessionmaker(
-            read_bind,
-            class_=ReadOnlySession,
-            expire_on_commit=False,
-            autoflush=False,
-            join_transaction_mode="rollback_only",
-        )
+        #: ``async with database.read_sessions() as db``
+        self.read_sessions: Callable[[], ReadOnlySession] = partial(ReadOnlySession, read_bind)
 
     async def start(self) -> SchemaInfo:
         """Create the embedded schema if this is SQLite, then detect what the database holds."""
@@ -252,108 +244,3 @@ class Database:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
-
-
-class ReadSession(Protocol):
-    """What code that only reads may call: a read-only session and a write session both fit, and a type checker
-    refuses ``add``, ``flush``, ``commit`` and the other writes on it."""
-
-    @overload
-    async def execute(
-        self, statement: TypedReturnsRows[*_Ts], params: Mapping[str, Any] | None = None
-    ) -> Result[*_Ts]: ...
-    @overload
-    async def execute(
-        self, statement: Executable, params: Mapping[str, Any] | None = None
-    ) -> Result[*tuple[Any, ...]]: ...
-
-    @overload
-    async def scalar(self, statement: TypedReturnsRows[_T], params: Mapping[str, Any] | None = None) -> _T | None: ...
-    @overload
-    async def scalar(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Any: ...
-
-    @overload
-    async def scalars(
-        self, statement: TypedReturnsRows[_T], params: Mapping[str, Any] | None = None
-    ) -> ScalarResult[_T]: ...
-    @overload
-    async def scalars(self, statement: Executable, params: Mapping[str, Any] | None = None) -> ScalarResult[Any]: ...
-
-    async def get(self, entity: type[_O], ident: Any) -> _O | None: ...
-
-    def get_bind(self) -> Engine | SyncConnection: ...
-
-
-def _refuse(name: str) -> NoReturn:
-    raise RuntimeError(f"{name}() on a read-only session: a bug in the caller, which must take a WriteSession")
-
-
-class _ReadOnlySyncSession(Session):
-    """The synchronous session under ``ReadOnlySession``: runs SELECTs only."""
-
-
-@event.listens_for(_ReadOnlySyncSession, "do_orm_execute")
-def _refuse_dml(state: ORMExecuteState) -> None:
-    """Refuse INSERT, UPDATE and DELETE (ORM or Core), and any other statement that is no SELECT (a textual one)."""
-    if not state.is_select:
-        kinds = {"insert": state.is_insert, "update": state.is_update, "delete": state.is_delete}
-        _refuse(f"execute({next((k for k, is_it in kinds.items() if is_it), type(state.statement).__name__)})")
-
-
-#: per SELECT statement: whether it selects columns only (no mapped entity), each under the name the ORM gives it
-#: (Core names a row's value after its database column, the ORM after the mapped attribute), so needs nothing of
-#: the ORM's
-_COLUMNS_ONLY: WeakKeyDictionary[Select[Any], bool] = WeakKeyDictionary()
-
-
-def _columns_only(statement: Executable | SelectBase) -> bool:
-    if isinstance(statement, CompoundSelect):  # a UNION of SELECTs of columns only
-        return all(_columns_only(part) for part in statement.selects)
-    if not isinstance(statement, Select):
-        return False
-    known = _COLUMNS_ONLY.get(statement)
-    if known is None:
-        described = statement.column_descriptions
-        entities = (inspect(d["expr"], raiseerr=False) for d in described)
-        same_names = all(getattr(c, "name", key) == key for key, c in statement.selected_columns.items())
-        known = same_names and not any(isinstance(e, Mapper | AliasedInsp) for e in entities)
-        _COLUMNS_ONLY[statement] = known
-    return known
-
-
-class ReadOnlySession(AsyncSession):
-    """The session reads get (the request's ``read_session``): every write raises ``RuntimeError``, a
-    programming error rather than a client's, so a handler that should not write cannot. A SELECT of columns only
-    runs on the session's connection as Core (the ORM's execution and row loading add a third to a short read);
-    any other statement through the ORM, which refuses all but SELECTs."""
-
-    sync_session_class = _ReadOnlySyncSession
-
-    async def execute(  # type: ignore[override]
-        self, statement: Executable, params: Mapping[str, Any] | None = None, **kwargs: Any
-    ) -> Result[Any]:
-        if kwargs or not _columns_only(statement):
-            return await super().execute(statement, params, **kwargs)
-        connection = await AsyncSession.connection(self)
-        return await connection.execute(statement, params)
-
-    def add(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _refuse("add")
-
-    def add_all(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _refuse("add_all")
-
-    async def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _refuse("delete")
-
-    async def merge(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _refuse("merge")
-
-    async def flush(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _refuse("flush")
-
-    async def commit(self) -> NoReturn:
-        _refuse("commit")
-
-    async def connection(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _refuse("connection")  # the raw connection would execute and commit anything

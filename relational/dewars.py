@@ -7,7 +7,7 @@ from sqlalchemy import delete, func, or_, select
 
 from relational.batches import Slice, by_ids, by_parent
 from relational.common import AnySelect, Page, paged, proposal_name, where_given
-from relational.db import ReadSession, WriteSession
+from relational.db import WriteSession
 from relational.models import (
     BLSample,
     Container,
@@ -19,6 +19,7 @@ from relational.models import (
     Shipping,
 )
 from relational.reach import flush_or_conflict, owner_in_reach, proposal_in_reach
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from relational.shipping import refuse_if_holding_samples
 from schemas.errors import Conflict, InvalidInput

@@ -10,7 +10,6 @@ from sqlalchemy.orm import InstrumentedAttribute
 from relational import datacollections
 from relational.attachments import collection_counts
 from relational.common import AnySelect, Columns, Page, count, paged, proposal_name, session_name
-from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import (
     AutoProcIntegration,
@@ -27,6 +26,7 @@ from relational.models import (
     RobotAction,
     XFEFluorescenceSpectrum,
 )
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from relational.statements import built_once
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from relational.db import ReadSession
 from relational.models import BFFault, BLSession
+from relational.read_sessions import ReadSession
 
 TABLE = "BF_fault"
 

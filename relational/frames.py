@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from relational.db import ReadSession
 from relational.models import BLSession, DataCollection, DataCollectionGroup
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 
 

@@ -8,10 +8,11 @@ from sqlalchemy import ColumnElement, column, func, literal_column, null, select
 
 from relational.batches import Slice, by_ids, by_parent
 from relational.common import AnySelect, Page, columns, paged, proposal_name, where_given
-from relational.db import ReadSession, WriteSession
+from relational.db import WriteSession
 from relational.flavour import SchemaInfo
 from relational.models import LabContact, Laboratory, Person, Proposal
 from relational.reach import flush_or_conflict, owner_in_reach, proposal_in_reach
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from schemas.errors import Conflict, InvalidInput
 from schemas.samples import LabContactCreate, LabContactUpdate, LaboratoryIn, PersonUpdate

@@ -5,8 +5,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from relational.db import ReadSession
 from relational.models import BLSample, BLSession, Crystal, DataCollection, DataCollectionGroup, Protein
+from relational.read_sessions import ReadSession
 
 
 @dataclass(frozen=True)

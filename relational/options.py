@@ -5,8 +5,9 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from relational.db import ReadSession, WriteSession
+from relational.db import WriteSession
 from relational.models.admin import AdminVar
+from relational.read_sessions import ReadSession
 from schemas.errors import InvalidInput
 
 #: ``AdminVar.value`` is a varchar(1024)

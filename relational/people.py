@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from relational.db import ReadSession
 from relational.models import Permission, Person, UserGroupHasPermission, UserGroupHasPerson
+from relational.read_sessions import ReadSession
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from relational.common import AnySelect, Page, paged, proposal_name
-from relational.db import ReadSession
 from relational.models import BLSession, LabContact, Person, Proposal, ProposalHasPerson, SessionHasPerson
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 
 #: the links and sessions before a session (aliases built once: building one adapts every column)

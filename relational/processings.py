@@ -8,7 +8,6 @@ from sqlalchemy import ColumnElement, Select, bindparam, case, func, select
 from relational import programs, screenings
 from relational.batches import Slice, by_ids, by_parent
 from relational.common import Page, columns, paged
-from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import (
     AutoProc,
@@ -23,6 +22,7 @@ from relational.models import (
 )
 from relational.models.jobs import ProcessingJob
 from relational.programs import visible_dcs
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from relational.statements import built_once
 

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, Subquery, literal_column, or_, select, union
 
 from relational.common import AnySelect, Page, columns, paged, where_given
-from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import (
     AutoProcIntegration,
@@ -19,6 +18,7 @@ from relational.models import (
     DataCollectionGroup,
 )
 from relational.models.jobs import ProcessingJob, ProcessingJobParameter
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 
 #: Diamond's link from a program to the job that ran it (a column the official flavour lacks)

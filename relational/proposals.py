@@ -20,8 +20,8 @@ from sqlalchemy import (
 
 from relational.batches import by_ids
 from relational.common import AnySelect, Page, paged, proposal_name
-from relational.db import ReadSession
 from relational.models import BLSession, Proposal, ProposalHasPerson
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from relational.statements import built_once
 from schemas.options import BeamLineGroup, ui_groups

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from relational.common import proposal_name
-from relational.db import ReadSession
 from relational.models import (
     BLSession,
     Container,
@@ -25,6 +24,7 @@ from relational.models import (
     Protein,
     Shipping,
 )
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from schemas.errors import Conflict, Forbidden, NotFound
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 
 from relational.batches import Slice, by_ids, by_parent
 from relational.common import AnySelect, Page, columns, paged, proposal_name, where_given
-from relational.db import ReadSession, WriteSession
+from relational.db import WriteSession
 from relational.models import (
     AutoProcIntegration,
     AutoProcScalingHasInt,
@@ -24,6 +24,7 @@ from relational.models import (
     RobotAction,
 )
 from relational.reach import flush_or_conflict, lock, owner_in_reach, proposal_in_reach
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from schemas.errors import Conflict, InvalidInput, NotFound
 from schemas.samples import Cell, ProteinCreate, Protocol, SampleCreate, SampleStatus, SampleUpdate

@@ -8,7 +8,6 @@ from sqlalchemy import Subquery, inspect, select, union
 from sqlalchemy.orm import Mapper
 
 from relational.common import Page, columns, paged
-from relational.db import ReadSession
 from relational.models import DataCollection
 from relational.models.analysis import (
     Screening,
@@ -19,6 +18,7 @@ from relational.models.analysis import (
     ScreeningStrategyWedge,
 )
 from relational.programs import visible_dcs
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 
 

@@ -10,9 +10,9 @@ from sqlalchemy import CompoundSelect, Integer, bindparam, extract, func, litera
 
 from relational.batches import Slice, by_ids, by_parent
 from relational.common import AnySelect, Page, paged, proposal_name, session_name
-from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import BLSession, DataCollection, DataCollectionGroup, Proposal, SessionHasPerson, SessionType
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from relational.statements import built_once
 from schemas.options import BeamLineGroup, ui_groups

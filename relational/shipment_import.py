@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relational.db import ReadSession
 from relational.models import BLSample, Container, Crystal, Dewar, DiffractionPlan, Protein, Shipping
 from relational.reach import flush_or_conflict, owner_in_reach
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from schemas.samples import Cell
 from schemas.shipment_import import ImportReport, ImportRow, RowError

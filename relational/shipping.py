@@ -7,7 +7,7 @@ from sqlalchemy import and_, delete, func, select
 
 from relational.batches import Slice, by_ids, by_parent
 from relational.common import Page, paged, proposal_name, where_given
-from relational.db import ReadSession, WriteSession
+from relational.db import WriteSession
 from relational.models import (
     BLSample,
     BLSession,
@@ -25,6 +25,7 @@ from relational.models import (
     ShippingHasSession,
 )
 from relational.reach import flush_or_conflict, owner_in_reach, proposal_in_reach
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from schemas.errors import Conflict, InvalidInput, NotFound
 from schemas.shipping import (

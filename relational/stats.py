@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, column, distinct, extract, func, select, table, true
 
 from relational.common import proposal_name, session_name
-from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import (
     BLSample,
@@ -21,6 +20,7 @@ from relational.models import (
 )
 from relational.models.analysis import DataCollectionFileAttachment
 from relational.processings import best_per_collection
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from schemas.errors import InvalidInput, NotFound
 from schemas.stats import StatsFilter

@@ -7,11 +7,11 @@ from sqlalchemy import column, func, literal_column, null, select, table
 from sqlalchemy.orm import aliased
 
 from relational.common import Page, paged, proposal_name, where_given
-from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import BLSample, Crystal, DataCollectionGroup, Proposal, Protein
 from relational.models.compositions import Component, ComponentType, ConcentrationType
 from relational.models.subsamples import BLSubSample, Position
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 
 #: ``DataCollection.blSubSampleId`` (both flavours; not mapped by the collections' model)

@@ -14,7 +14,6 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from relational import datacollections
 from relational.common import AnySelect
-from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import (
     BLSession,
@@ -25,6 +24,7 @@ from relational.models import (
     RobotAction,
     XFEFluorescenceSpectrum,
 )
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from schemas import events
 from schemas.common import ApiModel

@@ -6,10 +6,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, bindparam, literal_column, select
 
 from relational.common import Page, columns, paged, where_given
-from relational.db import ReadSession
 from relational.flavour import SchemaInfo
 from relational.models import BLSession, DataCollectionGroup
 from relational.models.workflows import Workflow, WorkflowStep
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 
 #: the group's workflow (a column only the official flavour has)

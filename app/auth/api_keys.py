@@ -20,7 +20,7 @@ from app.settings import Settings
 from documents import api_keys
 from documents.store import DocumentStore
 from relational import people
-from relational.db import ReadSession
+from relational.read_sessions import ReadSession
 from schemas.auth import ApiKey, ApiKeyCreate, ApiKeyCreated, Creator
 from schemas.errors import InvalidInput, NotFound, Unauthorized
 from schemas.times import utc_now

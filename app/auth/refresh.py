@@ -19,7 +19,7 @@ from app.deps import standing_of
 from app.state import AppState
 from documents import refresh_tokens
 from documents.store import StoreTimeout, StoreUnavailable
-from relational.db import ReadSession
+from relational.read_sessions import ReadSession
 from schemas.errors import Unauthorized
 from schemas.times import utc_now
 

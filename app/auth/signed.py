@@ -24,7 +24,7 @@ from app.files import caller_login
 from app.state import AppState
 from documents import signed
 from documents.store import StoreTimeout, StoreUnavailable
-from relational.db import ReadSession
+from relational.read_sessions import ReadSession
 from schemas.errors import FilesUnavailable, InvalidInput, NotFound, Unauthorized
 from schemas.times import from_epoch, utc_now
 

@@ -25,8 +25,8 @@ from app.deps import Identity, document_scope
 from app.settings import Settings
 from app.state import AppState
 from documents.store import DocumentStore
-from relational.db import ReadSession
 from relational.flavour import SchemaInfo
+from relational.read_sessions import ReadSession
 
 K = TypeVar("K")
 V = TypeVar("V")

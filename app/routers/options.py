@@ -9,7 +9,7 @@ from app.problems import AUTHENTICATED, responses
 from app.routers.admin import holding
 from app.settings import Settings
 from relational import options
-from relational.db import ReadSession
+from relational.read_sessions import ReadSession
 from schemas.errors import Forbidden, InvalidInput
 from schemas.options import Options, OptionsUpdate, UIOptions
 

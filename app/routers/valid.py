@@ -13,8 +13,8 @@ from documents import kinds, results
 from documents.store import DocumentStore
 from relational import containers, datacollections, dewars, labcontacts, proposals, samples, sessions, shipping
 from relational.common import Page
-from relational.db import ReadSession
 from relational.flavour import SchemaInfo
+from relational.read_sessions import ReadSession
 from schemas.errors import NotFound
 
 Row = dict[str, Any]

@@ -8,8 +8,8 @@ from documents import metrics, results
 from documents.store import DocumentStore, StoreUnavailable
 from relational import datacollections, processings
 from relational.common import Page
-from relational.db import ReadSession
 from relational.flavour import SchemaInfo
+from relational.read_sessions import ReadSession
 
 
 async def unified_datacollection(

@@ -16,8 +16,8 @@ from app.services.spreadsheets import XLSX, csv_line, xlsx_row
 from documents import results
 from documents.store import DocumentStore, StoreUnavailable
 from relational import processings, shipping
-from relational.db import ReadSession
 from relational.reach import proposal_id_by_name
+from relational.read_sessions import ReadSession
 from schemas.best_result import BestResult, Candidate, choose, from_document, space_group_number
 from schemas.errors import NotFound
 

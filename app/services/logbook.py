@@ -15,9 +15,9 @@ from app.settings import Settings
 from documents import api_keys, logbook, results, scope
 from documents.store import DocumentStore
 from relational import logbook as places
-from relational.db import ReadSession
 from relational.logbook import Place
 from relational.reach import proposal_id_by_name, sessions_among
+from relational.read_sessions import ReadSession
 from schemas.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from schemas.logbook import BUILTIN_KINDS, NOTE, EntryContent, EntryCorrection, EntryCreate, EntryFilters
 from schemas.times import from_sql, utc_now

@@ -17,8 +17,8 @@ from documents.kinds import bins_of, get_kind
 from documents.metric_stats import Coverage, of_session, rollups_of, values_of
 from documents.store import DocumentStore
 from relational import stats
-from relational.db import ReadSession
 from relational.reach import proposal_id_by_name, sessions_reached
+from relational.read_sessions import ReadSession
 from schemas.errors import InvalidInput, NotFound
 from schemas.times import as_utc
 

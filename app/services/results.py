@@ -16,8 +16,8 @@ from app.settings import Settings
 from documents import kinds, metrics, results, rollups
 from documents.scope import of_proposal
 from documents.store import DocumentStore
-from relational.db import ReadSession
 from relational.reach import collections_owned, proposal_id_by_name, sessions_among
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from schemas.errors import Forbidden, InvalidInput, NotFound
 from schemas.results import BulkRejection, BulkReport, MetricIn, ResultCreate, ResultPatch, json_problems

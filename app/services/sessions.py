@@ -6,7 +6,7 @@ from app.deps import Identity
 from documents import metrics, results
 from documents.store import DocumentStore, StoreUnavailable
 from relational import datacollections
-from relational.db import ReadSession
+from relational.read_sessions import ReadSession
 
 
 async def session_summary(

@@ -10,8 +10,8 @@ from typing import Any
 from app.files import in_file_thread, paths
 from app.state import AppState
 from relational import stats
-from relational.db import ReadSession
 from relational.flavour import SchemaInfo
+from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from schemas.errors import FilesUnavailable
 from schemas.stats import StatsFilter

@@ -15,8 +15,8 @@ from documents import timeline as stored
 from documents.scope import SESSION_FIELDS, one_session
 from documents.store import DocumentStore, StoreTimeout, StoreUnavailable
 from relational import timeline as events
-from relational.db import ReadSession
 from relational.flavour import SchemaInfo
+from relational.read_sessions import ReadSession
 from schemas.errors import NotFound
 from schemas.timeline import RANK, SQL_KINDS, Cursor, Kind, Order, Position
 from schemas.times import SQL_FIRST, SQL_LAST, from_sql, to_sql

@@ -1,0 +1,178 @@
+"""Sessions that only read: what read code may call (``ReadSession``) and the session reads get
+(``ReadOnlySession``), which refuses every write."""
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, NoReturn, Protocol, Self, TypeVar, TypeVarTuple, overload
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import CompoundSelect, Engine, Executable, Result, ScalarResult, Select, event, inspect
+from sqlalchemy import Connection as SyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.orm import Mapper, ORMExecuteState, Session
+from sqlalchemy.orm.util import AliasedInsp
+from sqlalchemy.sql.selectable import SelectBase, TypedReturnsRows
+
+_T = TypeVar("_T")
+_O = TypeVar("_O")
+_Ts = TypeVarTuple("_Ts")
+
+
+class ReadSession(Protocol):
+    """What code that only reads may call: a read-only session and a write session both fit, and a type checker
+    refuses ``add``, ``flush``, ``commit`` and the other writes on it."""
+
+    @overload
+    async def execute(
+        self, statement: TypedReturnsRows[*_Ts], params: Mapping[str, Any] | None = None
+    ) -> Result[*_Ts]: ...
+    @overload
+    async def execute(
+        self, statement: Executable, params: Mapping[str, Any] | None = None
+    ) -> Result[*tuple[Any, ...]]: ...
+
+    @overload
+    async def scalar(self, statement: TypedReturnsRows[_T], params: Mapping[str, Any] | None = None) -> _T | None: ...
+    @overload
+    async def scalar(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Any: ...
+
+    @overload
+    async def scalars(
+        self, statement: TypedReturnsRows[_T], params: Mapping[str, Any] | None = None
+    ) -> ScalarResult[_T]: ...
+    @overload
+    async def scalars(self, statement: Executable, params: Mapping[str, Any] | None = None) -> ScalarResult[Any]: ...
+
+    async def get(self, entity: type[_O], ident: Any) -> _O | None: ...
+
+    def get_bind(self) -> Engine | SyncConnection: ...
+
+
+def _refuse(name: str) -> NoReturn:
+    raise RuntimeError(f"{name}() on a read-only session: a bug in the caller, which must take a WriteSession")
+
+
+class _ReadOnlySyncSession(Session):
+    """The synchronous session under a read-only session's ORM part: runs SELECTs only."""
+
+
+@event.listens_for(_ReadOnlySyncSession, "do_orm_execute")
+def _refuse_dml(state: ORMExecuteState) -> None:
+    """Refuse INSERT, UPDATE and DELETE (ORM or Core), and any other statement that is no SELECT (a textual one)."""
+    if not state.is_select:
+        kinds = {"insert": state.is_insert, "update": state.is_update, "delete": state.is_delete}
+        _refuse(f"execute({next((k for k, is_it in kinds.items() if is_it), type(state.statement).__name__)})")
+
+
+class _OrmReads(AsyncSession):
+    sync_session_class = _ReadOnlySyncSession
+
+
+#: per SELECT statement: whether it selects columns only (no mapped entity), each under the name the ORM gives it
+#: (Core names a row's value after its database column, the ORM after the mapped attribute), so needs nothing of
+#: the ORM's
+_COLUMNS_ONLY: WeakKeyDictionary[Select[Any], bool] = WeakKeyDictionary()
+
+
+def _columns_only(statement: Executable | SelectBase) -> bool:
+    if isinstance(statement, CompoundSelect):  # a UNION of SELECTs of columns only
+        return all(_columns_only(part) for part in statement.selects)
+    if not isinstance(statement, Select):
+        return False
+    known = _COLUMNS_ONLY.get(statement)
+    if known is None:
+        described = statement.column_descriptions
+        entities = (inspect(d["expr"], raiseerr=False) for d in described)
+        same_names = all(getattr(c, "name", key) == key for key, c in statement.selected_columns.items())
+        known = same_names and not any(isinstance(e, Mapper | AliasedInsp) for e in entities)
+        _COLUMNS_ONLY[statement] = known
+    return known
+
+
+class ReadOnlySession:
+    """The session reads get (the request's ``read_session``): every write raises ``RuntimeError``, a programming
+    error rather than a client's, so a handler that should not write cannot. A SELECT of columns only runs as Core
+    on a connection taken from the pool at the first statement; any other (an entity's SELECT, ``get``) on an ORM
+    session over that connection, made at its first need, which refuses all but SELECTs. Most reads never pay for
+    an ORM session (a fifth of a one-row request)."""
+
+    def __init__(self, bind: AsyncEngine | AsyncConnection) -> None:
+        self._bind = bind
+        self._connection: AsyncConnection | None = None
+        self._orm: _OrmReads | None = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the ORM session if one was made and hand the connection back to the pool (not one the tests
+        bound, which they roll back)."""
+        orm, connection, self._orm, self._connection = self._orm, self._connection, None, None
+        try:
+            if orm is not None:
+                await orm.close()
+        finally:
+            if connection is not None and connection is not self._bind:
+                await connection.close()
+
+    async def _connected(self) -> AsyncConnection:
+        if self._connection is None:
+            bind = self._bind
+            self._connection = bind if isinstance(bind, AsyncConnection) else await bind.connect()
+        return self._connection
+
+    async def _session(self) -> _OrmReads:
+        if self._orm is None:
+            connection = await self._connected()
+            self._orm = _OrmReads(
+                connection, expire_on_commit=False, autoflush=False, join_transaction_mode="rollback_only"
+            )
+        return self._orm
+
+    async def execute(
+        self, statement: Executable, params: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> Result[Any]:
+        if kwargs or not _columns_only(statement):
+            return await (await self._session()).execute(statement, params, **kwargs)
+        return await (await self._connected()).execute(statement, params)
+
+    async def scalar(self, statement: Executable, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+        return (await self.execute(statement, params, **kwargs)).scalar()
+
+    async def scalars(
+        self, statement: Executable, params: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> ScalarResult[Any]:
+        return (await self.execute(statement, params, **kwargs)).scalars()
+
+    async def get(self, entity: type[_O], ident: Any) -> _O | None:
+        return await (await self._session()).get(entity, ident)
+
+    def get_bind(self) -> Engine | SyncConnection:
+        bind = self._bind
+        return bind.sync_engine if isinstance(bind, AsyncEngine) else bind.sync_connection or bind.sync_engine
+
+    def add(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse("add")
+
+    def add_all(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse("add_all")
+
+    async def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse("delete")
+
+    async def merge(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse("merge")
+
+    async def flush(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse("flush")
+
+    async def commit(self) -> NoReturn:
+        _refuse("commit")
+
+    async def connection(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse("connection")  # the raw connection would execute and commit anything
