@@ -37,8 +37,8 @@ async def _attempt(url: str, name: str) -> int:
     database = Database(url)
     try:
         await database.start()
-        state = SimpleNamespace(database=database)
-        async for db in read_session(state):  # type: ignore[arg-type]
+        request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(ispyb=SimpleNamespace(database=database))))
+        async for db in read_session(request):  # type: ignore[arg-type]
             with pytest.raises(RuntimeError, match=r"read-only session") as refused:
                 outcome = WRITES[name](db)
                 if isinstance(outcome, Awaitable):

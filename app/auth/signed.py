@@ -108,7 +108,7 @@ async def file_caller(
     if onetime and credentials is None and not request.headers.get("Authorization"):
         identity = await onetime_identity(state, db, onetime, request)
     else:
-        identity = await current_identity(state, credentials, request)
+        identity = await current_identity(credentials, request)
     caller_login.set(identity.login)
     return identity
 
