@@ -19,11 +19,12 @@ from relational.models import (
     Protein,
 )
 from relational.models.analysis import ImageQualityIndicators
+from relational.models.workflows import Workflow
 from relational.programs import visible_dcs
 from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from relational.statements import built_once
-from relational.workflows import workflows_of_groups
+from relational.workflows import WORKFLOW_FIELDS, WORKFLOW_OF_GROUP, has_workflows
 
 _DC_FIELDS = (
     "dataCollectionId runStatus startTime endTime imageDirectory fileTemplate imageContainerSubPath imagePrefix "
@@ -35,6 +36,7 @@ _DC_FIELDS = (
 _GROUP_FIELDS = ("dataCollectionGroupId", "experimentType", "startTime", "endTime", "comments")
 _SNAPSHOTS = ("xtalSnapshotFullPath1", "xtalSnapshotFullPath2", "xtalSnapshotFullPath3", "xtalSnapshotFullPath4")
 _PLOT = "_qualityPlot"
+_WORKFLOW = "workflow_"
 
 
 def _columns(schema: SchemaInfo) -> list[Any]:
@@ -57,23 +59,31 @@ def _shape(row: dict[str, Any]) -> dict[str, Any]:
 
 @built_once
 def _items(schema: SchemaInfo) -> AnySelect:
-    return (
+    """The collections ``ids`` with their group and its workflow (``workflow_`` columns) where the flavour has
+    workflows."""
+    query = (
         select(*_columns(schema))
         .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
         .where(DataCollection.dataCollectionId.in_(bindparam("ids", expanding=True)))
     )
+    if not has_workflows(schema):
+        return query
+    workflow = [getattr(Workflow, f).label(f"{_WORKFLOW}{f}") for f in WORKFLOW_FIELDS]
+    return query.add_columns(*workflow).outerjoin(Workflow, Workflow.workflowId == WORKFLOW_OF_GROUP)
 
 
 async def get_items(db: ReadSession, schema: SchemaInfo, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """py-ispyb's data-collection items by id (callers have already scoped ``ids``)."""
+    """py-ispyb's data-collection items by id, each group with its ``Workflow`` (callers have already scoped
+    ``ids``)."""
     if not ids:
         return {}
-    rows = (await db.execute(_items(schema), {"ids": list(ids)})).mappings()
-    items = {r["dataCollectionId"]: _shape(dict(r)) for r in rows}
-    groups = sorted({item["DataCollectionGroup"]["dataCollectionGroupId"] for item in items.values()})
-    workflows = await workflows_of_groups(db, schema, groups)
-    for item in items.values():
-        item["DataCollectionGroup"]["Workflow"] = workflows.get(item["DataCollectionGroup"]["dataCollectionGroupId"])
+    items = {}
+    for row in (await db.execute(_items(schema), {"ids": list(ids)})).mappings():
+        data = dict(row)
+        workflow = {k.removeprefix(_WORKFLOW): data.pop(k) for k in list(data) if k.startswith(_WORKFLOW)}
+        item = _shape(data)
+        item["DataCollectionGroup"]["Workflow"] = workflow if workflow.get("workflowId") is not None else None
+        items[data["dataCollectionId"]] = item
     return items
 
 

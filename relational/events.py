@@ -4,7 +4,7 @@ spectra and faults."""
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, cast, func, literal, null, select, union_all
+from sqlalchemy import CompoundSelect, Select, String, bindparam, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import InstrumentedAttribute
 
 from relational import datacollections
@@ -345,26 +345,27 @@ async def _attach(db: ReadSession, schema: SchemaInfo, rows: list[dict[str, Any]
         row["Item"] = items[row["type"]].get(row["id"])
 
 
-#: the names of the sessions ``ids`` and of their proposals; the names of the samples ``ids``
-_SESSION_NAMES = (
-    select(BLSession.sessionId, session_name, proposal_name)
+#: the names of the sessions ``sessions`` and of their proposals, and of the samples ``samples``: one round trip
+_NAMES: CompoundSelect[*tuple[Any, ...]] = union_all(
+    select(literal("session").label("kind"), BLSession.sessionId.label("id"), session_name, proposal_name)
     .join(Proposal, Proposal.proposalId == BLSession.proposalId)
-    .where(BLSession.sessionId.in_(bindparam("ids", expanding=True)))
-)
-_SAMPLE_NAMES = select(BLSample.blSampleId, BLSample.name).where(
-    BLSample.blSampleId.in_(bindparam("ids", expanding=True))
+    .where(BLSession.sessionId.in_(bindparam("sessions", expanding=True))),
+    select(literal("sample"), BLSample.blSampleId, BLSample.name, null()).where(
+        BLSample.blSampleId.in_(bindparam("samples", expanding=True))
+    ),
 )
 
 
 async def _names(db: ReadSession, session_ids: set[int], sample_ids: set[int]) -> dict[str, dict[int, Any]]:
-    sessions: dict[int, Any] = {}
-    if session_ids:
-        found = await db.execute(_SESSION_NAMES, {"ids": sorted(session_ids)})
-        sessions = {r.sessionId: (r.session, r.proposal) for r in found}
-    samples: dict[int, Any] = {}
-    if sample_ids:
-        samples = dict((await db.execute(_SAMPLE_NAMES, {"ids": sorted(sample_ids)})).all())
-    return {"sessions": sessions, "samples": samples}
+    names: dict[str, dict[int, Any]] = {"sessions": {}, "samples": {}}
+    if not session_ids and not sample_ids:
+        return names
+    for row in await db.execute(_NAMES, {"sessions": sorted(session_ids), "samples": sorted(sample_ids)}):
+        if row.kind == "session":
+            names["sessions"][row.id] = (row.session, row.proposal)
+        else:
+            names["samples"][row.id] = row.session
+    return names
 
 
 async def get_event_types(db: ReadSession, scope: Scope, f: EventFilters) -> list[dict[str, str]]:

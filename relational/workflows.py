@@ -3,17 +3,19 @@ collection group that ran the workflow."""
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, bindparam, literal_column, select
+from sqlalchemy import ColumnElement, Integer, literal_column, select
 
 from relational.common import Page, columns, paged, where_given
 from relational.flavour import SchemaInfo
 from relational.models import BLSession, DataCollectionGroup
-from relational.models.workflows import Workflow, WorkflowStep
+from relational.models.workflows import WorkflowStep
 from relational.read_sessions import ReadSession
 from relational.scope import Scope
 
 #: the group's workflow (a column only the official flavour has)
 WORKFLOW_OF_GROUP: ColumnElement[int] = literal_column("DataCollectionGroup.workflowId", Integer())
+#: a group's workflow as the items of its collections show it
+WORKFLOW_FIELDS = ("workflowId", "comments", "status", "workflowTitle", "workflowType")
 #: the step columns that name a file
 FILES = ("imageResultFilePath", "resultFilePath", "htmlResultFilePath")
 
@@ -58,29 +60,3 @@ async def get_step(db: ReadSession, scope: Scope, schema: SchemaInfo, step_id: i
         return None
     row = (await db.execute(_steps(scope).where(WorkflowStep.workflowStepId == step_id))).mappings().first()
     return dict(row) if row else None
-
-
-#: the workflow of each of the groups ``ids`` (built once: the statement keeps its compiled SQL)
-_OF_GROUPS = (
-    select(
-        DataCollectionGroup.dataCollectionGroupId,
-        Workflow.workflowId,
-        Workflow.comments,
-        Workflow.status,
-        Workflow.workflowTitle,
-        Workflow.workflowType,
-    )
-    .join(Workflow, Workflow.workflowId == WORKFLOW_OF_GROUP)
-    .where(DataCollectionGroup.dataCollectionGroupId.in_(bindparam("ids", expanding=True)))
-)
-
-
-async def workflows_of_groups(db: ReadSession, schema: SchemaInfo, group_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Per collection group (callers have scoped ``group_ids``), the workflow it ran, if any."""
-    if not group_ids or not has_workflows(schema):
-        return {}
-    found = {}
-    for row in (await db.execute(_OF_GROUPS, {"ids": group_ids})).mappings():
-        workflow = dict(row)
-        found[workflow.pop("dataCollectionGroupId")] = workflow
-    return found
