@@ -105,11 +105,14 @@ async def get_processings(
 
 
 _AUTO_PROC = [c.label(f"ap_{c.name}") for c in columns(AutoProc, "autoProcProgramId", "recordTimeStamp")]
+_SHELL = "st_"
 
 
 @built_once
-def _integrations_of(one: bool) -> Select[Any]:
-    """Integrations of the programs ``ids`` (``one``: of the collection ``dataCollectionId``) down to AutoProc."""
+def _integrations_of(one: bool, schema: SchemaInfo) -> Select[Any]:
+    """Integrations of the programs ``ids`` (``one``: of the collection ``dataCollectionId``) down to AutoProc and
+    the scaling's shells (``st_`` columns, a row per shell)."""
+    shells = [c.label(f"{_SHELL}{c.name}") for c in _shell_columns(schema)]
     query = (
         select(
             AutoProcIntegration.autoProcIntegrationId,
@@ -122,6 +125,7 @@ def _integrations_of(one: bool) -> Select[Any]:
             AutoProcScalingHasInt.autoProcScaling_has_IntId,
             AutoProcScaling.autoProcScalingId,
             *_AUTO_PROC,
+            *shells,
         )
         .join(DataCollection, DataCollection.dataCollectionId == AutoProcIntegration.dataCollectionId)
         .outerjoin(
@@ -130,8 +134,16 @@ def _integrations_of(one: bool) -> Select[Any]:
         )
         .outerjoin(AutoProcScaling, AutoProcScaling.autoProcScalingId == AutoProcScalingHasInt.autoProcScalingId)
         .outerjoin(AutoProc, AutoProc.autoProcId == AutoProcScaling.autoProcId)
+        .outerjoin(
+            AutoProcScalingStatistics,
+            AutoProcScalingStatistics.autoProcScalingId == AutoProcScaling.autoProcScalingId,
+        )
         .where(AutoProcIntegration.autoProcProgramId.in_(bindparam("ids", expanding=True)))
-        .order_by(AutoProcIntegration.autoProcIntegrationId, AutoProcScalingHasInt.autoProcScaling_has_IntId)
+        .order_by(
+            AutoProcIntegration.autoProcIntegrationId,
+            AutoProcScalingHasInt.autoProcScaling_has_IntId,
+            AutoProcScalingStatistics.autoProcScalingStatisticsId,
+        )
     )
     if one:
         query = query.where(AutoProcIntegration.dataCollectionId == bindparam("dataCollectionId"))
@@ -141,16 +153,16 @@ def _integrations_of(one: bool) -> Select[Any]:
 async def _integrations(
     db: ReadSession, schema: SchemaInfo, program_ids: list[int], dataCollectionId: int | None
 ) -> dict[int, list[dict[str, Any]]]:
-    """Per program, its integrations, each with its scaling links → scaling → AutoProc and shells
-    (one query down to AutoProc, one for the shells)."""
+    """Per program, its integrations, each with its scaling links → scaling → AutoProc and shells, in one query
+    (a row per shell)."""
     values: dict[str, Any] = {"ids": program_ids}
     if dataCollectionId is not None:
         values["dataCollectionId"] = dataCollectionId
-    rows = (await db.execute(_integrations_of(dataCollectionId is not None), values)).mappings().all()
-    stats = await _shells(db, schema, [r["autoProcScalingId"] for r in rows if r["autoProcScalingId"] is not None])
+    rows = await db.execute(_integrations_of(dataCollectionId is not None, schema), values)
     integrations: dict[int, dict[str, Any]] = {}
+    links: dict[tuple[int, int], dict[str, Any] | None] = {}
     by_program: dict[int, list[dict[str, Any]]] = {}
-    for r in rows:
+    for r in rows.mappings():
         integration = integrations.get(r["autoProcIntegrationId"])
         if integration is None:
             integration = integrations[r["autoProcIntegrationId"]] = {
@@ -164,17 +176,23 @@ async def _integrations(
             by_program.setdefault(r["autoProcProgramId"], []).append(integration)
         if r["autoProcScaling_has_IntId"] is None:
             continue
-        scaling = None
-        if r["autoProcScalingId"] is not None:
-            auto_proc = {c.name[3:]: r[c.name] for c in _AUTO_PROC}
-            scaling = {
-                "autoProcScalingId": r["autoProcScalingId"],
-                "AutoProc": auto_proc if auto_proc["autoProcId"] is not None else None,
-                "AutoProcScalingStatistics": stats.get(r["autoProcScalingId"], []),
-            }
-        integration["AutoProcScalingHasInt"].append(
-            {"autoProcScaling_has_IntId": r["autoProcScaling_has_IntId"], "AutoProcScaling": scaling}
-        )
+        link = (r["autoProcIntegrationId"], r["autoProcScaling_has_IntId"])
+        if link not in links:
+            scaling = links[link] = None
+            if r["autoProcScalingId"] is not None:
+                auto_proc = {c.name[3:]: r[c.name] for c in _AUTO_PROC}
+                scaling = links[link] = {
+                    "autoProcScalingId": r["autoProcScalingId"],
+                    "AutoProc": auto_proc if auto_proc["autoProcId"] is not None else None,
+                    "AutoProcScalingStatistics": [],
+                }
+            integration["AutoProcScalingHasInt"].append(
+                {"autoProcScaling_has_IntId": r["autoProcScaling_has_IntId"], "AutoProcScaling": scaling}
+            )
+        scaling = links[link]
+        if scaling is not None and r[f"{_SHELL}autoProcScalingStatisticsId"] is not None:
+            shell = {k.removeprefix(_SHELL): v for k, v in r.items() if k.startswith(_SHELL)}
+            scaling["AutoProcScalingStatistics"].append(shell)
     return by_program
 
 
@@ -184,25 +202,6 @@ def _shell_columns(schema: SchemaInfo) -> list[ColumnElement[Any]]:
         schema.optional("AutoProcScalingStatistics", "ccAnomalous"),
         schema.optional("AutoProcScalingStatistics", "resIOverSigI2"),
     ]
-
-
-@built_once
-def _shells_of(schema: SchemaInfo) -> Select[Any]:
-    return (
-        select(*_shell_columns(schema))
-        .where(AutoProcScalingStatistics.autoProcScalingId.in_(bindparam("ids", expanding=True)))
-        .order_by(AutoProcScalingStatistics.autoProcScalingStatisticsId)
-    )
-
-
-async def _shells(db: ReadSession, schema: SchemaInfo, scaling_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """Per scaling, its statistics shells (overall / innerShell / outerShell)."""
-    if not scaling_ids:
-        return {}
-    stats: dict[int, list[dict[str, Any]]] = {}
-    for r in (await db.execute(_shells_of(schema), {"ids": scaling_ids})).mappings():
-        stats.setdefault(r["autoProcScalingId"], []).append(dict(r))
-    return stats
 
 
 #: the messages of the programs ``ids``

@@ -8,7 +8,15 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relational.models import AutoProcIntegration, AutoProcProgramAttachment, AutoProcProgramMessage
+from relational.models import (
+    AutoProcIntegration,
+    AutoProcProgram,
+    AutoProcProgramAttachment,
+    AutoProcProgramMessage,
+    AutoProcScaling,
+    AutoProcScalingHasInt,
+    AutoProcScalingStatistics,
+)
 from relational.models.analysis import (
     ImageQualityIndicators,
     Screening,
@@ -252,3 +260,44 @@ def test_quality(flavour: Flavour) -> None:
 def test_bad_parameters(flavour: Flavour, path: str, params: dict[str, object]) -> None:
     r = flavour.client.get(f"{API}{path}", headers=flavour.token("sci_a"), params=params)
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+
+
+async def _merged_program(db: AsyncSession, dc_ids: list[int]) -> int:
+    """A program that integrated each of ``dc_ids`` once: the first two integrations merged into one scaling of
+    three shells, the third scaled with no shells, the fourth not scaled; its id."""
+    program = AutoProcProgram(processingPrograms="merge")
+    merged, bare = AutoProcScaling(), AutoProcScaling()
+    db.add_all([program, merged, bare])
+    await db.flush()
+    integrations = [
+        AutoProcIntegration(dataCollectionId=dc, autoProcProgramId=program.autoProcProgramId) for dc in dc_ids
+    ]
+    db.add_all(integrations)
+    await db.flush()
+    for integration, scaling in zip(integrations, (merged, merged, bare), strict=False):
+        db.add(AutoProcScalingHasInt(autoProcScalingId=scaling.autoProcScalingId,
+                                     autoProcIntegrationId=integration.autoProcIntegrationId))  # fmt: skip
+    for shell in ("overall", "innerShell", "outerShell"):
+        db.add(AutoProcScalingStatistics(autoProcScalingId=merged.autoProcScalingId, scalingStatisticsType=shell))
+    await db.flush()
+    return program.autoProcProgramId
+
+
+def test_a_scaling_shared_by_integrations_shows_its_shells_under_each(flavour: Flavour) -> None:
+    """Integrations, their scaling links and shells come in one query (a row per shell): a scaling two
+    integrations share shows its three shells, in order, under each; a scaling with no shells an empty list; an
+    integration never scaled no link."""
+    dcs = [flavour.data.dcs[k] for k in ("a0", "a0", "a0", "a0")]
+    program_id = flavour.run(_merged_program, dcs)
+    programs = get(flavour, "/processings/auto-integrations", dataCollectionId=dcs[0], limit=100)["results"]
+    [program] = [p for p in programs if p["autoProcProgramId"] == program_id]
+    links = [i["AutoProcScalingHasInt"] for i in program["AutoProcIntegration"]]
+    assert [len(found) for found in links] == [1, 1, 1, 0]
+    scalings = [found[0]["AutoProcScaling"] for found in links[:3]]
+    assert scalings[0]["autoProcScalingId"] == scalings[1]["autoProcScalingId"] != scalings[2]["autoProcScalingId"]
+    shells = [scaling["AutoProcScalingStatistics"] for scaling in scalings[:2]]
+    assert shells[0] == shells[1]
+    assert [s["scalingStatisticsType"] for s in shells[0]] == ["overall", "innerShell", "outerShell"]
+    ids = [s["autoProcScalingStatisticsId"] for s in shells[0]]
+    assert ids == sorted(set(ids))
+    assert scalings[2]["AutoProcScalingStatistics"] == []
