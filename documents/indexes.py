@@ -4,6 +4,9 @@ references SQL rows by id."""
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 HAS_KEY = {"idempotencyKey": {"$exists": True}}
+#: results by collection, named where queries hint it: SecantusDB's planner scans the whole collection for a
+#: collection's latest results without the hint (MongoDB's picks this index)
+RESULTS_BY_COLLECTION = "dc_kind"
 
 INDEXES: dict[str, list[IndexModel]] = {
     # used one-time download tokens (documents/signed.py), dropped once they expire
@@ -16,7 +19,9 @@ INDEXES: dict[str, list[IndexModel]] = {
             [("latest", ASCENDING), ("sessionIds", ASCENDING), ("proposalId", ASCENDING), ("createdAt", DESCENDING)],
             name="session_created",
         ),
-        IndexModel([("dataCollectionIds", ASCENDING), ("kind", ASCENDING), ("version", DESCENDING)], name="dc_kind"),
+        IndexModel(
+            [("dataCollectionIds", ASCENDING), ("kind", ASCENDING), ("version", DESCENDING)], name=RESULTS_BY_COLLECTION
+        ),
         # one version number per series: concurrent re-runs cannot both become version N
         IndexModel([("series", ASCENDING), ("version", DESCENDING)], name="series_version", unique=True),
         # a retried POST (same Idempotency-Key or runId, same caller) cannot store a second document

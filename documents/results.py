@@ -15,6 +15,7 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from documents.indexes import RESULTS_BY_COLLECTION
 from documents.scope import both, given
 from documents.store import count, guarded
 from schemas.errors import Conflict
@@ -179,7 +180,7 @@ async def latest_with_metric_version(db: Db, dc_id: int, session_id: int) -> tup
         {"$unionWith": {"coll": "metric_versions", "pipeline": versions}},
     ]
     found, version = [], ""
-    async for doc in await db.results.aggregate(pipeline):
+    async for doc in await db.results.aggregate(pipeline, hint=RESULTS_BY_COLLECTION):
         if _VERSION in doc:
             version = str(doc[_VERSION])
         else:
@@ -208,7 +209,8 @@ async def kinds_by_collection(db: Db, session_id: int) -> dict[int, dict[str, An
 async def latest_for_collections(db: Db, dc_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
     """Per data collection: the latest version of every series covering it."""
     out_: dict[int, list[dict[str, Any]]] = {}
-    async for doc in db.results.find({"dataCollectionIds": {"$in": list(dc_ids)}, "latest": True}).sort("createdAt", 1):
+    found = db.results.find({"dataCollectionIds": {"$in": list(dc_ids)}, "latest": True}).hint(RESULTS_BY_COLLECTION)
+    async for doc in found.sort("createdAt", 1):
         shown = out(doc)
         for dc in doc["dataCollectionIds"]:
             if dc in dc_ids:
