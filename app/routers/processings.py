@@ -4,7 +4,7 @@ import json
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from app.auth.signed import FILE_ERRORS, FileCallerDep
 from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep
@@ -13,7 +13,8 @@ from app.json_guard import too_deep
 from app.problems import AUTHENTICATED, responses
 from app.routers.lists import listed
 from app.routers.params import MAX_ID, Id, IdFilter
-from relational import attachments, processings, programs, screenings
+from app.routers.routing import Router
+from relational import attachments, processing_statuses, processings, programs, screenings
 from schemas.attachments import AutoProcProgramAttachment
 from schemas.common import Paged
 from schemas.errors import InvalidInput, NotFound
@@ -26,7 +27,7 @@ from schemas.processings import (
     Screening,
 )
 
-router = APIRouter(prefix="/processings", tags=["Processings"], responses=responses(*AUTHENTICATED))
+router = Router(prefix="/processings", tags=["Processings"], responses=responses(*AUTHENTICATED))
 MAX_IDS = 1000
 #: the answer's OpenAPI: a file, not JSON
 FILE: dict[int | str, dict[str, Any]] = {200: {"description": "The file", "content": {"application/octet-stream": {}}}}
@@ -78,7 +79,7 @@ async def get_auto_integrations(
 async def get_statuses(identity: IdentityDep, db: ReadSessionDep, schema: SchemaDep, ids: Ids) -> dict[str, object]:
     """Processing status per visible collection: all five kinds, null where there is none (screening,
     auto-integration and, on Diamond's schema, the programs of automatic processing jobs)."""
-    return {"statuses": await processings.get_statuses(db, identity.scope, schema, ids)}
+    return {"statuses": await processing_statuses.get_statuses(db, identity.scope, schema, ids)}
 
 
 @router.get("/messages/status", response_model=MessageStatuses, responses=responses(InvalidInput))
@@ -86,7 +87,7 @@ async def get_message_statuses(
     identity: IdentityDep, db: ReadSessionDep, schema: SchemaDep, ids: Ids
 ) -> dict[str, object]:
     """Counts of program messages by severity per visible collection that has any."""
-    return {"statuses": await processings.get_message_statuses(db, identity.scope, schema, ids)}
+    return {"statuses": await processing_statuses.get_message_statuses(db, identity.scope, schema, ids)}
 
 
 @router.get("/messages", response_model=Paged[AutoProcProgramMessage])
