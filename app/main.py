@@ -11,7 +11,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from app import openapi_forms, problems
 from app.auth.plugins import enabled_plugins
 from app.json_guard import JsonGuard
-from app.routers import PREFIX, api, dashboard
+from app.routers import api, dashboard
+from app.routers.routing import PREFIX
 from app.settings import Settings, get_settings
 from app.state import AppState, open_database
 from documents.store import DocumentStore

@@ -32,11 +32,9 @@ from app.routers import (
     userportalsync,
 )
 
-PREFIX = "/ispyb/api/v1"
-
 
 def api() -> list[APIRouter]:
-    """Every API router, each to be included under ``PREFIX`` (the dashboard page is outside it:
+    """Every API router, each to be included under ``routing.PREFIX`` (the dashboard page is outside it:
     ``app.routers.dashboard``). Included one by one on the application rather than nested in one router: a request
     is matched against each route in turn, and a level of nesting costs FastAPI a pass over every route of it;
     the routes read most come first."""

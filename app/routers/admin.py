@@ -3,12 +3,13 @@
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from app.deps import IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep, WriteSessionDep, when_settled
 from app.problems import AUTHENTICATED, responses
 from app.routers.lists import listed
 from app.routers.params import Id, IdFilter
+from app.routers.routing import Router
 from relational import admin
 from relational.common import Page
 from relational.db import WriteSession
@@ -27,7 +28,7 @@ from schemas.admin import (
 from schemas.common import Paged
 from schemas.errors import Conflict, Forbidden, InvalidInput, NotFound
 
-router = APIRouter(prefix="/admin", tags=["Admin"], responses=responses(*AUTHENTICATED, Forbidden))
+router = Router(prefix="/admin", tags=["Admin"], responses=responses(*AUTHENTICATED, Forbidden))
 WRITE = responses(NotFound, Conflict, InvalidInput)
 NO_CONTENT: dict[str, Any] = {"status_code": status.HTTP_204_NO_CONTENT, "response_class": Response}
 

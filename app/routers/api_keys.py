@@ -3,16 +3,17 @@ ISPYB_API_KEY_PERMISSION (with a login's token: a key cannot manage keys)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import Depends, Path, status
 
 from app.auth import api_keys
 from app.deps import IdentityDep, ReadSessionDep, StateDep
 from app.problems import AUTHENTICATED, responses
+from app.routers.routing import Router
 from documents.store import StoreUnavailable
 from schemas.auth import ApiKey, ApiKeyCreate, ApiKeyCreated, Creator
 from schemas.errors import Forbidden, InvalidInput, NotFound
 
-router = APIRouter(
+router = Router(
     prefix="/api-keys", tags=["Authentication"], responses=responses(*AUTHENTICATED, StoreUnavailable, Forbidden)
 )
 

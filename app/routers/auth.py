@@ -1,16 +1,17 @@
 """Login (py-ispyb compatible, plus MXCuBE's refresh tokens), refresh, and the plugin list clients read."""
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from app.auth import refresh, tokens
 from app.deps import ReadSessionDep, StateDep, standing_of
 from app.problems import AUTHENTICATED, responses
+from app.routers.routing import Router
 from documents.store import StoreUnavailable
 from relational import people
 from schemas.auth import AuthConfig, Login, PluginConfig, Refresh, TokenResponse
 from schemas.errors import InvalidInput, Unauthorized
 
-router = APIRouter(prefix="/auth", tags=["Authentication"])
+router = Router(prefix="/auth", tags=["Authentication"])
 
 
 @router.get("/config", response_model=AuthConfig)

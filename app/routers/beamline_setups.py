@@ -1,16 +1,17 @@
 """A beamline's setup as its control software reports it (MXCuBE's beamline config → BeamLineSetup)."""
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from app.deps import AcquirerDep, WriteSessionDep
 from app.idempotency import OnceDep
 from app.ignored import report_ignored
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
+from app.routers.routing import Router
 from relational import beamline_setups
 from schemas.acquisition import BeamlineConfig
 from schemas.errors import Conflict, Forbidden, InvalidInput
 
-router = APIRouter(prefix="/beamline-setups", tags=["Acquisition"], responses=responses(*AUTHENTICATED))
+router = Router(prefix="/beamline-setups", tags=["Acquisition"], responses=responses(*AUTHENTICATED))
 
 
 @router.post(

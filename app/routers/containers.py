@@ -2,19 +2,20 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from app.deps import IdentityDep, PageDep, ReadSessionDep, StateDep, WriteSessionDep
 from app.problems import AUTHENTICATED, responses
 from app.routers.lists import listed
 from app.routers.params import Id, IdFilter, ProposalFilter
+from app.routers.routing import Router
 from app.routers.valid import ContainerDep, container_of
 from relational import containers
 from schemas.common import Paged
 from schemas.errors import Conflict, InvalidInput, NotFound
 from schemas.shipping import Container, ContainerCreate, ContainerUpdate
 
-router = APIRouter(prefix="/containers", tags=["Containers"], responses=responses(*AUTHENTICATED))
+router = Router(prefix="/containers", tags=["Containers"], responses=responses(*AUTHENTICATED))
 
 
 @router.get("", response_model=Paged[Container])

@@ -2,18 +2,19 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from app.auth.signed import FILE_ERRORS, FileCallerDep
 from app.deps import StateDep
 from app.problems import AUTHENTICATED, responses
+from app.routers.routing import Router
 from app.services import diffraction
 from app.services.diffraction import FrameCache
 from app.services.diffraction_files import media_type
 from schemas.data import FrameHeader, FrameHistogram
 from schemas.errors import InvalidInput
 
-router = APIRouter(prefix="/data", tags=["Data"], responses=responses(*AUTHENTICATED))
+router = Router(prefix="/data", tags=["Data"], responses=responses(*AUTHENTICATED))
 ERRORS = responses(*FILE_ERRORS, InvalidInput)
 
 DataCollectionId = Annotated[int, Query(ge=1, lt=2**31, description="The data collection")]

@@ -4,13 +4,14 @@ py-ispyb serves them (``pyispyb/core/routes/datacollections.py``), from ISPYB_DA
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from app.auth.signed import FILE_ERRORS, FileCallerDep
 from app.deps import ReadSessionDep, SchemaDep, StateDep
 from app.files import file_response
 from app.problems import AUTHENTICATED, responses
 from app.routers.params import Id
+from app.routers.routing import Router
 from relational import collection_files
 from schemas.errors import NotFound
 
@@ -18,7 +19,7 @@ from schemas.errors import NotFound
 PICTURE: dict[int | str, dict[str, Any]] = {
     200: {"description": "The picture", "content": {"image/png": {}, "image/jpeg": {}, "image/gif": {}}}
 }
-router = APIRouter(
+router = Router(
     prefix="/datacollections",
     tags=["Data collections"],
     responses={**responses(*AUTHENTICATED, *FILE_ERRORS), **PICTURE},

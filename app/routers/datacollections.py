@@ -3,7 +3,7 @@
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import Query, Request, Response, status
 
 from app.auth.signed import FILE_ERRORS, FileCallerDep
 from app.deps import (
@@ -22,6 +22,7 @@ from app.ignored import report_ignored
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
 from app.routers.lists import listed
 from app.routers.params import Id, IdFilter
+from app.routers.routing import Router
 from app.routers.valid import DataCollectionDep
 from app.services import datacollections as service
 from app.services import exports
@@ -36,7 +37,7 @@ from schemas.datacollections import DataCollectionUnified, PerImageAnalysis
 from schemas.errors import Conflict, Forbidden, InvalidInput, NotFound
 from schemas.workflows import WorkflowStep, WorkflowStepAttachment
 
-router = APIRouter(prefix="/datacollections", tags=["Data collections"], responses=responses(*AUTHENTICATED))
+router = Router(prefix="/datacollections", tags=["Data collections"], responses=responses(*AUTHENTICATED))
 #: what an acquisition write may answer: out of reach, not allowed, refused, a retry in flight, the key store down
 ACQUISITION_WRITE = responses(NotFound, Forbidden, Conflict, InvalidInput, *DOCUMENT_STORE)
 #: the answer's OpenAPI: a file, not JSON

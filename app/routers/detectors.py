@@ -2,15 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.deps import IdentityDep, ReadSessionDep
 from app.problems import AUTHENTICATED, responses
+from app.routers.routing import Router
 from relational import beamline_setups
 from schemas.acquisition import Detector
 from schemas.errors import NotFound
 
-router = APIRouter(prefix="/detectors", tags=["Acquisition"], responses=responses(*AUTHENTICATED))
+router = Router(prefix="/detectors", tags=["Acquisition"], responses=responses(*AUTHENTICATED))
 Criterion = Annotated[str | None, Query(max_length=255)]
 
 

@@ -3,12 +3,13 @@
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from app.deps import IdentityDep, PageDep, ReadSessionDep, StateDep, WriteSessionDep
 from app.problems import AUTHENTICATED, responses
 from app.routers.lists import listed
 from app.routers.params import Id, IdFilter, ProposalFilter
+from app.routers.routing import Router
 from app.routers.valid import DewarDep, dewar_of
 from relational import dewars
 from relational.common import Page
@@ -24,8 +25,8 @@ from schemas.shipping import (
     RegistryEntry,
 )
 
-router = APIRouter(prefix="/dewars", tags=["Dewars"], responses=responses(*AUTHENTICATED))
-registry = APIRouter(prefix="/dewar-registry", tags=["Dewars"], responses=responses(*AUTHENTICATED))
+router = Router(prefix="/dewars", tags=["Dewars"], responses=responses(*AUTHENTICATED))
+registry = Router(prefix="/dewar-registry", tags=["Dewars"], responses=responses(*AUTHENTICATED))
 
 
 @router.get("", response_model=Paged[Dewar])

@@ -4,7 +4,7 @@ faults (MXCuBE's PyISPyB adapter and GDA)."""
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from app.deps import AcquirerDep, IdentityDep, PageDep, ReadSessionDep, SchemaDep, StateDep, WriteSessionDep
 from app.idempotency import OnceDep
@@ -12,6 +12,7 @@ from app.ignored import report_ignored
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
 from app.routers.lists import listed
 from app.routers.params import IdFilter, ProposalFilter
+from app.routers.routing import Router
 from app.services.snapshots import mark_snapshots
 from relational import event_writes, events
 from relational.reach import session_for_acquisition
@@ -27,7 +28,7 @@ from schemas.event_writes import (
 )
 from schemas.events import Event, EventType
 
-router = APIRouter(prefix="/events", tags=["Events"], responses=responses(*AUTHENTICATED))
+router = Router(prefix="/events", tags=["Events"], responses=responses(*AUTHENTICATED))
 SESSION_PATTERN = r"^[\w-]+\d+-\d+$"
 
 

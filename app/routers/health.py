@@ -4,11 +4,10 @@ the stores do."""
 import asyncio
 from collections.abc import Awaitable
 
-from fastapi import APIRouter
-
 from app.deps import StateDep
+from app.routers.routing import Router
 
-router = APIRouter(tags=["Health"])
+router = Router(tags=["Health"])
 
 
 async def _probe(check: Awaitable[dict[str, object]], seconds: float) -> dict[str, object]:

@@ -1,16 +1,17 @@
 """Image rows of a data collection, written by beamline software."""
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from app.deps import AcquirerDep, WriteSessionDep
 from app.idempotency import OnceDep
 from app.ignored import report_ignored
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
+from app.routers.routing import Router
 from relational import acquisition
 from schemas.acquisition import ImageIn, ImageStored
 from schemas.errors import Conflict, Forbidden, InvalidInput, NotFound
 
-router = APIRouter(prefix="/images", tags=["Acquisition"], responses=responses(*AUTHENTICATED))
+router = Router(prefix="/images", tags=["Acquisition"], responses=responses(*AUTHENTICATED))
 
 
 @router.post(

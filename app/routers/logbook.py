@@ -2,11 +2,12 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import Path, Query, status
 
 from app.deps import MAX_LIMIT, DocumentsDep, IdentityDep, ReadSessionDep, StateDep
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
 from app.routers.params import IdFilter, ProposalFilter
+from app.routers.routing import Router
 from app.services import logbook as service
 from schemas.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from schemas.logbook import (
@@ -23,7 +24,7 @@ from schemas.logbook import (
 )
 from schemas.times import UtcDatetime
 
-router = APIRouter(prefix="/logbook", tags=["Logbook"], responses=responses(*AUTHENTICATED, *DOCUMENT_STORE))
+router = Router(prefix="/logbook", tags=["Logbook"], responses=responses(*AUTHENTICATED, *DOCUMENT_STORE))
 EntryId = Annotated[str, Path(pattern=OBJECT_ID_PATTERN, description="24 hexadecimal characters")]
 WRITE_ERRORS = (NotFound, Forbidden, PayloadTooLarge, InvalidInput)
 

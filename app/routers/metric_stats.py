@@ -4,18 +4,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from app.deps import DocumentsDep, IdentityDep, ReadSessionDep
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
 from app.routers.params import Id, IdFilter, ProposalFilter
+from app.routers.routing import Router
 from app.services import metric_stats
 from documents.metric_stats import Coverage
 from schemas.errors import InvalidInput, NotFound
 from schemas.results import Kind
 from schemas.times import UtcDatetime
 
-router = APIRouter(prefix="/stats", tags=["Stats"], responses=responses(*AUTHENTICATED, *DOCUMENT_STORE))
+router = Router(prefix="/stats", tags=["Stats"], responses=responses(*AUTHENTICATED, *DOCUMENT_STORE))
 Field = Annotated[str, Query(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64, description="A field of `values`")]
 
 

@@ -2,18 +2,19 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from app.deps import IdentityDep, ReadSessionDep, StateDep, WriteSessionDep
 from app.problems import AUTHENTICATED, responses
 from app.routers.admin import holding
+from app.routers.routing import Router
 from app.settings import Settings
 from relational import options
 from relational.read_sessions import ReadSession
 from schemas.errors import Forbidden, InvalidInput
 from schemas.options import Options, OptionsUpdate, UIOptions
 
-router = APIRouter(prefix="/options", tags=["Options"], responses=responses(*AUTHENTICATED))
+router = Router(prefix="/options", tags=["Options"], responses=responses(*AUTHENTICATED))
 MANAGE = [Depends(holding("manage_options"))]
 
 

@@ -1,16 +1,15 @@
 """People."""
 
-from fastapi import APIRouter
-
 from app.deps import IdentityDep, PageDep, ReadSessionDep
 from app.problems import AUTHENTICATED, responses
 from app.routers.lists import listed
 from app.routers.params import IdFilter, ProposalFilter
+from app.routers.routing import Router
 from relational import persons
 from schemas.common import Paged
 from schemas.persons import Person
 
-router = APIRouter(prefix="/persons", tags=["Persons"], responses=responses(*AUTHENTICATED))
+router = Router(prefix="/persons", tags=["Persons"], responses=responses(*AUTHENTICATED))
 
 
 @router.get("", response_model=Paged[Person])

@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import StreamingResponse
 
 from app.deps import DocumentsDep, IdentityDep, PageDep, ReadSessionDep, StateDep, StreamingReadSessionDep
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
 from app.routers.lists import listed
 from app.routers.params import IdFilter, ProposalName
+from app.routers.routing import Router
 from app.routers.valid import ProposalDep
 from app.services import exports
 from relational import proposals
@@ -16,7 +17,7 @@ from schemas.common import Paged
 from schemas.errors import NotFound
 from schemas.proposals import Proposal
 
-router = APIRouter(prefix="/proposals", tags=["Proposals"], responses=responses(*AUTHENTICATED))
+router = Router(prefix="/proposals", tags=["Proposals"], responses=responses(*AUTHENTICATED))
 
 
 @router.get("", response_model=Paged[Proposal])

@@ -2,15 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import StreamingResponse
 
 from app.deps import DocumentsDep, IdentityDep, ReadSessionDep, StateDep
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
+from app.routers.routing import Router
 from app.services.query import AggregateQuery, FindQuery, Output, run, stream
 from schemas.errors import InvalidInput
 
-router = APIRouter(prefix="/query", tags=["Query"], responses=responses(*AUTHENTICATED, *DOCUMENT_STORE))
+router = Router(prefix="/query", tags=["Query"], responses=responses(*AUTHENTICATED, *DOCUMENT_STORE))
 
 
 @router.post("/find", response_class=StreamingResponse, responses=responses(InvalidInput))

@@ -3,12 +3,13 @@
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import Depends, Header, Query, Request, Response, status
 
 from app.deps import DocumentsDep, IdentityDep, PageDep, ReadSessionDep, StateDep
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
 from app.routers.lists import listed
 from app.routers.params import IdFilter, ProposalFilter, ResultId
+from app.routers.routing import Router
 from app.routers.valid import KindDep, ResultDep, result_of
 from app.services import results as service
 from documents import kinds, metrics, results
@@ -29,9 +30,9 @@ from schemas.results import (
 )
 
 ERRORS = responses(*AUTHENTICATED, *DOCUMENT_STORE)
-router = APIRouter(prefix="/results", tags=["Results"], responses=ERRORS)
-metric_router = APIRouter(prefix="/metrics", tags=["Results"], responses=ERRORS)
-kind_router = APIRouter(prefix="/result-kinds", tags=["Results"], responses=ERRORS)
+router = Router(prefix="/results", tags=["Results"], responses=ERRORS)
+metric_router = Router(prefix="/metrics", tags=["Results"], responses=ERRORS)
+kind_router = Router(prefix="/result-kinds", tags=["Results"], responses=ERRORS)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 
 

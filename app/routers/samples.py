@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import Query, Request, Response, status
 
 from app.deps import MAX_LIMIT, IdentityDep, PageDep, ReadSessionDep, SchemaDep, WriteSessionDep
 from app.ignored import report_ignored
 from app.problems import AUTHENTICATED, responses
 from app.routers.lists import listed
 from app.routers.params import Id, IdFilter, ProposalFilter
+from app.routers.routing import Router
 from app.routers.valid import LabContactDep, ProteinDep, SampleDep, labcontact_of, protein_of, sample_of
 from relational import labcontacts, sample_edits, samples, subsamples
 from relational.common import Page
@@ -28,9 +29,9 @@ from schemas.samples import (
 )
 from schemas.subsamples import Component, ConcentrationType, SubSample
 
-router = APIRouter(prefix="/samples", tags=["Samples"], responses=responses(*AUTHENTICATED))
-proteins = APIRouter(prefix="/proteins", tags=["Samples"], responses=responses(*AUTHENTICATED))
-contacts = APIRouter(prefix="/labcontacts", tags=["Lab contacts"], responses=responses(*AUTHENTICATED))
+router = Router(prefix="/samples", tags=["Samples"], responses=responses(*AUTHENTICATED))
+proteins = Router(prefix="/proteins", tags=["Samples"], responses=responses(*AUTHENTICATED))
+contacts = Router(prefix="/labcontacts", tags=["Lab contacts"], responses=responses(*AUTHENTICATED))
 Search = Annotated[str | None, Query(min_length=1, max_length=100)]
 WRITE_ERRORS = responses(NotFound, Conflict, InvalidInput)
 

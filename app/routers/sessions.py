@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from app.deps import (
     MAX_LIMIT,
@@ -21,6 +21,7 @@ from app.ignored import report_ignored
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
 from app.routers.lists import listed
 from app.routers.params import MAX_ID, Id, ProposalFilter
+from app.routers.routing import Router
 from app.routers.valid import SessionDep
 from app.services import sessions as service
 from app.services import timeline
@@ -35,7 +36,7 @@ from schemas.results import SessionSummary
 from schemas.sessions import Session
 from schemas.timeline import Kind, Order, Timeline
 
-router = APIRouter(prefix="/sessions", tags=["Sessions"], responses=responses(*AUTHENTICATED))
+router = Router(prefix="/sessions", tags=["Sessions"], responses=responses(*AUTHENTICATED))
 #: what an acquisition write may answer: out of reach, not allowed, refused, a retry in flight, the key store down
 ACQUISITION_WRITE = responses(NotFound, Forbidden, Conflict, InvalidInput, *DOCUMENT_STORE)
 

@@ -3,7 +3,7 @@
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Response, UploadFile, status
+from fastapi import File, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from app.deps import (
@@ -19,6 +19,7 @@ from app.deps import (
 from app.problems import AUTHENTICATED, DOCUMENT_STORE, responses
 from app.routers.lists import listed
 from app.routers.params import MAX_ID, PROPOSAL_PATTERN, Id
+from app.routers.routing import Router
 from app.routers.valid import shipping_of
 from app.services import exports, shipment_import
 from app.services.spreadsheets import csv_bytes
@@ -28,7 +29,7 @@ from schemas.errors import Conflict, ImportRejected, InvalidInput, NotFound, Pay
 from schemas.shipment_import import ImportReport
 from schemas.shipping import Shipping, ShippingCreate, ShippingUpdate
 
-router = APIRouter(prefix="/shippings", tags=["Shipping"], responses=responses(*AUTHENTICATED))
+router = Router(prefix="/shippings", tags=["Shipping"], responses=responses(*AUTHENTICATED))
 ProposalName = Annotated[str, Query(pattern=PROPOSAL_PATTERN, max_length=60, description="e.g. MX1")]
 
 

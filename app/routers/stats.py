@@ -2,17 +2,18 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.deps import IdentityDep, ReadSessionDep, SchemaDep, StateDep
 from app.problems import AUTHENTICATED, responses
 from app.routers.params import MAX_ID
+from app.routers.routing import Router
 from app.services.stats import errors
 from relational import stats
 from schemas.errors import InvalidInput, NotFound
 from schemas.stats import Breakdown, Errors, Hourlies, StatsFilter, TimeEntry, Times
 
-router = APIRouter(prefix="/stats", tags=["Stats"], responses=responses(*AUTHENTICATED))
+router = Router(prefix="/stats", tags=["Stats"], responses=responses(*AUTHENTICATED))
 SessionId = Annotated[int, Query(ge=1, le=MAX_ID)]
 Covered = Annotated[StatsFilter, Query()]
 COVERED_ERRORS = responses(NotFound, InvalidInput)

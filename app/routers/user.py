@@ -1,16 +1,15 @@
 """The current user."""
 
-from fastapi import APIRouter
-
 from app.auth import signed
 from app.deps import IdentityDep, ReadSessionDep, StateDep
 from app.problems import AUTHENTICATED, responses
+from app.routers.routing import Router
 from relational import people
 from schemas.auth import CurrentUser
 from schemas.errors import InvalidInput, Unauthorized
 from schemas.signed import OneTimeToken, SignRequest
 
-router = APIRouter(prefix="/user", tags=["Current User"], responses=responses(*AUTHENTICATED))
+router = Router(prefix="/user", tags=["Current User"], responses=responses(*AUTHENTICATED))
 
 
 @router.get("/current", response_model=CurrentUser)

@@ -3,16 +3,17 @@ from py-ispyb's ``UserPortalProposalSync`` document."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from app.deps import IdentityDep, SchemaDep, StateDep, WriteSessionDep
 from app.ignored import report_ignored
 from app.problems import AUTHENTICATED, responses
+from app.routers.routing import Router
 from relational import userportalsync
 from schemas.errors import Conflict, Forbidden, InvalidInput
 from schemas.userportalsync import SyncReport, UserPortalProposalSync
 
-router = APIRouter(prefix="/webservices/userportalsync", tags=["Webservices"], responses=responses(*AUTHENTICATED))
+router = Router(prefix="/webservices/userportalsync", tags=["Webservices"], responses=responses(*AUTHENTICATED))
 
 
 async def user_office(identity: IdentityDep, state: StateDep) -> None:
