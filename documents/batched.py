@@ -11,6 +11,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from documents import logbook, results, rollups
+from documents.indexes import RESULTS_BY_COLLECTION, hinted
 from documents.scope import both
 from documents.store import guarded
 
@@ -23,12 +24,16 @@ async def latest_results(db: Db, scope: dict[str, Any], dc_ids: Sequence[int]) -
     ``GET /datacollections/{id}?include=results`` lists them)."""
     wanted = set(dc_ids)
     query = both(scope, {"dataCollectionIds": {"$in": sorted(wanted)}, "latest": True})
-    found: dict[int, list[dict[str, Any]]] = {dc: [] for dc in wanted}
-    async for doc in db.results.find(query).sort([("createdAt", DESCENDING), ("_id", DESCENDING)]):
-        shown = results.out(doc)
-        for dc in wanted.intersection(doc["dataCollectionIds"]):
-            found[dc].append(shown)
-    return found
+
+    async def read(hint: str | None) -> dict[int, list[dict[str, Any]]]:
+        found: dict[int, list[dict[str, Any]]] = {dc: [] for dc in wanted}
+        async for doc in db.results.find(query, hint=hint).sort([("createdAt", DESCENDING), ("_id", DESCENDING)]):
+            shown = results.out(doc)
+            for dc in wanted.intersection(doc["dataCollectionIds"]):
+                found[dc].append(shown)
+        return found
+
+    return await hinted(RESULTS_BY_COLLECTION, read)
 
 
 @guarded

@@ -1,7 +1,15 @@
 """Indexes declared in code, ensured at start-up. Every document carries ``proposalId`` (scoping) and
 references SQL rows by id."""
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import OperationFailure
+
+_T = TypeVar("_T")
+#: MongoDB's error code for a hint naming no index of the collection (among other bad values)
+_BAD_VALUE = 2
 
 HAS_KEY = {"idempotencyKey": {"$exists": True}}
 #: results by collection, named where queries hint it: SecantusDB's planner scans the whole collection for a
@@ -73,3 +81,15 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
     ],
 }
+
+
+async def hinted(index: str, read: Callable[[str | None], Awaitable[_T]]) -> _T:
+    """``read(index)``, a read that names ``index`` as its hint; again as ``read(None)`` when the store refuses the
+    hint because the index is missing (not created yet, the store being down at start-up; dropped by an operator):
+    a scan is slower, not wrong."""
+    try:
+        return await read(index)
+    except OperationFailure as exc:
+        if exc.code != _BAD_VALUE:
+            raise
+        return await read(None)

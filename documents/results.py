@@ -15,7 +15,7 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from documents.indexes import RESULTS_BY_COLLECTION
+from documents.indexes import RESULTS_BY_COLLECTION, hinted
 from documents.scope import both, given
 from documents.store import count, guarded
 from schemas.errors import Conflict
@@ -179,13 +179,18 @@ async def latest_with_metric_version(db: Db, dc_id: int, session_id: int) -> tup
         {"$sort": {"createdAt": DESCENDING}},
         {"$unionWith": {"coll": "metric_versions", "pipeline": versions}},
     ]
-    found, version = [], ""
-    async for doc in await db.results.aggregate(pipeline, hint=RESULTS_BY_COLLECTION):
-        if _VERSION in doc:
-            version = str(doc[_VERSION])
-        else:
-            found.append(out(doc))
-    return found, version
+
+    async def read(hint: str | None) -> tuple[list[dict[str, Any]], str]:
+        found, version = [], ""
+        options: dict[str, Any] = {"hint": hint} if hint else {}
+        async for doc in await db.results.aggregate(pipeline, **options):
+            if _VERSION in doc:
+                version = str(doc[_VERSION])
+            else:
+                found.append(out(doc))
+        return found, version
+
+    return await hinted(RESULTS_BY_COLLECTION, read)
 
 
 #: the field a ``metric_versions`` document comes as in ``latest_with_metric_version`` (no result has it)
@@ -208,11 +213,15 @@ async def kinds_by_collection(db: Db, session_id: int) -> dict[int, dict[str, An
 @guarded
 async def latest_for_collections(db: Db, dc_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
     """Per data collection: the latest version of every series covering it."""
-    out_: dict[int, list[dict[str, Any]]] = {}
-    found = db.results.find({"dataCollectionIds": {"$in": list(dc_ids)}, "latest": True}).hint(RESULTS_BY_COLLECTION)
-    async for doc in found.sort("createdAt", 1):
-        shown = out(doc)
-        for dc in doc["dataCollectionIds"]:
-            if dc in dc_ids:
-                out_.setdefault(dc, []).append(shown)
-    return out_
+    query = {"dataCollectionIds": {"$in": list(dc_ids)}, "latest": True}
+
+    async def read(hint: str | None) -> dict[int, list[dict[str, Any]]]:
+        out_: dict[int, list[dict[str, Any]]] = {}
+        async for doc in db.results.find(query, hint=hint).sort("createdAt", 1):
+            shown = out(doc)
+            for dc in doc["dataCollectionIds"]:
+                if dc in dc_ids:
+                    out_.setdefault(dc, []).append(shown)
+        return out_
+
+    return await hinted(RESULTS_BY_COLLECTION, read)

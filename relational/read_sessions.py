@@ -1,6 +1,7 @@
 """Sessions that only read: what read code may call (``ReadSession``) and the session reads get
 (``ReadOnlySession``), which refuses every write."""
 
+import asyncio
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, NoReturn, Protocol, Self, TypeVar, TypeVarTuple, overload
@@ -100,6 +101,8 @@ class ReadOnlySession:
         self._bind = bind
         self._connection: AsyncConnection | None = None
         self._orm: _OrmReads | None = None
+        #: one statement at a time: concurrent callers would take two connections, or mix replies on one
+        self._turn = asyncio.Lock()
 
     async def __aenter__(self) -> Self:
         return self
@@ -107,7 +110,8 @@ class ReadOnlySession:
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        await self.close()
+        """Close, to the end even if the caller is cancelled meanwhile (the connection goes back to the pool)."""
+        await asyncio.shield(asyncio.ensure_future(self.close()))
 
     async def close(self) -> None:
         """Close the ORM session if one was made and hand the connection back to the pool (not one the tests
@@ -137,9 +141,10 @@ class ReadOnlySession:
     async def execute(
         self, statement: Executable, params: Mapping[str, Any] | None = None, **kwargs: Any
     ) -> Result[Any]:
-        if kwargs or not _columns_only(statement):
-            return await (await self._session()).execute(statement, params, **kwargs)
-        return await (await self._connected()).execute(statement, params)
+        async with self._turn:
+            if kwargs or not _columns_only(statement):
+                return await (await self._session()).execute(statement, params, **kwargs)
+            return await (await self._connected()).execute(statement, params)
 
     async def scalar(self, statement: Executable, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
         return (await self.execute(statement, params, **kwargs)).scalar()
@@ -150,7 +155,8 @@ class ReadOnlySession:
         return (await self.execute(statement, params, **kwargs)).scalars()
 
     async def get(self, entity: type[_O], ident: Any) -> _O | None:
-        return await (await self._session()).get(entity, ident)
+        async with self._turn:
+            return await (await self._session()).get(entity, ident)
 
     def get_bind(self) -> Engine | SyncConnection:
         bind = self._bind

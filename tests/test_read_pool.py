@@ -77,3 +77,23 @@ def test_a_connection_dropped_while_idle_is_replaced_at_its_next_checkout(
             await database.dispose()
 
     asyncio.run(run())
+
+
+def test_statements_sent_at_once_on_one_read_session_take_turns(database_name: str) -> None:
+    """A read session runs one statement at a time on its one connection: twenty sent together each get their own
+    answer, and closing it hands back every connection it took."""
+
+    async def run() -> tuple[list[int], int]:
+        database = Database(f"{MARIADB}/{database_name}")
+        try:
+            async with database.read_sessions() as db:
+                statements = [select(literal_column(str(i)).label("x"), func.sleep(0.001)) for i in range(20)]
+                answers = await asyncio.gather(*(db.execute(s) for s in statements))
+            pool = database.read_engine.pool
+            return [int(a.first()[0]) for a in answers], pool.checkedout()  # type: ignore[attr-defined,index]
+        finally:
+            await database.dispose()
+
+    answers, still_out = asyncio.run(run())
+    assert answers == list(range(20))
+    assert still_out == 0

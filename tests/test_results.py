@@ -14,6 +14,8 @@ from fastapi.testclient import TestClient
 
 from app.cli.embedded import DocumentServer
 from app.main import create_app
+from documents import batched, results
+from documents.indexes import RESULTS_BY_COLLECTION
 from schemas.times import local_now
 from tests.conftest import Flavour, make_settings
 from tests.factories import add_collection, add_session_with_group
@@ -259,3 +261,27 @@ def test_degraded_mode_and_recovery(flavour: Flavour, oidc_key) -> None:  # type
             assert client.get(f"{API}/results", headers=headers).json()["total"] == 1
     finally:
         server.stop()
+
+
+def test_results_are_read_without_their_index(flavour: Flavour, sci: Caller) -> None:
+    """The reads that name the results-by-collection index as a hint fall back to a scan when the store lacks it
+    (not created yet, dropped): the same answers, no error."""
+    dc = three_collections(flavour, member=True)[0]
+    made = sci("POST", "/results", 201, json=result([dc], f"xia2-{uid()}"))
+    db = flavour.state.documents.db
+    portal = flavour.client.portal
+    assert portal is not None
+
+    async def reads() -> list[Any]:
+        by_one = await results.latest_with_metric_version(db, dc, made["sessionIds"][0])
+        return [by_one[0], await results.latest_for_collections(db, [dc]), await batched.latest_results(db, {}, [dc])]
+
+    indexed = portal.call(reads)
+    assert [r["resultId"] for r in indexed[0]] == [made["resultId"]]
+    portal.call(db.results.drop_index, RESULTS_BY_COLLECTION)
+    try:
+        assert portal.call(reads) == indexed
+        unified = sci("GET", f"/datacollections/{dc}", 200, params={"include": "results"})
+        assert [r["resultId"] for r in unified["documents"]["results"]] == [made["resultId"]]
+    finally:
+        assert portal.call(flavour.state.documents.ensure_indexes)

@@ -35,7 +35,8 @@ def test_every_api_router_is_one_and_each_route_lies_under_its_prefix() -> None:
     for router in routers:
         for route in router.routes:
             assert isinstance(route, APIRoute) or router in plain
-            assert getattr(route, "path", "").startswith(router.prefix)
+            path = getattr(route, "path", "")
+            assert path == router.prefix or path.startswith(f"{router.prefix}/"), path
 
 
 def test_a_router_passes_over_other_paths_and_tries_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
