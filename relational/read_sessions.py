@@ -12,7 +12,7 @@ from sqlalchemy import Connection as SyncConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 from sqlalchemy.orm.util import AliasedInsp
-from sqlalchemy.sql.selectable import SelectBase, TypedReturnsRows
+from sqlalchemy.sql.selectable import SelectBase, TextualSelect, TypedReturnsRows
 
 _T = TypeVar("_T")
 _O = TypeVar("_O")
@@ -59,8 +59,9 @@ class _ReadOnlySyncSession(Session):
 
 @event.listens_for(_ReadOnlySyncSession, "do_orm_execute")
 def _refuse_dml(state: ORMExecuteState) -> None:
-    """Refuse INSERT, UPDATE and DELETE (ORM or Core), and any other statement that is no SELECT (a textual one)."""
-    if not state.is_select:
+    """Refuse INSERT, UPDATE and DELETE (ORM or Core), and any other statement that is no SELECT: a textual one,
+    even given result columns (``text(...).columns(...)`` passes for a SELECT and may hold any SQL)."""
+    if not state.is_select or isinstance(state.statement, TextualSelect):
         kinds = {"insert": state.is_insert, "update": state.is_update, "delete": state.is_delete}
         _refuse(f"execute({next((k for k, is_it in kinds.items() if is_it), type(state.statement).__name__)})")
 

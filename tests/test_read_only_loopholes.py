@@ -24,6 +24,8 @@ async def _try(url: str, name: str) -> list[str | None]:
             with pytest.raises(RuntimeError, match=r"read-only session"):
                 if name == "text":
                     await db.execute(text("UPDATE Person SET login = 'after'"))
+                elif name == "text as columns":
+                    await db.execute(text("UPDATE Person SET login = 'after'").columns(Person.login))
                 else:
                     session: Any = db  # as a caller who knows sessions hand their connection out would
                     connection = await session.connection()
@@ -36,6 +38,6 @@ async def _try(url: str, name: str) -> list[str | None]:
         await database.dispose()
 
 
-@pytest.mark.parametrize("name", ["text", "connection"])
+@pytest.mark.parametrize("name", ["text", "text as columns", "connection"])
 def test_the_read_session_refuses_ways_around(tmp_path: Path, name: str) -> None:
     assert asyncio.run(_try(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", name)) == ["before"]
