@@ -3,7 +3,7 @@ collection group that ran the workflow."""
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, literal_column, select
+from sqlalchemy import ColumnElement, Integer, column, select
 
 from relational.common import Page, columns, paged, where_given
 from relational.flavour import SchemaInfo
@@ -13,7 +13,7 @@ from relational.read_sessions import ReadSession
 from relational.scope import Scope
 
 #: the group's workflow (a column only the official flavour has)
-WORKFLOW_OF_GROUP: ColumnElement[int] = literal_column("DataCollectionGroup.workflowId", Integer())
+WORKFLOW_OF_GROUP: ColumnElement[int] = column("workflowId", Integer(), _selectable=DataCollectionGroup.__table__)
 #: a group's workflow as the items of its collections show it
 WORKFLOW_FIELDS = ("workflowId", "comments", "status", "workflowTitle", "workflowType")
 #: the step columns that name a file
