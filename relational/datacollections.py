@@ -46,6 +46,11 @@ def _columns(schema: SchemaInfo) -> list[Any]:
     return dc + optional + group + [schema.optional("DataCollection", "imageQualityIndicatorsPlotPath").label(_PLOT)]
 
 
+def _popped(row: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The columns of ``row`` labelled ``prefix``…, taken out of it, by their names without the prefix."""
+    return {k.removeprefix(prefix): row.pop(k) for k in list(row) if k.startswith(prefix)}
+
+
 def _shape(row: dict[str, Any]) -> dict[str, Any]:
     """py-ispyb's nesting: ``DataCollectionGroup``; the files behind ``_metadata.snapshots`` (snapshots 1-4 and the
     quality plot, ``analysis``) as stored, in ``_files``: whether they can be served is the file layer's to say."""
@@ -80,7 +85,7 @@ async def get_items(db: ReadSession, schema: SchemaInfo, ids: Sequence[int]) -> 
     items = {}
     for row in (await db.execute(_items(schema), {"ids": list(ids)})).mappings():
         data = dict(row)
-        workflow = {k.removeprefix(_WORKFLOW): data.pop(k) for k in list(data) if k.startswith(_WORKFLOW)}
+        workflow = _popped(data, _WORKFLOW)
         item = _shape(data)
         item["DataCollectionGroup"]["Workflow"] = workflow if workflow.get("workflowId") is not None else None
         items[data["dataCollectionId"]] = item
@@ -128,8 +133,8 @@ async def get_datacollection(
     if row is None:
         return None
     data = dict(row)
-    session = {k[2:]: data.pop(k) for k in list(data) if k.startswith("s_")}
-    sample = {k[2:]: data.pop(k) for k in list(data) if k.startswith("b_")}
+    session = _popped(data, "s_")
+    sample = _popped(data, "b_")
     item = _shape(data)
     item["BLSession"] = session
     item["BLSample"] = sample if sample["blSampleId"] is not None else None

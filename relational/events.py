@@ -347,7 +347,7 @@ async def _attach(db: ReadSession, schema: SchemaInfo, rows: list[dict[str, Any]
 
 #: the names of the sessions ``sessions`` and of their proposals, and of the samples ``samples``: one round trip
 _NAMES: CompoundSelect[*tuple[Any, ...]] = union_all(
-    select(literal("session").label("kind"), BLSession.sessionId.label("id"), session_name, proposal_name)
+    select(literal("session").label("kind"), BLSession.sessionId.label("id"), session_name.label("name"), proposal_name)
     .join(Proposal, Proposal.proposalId == BLSession.proposalId)
     .where(BLSession.sessionId.in_(bindparam("sessions", expanding=True))),
     select(literal("sample"), BLSample.blSampleId, BLSample.name, null()).where(
@@ -362,9 +362,9 @@ async def _names(db: ReadSession, session_ids: set[int], sample_ids: set[int]) -
         return names
     for row in await db.execute(_NAMES, {"sessions": sorted(session_ids), "samples": sorted(sample_ids)}):
         if row.kind == "session":
-            names["sessions"][row.id] = (row.session, row.proposal)
+            names["sessions"][row.id] = (row.name, row.proposal)
         else:
-            names["samples"][row.id] = row.session
+            names["samples"][row.id] = row.name
     return names
 
 
