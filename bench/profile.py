@@ -47,8 +47,8 @@ PACKAGES = (
     ("/relational/", "service: relational"),
     ("/documents/", "service: documents"),
 )
-#: the event loop thread's stacks hold this frame (py-spy also samples idle helper threads)
-LOOP = "Runner.run"
+#: the event loop thread's stacks hold a frame of this file (asyncio.run; py-spy also samples idle helper threads)
+LOOP = "asyncio/runners.py"
 #: frames on this share of the stacks or more are the server's trunk (uvicorn, middleware), left out
 TRUNK = 0.9
 FRAME = re.compile(r"^(?P<name>.*) \((?P<file>.*?):\d+\)$")
@@ -96,7 +96,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("route", help="path under the API prefix, e.g. /datacollections/10001")
     p.add_argument("--concurrency", type=int, default=32)
-    p.add_argument("--seconds", type=float, default=15.0, help="sampled seconds")
+    p.add_argument("--seconds", type=int, default=15, help="sampled seconds (py-spy takes whole seconds)")
     p.add_argument("--rate", type=int, default=200, help="samples per second")
     p.add_argument("--top", type=int, default=40)
     p.add_argument("--db", help="a reference-volume database already built (else one is built and dropped)")
@@ -112,7 +112,7 @@ def main() -> None:
         record = ["record", "-p", str(server.pid), "-d", str(a.seconds), "-r", str(a.rate), "-f", "raw"]
         subprocess.run([spy, *record, "-o", str(raw)], check=True, capture_output=True)
         load.wait()
-        print(f"# {a.route} at c={a.concurrency}, {a.seconds:.0f} s sampled at {a.rate}/s", flush=True)
+        print(f"# {a.route} at c={a.concurrency}, {a.seconds} s sampled at {a.rate}/s", flush=True)
         print(summary(raw, a.top), flush=True)
 
 
