@@ -5,7 +5,18 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVarTuple
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import ColumnElement, Integer, Select, SQLColumnExpression, String, bindparam, cast, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    SQLColumnExpression,
+    String,
+    Subquery,
+    bindparam,
+    cast,
+    func,
+    select,
+)
 
 from relational.models import BLSession, Proposal
 from relational.read_sessions import ReadSession
@@ -50,6 +61,25 @@ def _forms(query: AnySelect) -> tuple[AnySelect, AnySelect]:
     return forms
 
 
+def page_of(query: AnySelect) -> Subquery:
+    """``query``'s page as a subquery (the ``_skip``/``_limit`` parameters of ``paged``, the total as a column
+    ``_total``), for rows below each of its rows joined in the same round trip; ``total_of`` reads the total."""
+    return _forms(query)[0].subquery("page")
+
+
+def page_values(page: Page, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``params`` with the page's bounds, for ``page_of``'s parameters."""
+    return {**(params or {}), "_skip": page.skip, "_limit": page.limit}
+
+
+def total_of(rows: list[dict[str, Any]]) -> int:
+    """The total that ``page_of``'s rows carry, taken off each of them."""
+    total = int(rows[0][_TOTAL]) if rows else 0
+    for row in rows:
+        del row[_TOTAL]
+    return total
+
+
 async def count(db: ReadSession, query: AnySelect, params: Mapping[str, Any] | None = None) -> int:
     """Rows a query would return, without paging."""
     return int((await db.execute(_forms(query)[1], params)).scalar_one())
@@ -61,14 +91,10 @@ async def paged(
     """(total, rows of this page as dicts) in one round trip: the total rides on each row as a window count.
     A second query counts only when the page is past the end. ``query`` must not be DISTINCT; ``params`` are the
     values of its named bind parameters."""
-    bound = {**(params or {}), "_skip": page.skip, "_limit": page.limit}
-    rows = [dict(r) for r in (await db.execute(_forms(query)[0], bound)).mappings()]
+    rows = [dict(r) for r in (await db.execute(_forms(query)[0], page_values(page, params))).mappings()]
     if not rows:
         return (0 if page.skip == 0 else await count(db, query, params)), []
-    total = int(rows[0][_TOTAL])
-    for row in rows:
-        del row[_TOTAL]
-    return total, rows
+    return total_of(rows), rows
 
 
 def where_given(query: Select[*Columns], *filters: tuple[SQLColumnExpression[Any], object]) -> Select[*Columns]:

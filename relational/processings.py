@@ -1,14 +1,14 @@
 """Auto-processing of data collections: programs, integrations, scaling statistics, messages (their per-collection
 statuses: ``processing_statuses``)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, RowMapping, Select, bindparam, func, select
 
 from relational import programs
 from relational.batches import Slice, by_ids, by_parent
-from relational.common import Page, columns, paged
+from relational.common import Page, columns, count, page_of, page_values, paged, total_of
 from relational.flavour import SchemaInfo
 from relational.models import (
     AutoProc,
@@ -45,15 +45,15 @@ def _programs(where: ColumnElement[bool]) -> Select[Any]:
 async def get_auto_integrations(
     db: ReadSession, scope: Scope, schema: SchemaInfo, page: Page, dataCollectionId: int | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Programs that integrated visible collections, each with integrations → scaling → shells."""
+    """Programs that integrated visible collections, each with integrations → scaling → shells: the page of
+    programs, its total and their integrations in one query, then the programs' messages."""
     one = dataCollectionId is not None
     values = {"dataCollectionId": dataCollectionId} if one else {}
-    total, programs = await paged(db, _auto_integrations(scope, one), page, values)
+    query, program_keys = _programs_with_integrations(scope, one, schema)
+    programs = _folded((await db.execute(query, page_values(page, values))).mappings(), program_keys)
     if not programs:
-        return total, programs
-    integrations = await _integrations(db, schema, [p["autoProcProgramId"] for p in programs], dataCollectionId)
-    for program in programs:
-        program["AutoProcIntegration"] = integrations.get(program["autoProcProgramId"], [])
+        return (0 if page.skip == 0 else await count(db, _auto_integrations(scope, one), values)), []
+    total = total_of(programs)
     await _add_metadata(db, schema, programs)
     return total, programs
 
@@ -107,17 +107,24 @@ async def get_processings(
 
 _AUTO_PROC = [c.label(f"ap_{c.name}") for c in columns(AutoProc, "autoProcProgramId", "recordTimeStamp")]
 _SHELL = "st_"
+_INTEGRATION_PREFIX = "i_"
 
 
 @built_once
-def _integrations_of(one: bool, schema: SchemaInfo) -> Select[Any]:
-    """Integrations of the programs ``ids`` (``one``: of the collection ``dataCollectionId``) down to AutoProc and
-    the scaling's shells (``st_`` columns, a row per shell)."""
+def _programs_with_integrations(scope: Scope, one: bool, schema: SchemaInfo) -> tuple[Select[Any], list[str]]:
+    """A page of ``_auto_integrations`` joined to its programs' integrations of visible collections (``one``: of
+    the collection ``dataCollectionId``) down to the scaling's shells: a row per shell, integration columns
+    prefixed ``i_``, AutoProc's ``ap_``, the shells' ``st_``; with the names of the program columns."""
+    page = page_of(_auto_integrations(scope, one))
+    if one:
+        of_collections = AutoProcIntegration.dataCollectionId == bindparam("dataCollectionId")
+    else:
+        of_collections = AutoProcIntegration.dataCollectionId.in_(visible_dcs(scope))
     shells = [c.label(f"{_SHELL}{c.name}") for c in _shell_columns(schema)]
-    query = (
-        select(
+    integration = [
+        c.label(f"{_INTEGRATION_PREFIX}{c.name}")
+        for c in (
             AutoProcIntegration.autoProcIntegrationId,
-            AutoProcIntegration.autoProcProgramId,
             AutoProcIntegration.dataCollectionId,
             AutoProcIntegration.refinedXBeam,
             AutoProcIntegration.refinedYBeam,
@@ -125,10 +132,13 @@ def _integrations_of(one: bool, schema: SchemaInfo) -> Select[Any]:
             DataCollection.yBeam,
             AutoProcScalingHasInt.autoProcScaling_has_IntId,
             AutoProcScaling.autoProcScalingId,
-            *_AUTO_PROC,
-            *shells,
         )
-        .join(DataCollection, DataCollection.dataCollectionId == AutoProcIntegration.dataCollectionId)
+    ]
+    joined = (
+        page.outerjoin(
+            AutoProcIntegration, (AutoProcIntegration.autoProcProgramId == page.c.autoProcProgramId) & of_collections
+        )
+        .outerjoin(DataCollection, DataCollection.dataCollectionId == AutoProcIntegration.dataCollectionId)
         .outerjoin(
             AutoProcScalingHasInt,
             AutoProcScalingHasInt.autoProcIntegrationId == AutoProcIntegration.autoProcIntegrationId,
@@ -139,62 +149,67 @@ def _integrations_of(one: bool, schema: SchemaInfo) -> Select[Any]:
             AutoProcScalingStatistics,
             AutoProcScalingStatistics.autoProcScalingId == AutoProcScaling.autoProcScalingId,
         )
-        .where(AutoProcIntegration.autoProcProgramId.in_(bindparam("ids", expanding=True)))
+    )
+    query = (
+        select(page, *integration, *_AUTO_PROC, *shells)
+        .select_from(joined)
         .order_by(
+            page.c.autoProcProgramId.desc(),
             AutoProcIntegration.autoProcIntegrationId,
             AutoProcScalingHasInt.autoProcScaling_has_IntId,
             AutoProcScalingStatistics.autoProcScalingStatisticsId,
         )
     )
-    if one:
-        query = query.where(AutoProcIntegration.dataCollectionId == bindparam("dataCollectionId"))
-    return query
+    return query, [c.name for c in page.c]
 
 
-async def _integrations(
-    db: ReadSession, schema: SchemaInfo, program_ids: list[int], dataCollectionId: int | None
-) -> dict[int, list[dict[str, Any]]]:
-    """Per program, its integrations, each with its scaling links → scaling → AutoProc and shells, in one query
-    (a row per shell)."""
-    values: dict[str, Any] = {"ids": program_ids}
-    if dataCollectionId is not None:
-        values["dataCollectionId"] = dataCollectionId
-    rows = await db.execute(_integrations_of(dataCollectionId is not None, schema), values)
+def _folded(rows: Iterable[RowMapping], program_keys: list[str]) -> list[dict[str, Any]]:
+    """``_programs_with_integrations``'s rows folded: programs in their order, each with its integrations, each with
+    its scaling links → scaling → AutoProc and shells."""
+    programs: dict[int, dict[str, Any]] = {}
     integrations: dict[int, dict[str, Any]] = {}
     links: dict[tuple[int, int], dict[str, Any] | None] = {}
-    by_program: dict[int, list[dict[str, Any]]] = {}
-    for r in rows.mappings():
-        integration = integrations.get(r["autoProcIntegrationId"])
+    i = _INTEGRATION_PREFIX
+    for r in rows:
+        program = programs.get(r["autoProcProgramId"])
+        if program is None:
+            program = programs[r["autoProcProgramId"]] = {k: r[k] for k in program_keys}
+            program["AutoProcIntegration"] = []
+        integration_id = r[f"{i}autoProcIntegrationId"]
+        if integration_id is None:
+            continue
+        integration = integrations.get(integration_id)
         if integration is None:
-            integration = integrations[r["autoProcIntegrationId"]] = {
-                "autoProcIntegrationId": r["autoProcIntegrationId"],
-                "dataCollectionId": r["dataCollectionId"],
-                "refinedXBeam": r["refinedXBeam"],
-                "refinedYBeam": r["refinedYBeam"],
-                "DataCollection": {"xBeam": r["xBeam"], "yBeam": r["yBeam"]},
+            integration = integrations[integration_id] = {
+                "autoProcIntegrationId": integration_id,
+                "dataCollectionId": r[f"{i}dataCollectionId"],
+                "refinedXBeam": r[f"{i}refinedXBeam"],
+                "refinedYBeam": r[f"{i}refinedYBeam"],
+                "DataCollection": {"xBeam": r[f"{i}xBeam"], "yBeam": r[f"{i}yBeam"]},
                 "AutoProcScalingHasInt": [],
             }
-            by_program.setdefault(r["autoProcProgramId"], []).append(integration)
-        if r["autoProcScaling_has_IntId"] is None:
+            program["AutoProcIntegration"].append(integration)
+        link_id = r[f"{i}autoProcScaling_has_IntId"]
+        if link_id is None:
             continue
-        link = (r["autoProcIntegrationId"], r["autoProcScaling_has_IntId"])
+        link = (integration_id, link_id)
         if link not in links:
             scaling = links[link] = None
-            if r["autoProcScalingId"] is not None:
+            if r[f"{i}autoProcScalingId"] is not None:
                 auto_proc = {c.name[3:]: r[c.name] for c in _AUTO_PROC}
                 scaling = links[link] = {
-                    "autoProcScalingId": r["autoProcScalingId"],
+                    "autoProcScalingId": r[f"{i}autoProcScalingId"],
                     "AutoProc": auto_proc if auto_proc["autoProcId"] is not None else None,
                     "AutoProcScalingStatistics": [],
                 }
             integration["AutoProcScalingHasInt"].append(
-                {"autoProcScaling_has_IntId": r["autoProcScaling_has_IntId"], "AutoProcScaling": scaling}
+                {"autoProcScaling_has_IntId": link_id, "AutoProcScaling": scaling}
             )
         scaling = links[link]
         if scaling is not None and r[f"{_SHELL}autoProcScalingStatisticsId"] is not None:
             shell = {k.removeprefix(_SHELL): v for k, v in r.items() if k.startswith(_SHELL)}
             scaling["AutoProcScalingStatistics"].append(shell)
-    return by_program
+    return list(programs.values())
 
 
 def _shell_columns(schema: SchemaInfo) -> list[ColumnElement[Any]]:

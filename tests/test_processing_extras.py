@@ -301,3 +301,29 @@ def test_a_scaling_shared_by_integrations_shows_its_shells_under_each(flavour: F
     ids = [s["autoProcScalingStatisticsId"] for s in shells[0]]
     assert ids == sorted(set(ids))
     assert scalings[2]["AutoProcScalingStatistics"] == []
+
+
+def test_a_page_of_programs_and_their_integrations_come_in_one_query(flavour: Flavour) -> None:
+    """Pages of programs (each with its integrations, joined to the page in the same query) cover the whole list
+    in order with one total; past the end a page is empty and still counts; a program that also integrated
+    another proposal's collection shows only the integration of the caller's."""
+    dc_a, dc_b = flavour.data.dcs["a0"], flavour.data.dcs["b0"]
+    shared = flavour.run(_merged_program, [dc_a, dc_b])
+    for _ in range(3):
+        flavour.run(_merged_program, [dc_a])
+    whole = get(flavour, "/processings/auto-integrations", dataCollectionId=dc_a, limit=1000)
+    assert whole["total"] == len(whole["results"]) >= 4
+    pages = [
+        get(flavour, "/processings/auto-integrations", dataCollectionId=dc_a, skip=skip, limit=2)
+        for skip in range(0, whole["total"], 2)
+    ]
+    assert {p["total"] for p in pages} == {whole["total"]}
+    assert [p for page in pages for p in page["results"]] == whole["results"]
+    past = get(flavour, "/processings/auto-integrations", dataCollectionId=dc_a, skip=whole["total"], limit=2)
+    assert (past["total"], past["results"]) == (whole["total"], [])
+    for listed in (whole["results"], get(flavour, "/processings/auto-integrations", limit=1000)["results"]):
+        [program] = [p for p in listed if p["autoProcProgramId"] == shared]
+        assert [i["dataCollectionId"] for i in program["AutoProcIntegration"]] == [dc_a]
+    as_b = get(flavour, "/processings/auto-integrations", role="sci_b", dataCollectionId=dc_b, limit=1000)
+    [program] = [p for p in as_b["results"] if p["autoProcProgramId"] == shared]
+    assert [i["dataCollectionId"] for i in program["AutoProcIntegration"]] == [dc_b]
