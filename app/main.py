@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.ispyb.files.close()
             await documents.close()
             await database.dispose()
+            gc.unfreeze()  # what startup built is garbage now (an app started again in this process, the tests)
 
     app = FastAPI(
         title="ISPyB hybrid back end",
