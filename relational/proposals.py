@@ -79,8 +79,8 @@ def _proposals(scope: Scope, given: frozenset[str]) -> AnySelect:
     return query.order_by(*order)
 
 
-#: per proposal ``ids``, in one round trip: how many people are on it (``persons`` rows), and each of its sessions
-#: with its beamline (``session`` rows)
+#: per proposal ``ids``, in one round trip: how many people are on it (``persons`` rows), and how many of its
+#: sessions are on each beamline (``session`` rows: a row per beamline, not per session)
 _COUNTS: CompoundSelect[Any] = union_all(
     select(
         ProposalHasPerson.proposalId,
@@ -90,9 +90,9 @@ _COUNTS: CompoundSelect[Any] = union_all(
     )
     .where(ProposalHasPerson.proposalId.in_(bindparam("ids", expanding=True)))
     .group_by(ProposalHasPerson.proposalId),
-    select(BLSession.proposalId, literal("session").label("what"), literal(1).label("n"), BLSession.beamLineName).where(
-        BLSession.proposalId.in_(bindparam("ids", expanding=True))
-    ),
+    select(BLSession.proposalId, literal("session").label("what"), func.count().label("n"), BLSession.beamLineName)
+    .where(BLSession.proposalId.in_(bindparam("ids", expanding=True)))
+    .group_by(BLSession.proposalId, BLSession.beamLineName),
 )
 
 
@@ -107,7 +107,7 @@ async def _add_counts(db: ReadSession, rows: Sequence[dict[str, Any]], groups: S
         if what == "persons":
             persons[pid] = int(n)
             continue
-        sessions[pid] = sessions.get(pid, 0) + 1
+        sessions[pid] = sessions.get(pid, 0) + int(n)
         if beamline:
             beamlines.setdefault(pid, set()).add(beamline)
     for row in rows:

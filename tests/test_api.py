@@ -1,12 +1,15 @@
 """py-ispyb's response shapes and conventions, and bad input, on both flavours."""
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import jwt
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from relational.models import BLSession, Proposal, ProposalHasPerson
 from schemas.times import local_now
 from tests.conftest import JWT_SECRET, Flavour
 from tests.factories import add_collection, add_session_with_group
@@ -31,6 +34,29 @@ def test_list_envelope_and_metadata(flavour: Flavour) -> None:
     assert session["session"] == f"{flavour.data.proposals['a']}-1"
     assert meta["datacollections"] == 2 and meta["persons"] == 1
     assert isinstance(meta["sessionTypes"], list) and meta["uiGroups"] == ["mx"]
+
+
+async def _proposal_on_beamlines(db: AsyncSession, person_id: int, beamlines: list[str | None]) -> int:
+    proposal = Proposal(personId=person_id, proposalCode="bl", proposalNumber=uuid.uuid4().hex[:8], title="beamlines")
+    db.add(proposal)
+    await db.flush()
+    db.add_all(BLSession(proposalId=proposal.proposalId, beamLineName=b) for b in beamlines)
+    db.add(ProposalHasPerson(proposalId=proposal.proposalId, personId=person_id))
+    await db.flush()
+    return proposal.proposalId
+
+
+def test_a_proposals_metadata_counts_every_session_and_lists_each_beamline_once(flavour: Flavour) -> None:
+    """Sessions are counted per beamline in the database (a row per beamline, not per session, comes back)."""
+    beamlines = ["tb02", "tb01", "tb02", None, "tb02"]
+    pid = flavour.run(_proposal_on_beamlines, flavour.data.persons["sci_a"], beamlines)
+    [proposal] = get(flavour, "/proposals", role="admin", proposalId=pid)["results"]
+    assert proposal["_metadata"] | {"uiGroups": None} == {
+        "persons": 1,
+        "sessions": 5,
+        "beamLines": ["tb01", "tb02"],
+        "uiGroups": None,
+    }
 
 
 def test_paging_keeps_the_total_on_every_page(flavour: Flavour) -> None:
