@@ -1,25 +1,23 @@
 """Proposals, scoped to the caller."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    CompoundSelect,
+    RowMapping,
+    SQLColumnExpression,
     String,
     bindparam,
     case,
     distinct,
     func,
-    literal,
-    null,
     or_,
     select,
-    union_all,
 )
 
 from relational.batches import by_ids
-from relational.common import AnySelect, Page, paged, proposal_name
+from relational.common import AnySelect, Page, count, page_of, page_values, proposal_name, total_of
 from relational.models import BLSession, Proposal, ProposalHasPerson
 from relational.read_sessions import ReadSession
 from relational.scope import Scope
@@ -49,14 +47,18 @@ async def get_proposals(
     groups: Sequence[BeamLineGroup] = (),
 ) -> tuple[int, list[dict[str, Any]]]:
     """Visible proposals, newest first (with ``search``, the proposal named exactly so first), each with
-    ``persons``, ``sessions`` and ``beamLines``. Code, number and title are never null (``""``), as MXCuBE needs."""
+    ``persons``, ``sessions`` and ``beamLines``: the page, its total and the counts in one query. Code, number and
+    title are never null (``""``), as MXCuBE needs."""
     given = {"proposalId": proposal_id, "proposal": proposal or None, "search": search or None}
     values = {k: v for k, v in given.items() if v is not None}
     if search:
         values["like"] = f"%{search}%"
-    total, rows = await paged(db, _proposals(scope, frozenset(given.keys() & values.keys())), page, values)
-    await _add_counts(db, rows, groups)
-    return total, rows
+    query = _proposals(scope, frozenset(given.keys() & values.keys()))
+    found = await db.execute(_with_counts(query, "search" in values), page_values(page, values))
+    rows = _folded(found.mappings(), groups)
+    if not rows:
+        return (0 if page.skip == 0 else await count(db, query, values)), []
+    return total_of(rows), rows
 
 
 @built_once
@@ -68,56 +70,70 @@ def _proposals(scope: Scope, given: frozenset[str]) -> AnySelect:
         query = query.where(Proposal.proposalId == bindparam("proposalId"))
     if "proposal" in given:
         query = query.where(proposal_name == bindparam("proposal"))
-    order: list[ColumnElement[Any]] = [Proposal.proposalId.desc()]
     if "search" in given:
-        like, search = bindparam("like", type_=String()), bindparam("search", type_=String())
-        on_beamline = select(BLSession.proposalId).where(BLSession.beamLineName.like(search))
+        like = bindparam("like", type_=String())
+        on_beamline = select(BLSession.proposalId).where(
+            BLSession.beamLineName.like(bindparam("search", type_=String()))
+        )
         query = query.where(
             or_(Proposal.title.like(like), proposal_name.like(like), Proposal.proposalId.in_(on_beamline))
         )
-        order.insert(0, case((proposal_name == search, 0), else_=1))
-    return query.order_by(*order)
+    return query.order_by(*_order(Proposal.proposalId, proposal_name, "search" in given))
 
 
-#: per proposal ``ids``, in one round trip: how many people are on it (``persons`` rows), and how many of its
-#: sessions are on each beamline (``session`` rows: a row per beamline, not per session)
-_COUNTS: CompoundSelect[Any] = union_all(
-    select(
-        ProposalHasPerson.proposalId,
-        literal("persons").label("what"),
-        func.count(distinct(ProposalHasPerson.personId)).label("n"),
-        null().label("beamLineName"),
+def _order(
+    proposal_id: SQLColumnExpression[int], name: SQLColumnExpression[str], search: bool
+) -> list[ColumnElement[Any]]:
+    """Newest first; with ``search``, the proposal of that exact name before all."""
+    order: list[ColumnElement[Any]] = [proposal_id.desc()]
+    if search:
+        order.insert(0, case((name == bindparam("search", type_=String()), 0), else_=1))
+    return order
+
+
+@built_once
+def _with_counts(query: AnySelect, search: bool) -> AnySelect:
+    """A page of ``query`` (``page_of``) with, per proposal, how many people are on it (``_persons``) and how many
+    of its sessions are on each beamline (``_beamline``, ``_sessions``): a row per proposal and beamline, counted
+    for the page's proposals only."""
+    page = page_of(query)
+    persons = select(func.count(distinct(ProposalHasPerson.personId))).where(
+        ProposalHasPerson.proposalId == page.c.proposalId
     )
-    .where(ProposalHasPerson.proposalId.in_(bindparam("ids", expanding=True)))
-    .group_by(ProposalHasPerson.proposalId),
-    select(BLSession.proposalId, literal("session").label("what"), func.count().label("n"), BLSession.beamLineName)
-    .where(BLSession.proposalId.in_(bindparam("ids", expanding=True)))
-    .group_by(BLSession.proposalId, BLSession.beamLineName),
-)
+    return (
+        select(
+            page,
+            persons.scalar_subquery().label("_persons"),
+            BLSession.beamLineName.label("_beamline"),
+            func.count(BLSession.sessionId).label("_sessions"),
+        )
+        .select_from(page.outerjoin(BLSession, BLSession.proposalId == page.c.proposalId))
+        .group_by(*page.c, BLSession.beamLineName)
+        .order_by(*_order(page.c.proposalId, page.c.proposal, search))
+    )
 
 
-async def _add_counts(db: ReadSession, rows: Sequence[dict[str, Any]], groups: Sequence[BeamLineGroup]) -> None:
-    ids = [r["proposalId"] for r in rows]
-    if not ids:
-        return
-    persons: dict[int, int] = {}
+def _folded(rows: Iterable[RowMapping], groups: Sequence[BeamLineGroup]) -> list[dict[str, Any]]:
+    """``_with_counts``'s rows folded into one per proposal, in order, with its ``_metadata``."""
+    proposals: dict[int, dict[str, Any]] = {}
     sessions: dict[int, int] = {}
     beamlines: dict[int, set[str]] = {}
-    for pid, what, n, beamline in await db.execute(_COUNTS, {"ids": ids}):
-        if what == "persons":
-            persons[pid] = int(n)
-            continue
-        sessions[pid] = sessions.get(pid, 0) + int(n)
+    for r in rows:
+        row = dict(r)
+        pid, persons, beamline, n = (row.pop(k) for k in ("proposalId", "_persons", "_beamline", "_sessions"))
+        if pid not in proposals:
+            proposals[pid] = {"proposalId": pid, **row, "_metadata": {"persons": int(persons or 0)}}
+            sessions[pid], beamlines[pid] = 0, set()
+        sessions[pid] += int(n)
         if beamline:
-            beamlines.setdefault(pid, set()).add(beamline)
-    for row in rows:
-        pid = row["proposalId"]
-        row["_metadata"] = {
-            "persons": persons.get(pid, 0),
-            "sessions": sessions.get(pid, 0),
-            "beamLines": sorted(beamlines.get(pid, ())),
-            "uiGroups": ui_groups(groups, beamlines.get(pid, ())),
+            beamlines[pid].add(beamline)
+    for pid, proposal in proposals.items():
+        proposal["_metadata"] |= {
+            "sessions": sessions[pid],
+            "beamLines": sorted(beamlines[pid]),
+            "uiGroups": ui_groups(groups, beamlines[pid]),
         }
+    return list(proposals.values())
 
 
 async def by_proposal_ids(db: ReadSession, scope: Scope, ids: Sequence[int]) -> dict[int, dict[str, Any]]:

@@ -59,6 +59,22 @@ def test_a_proposals_metadata_counts_every_session_and_lists_each_beamline_once(
     }
 
 
+def test_pages_of_proposals_cover_the_list_in_order_with_one_total(flavour: Flavour) -> None:
+    """A page, its total and its proposals' counts come in one query: pages of 2 put together are the whole
+    list; past the end a page is empty and still counts."""
+    flavour.run(_proposal_on_beamlines, flavour.data.persons["sci_a"], ["tb01", None])
+    whole = get(flavour, "/proposals", role="admin", limit=10_000)
+    total = whole["total"]
+    pages = [get(flavour, "/proposals", role="admin", skip=skip, limit=2) for skip in range(0, total, 2)]
+    assert {page["total"] for page in pages} == {total} and total == len(whole["results"])
+    assert [p for page in pages for p in page["results"]] == whole["results"]
+    assert [p["proposalId"] for p in whole["results"]] == sorted(
+        (p["proposalId"] for p in whole["results"]), reverse=True
+    )
+    past = get(flavour, "/proposals", role="admin", skip=total, limit=2)
+    assert (past["total"], past["results"]) == (total, [])
+
+
 def test_paging_keeps_the_total_on_every_page(flavour: Flavour) -> None:
     session = flavour.data.sessions["a"]
     whole = get(flavour, "/events", sessionId=session)
