@@ -4,12 +4,22 @@ spectra and faults."""
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, String, bindparam, cast, func, literal, null, select, union_all
+from sqlalchemy import ColumnElement, Select, String, Subquery, bindparam, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import InstrumentedAttribute
 
 from relational import datacollections
 from relational.attachments import collection_counts
-from relational.common import AnySelect, Columns, Page, count, paged, proposal_name, session_name
+from relational.common import (
+    AnySelect,
+    Columns,
+    Page,
+    count,
+    page_of,
+    page_values,
+    proposal_name,
+    session_name,
+    total_of,
+)
 from relational.flavour import SchemaInfo
 from relational.models import (
     AutoProcIntegration,
@@ -302,7 +312,12 @@ async def get_events(
         return 0, []
     if not f.kinds:
         return 0, []
-    total, rows = await paged(db, _events(scope, f.shape), page, f.values)
+    query = _events(scope, f.shape)
+    found = await db.execute(_named(query), page_values(page, f.values))
+    rows = [dict(r) for r in found.mappings()]
+    if not rows:
+        return (0 if page.skip == 0 else await count(db, query, f.values)), []
+    total = total_of(rows)
     await _attach(db, schema, rows, per_group=f.dataCollectionGroupId is None)
     return total, rows
 
@@ -312,7 +327,28 @@ def _events(scope: Scope, shape: EventFilters) -> AnySelect:
     """Every kind's events these filters can match, newest first."""
     parts = [_query(kind, shape, scope) for kind in shape.kinds]
     index = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-    return select(index).order_by(index.c.startTime.desc(), index.c.type, index.c.id.desc())
+    return select(index).order_by(*_newest_first(index))
+
+
+def _newest_first(events: Subquery) -> list[ColumnElement[Any]]:
+    return [events.c.startTime.desc(), events.c.type, events.c.id.desc()]
+
+
+@built_once
+def _named(query: AnySelect) -> AnySelect:
+    """A page of ``query`` (``page_of``) with the names of each event's session and proposal and of its sample
+    (``session``, ``proposal``, ``blSample``), joined in the same query."""
+    page = page_of(query)
+    named = (
+        page.outerjoin(BLSession, BLSession.sessionId == page.c.sessionId)
+        .outerjoin(Proposal, Proposal.proposalId == BLSession.proposalId)
+        .outerjoin(BLSample, BLSample.blSampleId == page.c.blSampleId)
+    )
+    return (
+        select(page, session_name, proposal_name, BLSample.name.label("blSample"))
+        .select_from(named)
+        .order_by(*_newest_first(page))
+    )
 
 
 @built_once
@@ -329,43 +365,17 @@ async def _items(db: ReadSession, kind: _Kind, ids: list[int]) -> dict[int, dict
 
 
 async def _attach(db: ReadSession, schema: SchemaInfo, rows: list[dict[str, Any]], per_group: bool) -> None:
-    """Each row's ``Item``, names, duration and attachment count (a group's: every file of its collections)."""
+    """Each row's ``Item``, duration and attachment count (a group's: every file of its collections)."""
     dc_ids = [r["id"] for r in rows if r["type"] == DC]
     items = {DC: await datacollections.get_items(db, schema, dc_ids)}
     attachments = await collection_counts(db, dc_ids, per_group)
     for name, kind in _KINDS.items():
         items[name] = await _items(db, kind, [r["id"] for r in rows if r["type"] == name])
-    names = await _names(db, {r["sessionId"] for r in rows}, {r["blSampleId"] for r in rows} - {None})
     for row in rows:
         start, end = row["startTime"], row["endTime"]
         row["duration"] = (end - start).total_seconds() / 60 if start and end else None
-        row["session"], row["proposal"] = names["sessions"].get(row["sessionId"], (None, ""))
-        row["blSample"] = names["samples"].get(row["blSampleId"])
         row["attachments"] = attachments.get(row["id"], 0) if row["type"] == DC else 0
         row["Item"] = items[row["type"]].get(row["id"])
-
-
-#: the names of the sessions ``sessions`` and of their proposals, and of the samples ``samples``: one round trip
-_NAMES: CompoundSelect[*tuple[Any, ...]] = union_all(
-    select(literal("session").label("kind"), BLSession.sessionId.label("id"), session_name.label("name"), proposal_name)
-    .join(Proposal, Proposal.proposalId == BLSession.proposalId)
-    .where(BLSession.sessionId.in_(bindparam("sessions", expanding=True))),
-    select(literal("sample"), BLSample.blSampleId, BLSample.name, null()).where(
-        BLSample.blSampleId.in_(bindparam("samples", expanding=True))
-    ),
-)
-
-
-async def _names(db: ReadSession, session_ids: set[int], sample_ids: set[int]) -> dict[str, dict[int, Any]]:
-    names: dict[str, dict[int, Any]] = {"sessions": {}, "samples": {}}
-    if not session_ids and not sample_ids:
-        return names
-    for row in await db.execute(_NAMES, {"sessions": sorted(session_ids), "samples": sorted(sample_ids)}):
-        if row.kind == "session":
-            names["sessions"][row.id] = (row.name, row.proposal)
-        else:
-            names["samples"][row.id] = row.name
-    return names
 
 
 async def get_event_types(db: ReadSession, scope: Scope, f: EventFilters) -> list[dict[str, str]]:

@@ -117,6 +117,8 @@ def test_events_timeline(flavour: Flavour) -> None:
     dc_event = next(e for e in body["results"] if e["type"] == "dc")
     assert dc_event["count"] == 2 and dc_event["Item"]["DataCollectionGroup"]["experimentType"] == "OSC"
     assert dc_event["blSample"] == "sample-a" and dc_event["Item"]["_metadata"]["snapshots"]["1"] is False
+    names = {(e["session"], e["proposal"]) for e in body["results"]}  # joined to the page in its query
+    assert names == {(f"{d.proposals['a']}-1", d.proposals["a"])}
     ungrouped = get(flavour, "/events", dataCollectionGroupId=d.groups["a"])
     assert {e["id"] for e in ungrouped["results"]} == {d.dcs["a0"], d.dcs["a1"]}
     robots = get(flavour, "/events", sessionId=d.sessions["a"], eventType="robot")
