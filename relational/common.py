@@ -62,8 +62,8 @@ def _forms(query: AnySelect) -> tuple[AnySelect, AnySelect]:
 
 
 def page_of(query: AnySelect) -> Subquery:
-    """``query``'s page as a subquery (the ``_skip``/``_limit`` parameters of ``paged``, the total as a column
-    ``_total``), for rows below each of its rows joined in the same round trip; ``total_of`` reads the total."""
+    """``query``'s page as a subquery (its bounds bound by ``page_values``, the total as a column ``_total``), for
+    rows below each of its rows joined in the same round trip; ``total_of`` reads the total."""
     return _forms(query)[0].subquery("page")
 
 

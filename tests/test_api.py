@@ -7,9 +7,13 @@ from typing import Any, cast
 
 import jwt
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relational import proposals
+from relational.common import Page
 from relational.models import BLSession, Proposal, ProposalHasPerson
+from relational.scope import Scope
 from schemas.times import local_now
 from tests.conftest import JWT_SECRET, Flavour
 from tests.factories import add_collection, add_session_with_group
@@ -73,6 +77,24 @@ def test_pages_of_proposals_cover_the_list_in_order_with_one_total(flavour: Flav
     )
     past = get(flavour, "/proposals", role="admin", skip=total, limit=2)
     assert (past["total"], past["results"]) == (total, [])
+
+
+async def _proposal_pages_in_strict_mode(db: AsyncSession, name: str) -> list[list[str]]:
+    """Pages of proposals (plain, then searched) read with MariaDB's ONLY_FULL_GROUP_BY on, which some facilities
+    set: their query groups by every column of the page."""
+    await db.execute(text("SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',ONLY_FULL_GROUP_BY')"))
+    try:
+        scope = Scope(person_id=0, all_proposals=True, beamlines=frozenset())
+        pages = [await proposals.get_proposals(db, scope, Page(0, 2), search=s) for s in (None, name)]
+    finally:
+        await db.execute(text("SET SESSION sql_mode = @@GLOBAL.sql_mode"))
+    return [[p["proposal"] for p in rows] for _, rows in pages]
+
+
+def test_proposals_are_read_under_only_full_group_by(flavour: Flavour) -> None:
+    name = flavour.data.proposals["a"]
+    plain, searched = flavour.run(_proposal_pages_in_strict_mode, name)
+    assert len(plain) == 2 and searched[0] == name
 
 
 def test_paging_keeps_the_total_on_every_page(flavour: Flavour) -> None:
