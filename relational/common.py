@@ -1,6 +1,6 @@
 """Expressions and helpers shared by the data-access modules."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVarTuple
 from weakref import WeakKeyDictionary
@@ -8,6 +8,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    RowMapping,
     Select,
     SQLColumnExpression,
     String,
@@ -62,22 +63,9 @@ def _forms(query: AnySelect) -> tuple[AnySelect, AnySelect]:
 
 
 def page_of(query: AnySelect) -> Subquery:
-    """``query``'s page as a subquery (its bounds bound by ``page_values``, the total as a column ``_total``), for
-    rows below each of its rows joined in the same round trip; ``total_of`` reads the total."""
+    """``query``'s page as a subquery (the total as a column ``_total``), to join rows below each of its rows in the
+    same round trip; ``paged_with`` runs a statement built on it."""
     return _forms(query)[0].subquery("page")
-
-
-def page_values(page: Page, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """``params`` with the page's bounds, for ``page_of``'s parameters."""
-    return {**(params or {}), "_skip": page.skip, "_limit": page.limit}
-
-
-def total_of(rows: list[dict[str, Any]]) -> int:
-    """The total that ``page_of``'s rows carry, taken off each of them."""
-    total = int(rows[0][_TOTAL]) if rows else 0
-    for row in rows:
-        del row[_TOTAL]
-    return total
 
 
 async def count(db: ReadSession, query: AnySelect, params: Mapping[str, Any] | None = None) -> int:
@@ -85,16 +73,38 @@ async def count(db: ReadSession, query: AnySelect, params: Mapping[str, Any] | N
     return int((await db.execute(_forms(query)[1], params)).scalar_one())
 
 
+def _as_dicts(rows: Iterable[RowMapping]) -> list[dict[str, Any]]:
+    return [dict(r) for r in rows]
+
+
+async def paged_with(
+    db: ReadSession,
+    query: AnySelect,
+    statement: AnySelect,
+    page: Page,
+    params: Mapping[str, Any] | None = None,
+    fold: Callable[[Iterable[RowMapping]], list[dict[str, Any]]] = _as_dicts,
+) -> tuple[int, list[dict[str, Any]]]:
+    """(total, rows of this page) of ``query`` in one round trip, read through ``statement``: ``query``'s page or a
+    statement built on ``page_of(query)``, whose rows ``fold`` makes dicts (each keeping ``_total``). A second query
+    counts only when the page is past the end. ``query`` must not be DISTINCT; ``params`` are the values of its
+    named bind parameters."""
+    bound = {**(params or {}), "_skip": page.skip, "_limit": page.limit}
+    rows = fold((await db.execute(statement, bound)).mappings())
+    if not rows:
+        return (0 if page.skip == 0 else await count(db, query, params)), []
+    total = int(rows[0][_TOTAL])
+    for row in rows:
+        del row[_TOTAL]
+    return total, rows
+
+
 async def paged(
     db: ReadSession, query: AnySelect, page: Page, params: Mapping[str, Any] | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
-    """(total, rows of this page as dicts) in one round trip: the total rides on each row as a window count.
-    A second query counts only when the page is past the end. ``query`` must not be DISTINCT; ``params`` are the
-    values of its named bind parameters."""
-    rows = [dict(r) for r in (await db.execute(_forms(query)[0], page_values(page, params))).mappings()]
-    if not rows:
-        return (0 if page.skip == 0 else await count(db, query, params)), []
-    return total_of(rows), rows
+    """(total, rows of this page as dicts) in one round trip: the total rides on each row as a window count
+    (``paged_with``)."""
+    return await paged_with(db, query, _forms(query)[0], page, params)
 
 
 def where_given(query: Select[*Columns], *filters: tuple[SQLColumnExpression[Any], object]) -> Select[*Columns]:

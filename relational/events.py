@@ -9,17 +9,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from relational import datacollections
 from relational.attachments import collection_counts
-from relational.common import (
-    AnySelect,
-    Columns,
-    Page,
-    count,
-    page_of,
-    page_values,
-    proposal_name,
-    session_name,
-    total_of,
-)
+from relational.common import AnySelect, Columns, Page, count, page_of, paged_with, proposal_name, session_name
 from relational.flavour import SchemaInfo
 from relational.models import (
     AutoProcIntegration,
@@ -313,11 +303,7 @@ async def get_events(
     if not f.kinds:
         return 0, []
     query = _events(scope, f.shape)
-    found = await db.execute(_named(query), page_values(page, f.values))
-    rows = [dict(r) for r in found.mappings()]
-    if not rows:
-        return (0 if page.skip == 0 else await count(db, query, f.values)), []
-    total = total_of(rows)
+    total, rows = await paged_with(db, query, _named(query), page, f.values)
     await _attach(db, schema, rows, per_group=f.dataCollectionGroupId is None)
     return total, rows
 

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, RowMapping, Select, bindparam, func, selec
 
 from relational import programs
 from relational.batches import Slice, by_ids, by_parent
-from relational.common import Page, columns, count, page_of, page_values, paged, total_of
+from relational.common import Page, columns, page_of, paged, paged_with
 from relational.flavour import SchemaInfo
 from relational.models import (
     AutoProc,
@@ -49,11 +49,10 @@ async def get_auto_integrations(
     programs, its total and their integrations in one query, then the programs' messages."""
     one = dataCollectionId is not None
     values = {"dataCollectionId": dataCollectionId} if one else {}
-    query, program_keys = _programs_with_integrations(scope, one, schema)
-    programs = _folded((await db.execute(query, page_values(page, values))).mappings(), program_keys)
-    if not programs:
-        return (0 if page.skip == 0 else await count(db, _auto_integrations(scope, one), values)), []
-    total = total_of(programs)
+    statement, program_keys = _programs_with_integrations(scope, one, schema)
+    total, programs = await paged_with(
+        db, _auto_integrations(scope, one), statement, page, values, lambda rows: _folded(rows, program_keys)
+    )
     await _add_metadata(db, schema, programs)
     return total, programs
 

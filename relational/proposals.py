@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 
 from relational.batches import by_ids
-from relational.common import AnySelect, Page, count, page_of, page_values, proposal_name, total_of
+from relational.common import AnySelect, Page, page_of, paged_with, proposal_name
 from relational.models import BLSession, Proposal, ProposalHasPerson
 from relational.read_sessions import ReadSession
 from relational.scope import Scope
@@ -54,11 +54,8 @@ async def get_proposals(
     if search:
         values["like"] = f"%{search}%"
     query = _proposals(scope, frozenset(given.keys() & values.keys()))
-    found = await db.execute(_with_counts(query, "search" in values), page_values(page, values))
-    rows = _folded(found.mappings(), groups)
-    if not rows:
-        return (0 if page.skip == 0 else await count(db, query, values)), []
-    return total_of(rows), rows
+    statement = _with_counts(query, "search" in values)
+    return await paged_with(db, query, statement, page, values, lambda rows: _folded(rows, groups))
 
 
 @built_once
