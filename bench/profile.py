@@ -4,6 +4,7 @@ the route, then this prints the event loop thread's time by package (the innermo
 and the functions most often on its stack. Install py-spy first (`pip install py-spy`; the `bench` extra).
 
     .venv/bin/python bench/profile.py /events?sessionId=11 --concurrency 32 --seconds 15
+    .venv/bin/python bench/profile.py "/datacollections/10001?include=results,metrics" --documents
 
 Builds the reference volume (bench/common.py) unless ``--db`` names one already built. Prints figures; asserts
 nothing. Sampling slows the worker: the req/s printed beside the profile is not a throughput figure.
@@ -23,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.api_bench import load_documents  # noqa: E402
 from bench.common import PY, TOOLS, reference_database, served  # noqa: E402
 
 #: the packages a frame is counted under, the first that matches its file (most specific first)
@@ -101,10 +103,13 @@ def main() -> None:
     p.add_argument("--top", type=int, default=40)
     p.add_argument("--db", help="a reference-volume database already built (else one is built and dropped)")
     p.add_argument("--port", type=int, default=8771)
+    p.add_argument("--documents", action="store_true", help="first store api_bench's results and metrics (unified)")
     a = p.parse_args()
     spy = shutil.which("py-spy") or str(Path(PY).parent / "py-spy")
     with database(a.db) as db, served(db, a.port) as server, tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "profile.txt"
+        if a.documents:
+            load_documents(server)
         auth = f"Authorization: Bearer {server.token}"
         timing = ["-d", str(a.seconds + 6), "-w", "1", "-c", str(a.concurrency)]
         load = subprocess.Popen([PY, str(TOOLS / "load.py"), server.base + a.route, "-H", auth, *timing])

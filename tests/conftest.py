@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
 
 from app.cli.embedded import DocumentServer
@@ -115,6 +116,21 @@ class Flavour:
                 return answer
 
         return self.client.portal.call(unit)  # type: ignore[union-attr]
+
+    @contextmanager
+    def statements(self) -> Iterator[list[str]]:
+        """The SQL statements the app's engine runs meanwhile."""
+        seen: list[str] = []
+        engine = self.state.database.engine.sync_engine
+
+        def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
 
 
 def make_settings(url: str, mongo: str, mongo_db: str, oidc_key: rsa.RSAPrivateKey, **extra: object) -> Settings:

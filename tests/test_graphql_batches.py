@@ -1,12 +1,9 @@
 """No N+1 in GraphQL: a nested query's SQL statements are as many with one object per level as with many, and per
 parent pages (the window function) hold each parent's own children, on both flavours."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.models import (
@@ -33,25 +30,9 @@ DEEP = """query($p: String!) { sessions(proposal: $p, first: 10) { edges { node 
       AutoProcProgram { processingPrograms } scalingStatistics { scalingStatisticsType } } } } } } } } } } }"""
 
 
-@contextmanager
-def statements(f: Flavour) -> Iterator[list[str]]:
-    """The SQL statements the app's engine runs meanwhile."""
-    seen: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    engine = f.state.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def run(f: Flavour) -> tuple[dict[str, Any], int]:
     gql(f, "sci_a", DEEP, {"p": f.data.proposals["a"]})  # the finished sessions' counts are cached after this
-    with statements(f) as seen:
+    with f.statements() as seen:
         answer = gql(f, "sci_a", DEEP, {"p": f.data.proposals["a"]})
     assert "errors" not in answer, answer
     return answer["data"], len(seen)

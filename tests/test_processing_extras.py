@@ -27,6 +27,7 @@ from relational.models.analysis import (
     ScreeningStrategyWedge,
 )
 from tests.conftest import Flavour
+from tests.factories import add_collection
 
 API = "/ispyb/api/v1"
 
@@ -328,3 +329,55 @@ def test_a_page_of_programs_and_their_integrations_come_in_one_query(flavour: Fl
     as_b = get(flavour, "/processings/auto-integrations", role="sci_b", dataCollectionId=dc_b, limit=1000)
     [program] = [p for p in as_b["results"] if p["autoProcProgramId"] == shared]
     assert [i["dataCollectionId"] for i in program["AutoProcIntegration"]] == [dc_b]
+
+
+def test_auto_integrations_show_their_messages(flavour: Flavour) -> None:
+    """An auto-integration program's messages come in their order under ``_metadata`` and multiply no
+    integration or shell; a program with none has an empty list, and the official schema has none."""
+    dc = flavour.data.dcs["a0"]
+    program_id = flavour.run(_merged_program, [dc, dc, dc])
+    quiet = flavour.run(_merged_program, [dc])
+    messages = flavour.run(_messages, program_id, 4) if flavour.name == "dls" else []
+    path = "/processings/auto-integrations"
+    programs = {p["autoProcProgramId"]: p for p in get(flavour, path, dataCollectionId=dc, limit=100)["results"]}
+    listed = programs[program_id]["_metadata"]["autoProcProgramMessages"]
+    assert [m["autoProcProgramMessageId"] for m in listed] == messages
+    assert [m["message"] for m in listed] == [f"m{i}" for i in range(len(messages))]
+    if listed:
+        assert set(listed[0]) == {
+            "autoProcProgramMessageId", "autoProcProgramId", "description", "message", "severity", "recordTimeStamp",
+        }  # fmt: skip
+    integrations = programs[program_id]["AutoProcIntegration"]
+    assert len(integrations) == 3
+    shells = [i["AutoProcScalingHasInt"][0]["AutoProcScaling"]["AutoProcScalingStatistics"] for i in integrations[:2]]
+    assert [len(s) for s in shells] == [3, 3]
+    assert programs[quiet]["_metadata"]["autoProcProgramMessages"] == []
+    whole = get(flavour, path, limit=1000)["results"]
+    [again] = [p for p in whole if p["autoProcProgramId"] == program_id]
+    assert again["_metadata"]["autoProcProgramMessages"] == listed
+
+
+def test_the_unified_read_shows_what_the_auto_integrations_route_shows(flavour: Flavour) -> None:
+    """``?include=`` shows the same collection as without it and the same first 100 programs (integrations,
+    shells, messages) as the auto-integrations route; a collection with none has an empty list, and one out of
+    reach is 404 for both forms."""
+    dc = flavour.data.dcs["a0"]
+    merged = flavour.run(_merged_program, [dc, dc, dc])
+    if flavour.name == "dls":
+        flavour.run(_messages, merged, 2)
+    path = f"{API}/datacollections/{dc}"
+    r = flavour.client.get(path, params={"include": "results"}, headers=flavour.token("sci_a"))
+    assert r.status_code == 200
+    unified = r.json()
+    plain = flavour.client.get(path, headers=flavour.token("sci_a")).json()
+    assert {k: v for k, v in unified.items() if k not in ("autoProcessing", "documents")} == {
+        k: v for k, v in plain.items() if k not in ("autoProcessing", "documents")
+    }
+    listed = get(flavour, "/processings/auto-integrations", dataCollectionId=dc, limit=100)["results"]
+    assert unified["autoProcessing"] == listed and merged in {p["autoProcProgramId"] for p in listed}
+    bare = flavour.run(add_collection, flavour.data.groups["a"])[1]
+    alone = flavour.client.get(f"{API}/datacollections/{bare}?include=metrics", headers=flavour.token("sci_a"))
+    assert alone.status_code == 200 and alone.json()["autoProcessing"] == []
+    for include in ("results", None):
+        params = {"include": include} if include else {}
+        assert flavour.client.get(path, params=params, headers=flavour.token("sci_b")).status_code == 404

@@ -6,13 +6,11 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import CursorResult, event, text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Flavour
@@ -109,22 +107,6 @@ def person_row(flavour: Flavour, login: str) -> dict[str, Any]:
     return row
 
 
-@contextmanager
-def statements(flavour: Flavour) -> Iterator[list[str]]:
-    """The SQL statements the app's engine runs meanwhile."""
-    seen: list[str] = []
-    engine = flavour.state.database.engine.sync_engine
-
-    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
-
-
 def test_a_proposal_from_nothing(flavour: Flavour) -> None:
     doc = document()
     report = sync(flavour, doc)
@@ -187,7 +169,7 @@ def test_the_same_document_again_writes_nothing(flavour: Flavour) -> None:
     doc = document()
     sync(flavour, doc)
     before = proposal_rows(flavour, doc)
-    with statements(flavour) as seen:
+    with flavour.statements() as seen:
         report = sync(flavour, doc)
     writes = [s for s in seen if s.lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE")]
     assert writes == []
@@ -208,7 +190,7 @@ def test_a_changed_document_changes_only_that(flavour: Flavour) -> None:
     changed["proposal"]["title"] = "A new title"
     changed["sessions"][1]["beamLineOperator"] = "Someone else"
     changed["sessions"][0]["persons"][1]["session_options"]["role"] = "Team Leader"
-    with statements(flavour) as seen:
+    with flavour.statements() as seen:
         report = sync(flavour, changed)
     updates = [s for s in seen if s.lstrip().upper().startswith("UPDATE")]
     assert len(updates) == 3 and not [s for s in seen if s.lstrip().upper().startswith(("INSERT", "DELETE"))]
