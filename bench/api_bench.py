@@ -89,6 +89,14 @@ def _processes() -> dict[int, tuple[int, str]]:
     return out
 
 
+def _family(procs: dict[int, tuple[int, str]], pid: int | None) -> list[int]:
+    """``pid`` and every process below it."""
+    if pid is None:
+        return []
+    children = [p for p, (parent, _) in procs.items() if parent == pid]
+    return [pid, *(q for child in children for q in _family(procs, child))]
+
+
 def _machine_busy() -> int:
     """CPU ticks spent on all cores, other than idle and I/O wait."""
     ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -102,25 +110,33 @@ class Bench:
     jsonl: Path
     duration: float
     warmup: float
-    cpu: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    #: per run: the cores used by the service, MariaDB, the document server and everything else
+    cpu: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
 
     def ceiling(self, db: str, label: str, *args: str, procs: int = 1) -> None:
         timing = ["--duration", str(self.duration), "--warmup", str(self.warmup), "--procs", str(procs)]
         sh(PY, str(TOOLS / "db_ceiling.py"), "--db", db, *timing, "--label", label, "--jsonl", str(self.jsonl), *args)
 
     def load(self, server: Server, token: str, label: str, route: Route, c: int) -> None:
-        """load.py on one route at one concurrency; the cores used by the service, MariaDB and the rest kept."""
+        """load.py on one route at one concurrency; the cores used by the service, MariaDB, the document server and
+        the rest kept."""
         procs = _processes()
-        service = [server.pid] + [p for p, (parent, _) in procs.items() if parent == server.pid]
-        db = [p for p, (_, name) in procs.items() if name in ("mariadbd", "mysqld")]
-        before = sum(map(_jiffies, service)), sum(map(_jiffies, db)), _machine_busy(), time.monotonic()
+        groups = (
+            _family(procs, server.pid),
+            [p for p, (_, name) in procs.items() if name in ("mariadbd", "mysqld")],
+            _family(procs, server.docs_pid),
+        )
+
+        def used() -> list[int]:
+            return [*(sum(map(_jiffies, g)) for g in groups), _machine_busy()]
+
+        before, start = used(), time.monotonic()
         timing = ["-d", str(self.duration), "-w", str(self.warmup), "-c", str(c), *(["--no-check"] if c > 1 else [])]
         url, auth = server.base + route.path, f"Authorization: Bearer {token}"
         sh(PY, str(TOOLS / "load.py"), url, "-H", auth, *timing, "--label", label, "--jsonl", str(self.jsonl))
-        after = sum(map(_jiffies, service)), sum(map(_jiffies, db)), _machine_busy(), time.monotonic()
-        ticks = (after[3] - before[3]) * TICK
-        workers, maria, total = ((after[i] - before[i]) / ticks for i in range(3))
-        self.cpu[label] = (workers, maria, total - workers - maria)
+        after, ticks = used(), (time.monotonic() - start) * TICK
+        workers, maria, docs, total = ((a - b) / ticks for a, b in zip(after, before, strict=True))
+        self.cpu[label] = (workers, maria, docs, total - workers - maria - docs)
 
     def records(self) -> dict[str, dict[str, Any]]:
         return {r["label"]: r for r in map(json.loads, self.jsonl.read_text().splitlines())}
@@ -238,10 +254,22 @@ def report(b: Bench, sizes: list[str]) -> str:
     ]  # fmt: skip
     out += ["", "| ratio | value | issue target |", "|---|---|---|"]
     out += [f"| {name} | {value:.0%} | {target} |" for name, value, target in ratios]
+    out += ["", "## CPU per request, one worker: what bounds unified / SQL-only", ""]
+    out += [
+        "| route | c | req/s | ms of CPU per request: worker | MariaDB | SecantusDB | other |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for slug in ("datacollection", "unified"):
+        for c in LEVELS:
+            label = f"1w|{slug}|{c}"
+            per = " | ".join(f"{1000 * cores / rps(label):.2f}" for cores in b.cpu[label])
+            out.append(f"| {slug} | {c} | {rps(label):.0f} | {per} |")
+    out.append("# cores over the run (warm-up included) / req/s of its measured window; 'other': the load client and"
+               " the rest of the machine")  # fmt: skip
 
     out += ["", f"## Two workers: the machine's {cores} shared by the load client, MariaDB and the workers", ""]
     out.append("| route | c=1 req/s 1w → 2w | ratio | c=32 req/s 1w → 2w | ratio | c=32 cores 1w: service / MariaDB / "
-               "other | c=32 cores 2w | errors 2w |")  # fmt: skip
+               "documents / other | c=32 cores 2w | errors 2w |")  # fmt: skip
     out.append("|---|---|---|---|---|---|---|---|")
     for route in (x for x in ROUTES if x.sql):
         one, two = (f"1w|{route.slug}|", f"2w|{route.slug}|")
@@ -251,7 +279,7 @@ def report(b: Bench, sizes: list[str]) -> str:
         out.append(f"| {route.slug} | {' | '.join(row)} | {cpu(one + '32')} | {cpu(two + '32')} | {errors} |")
     out.append(
         "# issue target: 2w / 1w ≥ 1.5× at c=32. 'cores' = CPU-seconds per second during the run (warm-up included):"
-        " the service's processes, MariaDB, and everything else (the load client, SecantusDB, other users); "
+        " the service's processes, MariaDB, SecantusDB, and everything else (the load client, other users); "
         f"their sum near {os.cpu_count()} means the machine, not the service, bounds the 2-worker figure."
     )
 

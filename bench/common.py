@@ -51,6 +51,7 @@ class Server:
     pid: int
     mongo_url: str
     mongo_db: str
+    docs_pid: int | None = None  #: the document server's process (its children run under it)
 
     def peak_rss_mb(self) -> float:
         """The worker's peak resident memory so far (VmHWM)."""
@@ -89,7 +90,7 @@ def served(db: str, port: int, workers: int = 1, login: str = "abcd") -> Iterato
                 break
             except httpx.TransportError:
                 time.sleep(0.3)
-        yield Server(base, token, server.pid, docs.url, db)
+        yield Server(base, token, server.pid, docs.url, db, docs.pid)
     finally:
         server.terminate()
         server.wait(10)
