@@ -220,3 +220,17 @@ def test_a_token_checked_once_still_expires(monkeypatch: pytest.MonkeyPatch) -> 
         tokens.verify(JWT_SECRET, token)
     with pytest.raises(Unauthorized, match="Invalid token"):
         tokens.verify("another-secret-another-secret-another", token)
+
+
+def test_the_current_user_names_the_tokens_person(flavour: Flavour) -> None:
+    """``/user/current`` shows the token's person as stored (id, login, names) and reads them without an ORM
+    entity: one column SELECT of Person beside the caller's permissions."""
+    headers = flavour.token("sci_a")  # logged in first: the login reads the person too
+    with flavour.statements() as seen:
+        current = flavour.client.get("/ispyb/api/v1/user/current", headers=headers).json()
+    login = f"sci_a_{flavour.name}"
+    assert {k: current[k] for k in ("personId", "login", "givenName", "familyName")} == {
+        "personId": flavour.data.persons["sci_a"], "login": login, "givenName": "sci_a", "familyName": "Test",
+    }  # fmt: skip
+    names = [s for s in seen if "givenName" in s]
+    assert len(names) == 1 and "emailAddress" not in names[0], seen

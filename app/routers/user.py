@@ -15,15 +15,15 @@ router = Router(prefix="/user", tags=["Current User"], responses=responses(*AUTH
 @router.get("/current", response_model=CurrentUser)
 async def current_user(identity: IdentityDep, state: StateDep, db: ReadSessionDep) -> CurrentUser:
     """Who the token belongs to, their permissions and beamline groups."""
-    person = await people.person_by_id(db, identity.personId)
+    person = await people.names(db, identity.personId)
     if person is None:
         raise Unauthorized("The token's person no longer exists")
     groups = [g for g in state.settings.beamline_groups if g.permission in identity.permissions]
     return CurrentUser(
-        personId=person.personId,
+        personId=person["personId"],
         login=identity.login,
-        givenName=person.givenName,
-        familyName=person.familyName,
+        givenName=person["givenName"],
+        familyName=person["familyName"],
         Permissions=identity.permissions,
         beamLineGroups=[g.groupName for g in groups],
         beamLines=sorted({b.beamLineName for g in groups for b in g.beamLines}),
