@@ -6,12 +6,24 @@ from app.auth.api_keys import KeyCache
 from app.auth.plugins import LoginPlugin
 from app.files.pool import FilePool
 from app.settings import Settings
-from documents.metrics import SummaryCache
+from documents.metrics import Summaries
+from documents.results import Latest
 from documents.store import DocumentStore
 from relational.connection import Timeouts
 from relational.db import Database
 from relational.people import Standing
 from relational.sessions import FinishedSessionCounts
+
+#: the latest results a worker keeps, in bytes of BSON
+RESULTS_KEPT_BYTES = 64 * 2**20
+
+
+@dataclass
+class Kept:
+    """What one worker keeps of collections' documents, each under its session's version of that part."""
+
+    results: Latest = field(default_factory=lambda: Latest(limit=RESULTS_KEPT_BYTES))
+    summaries: Summaries = field(default_factory=Summaries)
 
 
 @dataclass
@@ -26,8 +38,8 @@ class AppState:
     permissions: dict[int, tuple[float, Standing | None]] = field(default_factory=dict)
     #: API keys as last read from the document store, for ``permission_cache_seconds``
     api_keys: KeyCache = field(default_factory=KeyCache)
-    #: per-kind metric summaries of collections, kept while their session's metric version holds
-    metric_summaries: SummaryCache = field(default_factory=SummaryCache)
+    #: collections' latest results and metric summaries, kept while their session's versions hold
+    kept: Kept = field(default_factory=Kept)
     #: the file-system threads (``app.files``), bounded by ``file_timeout``; the lifespan closes them
     files: FilePool = field(init=False)
 

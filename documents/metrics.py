@@ -1,23 +1,22 @@
 """Metrics (collection ``metrics``): one document per measured item, typed by kind, numbers as numbers."""
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from copy import deepcopy
-from time import monotonic
 from typing import Any
 
-from bson import ObjectId
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from documents import batched
+from documents import batched, versions
 from documents.scope import given
 from documents.store import DURABLE, count, guarded
 
 Db = AsyncDatabase[dict[str, Any]]
 Range = tuple[str, float | None, float | None]  #: a ``values`` field and its bounds (inclusive; None: open)
 DUPLICATE_KEY = 11000
+#: per-kind metric summaries of collections, kept by a worker under their session's metric version
+Summaries = versions.Kept[list[dict[str, Any]]]
 
 
 def out(doc: dict[str, Any]) -> dict[str, Any]:
@@ -28,7 +27,9 @@ def out(doc: dict[str, Any]) -> dict[str, Any]:
 @guarded
 async def insert(db: Db, docs: list[dict[str, Any]]) -> tuple[int, set[int], dict[int, str]]:
     """Insert a batch, unordered: (stored, positions already stored under their key, positions refused → why).
-    A refused document never stops the others. Then the batch's sessions are marked changed (``changed``)."""
+    A refused document never stops the others. Then the batch's sessions get a new metric version, after the
+    metrics (``versions``), so every worker's summaries of their collections are stale; a retried batch, which finds
+    its metrics stored, sets it again."""
     if not docs:
         return 0, set(), {}
     duplicates: set[int] = set()
@@ -43,48 +44,8 @@ async def insert(db: Db, docs: list[dict[str, Any]]) -> tuple[int, set[int], dic
                 duplicates.add(error["index"])
             else:
                 refused[error["index"]] = str(error.get("errmsg", "refused by the document store"))
-    await changed(db, {d["sessionId"] for d in docs if d.get("sessionId") is not None})
+    await versions.bump(db, (d["sessionId"] for d in docs if d.get("sessionId") is not None), "metrics")
     return stored, duplicates, refused
-
-
-async def changed(db: Db, session_ids: set[int]) -> None:
-    """Give these sessions a new metric version (``metric_versions``, one document per session; a new ObjectId,
-    so never one seen before, even after the store was emptied or restored): a summary kept by any worker for one
-    of their collections is stale from then on. Set after the metrics are stored (a reader between the two keeps
-    its summary until then), and again when a retried upload finds them."""
-    if session_ids:
-        bumps = [UpdateOne({"_id": sid}, {"$set": {"v": ObjectId()}}, upsert=True) for sid in sorted(session_ids)]
-        await db.metric_versions.with_options(write_concern=DURABLE).bulk_write(bumps, ordered=False)
-
-
-@guarded
-async def version(db: Db, session_id: int) -> str:
-    """The metric version of a session ("": no metric stored yet)."""
-    found = await db.metric_versions.find_one({"_id": session_id})
-    return str(found["v"]) if found else ""
-
-
-class SummaryCache:
-    """Per-kind metric summaries of collections, kept by one worker under their session's metric version (so any
-    worker's ingest makes them stale at once) and ``ttl`` seconds at most (a bump lost to a crash between storing
-    and bumping heals then); ``size`` collections at most, the least recently used dropped first."""
-
-    def __init__(self, ttl: float = 60.0, size: int = 10_000) -> None:
-        self.ttl, self.size = ttl, size
-        self._kept: OrderedDict[int, tuple[float, str, list[dict[str, Any]]]] = OrderedDict()
-
-    def get(self, dc_id: int, version: str) -> list[dict[str, Any]] | None:
-        kept = self._kept.get(dc_id)
-        if kept is None or kept[1] != version or kept[0] < monotonic():
-            return None
-        self._kept.move_to_end(dc_id)
-        return kept[2]
-
-    def put(self, dc_id: int, version: str, summaries: list[dict[str, Any]]) -> None:
-        self._kept[dc_id] = (monotonic() + self.ttl, version, summaries)
-        self._kept.move_to_end(dc_id)
-        while len(self._kept) > self.size:
-            self._kept.popitem(last=False)
 
 
 @guarded
@@ -115,20 +76,15 @@ async def find(
 
 
 @guarded
-async def summaries(
-    db: Db, dc_id: int, session_id: int, cache: SummaryCache, current: str | None = None
-) -> list[dict[str, Any]]:
+async def summaries(db: Db, dc_id: int, kept: Summaries, version: str) -> list[dict[str, Any]]:
     """Per kind of a data collection's metrics: how many, and per numeric field its count, mean and median
     (``batched.metric_summaries`` of the one collection, whose reach the caller's SQL read has checked), from
-    ``cache`` while its session's metric version (``current``, read here if not given) holds: no read of the
-    metrics themselves."""
-    if current is None:
-        current = await version(db, session_id)
-    kept = cache.get(dc_id, current)
-    if kept is None:
-        kept = (await batched.metric_summaries(db, {}, [dc_id]))[dc_id]
-        cache.put(dc_id, current, kept)
-    return deepcopy(kept)
+    ``kept`` while its session's metric ``version`` holds: no read of the metrics themselves."""
+    found = kept.get(dc_id, version)
+    if found is None:
+        found = (await batched.metric_summaries(db, {}, [dc_id]))[dc_id]
+        kept.put(dc_id, version, found)
+    return deepcopy(found)
 
 
 @guarded

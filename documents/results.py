@@ -9,8 +9,9 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from bson import ObjectId
+from bson import ObjectId, decode
 from bson.errors import InvalidId
+from bson.raw_bson import RawBSONDocument
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -18,12 +19,15 @@ from pymongo.errors import DuplicateKeyError
 from documents.indexes import RESULTS_BY_COLLECTION, hinted
 from documents.scope import both, given
 from documents.store import count, guarded
+from documents.versions import Kept, bump
 from schemas.errors import Conflict
 from schemas.results import ResultCreate, ResultPatch, Status
 from schemas.times import utc_now
 
 Db = AsyncDatabase[dict[str, Any]]
 MAX_VERSION_RACES = 50
+#: the latest results of collections as stored, kept by a worker under their session's result version (bytes)
+Latest = Kept[tuple[bytes, ...]]
 
 
 def series_of(kind: str, program: str, dc_ids: Sequence[int]) -> str:
@@ -59,6 +63,7 @@ async def create(
     key = idempotency_key or data.runId
     stored_key = f"{author['personId']}:{key}" if key else None
     if stored_key and (first := await db.results.find_one({"idempotencyKey": stored_key})):
+        await bump(db, first["sessionIds"], "results")  # set again: the first write may have stopped short
         return out(first), False
     series = series_of(data.kind, data.program.name, data.dataCollectionIds)
     now = utc_now()
@@ -86,9 +91,11 @@ async def create(
             if "idempotencyKey" in (exc.details or {}).get("keyPattern", {}):
                 first = await db.results.find_one({"idempotencyKey": stored_key})
                 assert first is not None
+                await bump(db, first["sessionIds"], "results")
                 return out(first), False
             continue  # another writer took this version number: take the next
         await db.results.update_many({"series": series, "version": {"$lt": version}}, {"$set": {"latest": False}})
+        await bump(db, doc["sessionIds"], "results")
         doc["latest"] = True
         return out(doc), True
     raise Conflict("Too many concurrent versions of this result; retry")
@@ -166,35 +173,25 @@ async def update(db: Db, result: dict[str, Any], patch: ResultPatch) -> dict[str
     )
     if doc is None:
         raise Conflict(f"Result {result['resultId']} has finished ({result['status']}); it no longer changes")
+    await bump(db, doc["sessionIds"], "results")
     return out(doc)
 
 
 @guarded
-async def latest_with_metric_version(db: Db, dc_id: int, session_id: int) -> tuple[list[dict[str, Any]], str]:
-    """The latest version of every series covering a data collection, newest first, and the metric version of the
-    collection's session (``metrics.version``), in one round trip (``$unionWith``)."""
-    versions = [{"$match": {"_id": session_id}}, {"$project": {"_id": 0, _VERSION: "$v"}}]
-    pipeline: list[dict[str, Any]] = [
-        {"$match": {"dataCollectionIds": dc_id, "latest": True}},
-        {"$sort": {"createdAt": DESCENDING}},
-        {"$unionWith": {"coll": "metric_versions", "pipeline": versions}},
-    ]
+async def latest(db: Db, dc_id: int, kept: Latest, version: str) -> list[dict[str, Any]]:
+    """The latest version of every series covering a data collection, newest first, from ``kept`` while its
+    session's result ``version`` holds (kept as stored, weighed by size; each read decodes its own copy)."""
+    stored = kept.get(dc_id, version)
+    if stored is None:
+        query = {"dataCollectionIds": dc_id, "latest": True}
+        raw = db.results.with_options(codec_options=db.codec_options.with_options(document_class=RawBSONDocument))
 
-    async def read(hint: str | None) -> tuple[list[dict[str, Any]], str]:
-        found, version = [], ""
-        options: dict[str, Any] = {"hint": hint} if hint else {}
-        async for doc in await db.results.aggregate(pipeline, **options):
-            if _VERSION in doc:
-                version = str(doc[_VERSION])
-            else:
-                found.append(out(doc))
-        return found, version
+        async def read(hint: str | None) -> tuple[bytes, ...]:
+            return tuple([d.raw async for d in raw.find(query, hint=hint).sort("createdAt", DESCENDING)])
 
-    return await hinted(RESULTS_BY_COLLECTION, read)
-
-
-#: the field a ``metric_versions`` document comes as in ``latest_with_metric_version`` (no result has it)
-_VERSION = "_metricVersion"
+        stored = await hinted(RESULTS_BY_COLLECTION, read)
+        kept.put(dc_id, version, stored, sum(map(len, stored)))
+    return [out(decode(doc, db.codec_options)) for doc in stored]
 
 
 @guarded

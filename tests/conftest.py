@@ -24,8 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
 from app.cli.embedded import DocumentServer
 from app.main import create_app
 from app.settings import Settings
-from app.state import AppState
-from documents.metrics import SummaryCache
+from app.state import AppState, Kept
 from relational.db import Database
 from relational.sessions import FinishedSessionCounts
 from schemas.options import BeamLine, BeamLineGroup
@@ -233,7 +232,7 @@ async def _forget(state: AppState) -> None:
     state.permissions.clear()
     state.api_keys.entries.clear()
     state.session_counts = FinishedSessionCounts(state.settings.finished_session_cache_seconds)
-    state.metric_summaries = SummaryCache()
+    state.kept = Kept()
     db = state.documents.db
     for name in await db.list_collection_names():
         await db[name].delete_many({})

@@ -16,6 +16,7 @@ from app.cli.embedded import DocumentServer
 from app.main import create_app
 from documents import batched, results
 from documents.indexes import RESULTS_BY_COLLECTION
+from documents.versions import current
 from schemas.times import local_now
 from tests.conftest import Flavour, make_settings
 from tests.factories import add_collection, add_session_with_group
@@ -273,8 +274,8 @@ def test_results_are_read_without_their_index(flavour: Flavour, sci: Caller) -> 
     assert portal is not None
 
     async def reads() -> list[Any]:
-        by_one = await results.latest_with_metric_version(db, dc, made["sessionIds"][0])
-        return [by_one[0], await results.latest_for_collections(db, [dc]), await batched.latest_results(db, {}, [dc])]
+        by_one = await results.latest(db, dc, results.Latest(), "")  # nothing kept: read from the store
+        return [by_one, await results.latest_for_collections(db, [dc]), await batched.latest_results(db, {}, [dc])]
 
     indexed = portal.call(reads)
     assert [r["resultId"] for r in indexed[0]] == [made["resultId"]]
@@ -285,3 +286,42 @@ def test_results_are_read_without_their_index(flavour: Flavour, sci: Caller) -> 
         assert [r["resultId"] for r in unified["documents"]["results"]] == [made["resultId"]]
     finally:
         assert portal.call(flavour.state.documents.ensure_indexes)
+
+
+def test_a_worker_keeps_a_collection_s_latest_results_until_its_session_s_result_version_changes(
+    flavour: Flavour, sci: Caller
+) -> None:
+    """The unified read serves a collection's latest results from what the worker kept while the session's result
+    version holds (a document removed behind the service's back still shows), reads them again once a result is
+    stored or the store is emptied, and hands out copies (a changed answer leaves what is kept alone)."""
+    dc = three_collections(flavour, member=True)[0]
+    first = sci("POST", "/results", 201, json=result([dc], f"xia2-{uid()}", status="running"))
+
+    def shown() -> list[str]:
+        found = sci("GET", f"/datacollections/{dc}", 200, params={"include": "results"})["documents"]["results"]
+        return [r["resultId"] for r in found]
+
+    assert shown() == [first["resultId"]]
+    db, portal = flavour.state.documents.db, flavour.client.portal
+    assert portal is not None
+    portal.call(db.results.delete_one, {"_id": results.object_id(first["resultId"])})  # no new version
+    assert shown() == [first["resultId"]]
+    second = sci("POST", "/results", 201, json=result([dc], f"dials-{uid()}"))
+    assert shown() == [second["resultId"]]
+
+    async def answer_changed() -> None:
+        kept = flavour.state.kept.results
+        versions = await current(db, first["sessionIds"][0])
+        (answer,) = await results.latest(db, dc, kept, versions["results"])
+        status, answer["status"] = answer["status"], "changed"
+        assert (await results.latest(db, dc, kept, versions["results"]))[0]["status"] == status
+
+    async def emptied() -> None:  # the store emptied or restored empty: the versions start again from nothing
+        for name in await db.list_collection_names():
+            await db[name].delete_many({})
+
+    portal.call(answer_changed)
+    portal.call(emptied)
+    assert shown() == []
+    third = sci("POST", "/results", 201, json=result([dc], f"xds-{uid()}"))
+    assert shown() == [third["resultId"]]

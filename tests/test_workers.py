@@ -197,6 +197,33 @@ def test_a_collection_summary_kept_by_one_process_follows_metrics_ingested_throu
         assert counted(reader) == before[0] + 20
 
 
+def test_a_collection_s_results_kept_by_one_process_follow_results_stored_and_patched_through_the_other(
+    stack: Cluster,
+) -> None:
+    """Each process keeps a collection's latest results (``?include=results``) while its session's result version
+    holds; a result stored, or patched, through the other process bumps it, so the next read anywhere shows it."""
+    _sessions, dcs = stack.commit(_sessions_with_collections, stack.data.persons["sci_a"], 1)
+    headers = stack.token("sci_a")
+    path = f"/datacollections/{dcs[0]}"
+
+    def shown(port: int) -> list[tuple[str, str]]:
+        found = get(stack, port, path, headers, include="results").json()["documents"]["results"]
+        return [(r["program"]["name"], r["status"]) for r in found]
+
+    for seed, (writer, reader) in enumerate([(A, B), (B, A), (A, A)]):
+        before = shown(reader), shown(reader)  # read twice: the second from the reader's keeping
+        assert before[0] == before[1]
+        body = {"kind": "mx.autoproc", "program": {"name": f"p{seed}"}, "dataCollectionIds": dcs, "status": "running"}
+        r = httpx.post(f"{stack.base(writer)}/results", json=body, headers=headers, timeout=30)
+        assert r.status_code == 201, r.text
+        assert shown(reader) == [(f"p{seed}", "running"), *before[0]]
+        patched = httpx.patch(
+            f"{stack.base(writer)}/results/{r.json()['resultId']}", json={"status": "success"}, headers=headers
+        )
+        assert patched.status_code == 200, patched.text
+        assert shown(reader) == [(f"p{seed}", "success"), *before[0]]
+
+
 async def _person(db: AsyncSession, login_name: str, *permissions: str) -> int:
     """A new person holding ``permissions`` (a group of their own each); their id."""
     person = Person(login=login_name, givenName="worker", familyName="Test")

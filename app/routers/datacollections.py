@@ -154,9 +154,7 @@ async def get_datacollection(
     """One data collection with its group, session and sample; with ``include``, also its SQL auto-processing
     and its documents (latest result per series, per-kind metric summaries), both stores queried concurrently."""
     parts = set(include.split(",")) if include else set()
-    item = await service.unified_datacollection(
-        db, documents, identity, schema, dataCollectionId, parts, state.metric_summaries
-    )
+    item = await service.unified_datacollection(db, documents, identity, schema, dataCollectionId, parts, state.kept)
     if item is None:
         raise NotFound(f"Data collection {dataCollectionId} not found")
     await mark_snapshots(state, [item])

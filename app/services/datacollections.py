@@ -4,7 +4,8 @@ import asyncio
 from typing import Any
 
 from app.deps import Identity
-from documents import metrics, results
+from app.state import Kept
+from documents import metrics, results, versions
 from documents.store import DocumentStore, StoreUnavailable
 from relational import datacollections, processings
 from relational.common import Page
@@ -19,12 +20,12 @@ async def unified_datacollection(
     schema: SchemaInfo,
     dc_id: int,
     include: set[str],
-    summaries: metrics.SummaryCache,
+    kept: Kept,
 ) -> dict[str, Any] | None:
     """The SQL collection with its auto-processing, and its documents (latest result per series, per-kind metric
-    summaries, kept in ``summaries`` while its session gains no metric). Once the collection is known to be in
-    reach, its SQL auto-processing and its documents are read concurrently: one round trip for the results and the
-    metric version, a second only for metrics not kept. ``documents.available`` is false while the store is down."""
+    summaries). Once the collection is known to be in reach, its SQL auto-processing and its documents are read
+    concurrently: one round trip for its session's versions, more only for what ``kept`` lacks at those
+    versions. ``documents.available`` is false while the store is down."""
     item = await datacollections.get_datacollection(db, identity.scope, schema, dc_id)
     if item is None or not include:
         return item
@@ -32,12 +33,12 @@ async def unified_datacollection(
 
     async def documents() -> dict[str, Any]:
         part: dict[str, Any] = {"available": True}
-        current = None
         try:
-            if "results" in include:  # with the metric version, in the same round trip
-                part["results"], current = await results.latest_with_metric_version(store.db, dc_id, session_id)
+            current = await versions.current(store.db, session_id)
+            if "results" in include:
+                part["results"] = await results.latest(store.db, dc_id, kept.results, current["results"])
             if "metrics" in include:
-                part["metrics"] = await metrics.summaries(store.db, dc_id, session_id, summaries, current)
+                part["metrics"] = await metrics.summaries(store.db, dc_id, kept.summaries, current["metrics"])
         except StoreUnavailable:
             return {"available": False}
         return part
