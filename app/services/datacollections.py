@@ -8,7 +8,6 @@ from app.state import Kept
 from documents import metrics, results, versions
 from documents.store import DocumentStore, StoreUnavailable
 from relational import datacollections, processings
-from relational.common import Page
 from relational.flavour import SchemaInfo
 from relational.read_sessions import ReadSession
 
@@ -43,7 +42,10 @@ async def unified_datacollection(
             return {"available": False}
         return part
 
-    sql_part, doc_part = await asyncio.gather(
-        processings.get_auto_integrations(db, identity.scope, schema, Page(0, 100), dc_id), documents()
-    )
-    return item | {"autoProcessing": sql_part[1], "documents": doc_part}
+    read_documents = asyncio.create_task(documents())
+    try:
+        auto_processing = await processings.auto_integrations_of(db, identity.scope, schema, dc_id)
+    except BaseException:
+        read_documents.cancel()
+        raise
+    return item | {"autoProcessing": auto_processing, "documents": await read_documents}
