@@ -42,10 +42,7 @@ async def unified_datacollection(
             return {"available": False}
         return part
 
-    read_documents = asyncio.create_task(documents())
-    try:
-        auto_processing = await processings.auto_integrations_of(db, identity.scope, schema, dc_id)
-    except BaseException:
-        read_documents.cancel()
-        raise
-    return item | {"autoProcessing": auto_processing, "documents": await read_documents}
+    auto_processing, doc_part = await asyncio.gather(
+        processings.auto_integrations_of(db, identity.scope, schema, dc_id), documents()
+    )
+    return item | {"autoProcessing": auto_processing, "documents": doc_part}
