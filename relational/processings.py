@@ -4,7 +4,7 @@ statuses: ``processing_statuses``)."""
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Join, RowMapping, ScalarSelect, Select, bindparam, func, join, select
+from sqlalchemy import ColumnElement, Join, RowMapping, Select, bindparam, func, join, select
 
 from relational import programs
 from relational.batches import Slice, by_ids, by_parent
@@ -29,23 +29,19 @@ from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from relational.statements import built_once
 
-
-def _attachments() -> ScalarSelect[int]:
-    """A program's attachment count."""
-    return (
-        select(func.count())
-        .where(AutoProcProgramAttachment.autoProcProgramId == AutoProcProgram.autoProcProgramId)
-        .scalar_subquery()
-    )
+#: a program's columns and its attachment count (``_attachments``)
+_PROGRAM = [
+    *columns(AutoProcProgram),
+    select(func.count())
+    .where(AutoProcProgramAttachment.autoProcProgramId == AutoProcProgram.autoProcProgramId)
+    .scalar_subquery()
+    .label("_attachments"),
+]
 
 
 def _programs(where: ColumnElement[bool]) -> Select[Any]:
-    """Programs with their attachment count (``_attachments``), newest first."""
-    return (
-        select(*columns(AutoProcProgram), _attachments().label("_attachments"))
-        .where(where)
-        .order_by(AutoProcProgram.autoProcProgramId.desc())
-    )
+    """Programs with their attachment count, newest first."""
+    return select(*_PROGRAM).where(where).order_by(AutoProcProgram.autoProcProgramId.desc())
 
 
 async def get_auto_integrations(
@@ -125,7 +121,8 @@ async def get_processings(
 _AUTO_PROC = [c.label(f"ap_{c.name}") for c in columns(AutoProc, "autoProcProgramId", "recordTimeStamp")]
 _SHELL = "st_"
 _INTEGRATION_PREFIX = "i_"
-_INTEGRATION_I = [
+#: an integration's columns (and its collection's beam centre, its scaling link), prefixed ``i_``
+_INTEGRATION_ROW = [
     c.label(f"{_INTEGRATION_PREFIX}{c.name}")
     for c in (
         AutoProcIntegration.autoProcIntegrationId,
@@ -160,7 +157,7 @@ def _programs_with_integrations(scope: Scope, one: bool, schema: SchemaInfo) -> 
         AutoProcIntegration, (AutoProcIntegration.autoProcProgramId == page.c.autoProcProgramId) & of_collections
     ).outerjoin(DataCollection, DataCollection.dataCollectionId == AutoProcIntegration.dataCollectionId)
     query = (
-        select(page, *_INTEGRATION_I, *_AUTO_PROC, *_shells(schema))
+        select(page, *_INTEGRATION_ROW, *_AUTO_PROC, *_shells(schema))
         .select_from(_down_to_shells(integrations))
         .order_by(page.c.autoProcProgramId.desc(), *_BELOW_PROGRAM)
     )
@@ -172,7 +169,6 @@ def _integrations_of_one(scope: Scope, schema: SchemaInfo) -> tuple[Select[Any],
     """Every program that integrated the visible collection ``dataCollectionId``, newest first, with its
     integrations of it down to the shells, named as ``_programs_with_integrations`` names them: one flat join (no
     page, no count), which MariaDB runs 10-40 % faster than the page's; with the names of the program columns."""
-    program = [*columns(AutoProcProgram), _attachments().label("_attachments")]
     integrations = (
         join(AutoProcIntegration, AutoProcProgram)
         .join(DataCollection, DataCollection.dataCollectionId == AutoProcIntegration.dataCollectionId)
@@ -180,12 +176,12 @@ def _integrations_of_one(scope: Scope, schema: SchemaInfo) -> tuple[Select[Any],
         .join(BLSession, BLSession.sessionId == DataCollectionGroup.sessionId)
     )
     query = (
-        select(*program, *_INTEGRATION_I, *_AUTO_PROC, *_shells(schema))
+        select(*_PROGRAM, *_INTEGRATION_ROW, *_AUTO_PROC, *_shells(schema))
         .select_from(_down_to_shells(integrations))
         .where(AutoProcIntegration.dataCollectionId == bindparam("dataCollectionId"), scope.sessions())
         .order_by(AutoProcProgram.autoProcProgramId.desc(), *_BELOW_PROGRAM)
     )
-    return query, [c.name for c in program]
+    return query, [c.name for c in _PROGRAM]
 
 
 def _down_to_shells(integrations: Join) -> Join:
