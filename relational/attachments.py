@@ -1,10 +1,9 @@
 """Files attached to data collections (``DataCollectionFileAttachment``) and to processing programs
 (``AutoProcProgramAttachment``), within the caller's reach; their counts for the timeline."""
 
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from relational.common import Page, columns, paged, where_given
@@ -16,20 +15,19 @@ from relational.read_sessions import ReadSession
 from relational.scope import Scope
 
 _ATTACHMENT = DataCollectionFileAttachment.dataCollectionFileAttachmentId
-#: files attached to each of the collections ``ids`` (built once: the statement keeps its compiled SQL)
-_PER_COLLECTION = (
-    select(DataCollectionFileAttachment.dataCollectionId, func.count(_ATTACHMENT))
-    .where(DataCollectionFileAttachment.dataCollectionId.in_(bindparam("ids", expanding=True)))
-    .group_by(DataCollectionFileAttachment.dataCollectionId)
+_MEMBER = aliased(DataCollection)
+#: files attached to the enclosing query's ``DataCollection`` row, as a column
+FILES_OF_COLLECTION = (
+    select(func.count(_ATTACHMENT))
+    .where(DataCollectionFileAttachment.dataCollectionId == DataCollection.dataCollectionId)
+    .scalar_subquery()
 )
-_SHOWN, _MEMBER = aliased(DataCollection), aliased(DataCollection)
-#: files attached to any collection of the group of each of the collections ``ids``
-_PER_GROUP = (
-    select(_SHOWN.dataCollectionId, func.count(_ATTACHMENT))
-    .join(_MEMBER, _MEMBER.dataCollectionGroupId == _SHOWN.dataCollectionGroupId)
-    .join(DataCollectionFileAttachment, DataCollectionFileAttachment.dataCollectionId == _MEMBER.dataCollectionId)
-    .where(_SHOWN.dataCollectionId.in_(bindparam("ids", expanding=True)))
-    .group_by(_SHOWN.dataCollectionId)
+#: files attached to any collection of the group of the enclosing query's ``DataCollection`` row, as a column
+FILES_OF_GROUP = (
+    select(func.count(_ATTACHMENT))
+    .join(_MEMBER, _MEMBER.dataCollectionId == DataCollectionFileAttachment.dataCollectionId)
+    .where(_MEMBER.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
+    .scalar_subquery()
 )
 
 
@@ -67,17 +65,6 @@ async def get_collection_attachment(db: ReadSession, scope: Scope, attachment_id
     )
     row = (await db.execute(query)).mappings().first()
     return dict(row) if row else None
-
-
-async def collection_counts(db: ReadSession, ids: Sequence[int], per_group: bool) -> dict[int, int]:
-    """Per collection id (callers have scoped ``ids``), how many files are attached to it, or with ``per_group``
-    to every collection of its group; one grouped count."""
-    if not ids:
-        return {}
-    found = {
-        int(dc): int(n) for dc, n in await db.execute(_PER_GROUP if per_group else _PER_COLLECTION, {"ids": list(ids)})
-    }
-    return {dc: found.get(dc, 0) for dc in ids}
 
 
 def _program_attachments(scope: Scope, schema: SchemaInfo) -> Any:

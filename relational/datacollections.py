@@ -1,11 +1,12 @@
 """Data collections with their group, session and sample, scoped to the caller."""
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import bindparam, func, select
 
 from relational import processings
+from relational.attachments import FILES_OF_COLLECTION, FILES_OF_GROUP
 from relational.batches import Slice, by_ids, by_parent
 from relational.common import AnySelect, Page, paged, proposal_name, session_name
 from relational.flavour import SchemaInfo
@@ -37,6 +38,7 @@ _GROUP_FIELDS = ("dataCollectionGroupId", "experimentType", "startTime", "endTim
 _SNAPSHOTS = ("xtalSnapshotFullPath1", "xtalSnapshotFullPath2", "xtalSnapshotFullPath3", "xtalSnapshotFullPath4")
 _PLOT = "_qualityPlot"
 _WORKFLOW = "workflow_"
+_FILES = "_attachments"
 
 
 def _columns(schema: SchemaInfo) -> list[Any]:
@@ -62,12 +64,17 @@ def _shape(row: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
+#: what ``get_items`` may count: files attached to each collection, or to any collection of its group
+Files = Literal["collection", "group"]
+
+
 @built_once
-def _items(schema: SchemaInfo) -> AnySelect:
+def _items(schema: SchemaInfo, files: Files | None) -> AnySelect:
     """The collections ``ids`` with their group and its workflow (``workflow_`` columns) where the flavour has
-    workflows."""
+    workflows; with ``files``, their count (``_attachments``)."""
+    counted = [] if files is None else [(FILES_OF_GROUP if files == "group" else FILES_OF_COLLECTION).label(_FILES)]
     query = (
-        select(*_columns(schema))
+        select(*_columns(schema), *counted)
         .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
         .where(DataCollection.dataCollectionId.in_(bindparam("ids", expanding=True)))
     )
@@ -77,13 +84,15 @@ def _items(schema: SchemaInfo) -> AnySelect:
     return query.add_columns(*workflow).outerjoin(Workflow, Workflow.workflowId == WORKFLOW_OF_GROUP)
 
 
-async def get_items(db: ReadSession, schema: SchemaInfo, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+async def get_items(
+    db: ReadSession, schema: SchemaInfo, ids: Sequence[int], files: Files | None = None
+) -> dict[int, dict[str, Any]]:
     """py-ispyb's data-collection items by id, each group with its ``Workflow`` (callers have already scoped
-    ``ids``)."""
+    ``ids``); with ``files``, each with the count of its attached files in the same query (``_attachments``)."""
     if not ids:
         return {}
     items = {}
-    for row in (await db.execute(_items(schema), {"ids": list(ids)})).mappings():
+    for row in (await db.execute(_items(schema, files), {"ids": list(ids)})).mappings():
         data = dict(row)
         workflow = _popped(data, _WORKFLOW)
         item = _shape(data)

@@ -8,7 +8,6 @@ from sqlalchemy import ColumnElement, Select, String, Subquery, bindparam, cast,
 from sqlalchemy.orm import InstrumentedAttribute
 
 from relational import datacollections
-from relational.attachments import collection_counts
 from relational.common import AnySelect, Columns, Page, count, page_of, paged_with, proposal_name, session_name
 from relational.flavour import SchemaInfo
 from relational.models import (
@@ -353,8 +352,8 @@ async def _items(db: ReadSession, kind: _Kind, ids: list[int]) -> dict[int, dict
 async def _attach(db: ReadSession, schema: SchemaInfo, rows: list[dict[str, Any]], per_group: bool) -> None:
     """Each row's ``Item``, duration and attachment count (a group's: every file of its collections)."""
     dc_ids = [r["id"] for r in rows if r["type"] == DC]
-    items = {DC: await datacollections.get_items(db, schema, dc_ids)}
-    attachments = await collection_counts(db, dc_ids, per_group)
+    items = {DC: await datacollections.get_items(db, schema, dc_ids, "group" if per_group else "collection")}
+    attachments = {dc: item.pop("_attachments") for dc, item in items[DC].items()}
     for name, kind in _KINDS.items():
         items[name] = await _items(db, kind, [r["id"] for r in rows if r["type"] == name])
     for row in rows:
