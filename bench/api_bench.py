@@ -21,10 +21,12 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -135,6 +137,8 @@ class Bench:
     cpu: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
     #: ``machine_scaling`` before and after the one- and two-worker runs
     scaling: list[float] = field(default_factory=list)
+    #: per run: how its connections were spread over the server's processes, halfway through it
+    spread: dict[str, str] = field(default_factory=dict)
 
     def ceiling(self, db: str, label: str, *args: str, procs: int = 1) -> None:
         timing = ["--duration", str(self.duration), "--warmup", str(self.warmup), "--procs", str(procs)]
@@ -156,10 +160,24 @@ class Bench:
         before, start = used(), time.monotonic()
         timing = ["-d", str(self.duration), "-w", str(self.warmup), "-c", str(c), *(["--no-check"] if c > 1 else [])]
         url, auth = server.base + route.path, f"Authorization: Bearer {token}"
+        halfway = threading.Timer(self.warmup + self.duration / 2, self._note_spread, (label, server))
+        halfway.start()
         sh(PY, str(TOOLS / "load.py"), url, "-H", auth, *timing, "--label", label, "--jsonl", str(self.jsonl))
+        halfway.cancel()
         after, ticks = used(), (time.monotonic() - start) * TICK
         workers, maria, docs, total = ((a - b) / ticks for a, b in zip(after, before, strict=True))
         self.cpu[label] = (workers, maria, docs, total - workers - maria - docs)
+
+    def _note_spread(self, label: str, server: Server) -> None:
+        """The open connections to the server per process holding them (``ss``), most first: uvicorn's workers
+        share one listening socket, and whichever is awake accepts a client's new connections."""
+        port = urlsplit(server.base).port
+        listed = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+                                capture_output=True, text=True).stdout  # fmt: skip
+        per: dict[str, int] = {}
+        for pid in (part.split(",")[0] for part in listed.split("pid=")[1:]):
+            per[pid] = per.get(pid, 0) + 1
+        self.spread[label] = "/".join(str(n) for n in sorted(per.values(), reverse=True)) or "?"
 
     def records(self) -> dict[str, dict[str, Any]]:
         return {r["label"]: r for r in map(json.loads, self.jsonl.read_text().splitlines())}
@@ -295,21 +313,25 @@ def report(b: Bench, sizes: list[str]) -> str:
                f"{after:.2f}× after: the most a second worker can add on this machine at the time.")  # fmt: skip
     out.append("")
     out.append("| route | c=1 req/s 1w → 2w | ratio | c=32 req/s 1w → 2w | ratio | c=32 cores 1w: service / MariaDB / "
-               "documents / other | at most 2w / 1w | c=32 cores 2w | errors 2w |")  # fmt: skip
-    out.append("|---|---|---|---|---|---|---|---|---|")
+               "documents / other | at most 2w / 1w | c=32 cores 2w | c=32 connections per 2w worker "
+               "| errors 2w |")  # fmt: skip
+    out.append("|---|---|---|---|---|---|---|---|---|---|")
     for route in (x for x in ROUTES if x.sql):
         one, two = (f"1w|{route.slug}|", f"2w|{route.slug}|")
         row = [f"{rps(one + str(c)):.0f} → {rps(two + str(c)):.0f} | {rps(two + str(c)) / rps(one + str(c)):.2f}×"
                for c in LEVELS]  # fmt: skip
         errors = sum(r[f"{two}{c}"]["errors"] for c in LEVELS)
         bound = f"{(os.cpu_count() or 1) / sum(b.cpu[one + '32']):.2f}×"
-        out.append(f"| {route.slug} | {' | '.join(row)} | {cpu(one + '32')} | {bound} | {cpu(two + '32')} | {errors} |")
+        shown = [" | ".join(row), cpu(one + "32"), bound, cpu(two + "32"), b.spread.get(two + "32", "?"), str(errors)]
+        out.append(f"| {route.slug} | {' | '.join(shown)} |")
     out.append(
         "# issue target: 2w / 1w ≥ 1.5× at c=32. 'cores' = CPU-seconds per second during the run (warm-up included):"
         " the service's processes, MariaDB, SecantusDB, and everything else (the load client, other users); "
         f"their sum near {os.cpu_count()} means the machine, not the service, bounds the 2-worker figure. 'at most':"
         f" {os.cpu_count()} cores over the cores the one-worker run used in all, the most a second worker can add"
-        " while the load client, MariaDB and the workers share the machine."
+        " while the load client, MariaDB and the workers share the machine. 'connections': how the load client's"
+        " keep-alive connections were spread over the two workers halfway through the run (whichever worker is awake"
+        " accepts them; all on one leaves the other idle)."
     )
 
     out += ["", "## Unrelated data: a session page and one collection, c=1 p50", ""]
