@@ -38,7 +38,8 @@ _GROUP_FIELDS = ("dataCollectionGroupId", "experimentType", "startTime", "endTim
 _SNAPSHOTS = ("xtalSnapshotFullPath1", "xtalSnapshotFullPath2", "xtalSnapshotFullPath3", "xtalSnapshotFullPath4")
 _PLOT = "_qualityPlot"
 _WORKFLOW = "workflow_"
-_FILES = "_attachments"
+#: the key of the file count ``get_items`` adds with ``files``
+FILES = "_attachments"
 
 
 def _columns(schema: SchemaInfo) -> list[Any]:
@@ -71,8 +72,8 @@ Files = Literal["collection", "group"]
 @built_once
 def _items(schema: SchemaInfo, files: Files | None) -> AnySelect:
     """The collections ``ids`` with their group and its workflow (``workflow_`` columns) where the flavour has
-    workflows; with ``files``, their count (``_attachments``)."""
-    counted = [] if files is None else [(FILES_OF_GROUP if files == "group" else FILES_OF_COLLECTION).label(_FILES)]
+    workflows; with ``files``, their count (``FILES``)."""
+    counted = [] if files is None else [(FILES_OF_GROUP if files == "group" else FILES_OF_COLLECTION).label(FILES)]
     query = (
         select(*_columns(schema), *counted)
         .join(DataCollectionGroup, DataCollectionGroup.dataCollectionGroupId == DataCollection.dataCollectionGroupId)
@@ -88,7 +89,7 @@ async def get_items(
     db: ReadSession, schema: SchemaInfo, ids: Sequence[int], files: Files | None = None
 ) -> dict[int, dict[str, Any]]:
     """py-ispyb's data-collection items by id, each group with its ``Workflow`` (callers have already scoped
-    ``ids``); with ``files``, each with the count of its attached files in the same query (``_attachments``)."""
+    ``ids``); with ``files``, each with the count of its attached files in the same query (``FILES``)."""
     if not ids:
         return {}
     items = {}

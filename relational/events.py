@@ -353,7 +353,7 @@ async def _attach(db: ReadSession, schema: SchemaInfo, rows: list[dict[str, Any]
     """Each row's ``Item``, duration and attachment count (a group's: every file of its collections)."""
     dc_ids = [r["id"] for r in rows if r["type"] == DC]
     items = {DC: await datacollections.get_items(db, schema, dc_ids, "group" if per_group else "collection")}
-    attachments = {dc: item.pop("_attachments") for dc, item in items[DC].items()}
+    attachments = {dc: item.pop(datacollections.FILES) for dc, item in items[DC].items()}
     for name, kind in _KINDS.items():
         items[name] = await _items(db, kind, [r["id"] for r in rows if r["type"] == name])
     for row in rows:
