@@ -78,9 +78,8 @@ def machine_scaling(seconds: float = 3.0) -> float:
                  for _ in range(processes)]  # fmt: skip
         return sum(int(spin.communicate()[0]) for spin in spins)
 
-    alone = rounds(1)
-    together = rounds(2)
-    return 2 * together / (alone + rounds(1))
+    alone_before, together, alone_after = rounds(1), rounds(2), rounds(1)  # in turn: one alone on each side
+    return 2 * together / (alone_before + alone_after)
 
 
 def mariadb(db: str, statement: str) -> str:
