@@ -2,16 +2,23 @@
 permissions and API keys for ISPYB_PERMISSION_CACHE_SECONDS, finished sessions' collection counts); what the
 workers share is MariaDB and the document store (idempotency records, rollups, refresh tokens, used one-time
 tokens, API keys). Two single-worker processes on two ports (so each request says which process answers) and one
-``uvicorn --workers 2`` server run over one throw-away database; behaviour across processes does not depend on
-the schema flavour (covered by the rest of the suite), so the official one is enough."""
+``ispyb-hybrid serve --workers 2`` server (a listening socket per worker) run over one throw-away database;
+behaviour across processes does not depend on the schema flavour (covered by the rest of the suite), so the
+official one is enough."""
 
 import asyncio
 import math
+import os
+import signal
+import socket
+import subprocess
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +26,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from uvicorn.config import STARTUP_FAILURE
 
 from app.idempotency import HEADER, REPLAYED
 from documents import rollups
@@ -27,9 +35,21 @@ from schemas.times import local_now
 from tests import factories
 from tests.test_api_keys import grant, leave_groups
 from tests.test_metric_stats import ctf_lines
-from tests.workers_harness import API, TAG, Cluster, cluster, login
+from tests.workers_harness import (
+    API,
+    ESTABLISHED,
+    LISTENING,
+    ROOT,
+    TAG,
+    Cluster,
+    Server,
+    cluster,
+    login,
+    serve,
+    sockets_held,
+)
 
-A, B, MANY = 8821, 8822, 8823
+A, B, MANY, SPARE = 8821, 8822, 8823, 8824
 #: ISPYB_PERMISSION_CACHE_SECONDS and ISPYB_REFRESH_GRACE_SECONDS of the processes (tests/workers_harness.py)
 CACHE, GRACE = 1.0, 2.0
 pytestmark = pytest.mark.commits
@@ -372,3 +392,92 @@ def test_two_workers_behind_one_port_answer_alike_and_write_once(stack: Cluster)
     assert [r.status_code for r in answers] == [200] * 40
     assert len({r.content for r in answers}) == 1
     check_one_write(stack, [MANY] * 8, uid(), uid())
+
+
+def worker_sockets(port: int) -> dict[int, int]:
+    """The processes listening on ``port``, each with its count of listening sockets."""
+    return dict(sockets_held(port, LISTENING))
+
+
+def parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def test_each_of_several_workers_listens_on_a_socket_of_its_own(stack: Cluster) -> None:
+    """``serve --workers 2``: two worker processes of the server each listen on a socket of their own on its port
+    (uvicorn's supervisor alone would have them share one)."""
+    supervisor = stack.servers[MANY].process
+    assert supervisor is not None
+    listening = worker_sockets(MANY)
+    assert sorted(listening.values()) == [1, 1], listening
+    assert {parent(pid) for pid in listening} == {supervisor.pid}
+
+
+def test_a_burst_of_connections_is_spread_over_both_workers(stack: Cluster) -> None:
+    """32 connections opened at once, as a load tool opens them: over one shared socket, the worker awake first may
+    accept all 32; over a socket each, the kernel spreads them by their addresses (a worker holding fewer than 4
+    of 32 has odds of about 1 in 400,000)."""
+    ready, answered, release = threading.Barrier(33, timeout=60), threading.Barrier(33, timeout=60), threading.Event()
+
+    def connect() -> int:
+        with httpx.Client(base_url=stack.base(MANY), timeout=30) as client:
+            ready.wait()
+            status = client.get("/health").status_code
+            answered.wait()
+            release.wait(60)
+            return status
+
+    with ThreadPoolExecutor(32) as pool:
+        statuses = [pool.submit(connect) for _ in range(32)]
+        ready.wait()
+        answered.wait()
+        held = sockets_held(MANY, ESTABLISHED)
+        release.set()
+        assert [s.result() for s in statuses] == [200] * 32
+    assert set(held) == set(worker_sockets(MANY)), held
+    assert sum(held.values()) == 32 and min(held.values()) >= 4, held
+
+
+def test_a_killed_worker_is_replaced_and_the_port_answers_throughout(stack: Cluster) -> None:
+    """A worker killed outright: its socket goes with it, so new connections reach the other worker; the
+    supervisor starts another, which listens on a new socket of its own."""
+    victim = min(worker_sockets(MANY))
+    os.kill(victim, signal.SIGKILL)
+    until(lambda: victim not in worker_sockets(MANY), "the killed worker's socket to close")
+    assert [get(stack, MANY, "/health", {}).status_code for _ in range(10)] == [200] * 10
+    until(lambda: len(worker_sockets(MANY)) == 2, "a worker to replace it")
+    assert victim not in worker_sockets(MANY)
+    assert [get(stack, MANY, "/health", {}).status_code for _ in range(10)] == [200] * 10
+
+
+def test_a_second_server_on_the_port_is_refused(stack: Cluster) -> None:
+    """Another ``serve --workers 2`` on a port that ours listens on exits at once, as uvicorn does on a taken port,
+    instead of joining the sockets there and taking part of the connections."""
+    before = worker_sockets(MANY)
+    second = subprocess.run(serve(MANY, 2), env=stack.env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert second.returncode == STARTUP_FAILURE, second
+    assert "Address already in use" in second.stderr
+    assert worker_sockets(MANY) == before
+
+
+def test_sigterm_stops_every_worker_and_frees_the_port(stack: Cluster, tmp_path: Path) -> None:
+    """SIGTERM to the supervisor: it stops its workers, exits 0, and leaves no socket bound to the port."""
+    server = Server(SPARE, 2, tmp_path / "serve.log")
+    server.start(stack.env)
+    try:
+        server.wait_healthy(time.monotonic() + 90)
+        workers = worker_sockets(SPARE)
+    finally:
+        assert server.process is not None
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(30) == 0, server.log.read_text()
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", SPARE))
+
+
+def until(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
+        time.sleep(0.1)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ SETTINGS = {
     ),
 }
 TAG = "wk"
+#: TCP states as /proc/net/tcp writes them
+LISTENING, ESTABLISHED = "0A", "01"
 T = TypeVar("T")
 
 
@@ -66,23 +69,21 @@ class Server:
     def start(self, env: dict[str, str]) -> None:
         with socket.socket() as probe:  # another server there would answer the health probe in this one's place
             assert probe.connect_ex(("127.0.0.1", self.port)) != 0, f"port {self.port} is taken"
-        command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(self.port)]
-        command += ["--workers", str(self.workers), "--log-level", "warning"]
         with open(self.log, "wb") as out:
-            self.process = subprocess.Popen(command, env=env, stdout=out, stderr=out, cwd=ROOT)
+            self.process = subprocess.Popen(serve(self.port, self.workers), env=env, stdout=out, stderr=out, cwd=ROOT)
 
     def wait_healthy(self, deadline: float) -> None:
-        """Until GET /health answers 200 (each of several workers starts in its own time, so a few answers)."""
+        """Until every worker listens (each starts in its own time) and GET /health answers 200."""
         assert self.process is not None
-        healthy = 0
-        while self.process.poll() is None and time.monotonic() < deadline and healthy < self.workers:
-            try:
-                with httpx.Client() as client:  # a fresh connection: another worker may take it
-                    healthy += client.get(f"{self.base}/health", timeout=2).status_code == 200
-            except httpx.TransportError:
-                time.sleep(0.2)
-        if healthy < self.workers:
-            raise AssertionError(f"the service on port {self.port} did not start:\n{self.log.read_text()}")
+        while self.process.poll() is None and time.monotonic() < deadline:
+            if len(sockets_held(self.port, LISTENING)) == self.workers:
+                try:
+                    if httpx.get(f"{self.base}/health", timeout=2).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.2)
+        raise AssertionError(f"the service on port {self.port} did not start:\n{self.log.read_text()}")
 
     def stop(self) -> None:
         """Ask it to stop (SIGINT: each worker's lifespan closes its clients); ``wait_stopped`` waits."""
@@ -110,6 +111,7 @@ class Cluster:
     mongo_db: str
     data: factories.Dataset
     servers: dict[int, Server]
+    env: dict[str, str]  #: the servers' environment
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def base(self, port: int) -> str:
@@ -133,6 +135,31 @@ class Cluster:
         client: MongoClient[dict[str, Any]]
         with MongoClient(self.mongo_url, tz_aware=True) as client:
             yield client[self.mongo_db]
+
+
+def serve(port: int, workers: int) -> list[str]:
+    """The command that runs the service on ``port`` as it ships: ``ispyb-hybrid serve``."""
+    command = [str(Path(sys.executable).parent / "ispyb-hybrid"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    return [*command, "--workers", str(workers), "--log-level", "warning"]
+
+
+def sockets_held(port: int, state: str) -> Counter[int]:
+    """How many TCP sockets on local ``port`` in ``state`` (as ``/proc/net/tcp`` writes it: ``0A`` listening,
+    ``01`` established) each process holds."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+                inodes.add(f"socket:[{fields[9]}]")
+    held: Counter[int] = Counter()
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        try:
+            if os.readlink(fd) in inodes:
+                held[int(fd.parts[2])] += 1
+        except OSError:  # closed, or its process gone, since the listing
+            continue
+    return held
 
 
 def login(who: str) -> dict[str, str]:
@@ -174,7 +201,7 @@ def cluster(mongo_url: str, workers: dict[int, int], logs: Path) -> Iterator[Clu
         deadline = time.monotonic() + 90
         for server in servers.values():
             server.wait_healthy(deadline)
-        yield Cluster(sql_url, mongo_url, name, data, servers)
+        yield Cluster(sql_url, mongo_url, name, data, servers, env)
 
 
 def _stop(servers: list[Server]) -> None:

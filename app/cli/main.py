@@ -22,6 +22,7 @@ from rich.table import Table
 from app.auth import tokens
 from app.cli import demo_files, faults, userportal
 from app.cli.embedded import DocumentServer, EmbeddedServerError
+from app.cli.workers import run_workers
 from app.deps import scope_for
 from app.json_guard import too_deep
 from app.services import query as query_service
@@ -86,7 +87,9 @@ async def _token(settings: Settings, login: str) -> str:
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    workers: Annotated[int, typer.Option(help="worker processes, each with a listening socket of its own")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn's log level")] = "info",
+    access_log: Annotated[bool, typer.Option(help="one log line per request")] = True,
 ) -> None:
     """Run the service. Without ISPYB_SQL_URL: the embedded default (SQLite file, a SecantusDB process,
     demo data seeded, demo tokens printed). SIGTERM or SIGINT: requests in flight finish, then the embedded
@@ -96,7 +99,13 @@ def serve(
     with ExitStack() as embedded:
         if "ISPYB_SQL_URL" not in os.environ:
             _start_embedded(embedded, host, port)
-        uvicorn.run("app.main:app", host=host, port=port, workers=workers)
+        if workers > 1:
+            config = uvicorn.Config(
+                "app.main:app", host, port, workers=workers, log_level=log_level, access_log=access_log
+            )
+            run_workers(config)
+        else:
+            uvicorn.run("app.main:app", host=host, port=port, log_level=log_level, access_log=access_log)
 
 
 def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
