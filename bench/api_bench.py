@@ -170,8 +170,8 @@ class Bench:
         self.cpu[label] = (workers, maria, docs, total - workers - maria - docs)
 
     def _note_spread(self, label: str, server: Server) -> None:
-        """The open connections to the server per process holding them (``ss``), most first: uvicorn's workers
-        share one listening socket, and whichever is awake accepts a client's new connections."""
+        """The open connections to the server per process holding them (``ss``), most first: each worker listens on
+        a socket of its own and the kernel spreads connections over them by their addresses."""
         port = urlsplit(server.base).port
         listed = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
                                 capture_output=True, text=True).stdout  # fmt: skip

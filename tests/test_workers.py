@@ -7,8 +7,10 @@ behaviour across processes does not depend on the schema flavour (covered by the
 official one is enough."""
 
 import asyncio
+import errno
 import math
 import os
+import pickle
 import signal
 import socket
 import subprocess
@@ -18,6 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from uvicorn.config import STARTUP_FAILURE
 
+from app.cli.workers import PortShare
 from app.idempotency import HEADER, REPLAYED
 from documents import rollups
 from relational.models import Person, RobotAction
@@ -481,3 +485,18 @@ def until(condition: Callable[[], bool], what: str, seconds: float = 60) -> None
     while not condition():
         assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
         time.sleep(0.1)
+
+
+def test_a_port_share_holds_the_port_takes_no_connection_and_pickles_into_a_socket_bound_alike() -> None:
+    """The supervisor's socket: a plain bind of its port is refused, a connection to it is refused (it never
+    listens, so it takes none of the workers'), and a worker unpickles it into a TCP socket on the same port."""
+    with PortShare("127.0.0.1", 0) as share:
+        address = share.getsockname()
+        with socket.socket() as plain, pytest.raises(OSError, match="in use"):
+            plain.bind(address)
+        with socket.socket() as client:
+            assert client.connect_ex(address) == errno.ECONNREFUSED
+        with pickle.loads(ForkingPickler.dumps(share)) as own, socket.socket() as client:
+            assert (own.getsockname(), own.proto) == (address, socket.IPPROTO_TCP)
+            own.listen()
+            assert client.connect_ex(address) == 0

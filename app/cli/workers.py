@@ -21,7 +21,8 @@ class PortShare(socket.socket):
     bound alike, which the worker listens on."""
 
     def __init__(self, host: str, port: int) -> None:
-        super().__init__(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP named, as uvicorn does: asyncio sets TCP_NODELAY on connections only from such a socket
+        super().__init__(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         self.bind((host, port))
