@@ -500,3 +500,30 @@ def test_a_port_share_holds_the_port_takes_no_connection_and_pickles_into_a_sock
             assert (own.getsockname(), own.proto) == (address, socket.IPPROTO_TCP)
             own.listen()
             assert client.connect_ex(address) == 0
+
+
+def test_a_port_taken_while_no_worker_listens_stops_the_server_instead_of_restarting_workers(
+    stack: Cluster, tmp_path: Path
+) -> None:
+    """Both workers dead and another program listening on the port before they are replaced (bound with
+    ``SO_REUSEADDR``, as most servers bind): the replacement cannot bind, and the supervisor stops with uvicorn's
+    startup-failure status instead of starting workers that fail, over and over."""
+    server = Server(SPARE, 2, tmp_path / "serve.log")
+    server.start(stack.env)
+    try:
+        server.wait_healthy(time.monotonic() + 90)
+        assert server.process is not None
+        server.process.send_signal(signal.SIGSTOP)  # no replacement before the other program listens
+        for worker in worker_sockets(SPARE):
+            os.kill(worker, signal.SIGKILL)
+        until(lambda: not worker_sockets(SPARE), "the killed workers' sockets to close")
+        with socket.socket() as other:
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            other.bind(("127.0.0.1", SPARE))
+            other.listen()
+            server.process.send_signal(signal.SIGCONT)
+            assert server.process.wait(30) == STARTUP_FAILURE
+        assert "could not bind" in server.log.read_text()
+    finally:
+        server.stop()
+        server.wait_stopped()

@@ -7,6 +7,7 @@ kernel spreads connections by their addresses."""
 import logging
 import socket
 import sys
+from collections.abc import Callable
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -17,23 +18,47 @@ logger = logging.getLogger("uvicorn.error")
 
 class PortShare(socket.socket):
     """A socket bound to the port with ``SO_REUSEPORT`` that never listens: the supervisor holds the port with it
-    (a program binding it without that option is refused). Pickled into a worker it becomes the worker's own socket,
-    bound alike, which the worker listens on."""
+    against programs binding without ``SO_REUSEADDR`` (with it, as uvicorn binds, a restart does not wait out the
+    last run's TIME_WAIT connections; and a program binding so can take the port only while no worker listens).
+    Pickled into a worker it becomes the worker's own socket, bound alike (``_own_socket``)."""
 
     def __init__(self, host: str, port: int) -> None:
-        # IPPROTO_TCP named, as uvicorn does: asyncio sets TCP_NODELAY on connections only from such a socket
-        super().__init__(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().__init__(*_tcp(host))
+        _share(self)
         self.bind((host, port))
 
-    def __reduce__(self) -> tuple[type["PortShare"], tuple[str, int]]:
+    def __reduce__(self) -> tuple[Callable[[str, int], socket.socket], tuple[str, int]]:
         host, port = self.getsockname()[:2]
-        return PortShare, (host, port)
+        return _own_socket, (host, port)
+
+
+def _own_socket(host: str, port: int) -> socket.socket:
+    """A worker's listening socket (listened on by uvicorn), made as the worker starts; a worker that cannot bind
+    it exits with uvicorn's startup-failure status, on which the supervisor stops instead of starting another."""
+    own = _share(socket.socket(*_tcp(host)))
+    try:
+        own.bind((host, port))
+    except OSError as exc:
+        own.close()
+        logger.error("A worker could not bind %s:%d: %s", host, port, exc)
+        sys.exit(STARTUP_FAILURE)
+    return own
+
+
+def _share(sock: socket.socket) -> socket.socket:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    return sock
+
+
+def _tcp(host: str) -> tuple[socket.AddressFamily, socket.SocketKind, int]:
+    """IPPROTO_TCP named, as uvicorn does: asyncio sets TCP_NODELAY on connections only from such a socket."""
+    return socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
 
 
 def run_workers(config: uvicorn.Config) -> None:
-    """Run ``config.workers`` workers until SIGTERM or SIGINT; exit as uvicorn does when the port is taken."""
+    """Run ``config.workers`` workers until SIGTERM or SIGINT. Exit with uvicorn's startup-failure status when the
+    port is taken, or when a worker could not start (the supervisor then stops them all)."""
     try:
         _refuse_taken(config.host, config.port)
         share = PortShare(config.host, config.port)
@@ -43,12 +68,15 @@ def run_workers(config: uvicorn.Config) -> None:
     with share:
         host, port = share.getsockname()[:2]
         logger.info("Serving http://%s:%d with %d workers, a socket each", host, port, config.workers)
-        Multiprocess(config, sockets=[share]).run()
+        supervisor = Multiprocess(config, sockets=[share])
+        supervisor.run()
+    if any(worker.exitcode == STARTUP_FAILURE for worker in supervisor.processes):
+        sys.exit(STARTUP_FAILURE)
 
 
 def _refuse_taken(host: str, port: int) -> None:
     """Bind the port without ``SO_REUSEPORT`` and let it go: a server already listening on it with that option
     (another run of this one) would otherwise silently share our connections."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+    with socket.socket(*_tcp(host)) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))
