@@ -80,7 +80,7 @@ def served(db: str, port: int, workers: int = 1, login: str = "abcd") -> Iterato
     token = subprocess.run(
         [str(BIN / "ispyb-hybrid"), "token", login], env=env, check=True, capture_output=True, text=True, cwd=ROOT
     ).stdout.strip()
-    cmd = [str(BIN / "ispyb-hybrid"), "serve", "--port", str(port), "--workers", str(workers)]
+    cmd = [str(BIN / "ispyb-hybrid"), "serve", "--port", str(port), "--workers", str(workers), "--socket-per-worker"]
     server = subprocess.Popen([*cmd, "--log-level", "warning", "--no-access-log"], env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}/ispyb/api/v1"
     try:

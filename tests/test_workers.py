@@ -2,7 +2,7 @@
 permissions and API keys for ISPYB_PERMISSION_CACHE_SECONDS, finished sessions' collection counts); what the
 workers share is MariaDB and the document store (idempotency records, rollups, refresh tokens, used one-time
 tokens, API keys). Two single-worker processes on two ports (so each request says which process answers) and one
-``ispyb-hybrid serve --workers 2`` server (a listening socket per worker) run over one throw-away database;
+``ispyb-hybrid serve --workers 2 --socket-per-worker`` server run over one throw-away database;
 behaviour across processes does not depend on the schema flavour (covered by the rest of the suite), so the
 official one is enough."""
 
@@ -50,6 +50,7 @@ from tests.workers_harness import (
     cluster,
     login,
     serve,
+    socket_inodes,
     sockets_held,
 )
 
@@ -408,8 +409,8 @@ def parent(pid: int) -> int:
 
 
 def test_each_of_several_workers_listens_on_a_socket_of_its_own(stack: Cluster) -> None:
-    """``serve --workers 2``: two worker processes of the server each listen on a socket of their own on its port
-    (uvicorn's supervisor alone would have them share one)."""
+    """``serve --workers 2 --socket-per-worker``: two worker processes of the server each listen on a socket of
+    their own on its port."""
     supervisor = stack.servers[MANY].process
     assert supervisor is not None
     listening = worker_sockets(MANY)
@@ -522,8 +523,58 @@ def test_a_port_taken_while_no_worker_listens_stops_the_server_instead_of_restar
             other.bind(("127.0.0.1", SPARE))
             other.listen()
             server.process.send_signal(signal.SIGCONT)
-            assert server.process.wait(30) == STARTUP_FAILURE
+            # a replacement that dies while the supervisor pings it is seen when the ping times out (30 s)
+            assert server.process.wait(90) == STARTUP_FAILURE
         assert "could not bind" in server.log.read_text()
     finally:
         server.stop()
         server.wait_stopped()
+
+
+def test_without_socket_per_worker_the_workers_share_the_supervisor_s_socket(stack: Cluster, tmp_path: Path) -> None:
+    """``serve --workers 2``: uvicorn's way, one listening socket that the supervisor and both workers hold."""
+    server = Server(SPARE, 2, tmp_path / "serve.log", socket_per_worker=False)
+    server.start(stack.env)
+    try:
+        server.wait_healthy(time.monotonic() + 90)
+        assert server.process is not None
+        listening = sockets_held(SPARE, LISTENING)
+        assert sorted(listening.values()) == [1, 1, 1] and server.process.pid in listening, listening
+        on_port = socket_inodes(SPARE, LISTENING)
+        inodes = {os.readlink(fd) for pid in listening for fd in Path(f"/proc/{pid}/fd").iterdir()} & on_port
+        assert len(inodes) == 1, inodes
+    finally:
+        server.stop()
+        server.wait_stopped()
+
+
+def test_a_second_run_started_while_the_first_starts_is_refused(stack: Cluster, tmp_path: Path) -> None:
+    """A second ``serve --socket-per-worker`` on the port while the first's workers are still starting (no socket
+    listens yet, so a bind probe alone would let it join the first's sockets): it exits 3, and the first serves
+    with workers of its own only."""
+    first = Server(SPARE, 2, tmp_path / "first.log")
+    first.start(stack.env)
+    try:
+        until(lambda: f"@ispyb-hybrid serve --socket-per-worker: port {SPARE}" in Path("/proc/net/unix").read_text(),
+              "the first run's lock")  # fmt: skip
+        second = subprocess.run(serve(SPARE, 2), env=stack.env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert second.returncode == STARTUP_FAILURE, second
+        assert "Address already in use" in second.stderr
+        first.wait_healthy(time.monotonic() + 90)
+        assert first.process is not None
+        assert {parent(pid) for pid in worker_sockets(SPARE)} == {first.process.pid}
+    finally:
+        first.stop()
+        first.wait_stopped()
+
+
+def test_settings_that_do_not_validate_stop_the_server_before_any_worker_starts(stack: Cluster) -> None:
+    """A bad setting with two workers: exit 3 at once with the setting named, not workers started and dying over
+    and over (uvicorn's supervisor restarts a worker whose import fails)."""
+    env = stack.env | {"ISPYB_MODE": "bogus"}
+    run = subprocess.run(serve(SPARE, 2), env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert run.returncode == STARTUP_FAILURE, run
+    assert (
+        "Settings refused" in run.stdout and "mode\n  Input should be 'embedded', 'dev' or 'production'" in run.stdout
+    )
+    assert "Child process" not in run.stderr

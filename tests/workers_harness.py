@@ -61,6 +61,7 @@ class Server:
     workers: int
     log: Path
     process: subprocess.Popen[bytes] | None = None
+    socket_per_worker: bool = True
 
     @property
     def base(self) -> str:
@@ -69,14 +70,17 @@ class Server:
     def start(self, env: dict[str, str]) -> None:
         with socket.socket() as probe:  # another server there would answer the health probe in this one's place
             assert probe.connect_ex(("127.0.0.1", self.port)) != 0, f"port {self.port} is taken"
+        command = serve(self.port, self.workers, self.socket_per_worker)
         with open(self.log, "wb") as out:
-            self.process = subprocess.Popen(serve(self.port, self.workers), env=env, stdout=out, stderr=out, cwd=ROOT)
+            self.process = subprocess.Popen(command, env=env, stdout=out, stderr=out, cwd=ROOT)
 
     def wait_healthy(self, deadline: float) -> None:
-        """Until every worker listens (each starts in its own time) and GET /health answers 200."""
+        """Until every worker listens (each starts in its own time; on one shared socket, which the supervisor
+        holds too) and GET /health answers 200."""
         assert self.process is not None
         while self.process.poll() is None and time.monotonic() < deadline:
-            if len(sockets_held(self.port, LISTENING)) == self.workers:
+            shared = self.workers > 1 and not self.socket_per_worker
+            if len(sockets_held(self.port, LISTENING)) == self.workers + shared:
                 try:
                     if httpx.get(f"{self.base}/health", timeout=2).status_code == 200:
                         return
@@ -137,21 +141,28 @@ class Cluster:
             yield client[self.mongo_db]
 
 
-def serve(port: int, workers: int) -> list[str]:
+def serve(port: int, workers: int, socket_per_worker: bool = True) -> list[str]:
     """The command that runs the service on ``port`` as it ships: ``ispyb-hybrid serve``."""
     command = [str(Path(sys.executable).parent / "ispyb-hybrid"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    return [*command, "--workers", str(workers), "--log-level", "warning"]
+    sockets = ["--socket-per-worker"] if socket_per_worker else []
+    return [*command, "--workers", str(workers), *sockets, "--log-level", "warning"]
 
 
-def sockets_held(port: int, state: str) -> Counter[int]:
-    """How many TCP sockets on local ``port`` in ``state`` (as ``/proc/net/tcp`` writes it: ``0A`` listening,
-    ``01`` established) each process holds."""
+def socket_inodes(port: int, state: str) -> set[str]:
+    """The TCP sockets on local ``port`` in ``state`` (as ``/proc/net/tcp`` writes it: ``0A`` listening, ``01``
+    established), as their descriptors read (``socket:[inode]``)."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
             if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
                 inodes.add(f"socket:[{fields[9]}]")
+    return inodes
+
+
+def sockets_held(port: int, state: str) -> Counter[int]:
+    """How many of ``socket_inodes(port, state)`` each process holds."""
+    inodes = socket_inodes(port, state)
     held: Counter[int] = Counter()
     for fd in Path("/proc").glob("[0-9]*/fd/*"):
         try:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from uvicorn.config import STARTUP_FAILURE
 
 from app.auth import tokens
 from app.cli import demo_files, faults, userportal
@@ -87,23 +88,33 @@ async def _token(settings: Settings, login: str) -> str:
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
-    workers: Annotated[int, typer.Option(help="worker processes, each with a listening socket of its own")] = 1,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    socket_per_worker: Annotated[
+        bool, typer.Option(help="each worker listens on a socket of its own (SO_REUSEPORT); see the README")
+    ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level")] = "info",
     access_log: Annotated[bool, typer.Option(help="one log line per request")] = True,
 ) -> None:
     """Run the service. Without ISPYB_SQL_URL: the embedded default (SQLite file, a SecantusDB process,
     demo data seeded, demo tokens printed). SIGTERM or SIGINT: requests in flight finish, then the embedded
-    document server is stopped."""
+    document server is stopped. Settings that do not validate: exit 3, before any worker starts."""
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, _exit_on_signal)
     with ExitStack() as embedded:
         if "ISPYB_SQL_URL" not in os.environ:
             _start_embedded(embedded, host, port)
+        try:
+            get_settings()
+        except ValidationError as exc:
+            console.print(f"[red]Settings refused:[/red] {exc}", soft_wrap=True)
+            raise typer.Exit(STARTUP_FAILURE) from None
         if workers > 1:
+            # a worker starts in ~4 s idle, more under load: uvicorn's 5 s would abort SIGHUP's replacements
             config = uvicorn.Config(
-                "app.main:app", host, port, workers=workers, log_level=log_level, access_log=access_log
-            )
-            run_workers(config)
+                "app.main:app", host, port, workers=workers, log_level=log_level, access_log=access_log,
+                timeout_worker_healthcheck=30,
+            )  # fmt: skip
+            run_workers(config, socket_per_worker)
         else:
             uvicorn.run("app.main:app", host=host, port=port, log_level=log_level, access_log=access_log)
 

@@ -1,13 +1,17 @@
 """``serve --workers N``: uvicorn's supervisor (a dead worker is replaced, SIGHUP replaces them all, SIGTERM stops
-them once their requests are answered), with a listening socket of each worker's own on the one port
-(``SO_REUSEPORT``). On uvicorn's one shared socket, whichever worker wakes first accepts every connection waiting,
-so a client that opens 32 connections at once may get them all on one worker; over sockets of their own, the
-kernel spreads connections by their addresses."""
+them once their requests are answered) on uvicorn's one shared socket, or with ``--socket-per-worker`` a listening
+socket of each worker's own on the one port (``SO_REUSEPORT``). On the shared socket, whichever worker wakes first
+accepts every connection waiting, so a client that opens 32 connections at once may get them all on one worker;
+over sockets of their own, the kernel spreads connections by their addresses. But a worker that stops (SIGHUP,
+a crash) then takes the connections waiting in its own queue with it (reset), unless the kernel hands them to the
+other sockets (``net.ipv4.tcp_migrate_req = 1``, Linux 5.14 and later)."""
 
 import logging
 import socket
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -56,22 +60,36 @@ def _tcp(host: str) -> tuple[socket.AddressFamily, socket.SocketKind, int]:
     return socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
 
 
-def run_workers(config: uvicorn.Config) -> None:
+def run_workers(config: uvicorn.Config, socket_per_worker: bool) -> None:
     """Run ``config.workers`` workers until SIGTERM or SIGINT. Exit with uvicorn's startup-failure status when the
     port is taken, or when a worker could not start (the supervisor then stops them all)."""
-    try:
-        _refuse_taken(config.host, config.port)
-        share = PortShare(config.host, config.port)
-    except OSError as exc:
-        logger.error(exc)
-        sys.exit(STARTUP_FAILURE)
-    with share:
-        host, port = share.getsockname()[:2]
-        logger.info("Serving http://%s:%d with %d workers, a socket each", host, port, config.workers)
-        supervisor = Multiprocess(config, sockets=[share])
+    with ExitStack() as held:
+        try:
+            listener = _port_share(config, held) if socket_per_worker else config.bind_socket()
+        except OSError as exc:
+            logger.error(exc)
+            sys.exit(STARTUP_FAILURE)
+        held.enter_context(listener)
+        supervisor = Multiprocess(config, sockets=[listener])
         supervisor.run()
     if any(worker.exitcode == STARTUP_FAILURE for worker in supervisor.processes):
         sys.exit(STARTUP_FAILURE)
+
+
+def _port_share(config: uvicorn.Config, held: ExitStack) -> PortShare:
+    """A lock on the port among runs of this service, ``held`` (another run starting beside this one would join
+    its sockets), then the port free of listeners, then the supervisor's ``PortShare``."""
+    lock = held.enter_context(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
+    lock.bind(f"\0ispyb-hybrid serve --socket-per-worker: port {config.port}")  # Linux's abstract namespace
+    _refuse_taken(config.host, config.port)
+    share = PortShare(config.host, config.port)
+    host, port = share.getsockname()[:2]
+    address = f"[{host}]" if ":" in host else host
+    logger.info("Serving http://%s:%d with %d workers, a socket each", address, port, config.workers)
+    migrate = Path("/proc/sys/net/ipv4/tcp_migrate_req")
+    if not migrate.exists() or migrate.read_text().strip() == "0":
+        logger.warning("net.ipv4.tcp_migrate_req is 0: a worker that stops resets the connections in its queue")
+    return share
 
 
 def _refuse_taken(host: str, port: int) -> None:
