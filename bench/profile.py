@@ -45,6 +45,8 @@ PACKAGES = (
     ("uvicorn", "uvicorn and HTTP parsing"),
     ("jwt", "PyJWT"),
     ("asyncio", "event loop and sockets"),
+    ("anyio", "anyio"),
+    ("contextlib", "contextlib (context managers)"),
     ("/app/", "service: app"),
     ("/relational/", "service: relational"),
     ("/documents/", "service: documents"),
@@ -56,10 +58,17 @@ TRUNK = 0.9
 FRAME = re.compile(r"^(?P<name>.*) \((?P<file>.*?):\d+\)$")
 
 
+def _name(frame: str) -> str:
+    """``function (file under site-packages)`` of a py-spy frame."""
+    found = FRAME.match(frame)
+    return f"{found['name']} ({found['file'].split('site-packages/')[-1]})" if found else frame
+
+
 def summary(raw: Path, top: int) -> str:
-    """The event loop thread's samples: time by package (innermost matching frame), then inclusive functions."""
+    """The event loop thread's samples: time by package (innermost matching frame), inclusive and own time."""
     by_package: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -67,14 +76,12 @@ def summary(raw: Path, top: int) -> str:
             continue
         n, frames = int(count), stack.split(";")
         total += n
-        by_package[next((label for f in reversed(frames) for key, label in PACKAGES if key in f), "other")] += n
-        seen = set()
-        for frame in frames:
-            found = FRAME.match(frame)
-            name = f"{found['name']} ({found['file'].split('site-packages/')[-1]})" if found else frame
-            if name not in seen:
-                seen.add(name)
-                inclusive[name] += n
+        files = ["/" + found["file"].lstrip("/") if (found := FRAME.match(f)) else f for f in reversed(frames)]
+        by_package[next((label for f in files for key, label in PACKAGES if key in f), "other")] += n
+        names = [_name(frame) for frame in frames]
+        own[names[-1]] += n
+        for name in set(names):
+            inclusive[name] += n
     if not total:
         return "no samples of the event loop thread"
     lines = [f"{total} samples of the event loop thread", "", "| where | share |", "|---|---|"]
@@ -82,6 +89,8 @@ def summary(raw: Path, top: int) -> str:
     lines += ["", f"functions on the stack below the server's trunk (top {top}, inclusive):"]
     below = [(name, n) for name, n in inclusive.most_common() if n < TRUNK * total][:top]
     lines += [f"  {100 * n / total:5.1f} %  {name}" for name, n in below]
+    lines += ["", f"functions at the top of the stack (top {top}, own time):"]
+    lines += [f"  {100 * n / total:5.1f} %  {name}" for name, n in own.most_common(top)]
     return "\n".join(lines)
 
 
@@ -104,9 +113,10 @@ def main() -> None:
     p.add_argument("--db", help="a reference-volume database already built (else one is built and dropped)")
     p.add_argument("--port", type=int, default=8771)
     p.add_argument("--documents", action="store_true", help="first store api_bench's results and metrics (unified)")
+    p.add_argument("--login", default="abcd", help="whose token drives the route (bench_staff: api_bench's staff)")
     a = p.parse_args()
     spy = shutil.which("py-spy") or str(Path(PY).parent / "py-spy")
-    with database(a.db) as db, served(db, a.port) as server, tempfile.TemporaryDirectory() as tmp:
+    with database(a.db) as db, served(db, a.port, login=a.login) as server, tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "profile.txt"
         if a.documents:
             load_documents(server)
