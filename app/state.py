@@ -9,6 +9,7 @@ from app.settings import Settings
 from documents.metrics import Summaries
 from documents.results import Latest
 from documents.store import DocumentStore
+from documents.versions import Reader
 from relational.connection import Timeouts
 from relational.db import Database
 from relational.people import Standing
@@ -16,14 +17,21 @@ from relational.sessions import FinishedSessionCounts
 
 #: the latest results a worker keeps, in bytes of BSON
 RESULTS_KEPT_BYTES = 64 * 2**20
+#: the collections whose session a worker keeps
+SESSIONS_KEPT = 100_000
 
 
 @dataclass
 class Kept:
-    """What one worker keeps of collections' documents, each under its session's version of that part."""
+    """What one worker keeps of collections' documents, each under its session's version of that part, and how it
+    reads those versions."""
 
     results: Latest = field(default_factory=lambda: Latest(limit=RESULTS_KEPT_BYTES))
     summaries: Summaries = field(default_factory=Summaries)
+    versions: Reader = field(default_factory=Reader)
+    #: the session each collection was last read in (``SESSIONS_KEPT`` at most): its versions' read starts with the
+    #: collection's, and is read again should the collection turn out to be in another session
+    sessions: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass

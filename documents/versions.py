@@ -7,6 +7,7 @@ before, even after the store was emptied or restored. Writers set the version af
 between keeps what it read until then) and again when a retry finds them stored; a version lost to a crash in
 between is healed by the keeping's time limit."""
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Iterable
 from time import monotonic
@@ -31,11 +32,69 @@ async def bump(db: Db, session_ids: Iterable[int], part: Part) -> None:
         await db.session_versions.with_options(write_concern=DURABLE).bulk_write(bumps, ordered=False)
 
 
-@guarded
-async def current(db: Db, session_id: int) -> dict[Part, str]:
-    """A session's versions ("": nothing of that part stored yet)."""
-    found = await db.session_versions.find_one({"_id": session_id}) or {}
+Versions = dict[Part, str]
+
+
+def _versions(found: dict[str, Any] | None) -> Versions:
+    found = found or {}
     return {"metrics": str(found.get("metrics", "")), "results": str(found.get("results", ""))}
+
+
+@guarded
+async def _read(db: Db, session_ids: list[int]) -> dict[int, Versions]:
+    if len(session_ids) == 1:  # find_one: a cursor fewer
+        return {session_ids[0]: _versions(await db.session_versions.find_one({"_id": session_ids[0]}))}
+    found = {d["_id"]: d async for d in db.session_versions.find({"_id": {"$in": session_ids}})}
+    return {sid: _versions(found.get(sid)) for sid in session_ids}
+
+
+class Reader:
+    """Sessions' versions as one worker reads them: a read asked for while another is in flight waits for the
+    next, which reads every session then waiting in one round trip. Each read is still sent after it was asked for,
+    so it sees every version set before; under load a worker makes a few round trips where it made one a request."""
+
+    def __init__(self) -> None:
+        #: the sessions asked for since the read in flight was sent, each with the future its callers await
+        self._waiting: dict[int, asyncio.Future[Versions]] = {}
+        self._reading: asyncio.Task[None] | None = None
+
+    async def current(self, db: Db, session_id: int) -> Versions:
+        """A session's versions ("": nothing of that part stored yet); ``StoreUnavailable`` or ``StoreTimeout`` as
+        the read raised them."""
+        future = self._waiting.get(session_id)
+        if future is None:
+            future = self._waiting[session_id] = asyncio.get_running_loop().create_future()
+            future.add_done_callback(_retrieved)
+            if self._reading is None:
+                self._reading = asyncio.ensure_future(self._read_waiting(db))
+        return await asyncio.shield(future)  # a caller cancelled leaves the read to the others
+
+    async def _read_waiting(self, db: Db) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, {}
+                try:
+                    found = await _read(db, list(batch))
+                except Exception as exc:  # each of its callers gets it
+                    for future in batch.values():
+                        future.set_exception(exc)
+                    continue
+                except asyncio.CancelledError:  # the worker stops
+                    self._waiting |= batch
+                    raise
+                for sid, future in batch.items():
+                    future.set_result(found[sid])
+        finally:
+            self._reading = None
+            for future in self._waiting.values():  # only when cancelled
+                future.cancel()
+            self._waiting = {}
+
+
+def _retrieved(future: asyncio.Future[Versions]) -> None:
+    """Mark a read's failure seen when every caller of it was cancelled (no 'never retrieved' warning)."""
+    if not future.cancelled():
+        future.exception()
 
 
 class Kept(Generic[_V]):

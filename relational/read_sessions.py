@@ -12,6 +12,7 @@ from sqlalchemy import Connection as SyncConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 from sqlalchemy.orm.util import AliasedInsp
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.selectable import SelectBase, TextualSelect, TypedReturnsRows
 
 _T = TypeVar("_T")
@@ -183,3 +184,21 @@ class ReadOnlySession:
 
     async def connection(self, *args: Any, **kwargs: Any) -> NoReturn:
         _refuse("connection")  # the raw connection would execute and commit anything
+
+
+async def beside(db: ReadSession) -> ReadOnlySession | None:
+    """A read session on a second connection of the read pool, taken now, for a read to run concurrently with
+    ``db``'s; None unless ``db`` is a read-only session on the pool and, once ``db`` has its connection, the pool
+    holds one idle or fewer than its size (never on the tests' bound connection): a request never waits for a
+    second connection, so requests holding one each never wait on each other for more. The caller closes it."""
+    if not isinstance(db, ReadOnlySession):
+        return None
+    engine = db._bind
+    if not isinstance(engine, AsyncEngine) or not isinstance(engine.pool, QueuePool):
+        return None
+    await db._connected()
+    if engine.pool.checkedin() == 0 and engine.pool.overflow() >= 0:
+        return None
+    other = ReadOnlySession(engine)
+    await other._connected()  # taken before any other task runs: the idle connection or room counted is this one
+    return other

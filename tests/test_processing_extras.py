@@ -1,13 +1,16 @@
 """Processing programs' attachments and messages, screenings and per-image quality: py-ispyb's shapes, scoped,
 paged, bad input refused, on both flavours."""
 
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.pool import QueuePool
 
+from app.services import datacollections as services
 from relational.flavour import SchemaInfo
 from relational.models import (
     AutoProcIntegration,
@@ -28,6 +31,7 @@ from relational.models.analysis import (
     ScreeningStrategyWedge,
 )
 from relational.processings import auto_integrations_of
+from relational.read_sessions import beside
 from relational.scope import Scope
 from tests.conftest import Flavour
 from tests.factories import BEAMLINE_A, add_collection
@@ -407,3 +411,35 @@ def test_the_unified_read_s_auto_processing_is_scoped_in_its_own_query(flavour: 
     ]
     found = flavour.run(_reach_of_one, schema, dc, scopes)
     assert found[:2] == [[], []] and all(program in ids for ids in found[2:]), found
+
+
+@pytest.mark.commits
+def test_the_unified_read_s_auto_processing_read_beside_the_collection_is_the_same(
+    flavour: Flavour, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the service's own pool (not a test's bound connection), the unified read takes the collection's
+    auto-processing on a second connection, concurrently with the collection: the same programs as the
+    auto-integrations route, and the connection handed back."""
+    taken: list[object] = []
+
+    async def spied(db: Any) -> Any:
+        other = await beside(db)
+        taken.append(other)
+        return other
+
+    monkeypatch.setattr(services, "beside", spied)  # the name the service calls
+    dc = flavour.data.dcs["a0"]
+    path = f"{API}/datacollections/{dc}"
+    listed = get(flavour, "/processings/auto-integrations", dataCollectionId=dc, limit=100)["results"]
+    assert listed
+    for _ in range(3):
+        r = flavour.client.get(path, params={"include": "results,metrics"}, headers=flavour.token("sci_a"))
+        assert r.status_code == 200 and r.json()["autoProcessing"] == listed
+    assert len(taken) == 3 and all(t is not None for t in taken)
+    pool = flavour.state.database.read_engine.pool
+    assert isinstance(pool, QueuePool)
+    for _ in range(100):  # the second connection goes back once its read is over, in the app's event loop
+        if pool.checkedout() == 0:
+            break
+        time.sleep(0.02)
+    assert pool.checkedout() == 0

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 import pymysql
 import pytest
 from sqlalchemy import column, func, literal_column, select, table
+from sqlalchemy.pool import QueuePool
 
 from relational import db as relational_db
 from relational.db import Database, DatabaseUnavailable
+from relational.read_sessions import ReadSession, beside
 from tests.conftest import MARIADB, mariadb
 
 COUNTER = table("counter", column("n"))
@@ -97,3 +99,35 @@ def test_statements_sent_at_once_on_one_read_session_take_turns(database_name: s
     answers, still_out = asyncio.run(run())
     assert answers == list(range(20))
     assert still_out == 0
+
+
+def test_a_read_beside_takes_an_idle_connection_or_room_in_the_pool_and_never_waits(database_name: str) -> None:
+    """``beside`` gives a second connection only when the pool has one idle or is below its size, so a request
+    holding one never waits for another (nor opens one past the pool's size)."""
+
+    async def connection_id(db: ReadSession) -> int:
+        return int((await db.execute(select(func.connection_id()))).scalar_one())
+
+    async def run() -> None:
+        database = Database(f"{MARIADB}/{database_name}", pool_size=2)
+        pool = database.read_engine.pool
+        assert isinstance(pool, QueuePool)
+        try:
+            async with database.read_sessions() as first:
+                second = await beside(first)  # the pool below its size: a new connection
+                assert second is not None
+                assert await connection_id(second) != await connection_id(first)
+                assert await beside(first) is None  # both of the pool's connections in use: none more
+                assert pool.checkedout() == 2
+                await second.close()
+                third = await beside(first)  # the one handed back, idle
+                assert third is not None
+                await third.close()
+            async with database.read_sessions() as on_one, database.read_sessions() as on_two:
+                await connection_id(on_one), await connection_id(on_two)
+                assert await beside(on_one) is None
+                assert pool.checkedout() == 2
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())

@@ -16,7 +16,7 @@ from app.cli.embedded import DocumentServer
 from app.main import create_app
 from documents import batched, results
 from documents.indexes import RESULTS_BY_COLLECTION
-from documents.versions import current
+from relational.models import DataCollection
 from schemas.times import local_now
 from tests.conftest import Flavour, make_settings
 from tests.factories import add_collection, add_session_with_group
@@ -311,7 +311,7 @@ def test_a_worker_keeps_a_collection_s_latest_results_until_its_session_s_result
 
     async def answer_changed() -> None:
         kept = flavour.state.kept.results
-        versions = await current(db, first["sessionIds"][0])
+        versions = await flavour.state.kept.versions.current(db, first["sessionIds"][0])
         (answer,) = await results.latest(db, dc, kept, versions["results"])
         status, answer["status"] = answer["status"], "changed"
         assert (await results.latest(db, dc, kept, versions["results"]))[0]["status"] == status
@@ -325,3 +325,30 @@ def test_a_worker_keeps_a_collection_s_latest_results_until_its_session_s_result
     assert shown() == []
     third = sci("POST", "/results", 201, json=result([dc], f"xds-{uid()}"))
     assert shown() == [third["resultId"]]
+
+
+def test_a_collection_moved_to_another_session_is_read_under_that_session_s_versions(
+    flavour: Flavour, sci: Caller
+) -> None:
+    """The unified read starts reading the versions of the session the worker last saw a collection in, and reads
+    its new session's once the collection turns out to have moved: a result stored since (the new session's
+    version bumped, the old one's not) shows at once."""
+    dc = three_collections(flavour, member=True)[0]
+    first = sci("POST", "/results", 201, json=result([dc], f"xia2-{uid()}"))
+
+    def shown() -> list[str]:
+        found = sci("GET", f"/datacollections/{dc}", 200, params={"include": "results"})["documents"]["results"]
+        return [r["resultId"] for r in found]
+
+    assert shown() == [first["resultId"]]  # kept under the first session's result version
+    other_group = flavour.run(add_session_with_group, flavour.data.persons["sci_a"], uid()[:6], local_now(), True)
+
+    async def move(db: Any) -> None:
+        collection = await db.get(DataCollection, dc)
+        collection.dataCollectionGroupId = other_group
+        await db.flush()
+
+    flavour.run(move)
+    second = sci("POST", "/results", 201, json=result([dc], f"dials-{uid()}"))
+    assert second["sessionIds"] != first["sessionIds"]
+    assert sorted(shown()) == sorted([first["resultId"], second["resultId"]])  # the stale guess kept [first]
