@@ -62,7 +62,7 @@ async def unified_datacollection(
         return item | {"autoProcessing": auto_processing, "documents": doc_part}
     finally:
         _drop(early)
-        if sibling is not None:
+        if processing is not None and sibling is not None:
             _close_after(processing, sibling)
 
 
@@ -74,20 +74,17 @@ def _drop(read: "asyncio.Future[versions.Versions] | None") -> None:
         read.add_done_callback(lambda done: done.cancelled() or done.exception())
 
 
-def _close_after(read: "asyncio.Future[Any] | None", session: ReadOnlySession) -> None:
+def _close_after(read: "asyncio.Future[Any]", session: ReadOnlySession) -> None:
     """Close ``session`` once ``read`` on it is over, never during its query (whatever ended the request), and
     leave its outcome seen."""
 
-    def close(done: "asyncio.Future[Any] | None" = None) -> None:
-        if done is not None and not done.cancelled():
+    def close(done: "asyncio.Future[Any]") -> None:
+        if not done.cancelled():
             done.exception()
         _closing.add(task := asyncio.ensure_future(session.close()))
         task.add_done_callback(_closing.discard)
 
-    if read is None:
-        close()
-    else:
-        read.add_done_callback(close)
+    read.add_done_callback(close)
 
 
 #: sessions being closed after their read (a reference keeps each task alive)
