@@ -58,10 +58,12 @@ TRUNK = 0.9
 FRAME = re.compile(r"^(?P<name>.*) \((?P<file>.*?):\d+\)$")
 
 
-def _name(frame: str) -> str:
-    """``function (file under site-packages)`` of a py-spy frame."""
-    found = FRAME.match(frame)
-    return f"{found['name']} ({found['file'].split('site-packages/')[-1]})" if found else frame
+def _frame(text: str) -> tuple[str, str]:
+    """A py-spy frame's ``function (file under site-packages)`` and its file rooted (a relative one as ``/path``)."""
+    found = FRAME.match(text)
+    if found is None:
+        return text, text
+    return f"{found['name']} ({found['file'].split('site-packages/')[-1]})", "/" + found["file"].lstrip("/")
 
 
 def summary(raw: Path, top: int) -> str:
@@ -76,9 +78,9 @@ def summary(raw: Path, top: int) -> str:
             continue
         n, frames = int(count), stack.split(";")
         total += n
-        files = ["/" + found["file"].lstrip("/") if (found := FRAME.match(f)) else f for f in reversed(frames)]
-        by_package[next((label for f in files for key, label in PACKAGES if key in f), "other")] += n
-        names = [_name(frame) for frame in frames]
+        parsed = [_frame(frame) for frame in frames]
+        by_package[next((label for _, f in reversed(parsed) for key, label in PACKAGES if key in f), "other")] += n
+        names = [name for name, _ in parsed]
         own[names[-1]] += n
         for name in set(names):
             inclusive[name] += n

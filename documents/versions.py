@@ -64,7 +64,7 @@ class Reader:
         future = self._waiting.get(session_id)
         if future is None:
             future = self._waiting[session_id] = asyncio.get_running_loop().create_future()
-            future.add_done_callback(_retrieved)
+            future.add_done_callback(seen)  # every caller may be cancelled
             if self._reading is None:
                 self._reading = asyncio.ensure_future(self._read_waiting(db))
         return await asyncio.shield(future)  # a caller cancelled leaves the read to the others
@@ -91,8 +91,8 @@ class Reader:
             self._waiting = {}
 
 
-def _retrieved(future: asyncio.Future[Versions]) -> None:
-    """Mark a read's failure seen when every caller of it was cancelled (no 'never retrieved' warning)."""
+def seen(future: "asyncio.Future[Any]") -> None:
+    """Mark a finished future's failure seen, for when nobody may await it (no 'never retrieved' warning)."""
     if not future.cancelled():
         future.exception()
 

@@ -54,73 +54,70 @@ async def settle() -> None:
 
 
 def test_callers_waiting_on_a_read_in_flight_share_the_next_which_sees_what_was_set_meanwhile() -> None:
-    asyncio.run(_callers_waiting_on_a_read_in_flight_share_the_next_which_sees_what_was_set_meanwhile())
+    async def run() -> None:
+        db, reader = Db(), Reader()
+        store = db.session_versions
+        store.docs[1] = {"_id": 1, "results": "r1"}
+        first = asyncio.ensure_future(reader.current(db, 1))  # type: ignore[arg-type]
+        await settle()
+        store.docs[1] = {"_id": 1, "results": "r2", "metrics": "m2"}  # set after the first read was sent
+        later = [asyncio.ensure_future(reader.current(db, sid)) for sid in (1, 2, 1, 2)]  # type: ignore[arg-type]
+        await settle()
+        assert store.asked == [[1]]
+        store.release.set()
+        assert await first == {"metrics": "", "results": "r1"}
+        await settle()
+        assert store.asked == [[1], [1, 2]]  # one round trip for the four
+        store.release.set()
+        answers = await asyncio.gather(*later)
+        assert answers[0] == answers[2] == {"metrics": "m2", "results": "r2"}
+        assert answers[1] == answers[3] == {"metrics": "", "results": ""}
 
-
-async def _callers_waiting_on_a_read_in_flight_share_the_next_which_sees_what_was_set_meanwhile() -> None:
-    db, reader = Db(), Reader()
-    store = db.session_versions
-    store.docs[1] = {"_id": 1, "results": "r1"}
-    first = asyncio.ensure_future(reader.current(db, 1))  # type: ignore[arg-type]
-    await settle()
-    store.docs[1] = {"_id": 1, "results": "r2", "metrics": "m2"}  # set after the first read was sent
-    later = [asyncio.ensure_future(reader.current(db, sid)) for sid in (1, 2, 1, 2)]  # type: ignore[arg-type]
-    await settle()
-    assert store.asked == [[1]]
-    store.release.set()
-    assert await first == {"metrics": "", "results": "r1"}
-    await settle()
-    assert store.asked == [[1], [1, 2]]  # one round trip for the four
-    store.release.set()
-    answers = await asyncio.gather(*later)
-    assert answers[0] == answers[2] == {"metrics": "m2", "results": "r2"}
-    assert answers[1] == answers[3] == {"metrics": "", "results": ""}
+    asyncio.run(run())
 
 
 def test_a_failed_read_reaches_its_callers_only_and_the_next_read_is_made() -> None:
-    asyncio.run(_a_failed_read_reaches_its_callers_only_and_the_next_read_is_made())
+    async def run() -> None:
+        db, reader = Db(), Reader()
+        store = db.session_versions
+        store.docs[3] = {"_id": 3, "metrics": "m"}
+        store.fail = AutoReconnect("gone")
+        failing = asyncio.ensure_future(reader.current(db, 3))  # type: ignore[arg-type]
+        await settle()
+        waiting = asyncio.ensure_future(reader.current(db, 3))  # type: ignore[arg-type]
+        await settle()
+        store.release.set()
+        with pytest.raises(StoreUnavailable):
+            await failing
+        await settle()
+        store.release.set()
+        assert await waiting == {"metrics": "m", "results": ""}
 
-
-async def _a_failed_read_reaches_its_callers_only_and_the_next_read_is_made() -> None:
-    db, reader = Db(), Reader()
-    store = db.session_versions
-    store.docs[3] = {"_id": 3, "metrics": "m"}
-    store.fail = AutoReconnect("gone")
-    failing = asyncio.ensure_future(reader.current(db, 3))  # type: ignore[arg-type]
-    await settle()
-    waiting = asyncio.ensure_future(reader.current(db, 3))  # type: ignore[arg-type]
-    await settle()
-    store.release.set()
-    with pytest.raises(StoreUnavailable):
-        await failing
-    await settle()
-    store.release.set()
-    assert await waiting == {"metrics": "m", "results": ""}
+    asyncio.run(run())
 
 
 def test_a_cancelled_caller_leaves_the_read_to_the_others_and_a_stopped_reader_hangs_nobody() -> None:
-    asyncio.run(_a_cancelled_caller_leaves_the_read_to_the_others_and_a_stopped_reader_hangs_nobody())
+    async def run() -> None:
+        db, reader = Db(), Reader()
+        store = db.session_versions
+        store.docs[4] = {"_id": 4, "results": "r"}
+        gone, kept = (asyncio.ensure_future(reader.current(db, 4)) for _ in range(2))  # type: ignore[arg-type]
+        await settle()
+        gone.cancel()
+        await settle()
+        store.release.set()
+        assert await kept == {"metrics": "", "results": "r"}
+        assert store.asked == [[4]]
 
+        first = asyncio.ensure_future(reader.current(db, 4))  # type: ignore[arg-type]
+        await settle()
+        second = asyncio.ensure_future(reader.current(db, 5))  # type: ignore[arg-type]
+        await settle()
+        assert reader._reading is not None
+        reader._reading.cancel()  # the worker stops with a read in flight and a caller waiting for the next
+        for caller in (first, second):
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.wait_for(caller, 1)
+        assert reader._reading is None
 
-async def _a_cancelled_caller_leaves_the_read_to_the_others_and_a_stopped_reader_hangs_nobody() -> None:
-    db, reader = Db(), Reader()
-    store = db.session_versions
-    store.docs[4] = {"_id": 4, "results": "r"}
-    gone, kept = (asyncio.ensure_future(reader.current(db, 4)) for _ in range(2))  # type: ignore[arg-type]
-    await settle()
-    gone.cancel()
-    await settle()
-    store.release.set()
-    assert await kept == {"metrics": "", "results": "r"}
-    assert store.asked == [[4]]
-
-    first = asyncio.ensure_future(reader.current(db, 4))  # type: ignore[arg-type]
-    await settle()
-    second = asyncio.ensure_future(reader.current(db, 5))  # type: ignore[arg-type]
-    await settle()
-    assert reader._reading is not None
-    reader._reading.cancel()  # the worker stops with a read in flight and a caller waiting for the next
-    for caller in (first, second):
-        with pytest.raises(asyncio.CancelledError):
-            await asyncio.wait_for(caller, 1)
-    assert reader._reading is None
+    asyncio.run(run())

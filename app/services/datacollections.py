@@ -67,11 +67,11 @@ async def unified_datacollection(
 
 
 def _drop(read: "asyncio.Future[versions.Versions] | None") -> None:
-    """Forget a versions' read started early if unused: cancelled, its outcome (a store error too) unseen."""
-    if read is not None and not read.done():
-        read.cancel()
+    """Forget a versions' read started early if unused: cancelled (nothing if it is over), its outcome (a store
+    error too) unseen."""
     if read is not None:
-        read.add_done_callback(lambda done: done.cancelled() or done.exception())
+        read.cancel()
+        read.add_done_callback(versions.seen)
 
 
 def _close_after(read: "asyncio.Future[Any]", session: ReadOnlySession) -> None:
@@ -79,8 +79,7 @@ def _close_after(read: "asyncio.Future[Any]", session: ReadOnlySession) -> None:
     leave its outcome seen."""
 
     def close(done: "asyncio.Future[Any]") -> None:
-        if not done.cancelled():
-            done.exception()
+        versions.seen(done)
         _closing.add(task := asyncio.ensure_future(session.close()))
         task.add_done_callback(_closing.discard)
 
