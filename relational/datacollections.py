@@ -1,6 +1,9 @@
 """Data collections with their group, session and sample, scoped to the caller."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Literal
 
 from sqlalchemy import bindparam, func, select
@@ -49,18 +52,51 @@ def _columns(schema: SchemaInfo) -> list[Any]:
     return dc + optional + group + [schema.optional("DataCollection", "imageQualityIndicatorsPlotPath").label(_PLOT)]
 
 
-def _popped(row: dict[str, Any], prefix: str) -> dict[str, Any]:
-    """The columns of ``row`` labelled ``prefix``…, taken out of it, by their names without the prefix."""
-    return {k.removeprefix(prefix): row.pop(k) for k in list(row) if k.startswith(prefix)}
+class _Part:
+    """Some columns of a result row, taken out by position under their names."""
+
+    def __init__(self, names: tuple[str, ...], positions: tuple[int, ...]) -> None:
+        self.names = names
+        taken = itemgetter(*positions) if positions else lambda _row: ()
+        self._take: Callable[[Sequence[Any]], Any] = (lambda row: (taken(row),)) if len(positions) == 1 else taken
+
+    def of(self, row: Sequence[Any]) -> dict[str, Any]:
+        return dict(zip(self.names, self._take(row), strict=True))
 
 
-def _shape(row: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Layout:
+    """Where py-ispyb's nesting of a collection lies in a result row (``_shape``), worked out once per result
+    shape instead of per row: the item's own columns, its group's (``group_``), its files (snapshots and quality
+    plot), and the columns of each prefix asked for (``workflow_``, ``s_``, ``b_``)."""
+
+    item: _Part
+    group: _Part
+    files: _Part
+    prefixed: dict[str, _Part]
+
+
+@lru_cache(maxsize=64)
+def _layout(keys: tuple[str, ...], prefixes: tuple[str, ...]) -> _Layout:
+    at = {key: i for i, key in enumerate(keys)}
+
+    def part(pairs: list[tuple[str, str]]) -> _Part:  # (name in the nesting, column key)
+        return _Part(tuple(name for name, _ in pairs), tuple(at[key] for _, key in pairs))
+
+    nested = (*prefixes, "group_")
+    own = [(k, k) for k in keys if not k.startswith(nested) and k not in _SNAPSHOTS and k != _PLOT]
+    files = [(str(i + 1), s) for i, s in enumerate(_SNAPSHOTS)] + [("analysis", _PLOT)]
+    prefixed = {p: part([(k.removeprefix(p), k) for k in keys if k.startswith(p)]) for p in prefixes}
+    return _Layout(part(own), part([(f, f"group_{f}") for f in _GROUP_FIELDS]), part(files), prefixed)
+
+
+def _shape(row: Sequence[Any], layout: _Layout) -> dict[str, Any]:
     """py-ispyb's nesting: ``DataCollectionGroup``; the files behind ``_metadata.snapshots`` (snapshots 1-4 and the
     quality plot, ``analysis``) as stored, in ``_files``: whether they can be served is the file layer's to say."""
-    item = {k: v for k, v in row.items() if not k.startswith("group_") and k not in _SNAPSHOTS and k != _PLOT}
-    item["DataCollectionGroup"] = {f: row[f"group_{f}"] for f in _GROUP_FIELDS}
+    item = layout.item.of(row)
+    item["DataCollectionGroup"] = layout.group.of(row)
     item["_metadata"] = {"snapshots": {}}
-    item["_files"] = {str(i + 1): row[s] for i, s in enumerate(_SNAPSHOTS)} | {"analysis": row[_PLOT]}
+    item["_files"] = layout.files.of(row)
     item["GridInfo"] = []
     return item
 
@@ -93,12 +129,14 @@ async def get_items(
     if not ids:
         return {}
     items = {}
-    for row in (await db.execute(_items(schema, files), {"ids": list(ids)})).mappings():
-        data = dict(row)
-        workflow = _popped(data, _WORKFLOW)
-        item = _shape(data)
+    result = await db.execute(_items(schema, files), {"ids": list(ids)})
+    layout = _layout(tuple(result.keys()), (_WORKFLOW,))
+    workflows = layout.prefixed[_WORKFLOW]
+    for row in result:
+        item = _shape(row, layout)
+        workflow = workflows.of(row)
         item["DataCollectionGroup"]["Workflow"] = workflow if workflow.get("workflowId") is not None else None
-        items[data["dataCollectionId"]] = item
+        items[item["dataCollectionId"]] = item
     return items
 
 
@@ -139,14 +177,13 @@ async def get_datacollection(
 ) -> dict[str, Any] | None:
     """One visible data collection with its group, session and sample; None if absent or out of reach."""
     found = await db.execute(_one(scope, schema), {"dataCollectionId": dataCollectionId})
-    row = found.mappings().first()
+    layout = _layout(tuple(found.keys()), ("s_", "b_"))
+    row = found.first()
     if row is None:
         return None
-    data = dict(row)
-    session = _popped(data, "s_")
-    sample = _popped(data, "b_")
-    item = _shape(data)
-    item["BLSession"] = session
+    item = _shape(row, layout)
+    item["BLSession"] = layout.prefixed["s_"].of(row)
+    sample = layout.prefixed["b_"].of(row)
     item["BLSample"] = sample if sample["blSampleId"] is not None else None
     return item
 
