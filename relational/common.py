@@ -1,14 +1,15 @@
 """Expressions and helpers shared by the data-access modules."""
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, TypeAlias, TypeVarTuple
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    RowMapping,
+    Result,
     Select,
     SQLColumnExpression,
     String,
@@ -73,8 +74,26 @@ async def count(db: ReadSession, query: AnySelect, params: Mapping[str, Any] | N
     return int((await db.execute(_forms(query)[1], params)).scalar_one())
 
 
-def _as_dicts(rows: Iterable[RowMapping]) -> list[dict[str, Any]]:
-    return [dict(r) for r in rows]
+def _as_dicts(result: Result[Any]) -> list[dict[str, Any]]:
+    return [dict(r) for r in result.mappings()]
+
+
+class RowPart:
+    """Some columns of a result's rows, taken by position under names: worked out once per result shape, it makes
+    each row's dict without looking its columns up by name (a row's nesting built by name cost more than reading
+    it)."""
+
+    def __init__(self, keys: Sequence[str], pairs: Iterable[tuple[str, str]]) -> None:
+        """``pairs``: (a name in the dict, the key of its column in ``keys``, the result's)."""
+        at = {key: n for n, key in enumerate(keys)}
+        chosen = list(pairs)
+        self.names = tuple(name for name, _ in chosen)
+        positions = [at[key] for _, key in chosen]
+        taken: Callable[[Sequence[Any]], Any] = itemgetter(*positions) if positions else lambda _row: ()
+        self._take = (lambda row: (taken(row),)) if len(positions) == 1 else taken
+
+    def of(self, row: Sequence[Any]) -> dict[str, Any]:
+        return dict(zip(self.names, self._take(row), strict=True))
 
 
 async def paged_with(
@@ -83,14 +102,14 @@ async def paged_with(
     statement: AnySelect,
     page: Page,
     params: Mapping[str, Any] | None = None,
-    fold: Callable[[Iterable[RowMapping]], list[dict[str, Any]]] = _as_dicts,
+    fold: Callable[[Result[Any]], list[dict[str, Any]]] = _as_dicts,
 ) -> tuple[int, list[dict[str, Any]]]:
     """(total, rows of this page) of ``query`` in one round trip, read through ``statement``: ``query``'s page or a
     statement built on ``page_of(query)``, whose rows ``fold`` makes dicts (each keeping ``_total``). A second query
     counts only when the page is past the end. ``query`` must not be DISTINCT; ``params`` are the values of its
     named bind parameters."""
     bound = {**(params or {}), "_skip": page.skip, "_limit": page.limit}
-    rows = fold((await db.execute(statement, bound)).mappings())
+    rows = fold(await db.execute(statement, bound))
     if not rows:
         return (0 if page.skip == 0 else await count(db, query, params)), []
     total = int(rows[0][_TOTAL])

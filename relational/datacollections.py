@@ -1,9 +1,8 @@
 """Data collections with their group, session and sample, scoped to the caller."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from operator import itemgetter
 from typing import Any, Literal
 
 from sqlalchemy import bindparam, func, select
@@ -11,7 +10,7 @@ from sqlalchemy import bindparam, func, select
 from relational import processings
 from relational.attachments import FILES_OF_COLLECTION, FILES_OF_GROUP
 from relational.batches import Slice, by_ids, by_parent
-from relational.common import AnySelect, Page, paged, proposal_name, session_name
+from relational.common import AnySelect, Page, RowPart, paged, proposal_name, session_name
 from relational.flavour import SchemaInfo
 from relational.models import (
     BLSample,
@@ -52,42 +51,26 @@ def _columns(schema: SchemaInfo) -> list[Any]:
     return dc + optional + group + [schema.optional("DataCollection", "imageQualityIndicatorsPlotPath").label(_PLOT)]
 
 
-class _Part:
-    """Some columns of a result row, taken out by position under their names."""
-
-    def __init__(self, names: tuple[str, ...], positions: tuple[int, ...]) -> None:
-        self.names = names
-        taken = itemgetter(*positions) if positions else lambda _row: ()
-        self._take: Callable[[Sequence[Any]], Any] = (lambda row: (taken(row),)) if len(positions) == 1 else taken
-
-    def of(self, row: Sequence[Any]) -> dict[str, Any]:
-        return dict(zip(self.names, self._take(row), strict=True))
-
-
 @dataclass(frozen=True)
 class _Layout:
     """Where py-ispyb's nesting of a collection lies in a result row (``_shape``), worked out once per result
     shape instead of per row: the item's own columns, its group's (``group_``), its files (snapshots and quality
     plot), and the columns of each prefix asked for (``workflow_``, ``s_``, ``b_``)."""
 
-    item: _Part
-    group: _Part
-    files: _Part
-    prefixed: dict[str, _Part]
+    item: RowPart
+    group: RowPart
+    files: RowPart
+    prefixed: dict[str, RowPart]
 
 
 @lru_cache(maxsize=64)
 def _layout(keys: tuple[str, ...], prefixes: tuple[str, ...]) -> _Layout:
-    at = {key: i for i, key in enumerate(keys)}
-
-    def part(pairs: list[tuple[str, str]]) -> _Part:  # (name in the nesting, column key)
-        return _Part(tuple(name for name, _ in pairs), tuple(at[key] for _, key in pairs))
-
     nested = (*prefixes, "group_")
     own = [(k, k) for k in keys if not k.startswith(nested) and k not in _SNAPSHOTS and k != _PLOT]
     files = [(str(i + 1), s) for i, s in enumerate(_SNAPSHOTS)] + [("analysis", _PLOT)]
-    prefixed = {p: part([(k.removeprefix(p), k) for k in keys if k.startswith(p)]) for p in prefixes}
-    return _Layout(part(own), part([(f, f"group_{f}") for f in _GROUP_FIELDS]), part(files), prefixed)
+    group = [(f, f"group_{f}") for f in _GROUP_FIELDS]
+    prefixed = {p: RowPart(keys, [(k.removeprefix(p), k) for k in keys if k.startswith(p)]) for p in prefixes}
+    return _Layout(RowPart(keys, own), RowPart(keys, group), RowPart(keys, files), prefixed)
 
 
 def _shape(row: Sequence[Any], layout: _Layout) -> dict[str, Any]:

@@ -1,14 +1,16 @@
 """Auto-processing of data collections: programs, integrations, scaling statistics, messages (their per-collection
 statuses: ``processing_statuses``)."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Join, RowMapping, Select, bindparam, func, join, select
+from sqlalchemy import ColumnElement, Join, Result, Select, bindparam, func, join, select
 
 from relational import programs
 from relational.batches import Slice, by_ids, by_parent
-from relational.common import Page, columns, page_of, paged, paged_with
+from relational.common import Page, RowPart, columns, page_of, paged, paged_with
 from relational.flavour import SchemaInfo
 from relational.models import (
     AutoProc,
@@ -53,7 +55,7 @@ async def get_auto_integrations(
     values = {"dataCollectionId": dataCollectionId} if one else {}
     statement, program_keys = _programs_with_integrations(scope, one, schema)
     total, programs = await paged_with(
-        db, _auto_integrations(scope, one), statement, page, values, lambda rows: _folded(rows, program_keys)
+        db, _auto_integrations(scope, one), statement, page, values, lambda result: _folded(result, program_keys)
     )
     await _add_metadata(db, schema, programs)
     return total, programs
@@ -75,8 +77,7 @@ async def auto_integrations_of(
     """Every program that integrated one visible collection, as ``get_auto_integrations`` shows them (no page: a
     collection has a few), in one query, then the programs' messages."""
     statement, program_keys = _integrations_of_one(scope, schema)
-    rows = (await db.execute(statement, {"dataCollectionId": dataCollectionId})).mappings()
-    programs = _folded(rows, program_keys)
+    programs = _folded(await db.execute(statement, {"dataCollectionId": dataCollectionId}), program_keys)
     await _add_metadata(db, schema, programs)
     return programs
 
@@ -200,42 +201,71 @@ def _down_to_shells(integrations: Join) -> Join:
     )
 
 
-def _folded(rows: Iterable[RowMapping], program_keys: list[str]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class _Fold:
+    """Where ``_folded`` finds each level of a program's nesting in a row (``RowPart``), per result shape."""
+
+    program: RowPart
+    program_id: int
+    integration: RowPart
+    integration_id: int
+    beam: RowPart
+    link_id: int
+    scaling_id: int
+    auto_proc: RowPart
+    shell: RowPart
+    shell_id: int
+
+
+@lru_cache(maxsize=32)
+def _fold(keys: tuple[str, ...], program_keys: tuple[str, ...]) -> _Fold:
+    i = _INTEGRATION_PREFIX
+    integration = ("autoProcIntegrationId", "dataCollectionId", "refinedXBeam", "refinedYBeam")
+    return _Fold(
+        program=RowPart(keys, [(k, k) for k in program_keys]),
+        program_id=keys.index("autoProcProgramId"),
+        integration=RowPart(keys, [(k, f"{i}{k}") for k in integration]),
+        integration_id=keys.index(f"{i}autoProcIntegrationId"),
+        beam=RowPart(keys, [("xBeam", f"{i}xBeam"), ("yBeam", f"{i}yBeam")]),
+        link_id=keys.index(f"{i}autoProcScaling_has_IntId"),
+        scaling_id=keys.index(f"{i}autoProcScalingId"),
+        auto_proc=RowPart(keys, [(c.name[3:], c.name) for c in _AUTO_PROC]),
+        shell=RowPart(keys, [(k.removeprefix(_SHELL), k) for k in keys if k.startswith(_SHELL)]),
+        shell_id=keys.index(f"{_SHELL}autoProcScalingStatisticsId"),
+    )
+
+
+def _folded(result: Result[Any], program_keys: list[str]) -> list[dict[str, Any]]:
     """``_programs_with_integrations``'s rows folded: programs in their order, each with its integrations, each with
     its scaling links → scaling → AutoProc and shells."""
+    f = _fold(tuple(result.keys()), tuple(program_keys))
     programs: dict[int, dict[str, Any]] = {}
     integrations: dict[int, dict[str, Any]] = {}
     links: dict[tuple[int, int], dict[str, Any] | None] = {}
-    i = _INTEGRATION_PREFIX
-    for r in rows:
-        program = programs.get(r["autoProcProgramId"])
+    for r in result:
+        program = programs.get(r[f.program_id])
         if program is None:
-            program = programs[r["autoProcProgramId"]] = {k: r[k] for k in program_keys}
+            program = programs[r[f.program_id]] = f.program.of(r)
             program["AutoProcIntegration"] = []
-        integration_id = r[f"{i}autoProcIntegrationId"]
+        integration_id = r[f.integration_id]
         if integration_id is None:
             continue
         integration = integrations.get(integration_id)
         if integration is None:
-            integration = integrations[integration_id] = {
-                "autoProcIntegrationId": integration_id,
-                "dataCollectionId": r[f"{i}dataCollectionId"],
-                "refinedXBeam": r[f"{i}refinedXBeam"],
-                "refinedYBeam": r[f"{i}refinedYBeam"],
-                "DataCollection": {"xBeam": r[f"{i}xBeam"], "yBeam": r[f"{i}yBeam"]},
-                "AutoProcScalingHasInt": [],
-            }
+            integration = integrations[integration_id] = f.integration.of(r)
+            integration["DataCollection"] = f.beam.of(r)
+            integration["AutoProcScalingHasInt"] = []
             program["AutoProcIntegration"].append(integration)
-        link_id = r[f"{i}autoProcScaling_has_IntId"]
+        link_id = r[f.link_id]
         if link_id is None:
             continue
         link = (integration_id, link_id)
         if link not in links:
             scaling = links[link] = None
-            if r[f"{i}autoProcScalingId"] is not None:
-                auto_proc = {c.name[3:]: r[c.name] for c in _AUTO_PROC}
+            if r[f.scaling_id] is not None:
+                auto_proc = f.auto_proc.of(r)
                 scaling = links[link] = {
-                    "autoProcScalingId": r[f"{i}autoProcScalingId"],
+                    "autoProcScalingId": r[f.scaling_id],
                     "AutoProc": auto_proc if auto_proc["autoProcId"] is not None else None,
                     "AutoProcScalingStatistics": [],
                 }
@@ -243,9 +273,8 @@ def _folded(rows: Iterable[RowMapping], program_keys: list[str]) -> list[dict[st
                 {"autoProcScaling_has_IntId": link_id, "AutoProcScaling": scaling}
             )
         scaling = links[link]
-        if scaling is not None and r[f"{_SHELL}autoProcScalingStatisticsId"] is not None:
-            shell = {k.removeprefix(_SHELL): v for k, v in r.items() if k.startswith(_SHELL)}
-            scaling["AutoProcScalingStatistics"].append(shell)
+        if scaling is not None and r[f.shell_id] is not None:
+            scaling["AutoProcScalingStatistics"].append(f.shell.of(r))
     return list(programs.values())
 
 

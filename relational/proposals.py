@@ -55,7 +55,7 @@ async def get_proposals(
         values["like"] = f"%{search}%"
     query = _proposals(scope, frozenset(given.keys() & values.keys()))
     statement = _with_counts(query, "search" in values)
-    return await paged_with(db, query, statement, page, values, lambda rows: _folded(rows, groups))
+    return await paged_with(db, query, statement, page, values, lambda result: _folded(result.mappings(), groups))
 
 
 @built_once
