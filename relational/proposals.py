@@ -1,11 +1,12 @@
 """Proposals, scoped to the caller."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    RowMapping,
+    Result,
     SQLColumnExpression,
     String,
     bindparam,
@@ -17,7 +18,7 @@ from sqlalchemy import (
 )
 
 from relational.batches import by_ids
-from relational.common import AnySelect, Page, page_of, paged_with, proposal_name
+from relational.common import AnySelect, Page, RowPart, page_of, paged_with, proposal_name
 from relational.models import BLSession, Proposal, ProposalHasPerson
 from relational.read_sessions import ReadSession
 from relational.scope import Scope
@@ -55,7 +56,7 @@ async def get_proposals(
         values["like"] = f"%{search}%"
     query = _proposals(scope, frozenset(given.keys() & values.keys()))
     statement = _with_counts(query, "search" in values)
-    return await paged_with(db, query, statement, page, values, lambda result: _folded(result.mappings(), groups))
+    return await paged_with(db, query, statement, page, values, lambda result: _folded(result, groups))
 
 
 @built_once
@@ -110,18 +111,28 @@ def _with_counts(query: AnySelect, search: bool) -> AnySelect:
     )
 
 
-def _folded(rows: Iterable[RowMapping], groups: Sequence[BeamLineGroup]) -> list[dict[str, Any]]:
+#: the columns ``_folded`` counts rather than shows
+_COUNTED = ("proposalId", "_persons", "_beamline", "_sessions")
+
+
+@lru_cache(maxsize=16)
+def _fold(keys: tuple[str, ...]) -> tuple[RowPart, tuple[int, ...]]:
+    """A proposal's own columns in ``_with_counts``'s rows, and where the counted ones are (``RowPart``)."""
+    return RowPart(keys, [(k, k) for k in keys if k not in _COUNTED]), tuple(keys.index(k) for k in _COUNTED)
+
+
+def _folded(result: Result[Any], groups: Sequence[BeamLineGroup]) -> list[dict[str, Any]]:
     """``_with_counts``'s rows folded into one per proposal, in order, with its ``_metadata``."""
+    own, (at_id, at_persons, at_beamline, at_sessions) = _fold(tuple(result.keys()))
     proposals: dict[int, dict[str, Any]] = {}
     sessions: dict[int, int] = {}
     beamlines: dict[int, set[str]] = {}
-    for r in rows:
-        row = dict(r)
-        pid, persons, beamline, n = (row.pop(k) for k in ("proposalId", "_persons", "_beamline", "_sessions"))
+    for r in result:
+        pid, beamline = r[at_id], r[at_beamline]
         if pid not in proposals:
-            proposals[pid] = {"proposalId": pid, **row, "_metadata": {"persons": int(persons or 0)}}
+            proposals[pid] = {"proposalId": pid, **own.of(r), "_metadata": {"persons": int(r[at_persons] or 0)}}
             sessions[pid], beamlines[pid] = 0, set()
-        sessions[pid] += int(n)
+        sessions[pid] += int(r[at_sessions])
         if beamline:
             beamlines[pid].add(beamline)
     for pid, proposal in proposals.items():
