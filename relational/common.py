@@ -92,6 +92,11 @@ class RowPart:
         taken: Callable[[Sequence[Any]], Any] = itemgetter(*positions) if positions else lambda _row: ()
         self._take = (lambda row: (taken(row),)) if len(positions) == 1 else taken
 
+    @classmethod
+    def prefixed(cls, keys: Sequence[str], prefix: str) -> "RowPart":
+        """The columns of ``keys`` labelled ``prefix``…, named without it."""
+        return cls(keys, [(key.removeprefix(prefix), key) for key in keys if key.startswith(prefix)])
+
     def of(self, row: Sequence[Any]) -> dict[str, Any]:
         return dict(zip(self.names, self._take(row), strict=True))
 

@@ -69,7 +69,7 @@ def _layout(keys: tuple[str, ...], prefixes: tuple[str, ...]) -> _Layout:
     own = [(k, k) for k in keys if not k.startswith(nested) and k not in _SNAPSHOTS and k != _PLOT]
     files = [(str(i + 1), s) for i, s in enumerate(_SNAPSHOTS)] + [("analysis", _PLOT)]
     group = [(f, f"group_{f}") for f in _GROUP_FIELDS]
-    prefixed = {p: RowPart(keys, [(k.removeprefix(p), k) for k in keys if k.startswith(p)]) for p in prefixes}
+    prefixed = {p: RowPart.prefixed(keys, p) for p in prefixes}
     return _Layout(RowPart(keys, own), RowPart(keys, group), RowPart(keys, files), prefixed)
 
 

@@ -230,7 +230,7 @@ def _fold(keys: tuple[str, ...], program_keys: tuple[str, ...]) -> _Fold:
         link_id=keys.index(f"{i}autoProcScaling_has_IntId"),
         scaling_id=keys.index(f"{i}autoProcScalingId"),
         auto_proc=RowPart(keys, [(c.name[3:], c.name) for c in _AUTO_PROC]),
-        shell=RowPart(keys, [(k.removeprefix(_SHELL), k) for k in keys if k.startswith(_SHELL)]),
+        shell=RowPart.prefixed(keys, _SHELL),
         shell_id=keys.index(f"{_SHELL}autoProcScalingStatisticsId"),
     )
 
