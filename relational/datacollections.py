@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from sqlalchemy import bindparam, func, select
 
-from relational import processings
+from relational import best_processing
 from relational.attachments import FILES_OF_COLLECTION, FILES_OF_GROUP
 from relational.batches import Slice, by_ids, by_parent
 from relational.common import AnySelect, Page, RowPart, paged, proposal_name, session_name
@@ -177,7 +177,7 @@ async def session_overview(db: ReadSession, scope: Scope, session_id: int) -> li
     visible = select(BLSession.sessionId).where(BLSession.sessionId == session_id, scope.sessions())
     if (await db.execute(visible)).scalar_one_or_none() is None:
         return None
-    best = processings.best_per_collection()
+    best = best_processing.best_per_collection()
     query = (
         select(
             DataCollection.dataCollectionId,

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, column, distinct, extract, func, select, table, true
 
+from relational.best_processing import best_per_collection
 from relational.common import proposal_name, session_name
 from relational.flavour import SchemaInfo
 from relational.models import (
@@ -19,7 +20,6 @@ from relational.models import (
     RobotAction,
 )
 from relational.models.analysis import DataCollectionFileAttachment
-from relational.processings import best_per_collection
 from relational.read_sessions import ReadSession
 from relational.scope import Scope
 from schemas.errors import InvalidInput, NotFound

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from app.graphql import limits
 from app.main import create_app
 from documents import batched
-from relational import processings
+from relational import best_processing
 from tests.conftest import Flavour, make_settings
 
 API = "/ispyb/api/v1"
@@ -200,7 +200,7 @@ def test_timeout_during_sql(
         await db.scalar(select(func.sleep(3)))
         return {}
 
-    monkeypatch.setattr(processings, "mx_candidates", slow)
+    monkeypatch.setattr(best_processing, "mx_candidates", slow)
     query = {"query": f"{{ dataCollection(dataCollectionId: {flavour.data.dcs['a0']}) {{ bestResult {{ reason }} }} }}"}
     started = time.monotonic()
     answer = post(client, headers, query)

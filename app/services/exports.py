@@ -15,7 +15,7 @@ from app.services.query import peeked
 from app.services.spreadsheets import XLSX, csv_line, xlsx_row
 from documents import results
 from documents.store import DocumentStore, StoreUnavailable
-from relational import processings, shipping
+from relational import best_processing, shipping
 from relational.reach import proposal_id_by_name
 from relational.read_sessions import ReadSession
 from schemas.best_result import BestResult, Candidate, choose, from_document, space_group_number
@@ -40,7 +40,7 @@ async def best_results(
 ) -> dict[int, BestResult]:
     """The best MX processing of each (already scoped) collection; documents count while the store answers
     (``latest``: the collections' latest results, if already read)."""
-    sql = await processings.mx_candidates(db, dc_ids)
+    sql = await best_processing.mx_candidates(db, dc_ids)
     docs = await _latest(store, dc_ids) if latest is None else latest
     out = {}
     for dc in dc_ids:
