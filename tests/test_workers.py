@@ -48,13 +48,14 @@ from tests.workers_harness import (
     Cluster,
     Server,
     cluster,
+    free_ports,
     login,
     serve,
     socket_inodes,
     sockets_held,
 )
 
-A, B, MANY, SPARE = 8821, 8822, 8823, 8824
+A, B, MANY = free_ports(3)
 #: ISPYB_PERMISSION_CACHE_SECONDS and ISPYB_REFRESH_GRACE_SECONDS of the processes (tests/workers_harness.py)
 CACHE, GRACE = 1.0, 2.0
 pytestmark = pytest.mark.commits
@@ -64,6 +65,12 @@ pytestmark = pytest.mark.commits
 def stack(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     with cluster(mongo_url, {A: 1, B: 1, MANY: 2}, tmp_path_factory.mktemp("workers")) as servers:
         yield servers
+
+
+@pytest.fixture
+def spare() -> int:
+    """A port of the test's own for a server it starts and stops."""
+    return free_ports(1)[0]
 
 
 def uid() -> str:
@@ -465,20 +472,22 @@ def test_a_second_server_on_the_port_is_refused(stack: Cluster) -> None:
     assert worker_sockets(MANY) == before
 
 
-def test_sigterm_stops_every_worker_and_frees_the_port(stack: Cluster, tmp_path: Path) -> None:
+def test_sigterm_stops_every_worker_and_frees_the_port(spare: int, stack: Cluster, tmp_path: Path) -> None:
     """SIGTERM to the supervisor: it stops its workers, exits 0, and leaves no socket bound to the port."""
-    server = Server(SPARE, 2, tmp_path / "serve.log")
+    server = Server(spare, 2, tmp_path / "serve.log")
     server.start(stack.env)
     try:
         server.wait_healthy(time.monotonic() + 90)
-        workers = worker_sockets(SPARE)
+        workers = worker_sockets(spare)
     finally:
         assert server.process is not None
         server.process.send_signal(signal.SIGTERM)
         assert server.process.wait(30) == 0, server.log.read_text()
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", SPARE))
+    with socket.socket() as probe:  # connections the workers closed may linger in TIME_WAIT, as after any server
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", spare))
+        probe.listen()  # the bind is refused while any socket still listens on the port
 
 
 def until(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
@@ -504,23 +513,23 @@ def test_a_port_share_holds_the_port_takes_no_connection_and_pickles_into_a_sock
 
 
 def test_a_port_taken_while_no_worker_listens_stops_the_server_instead_of_restarting_workers(
-    stack: Cluster, tmp_path: Path
+    spare: int, stack: Cluster, tmp_path: Path
 ) -> None:
     """Both workers dead and another program listening on the port before they are replaced (bound with
     ``SO_REUSEADDR``, as most servers bind): the replacement cannot bind, and the supervisor stops with uvicorn's
     startup-failure status instead of starting workers that fail, over and over."""
-    server = Server(SPARE, 2, tmp_path / "serve.log")
+    server = Server(spare, 2, tmp_path / "serve.log")
     server.start(stack.env)
     try:
         server.wait_healthy(time.monotonic() + 90)
         assert server.process is not None
         server.process.send_signal(signal.SIGSTOP)  # no replacement before the other program listens
-        for worker in worker_sockets(SPARE):
+        for worker in worker_sockets(spare):
             os.kill(worker, signal.SIGKILL)
-        until(lambda: not worker_sockets(SPARE), "the killed workers' sockets to close")
+        until(lambda: not worker_sockets(spare), "the killed workers' sockets to close")
         with socket.socket() as other:
             other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            other.bind(("127.0.0.1", SPARE))
+            other.bind(("127.0.0.1", spare))
             other.listen()
             server.process.send_signal(signal.SIGCONT)
             # a replacement that dies while the supervisor pings it is seen when the ping times out (30 s)
@@ -531,46 +540,48 @@ def test_a_port_taken_while_no_worker_listens_stops_the_server_instead_of_restar
         server.wait_stopped()
 
 
-def test_without_socket_per_worker_the_workers_share_the_supervisor_s_socket(stack: Cluster, tmp_path: Path) -> None:
+def test_without_socket_per_worker_the_workers_share_the_supervisor_s_socket(
+    spare: int, stack: Cluster, tmp_path: Path
+) -> None:
     """``serve --workers 2``: uvicorn's way, one listening socket that the supervisor and both workers hold."""
-    server = Server(SPARE, 2, tmp_path / "serve.log", socket_per_worker=False)
+    server = Server(spare, 2, tmp_path / "serve.log", socket_per_worker=False)
     server.start(stack.env)
     try:
         server.wait_healthy(time.monotonic() + 90)
         assert server.process is not None
-        listening = sockets_held(SPARE, LISTENING)
+        listening = sockets_held(spare, LISTENING)
         assert sorted(listening.values()) == [1, 1, 1] and server.process.pid in listening, listening
-        assert len(socket_inodes(SPARE, LISTENING)) == 1  # the three hold one socket
+        assert len(socket_inodes(spare, LISTENING)) == 1  # the three hold one socket
     finally:
         server.stop()
         server.wait_stopped()
 
 
-def test_a_second_run_started_while_the_first_starts_is_refused(stack: Cluster, tmp_path: Path) -> None:
+def test_a_second_run_started_while_the_first_starts_is_refused(spare: int, stack: Cluster, tmp_path: Path) -> None:
     """A second ``serve --socket-per-worker`` on the port while the first's workers are still starting (no socket
     listens yet, so a bind probe alone would let it join the first's sockets): it exits 3, and the first serves
     with workers of its own only."""
-    first = Server(SPARE, 2, tmp_path / "first.log")
+    first = Server(spare, 2, tmp_path / "first.log")
     first.start(stack.env)
     try:
-        until(lambda: f"@ispyb-hybrid serve --socket-per-worker: port {SPARE}" in Path("/proc/net/unix").read_text(),
+        until(lambda: f"@ispyb-hybrid serve --socket-per-worker: port {spare}" in Path("/proc/net/unix").read_text(),
               "the first run's lock")  # fmt: skip
-        second = subprocess.run(serve(SPARE, 2), env=stack.env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+        second = subprocess.run(serve(spare, 2), env=stack.env, capture_output=True, text=True, timeout=60, cwd=ROOT)
         assert second.returncode == STARTUP_FAILURE, second
         assert "Address already in use" in second.stderr
         first.wait_healthy(time.monotonic() + 90)
         assert first.process is not None
-        assert {parent(pid) for pid in worker_sockets(SPARE)} == {first.process.pid}
+        assert {parent(pid) for pid in worker_sockets(spare)} == {first.process.pid}
     finally:
         first.stop()
         first.wait_stopped()
 
 
-def test_settings_that_do_not_validate_stop_the_server_before_any_worker_starts(stack: Cluster) -> None:
+def test_settings_that_do_not_validate_stop_the_server_before_any_worker_starts(spare: int, stack: Cluster) -> None:
     """A bad setting with two workers: exit 3 at once with the setting named, not workers started and dying over
     and over (uvicorn's supervisor restarts a worker whose import fails)."""
     env = stack.env | {"ISPYB_MODE": "bogus"}
-    run = subprocess.run(serve(SPARE, 2), env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    run = subprocess.run(serve(spare, 2), env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert run.returncode == STARTUP_FAILURE, run
     assert (
         "Settings refused" in run.stdout and "mode\n  Input should be 'embedded', 'dev' or 'production'" in run.stdout

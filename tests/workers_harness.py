@@ -148,6 +148,16 @@ def serve(port: int, workers: int, socket_per_worker: bool = True) -> list[str]:
     return [*command, "--workers", str(workers), *sockets, "--log-level", "warning"]
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports that nothing on this machine holds now (each bound at once, then released), so
+    that no test waits on another's port or a stray server's: a fixed port now and then met a socket still open."""
+    with ExitStack() as held:
+        probes = [held.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+
+
 def socket_inodes(port: int, state: str) -> set[str]:
     """The TCP sockets on local ``port`` in ``state`` (as ``/proc/net/tcp`` writes it: ``0A`` listening, ``01``
     established), as their descriptors read (``socket:[inode]``)."""
