@@ -17,7 +17,7 @@ from app.routers.routing import PREFIX
 from app.settings import Settings, get_settings
 from app.state import AppState, open_database
 from documents.store import DocumentStore
-from relational.db import DatabaseUnavailable
+from relational.refusals import DatabaseUnavailable
 from relational.sessions import FinishedSessionCounts
 
 logger = logging.getLogger(__name__)

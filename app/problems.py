@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from documents.store import StoreTimeout, StoreUnavailable
-from relational.db import DatabaseBusy, DatabaseUnavailable
+from relational.refusals import DatabaseBusy, DatabaseUnavailable
 from schemas.errors import DomainError, Unauthorized
 from schemas.problems import Problem
 

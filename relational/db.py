@@ -6,9 +6,8 @@ from pathlib import Path
 from time import monotonic
 from typing import Any, TypeVar, TypeVarTuple
 
-from pymysql.constants import CR, ER
 from sqlalchemy import event, text
-from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -24,20 +23,11 @@ from relational.connection import Timeouts, open_connection
 from relational.flavour import SchemaInfo, detect
 from relational.models import Base
 from relational.read_sessions import ReadOnlySession
-from schemas.errors import DomainError, InvalidInput
+from relational.refusals import DatabaseUnavailable, on_error
 
-RETRY_AFTER_SECONDS = 5
 _T = TypeVar("_T")
 _O = TypeVar("_O")
 _Ts = TypeVarTuple("_Ts")
-
-
-class DatabaseUnavailable(DomainError):
-    status = 503
-    title = "Database unavailable"
-
-    def __init__(self, detail: str = "The database does not answer; try again shortly") -> None:
-        super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 class _Pool(AsyncAdaptedQueuePool):
@@ -68,7 +58,7 @@ def create_engine(
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_foreign_keys)
-        event.listen(engine.sync_engine, "handle_error", _client_value_error)
+        event.listen(engine.sync_engine, "handle_error", on_error)
         return engine
 
     def connect() -> Any:
@@ -89,9 +79,7 @@ def create_engine(
     if reads:
         event.listen(engine.sync_engine, "checkin", _note_use)
         event.listen(engine.sync_engine, "checkout", _ping_if_idle)
-    event.listen(engine.sync_engine, "handle_error", _client_value_error)
-    event.listen(engine.sync_engine, "handle_error", _unreachable)
-    event.listen(engine.sync_engine, "handle_error", _contended)
+    event.listen(engine.sync_engine, "handle_error", on_error)
     return engine
 
 
@@ -107,67 +95,6 @@ def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: An
         dbapi_connection.ping(False)
     except Exception as exc:  # the driver's error for a connection the server dropped
         raise DisconnectionError(f"a pooled read connection did not answer its ping: {exc}") from exc
-
-
-#: MariaDB errors of a server that cannot serve us now (besides SQLAlchemy's disconnects): unreachable, gone or
-#: lost, full (too many connections) or shutting down
-_UNREACHABLE = {
-    CR.CR_CONNECTION_ERROR,
-    CR.CR_CONN_HOST_ERROR,
-    CR.CR_SERVER_GONE_ERROR,
-    CR.CR_SERVER_LOST,
-    ER.CON_COUNT_ERROR,
-    ER.SERVER_SHUTDOWN,
-}
-
-
-def _unreachable(context: ExceptionContext) -> None:
-    """A database that cannot be reached or stopped answering is a 503 with Retry-After, not a 500. A failed
-    pre-ping is left to the pool, which reconnects (so recovery needs no restart)."""
-    args = getattr(context.original_exception, "args", ())
-    if context.is_pre_ping or not (context.is_disconnect or (args and args[0] in _UNREACHABLE)):
-        return
-    raise DatabaseUnavailable() from context.original_exception
-
-
-class DatabaseBusy(DomainError):
-    status = 503
-    title = "Database busy"
-
-    def __init__(self) -> None:
-        detail = "The database gave up on this request's transaction (deadlock or lock wait); nothing was written"
-        super().__init__(f"{detail}; try again", headers={"Retry-After": "1"})
-
-
-#: MariaDB rolled the statement or transaction back because of another one: deadlock, lock wait timeout
-_CONTENDED = {ER.LOCK_DEADLOCK, ER.LOCK_WAIT_TIMEOUT}
-
-
-def _contended(context: ExceptionContext) -> None:
-    """A deadlock or lock-wait timeout is the database's refusal of this attempt, not a fault: 503, retry."""
-    args = getattr(context.original_exception, "args", ())
-    if args and args[0] in _CONTENDED:
-        raise DatabaseBusy() from context.original_exception
-
-
-#: MariaDB errors that only a client's value causes, with what to tell the client
-_CLIENT_VALUE_ERRORS = {
-    1267: "a text has characters outside this database's character set, so nothing can match it",
-    1271: "a text has characters outside this database's character set, so nothing can match it",
-    1366: "a text has characters this database cannot store (its columns are latin1)",
-    1406: "a value is longer than the database column allows",
-    1264: "a number is outside the database column's range",
-}
-
-
-def _client_value_error(context: ExceptionContext) -> None:
-    """Turn a refusal caused by the client's value (collation mix, unstorable text, too long, out of range; an
-    integer SQLite cannot bind) into a 422 instead of an unexpected error."""
-    if isinstance(context.original_exception, OverflowError):
-        raise InvalidInput(f"Refused by the database: {_CLIENT_VALUE_ERRORS[ER.WARN_DATA_OUT_OF_RANGE]}") from None
-    args = getattr(context.original_exception, "args", ())
-    if args and args[0] in _CLIENT_VALUE_ERRORS:
-        raise InvalidInput(f"Refused by the database: {_CLIENT_VALUE_ERRORS[args[0]]}") from context.original_exception
 
 
 def _sqlite_foreign_keys(dbapi_connection: object, _record: object) -> None:

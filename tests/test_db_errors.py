@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text, update
 
-from relational.db import Database, DatabaseBusy
+from relational.db import Database
 from relational.models import Person
+from relational.refusals import DatabaseBusy
 from schemas.errors import InvalidInput
 from tests.conftest import Flavour
 

@@ -11,8 +11,9 @@ from sqlalchemy import column, func, literal_column, select, table
 from sqlalchemy.pool import QueuePool
 
 from relational import db as relational_db
-from relational.db import Database, DatabaseUnavailable
+from relational.db import Database
 from relational.read_sessions import ReadSession, beside
+from relational.refusals import DatabaseUnavailable
 from tests.conftest import MARIADB, mariadb
 
 COUNTER = table("counter", column("n"))
