@@ -15,6 +15,8 @@ from sqlalchemy.orm.util import AliasedInsp
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.selectable import SelectBase, TextualSelect, TypedReturnsRows
 
+from relational import core_reads
+
 _T = TypeVar("_T")
 _O = TypeVar("_O")
 _Ts = TypeVarTuple("_Ts")
@@ -95,7 +97,8 @@ def _columns_only(statement: Executable | SelectBase) -> bool:
 class ReadOnlySession:
     """The session reads get (the request's ``read_session``): every write raises ``RuntimeError``, a programming
     error rather than a client's, so a handler that should not write cannot. A SELECT of columns only runs as Core
-    on a connection taken from the pool at the first statement; any other (an entity's SELECT, ``get``) on an ORM
+    (``relational.core_reads``: on MariaDB, straight on the driver) on a connection taken from the pool at the
+    first statement; any other (an entity's SELECT, ``get``) on an ORM
     session over that connection, made at its first need, which refuses all but SELECTs. Most reads never pay for
     an ORM session (a fifth of a one-row request)."""
 
@@ -146,7 +149,7 @@ class ReadOnlySession:
         async with self._turn:
             if kwargs or not _columns_only(statement):
                 return await (await self._session()).execute(statement, params, **kwargs)
-            return await (await self._connected()).execute(statement, params)
+            return await core_reads.execute(await self._connected(), statement, params)
 
     async def scalar(self, statement: Executable, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
         return (await self.execute(statement, params, **kwargs)).scalar()
