@@ -10,7 +10,8 @@ gives them. The driver's errors become what SQLAlchemy's execution raises: the e
 (cancelled) midway, invalidates the connection as SQLAlchemy does, so the pool never hands out one with half a
 result unread.
 
-SQLAlchemy keeps running what it must shape at execution (an ``IN`` of a list, execution options), any statement
+A statement whose SQL is final only with its values (an ``IN`` of a list) is expanded per execution as SQLAlchemy
+does (``construct_expanded_state``). SQLAlchemy keeps running a statement with execution options, any statement
 its first time (one built per request would otherwise be compiled per request, where SQLAlchemy's own cache finds
 it), SQLite, and every statement while anything listens to the engine's statement events (the tests that count
 statements, a tracer) or echoes them.
@@ -44,6 +45,8 @@ class _Prepared:
     positions: tuple[str, ...]
     binds: dict[str, Processor]
     metadata: SimpleResultMetaData
+    #: whether its SQL is final only with the values (an ``IN`` of a list: a placeholder per value)
+    expanding: bool
     #: the result processors by column, known from the first result (they may depend on the driver's types); None
     #: for the columns that have none, or for all if no column has one
     processors: tuple[Processor | None, ...] | None = field(default=None)
@@ -61,15 +64,32 @@ async def execute(connection: AsyncConnection, statement: Executable, params: Ma
     prepared = _prepared(connection, statement)
     if prepared is None:
         return await connection.execute(statement, params)
-    values = prepared.compiled.construct_params(params, escape_names=False)
-    binds = prepared.binds
-    args = tuple(binds[k](values[k]) if k in binds else values[k] for k in prepared.positions)
+    compiled = prepared.compiled
+    sql: str
+    binds: Mapping[str, Processor]
+    if prepared.expanding:
+        expanded = compiled.construct_expanded_state(params, escape_names=False)
+        sql, values, binds, positions = (
+            expanded.statement,
+            expanded.parameters,
+            expanded.processors,
+            expanded.positiontup,
+        )
+        assert positions is not None  # positional, as ``_prepare`` saw
+    else:
+        sql, values, binds, positions = (
+            prepared.sql,
+            compiled.construct_params(params, escape_names=False),
+            prepared.binds,
+            prepared.positions,
+        )
+    args = tuple(binds[k](values[k]) if k in binds else values[k] for k in positions)
     sync = connection.sync_connection
     assert sync is not None  # an open connection (``_prepared`` saw its driver)
     driver = cast(TimedConnection, sync.connection.driver_connection)
     try:
         async with driver.cursor() as cursor:
-            await cursor.execute(prepared.sql, args)
+            await cursor.execute(sql, args)
             rows: list[tuple[Any, ...]] = await cursor.fetchall()
             description = cursor.description
     except DriverError as exc:
@@ -80,7 +100,7 @@ async def execute(connection: AsyncConnection, statement: Executable, params: Ma
         if answer is not None:
             raise answer from exc
         raise DBAPIError.instance(
-            prepared.sql, args, exc, DriverError, connection_invalidated=disconnected, dialect=connection.dialect
+            sql, args, exc, DriverError, connection_invalidated=disconnected, dialect=connection.dialect
         ) from exc
     except BaseException as exc:  # cancelled, or the transport failed, midway: what is left unread is unknown
         sync.invalidate(exc)
@@ -122,14 +142,14 @@ def _prepared(connection: AsyncConnection, statement: Executable) -> _Prepared |
 
 
 def _prepare(statement: Executable, dialect: Dialect) -> _Prepared | None:
-    """Compile ``statement`` as SQLAlchemy's execution does; None if its SQL is only final at execution or its
-    rows would carry a key twice."""
+    """Compile ``statement`` as SQLAlchemy's execution does; None if it carries execution options or its rows
+    would carry a key twice."""
     if not isinstance(statement, Select | CompoundSelect) or statement.get_execution_options():
         return None
     compiled = statement.compile(dialect=dialect, linting=dialect.compiler_linting | WARN_LINTING)
     if not isinstance(compiled, SQLCompiler) or not compiled.positional or compiled.positiontup is None:
         return None
-    if compiled.literal_execute_params or compiled.post_compile_params or compiled.schema_translate_map:
+    if compiled.schema_translate_map:
         return None
     keys = [column.keyname for column in compiled._result_columns]
     if len(set(keys)) != len(keys):
@@ -139,7 +159,9 @@ def _prepare(statement: Executable, dialect: Dialect) -> _Prepared | None:
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if processor is not None:
             binds[name] = processor
-    return _Prepared(compiled, compiled.string, tuple(compiled.positiontup), binds, SimpleResultMetaData(keys))
+    expanding = bool(compiled.literal_execute_params or compiled.post_compile_params)
+    metadata = SimpleResultMetaData(keys)
+    return _Prepared(compiled, compiled.string, tuple(compiled.positiontup), binds, metadata, expanding)
 
 
 def _processors(

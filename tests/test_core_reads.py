@@ -57,6 +57,8 @@ def _statements(flavour: Flavour) -> list[tuple[Executable, dict[str, Any]]]:
     statements: list[tuple[Executable, dict[str, Any]]] = [
         (select(*model.__table__.columns).limit(bindparam("n")), {"n": 60}) for model in tables
     ]
+    succeeded = select(AutoProcProgram.autoProcProgramId, AutoProcProgram.processingStatus)
+    statements.append((succeeded.where(AutoProcProgram.processingStatus == bindparam("status")), {"status": True}))
     proposals = select(*Proposal.__table__.columns).where(Proposal.proposalId > bindparam("above"))
     statements.append((proposals, {"above": 0}))
     staff, member = Scope(flavour.data.persons["staff"], all_proposals=True), Scope(flavour.data.persons["sci_a"])
@@ -94,22 +96,40 @@ def test_every_statement_answers_as_sqlalchemy_s_execution_does(flavour: Flavour
     _on(flavour.url, work)
 
 
-def test_sqlalchemy_runs_what_it_must_shape_and_everything_while_statements_are_watched(flavour: Flavour) -> None:
-    """An ``IN`` of a list and execution options stay SQLAlchemy's; a statement listener (the tests' statement
+def test_in_lists_expand_as_sqlalchemy_expands_them_and_sqlalchemy_runs_the_rest(flavour: Flavour) -> None:
+    """An ``IN`` of a list of any length (none, one, several; a value bound through a processor) answers as through
+    SQLAlchemy; a statement with execution options stays SQLAlchemy's; a statement listener (the tests' statement
     counts, a tracer) sees every statement, prepared or not, while it listens."""
-    listed = select(BLSession.sessionId).where(BLSession.sessionId.in_(bindparam("ids", expanding=True)))
+    sessions = sorted(flavour.data.sessions.values())
+    listed = select(BLSession.sessionId, BLSession.scheduled).where(
+        BLSession.sessionId.in_(bindparam("ids", expanding=True)),
+        BLSession.scheduled.in_(bindparam("flags", expanding=True)) | BLSession.scheduled.is_(None),
+    )
     optioned = select(BLSession.sessionId).execution_options(note="any option")
     plain = select(BLSession.sessionId).where(BLSession.sessionId == bindparam("id"))
-    session = flavour.data.sessions["a"]
+    lists = [[], [sessions[0]], [*sessions, -1], sessions * 3]
+    statuses = select(AutoProcProgram.autoProcProgramId).where(
+        AutoProcProgram.processingStatus.in_(bindparam("statuses", expanding=True))
+    )
 
     async def work(database: Database) -> None:
         async with database.read_engine.connect() as connection:
+            for ids in lists * 2:
+                for flags in ([], [True], [True, False]):
+                    values = {"ids": ids, "flags": flags}
+                    expected = _typed(await connection.execute(listed, values))
+                    assert _typed(await core_reads.execute(connection, listed, values)) == expected, values
+            assert isinstance(_state(connection, listed), core_reads._Prepared)
+            for chosen in [[True], [1, 0], []] * 2:
+                expected = _typed(await connection.execute(statuses, {"statuses": chosen}))
+                assert _typed(await core_reads.execute(connection, statuses, {"statuses": chosen})) == expected
+            assert isinstance(_state(connection, statuses), core_reads._Prepared)
+            assert _typed(await connection.execute(statuses, {"statuses": [True]}))[1]
+            assert _typed(await connection.execute(listed, {"ids": sessions, "flags": [True, False]}))[1]
             for _ in range(3):
-                answer = await core_reads.execute(connection, listed, {"ids": [session, -1]})
-                assert answer.scalars().all() == [session]
                 assert (await core_reads.execute(connection, optioned, {})).scalars().all()
-                assert (await core_reads.execute(connection, plain, {"id": session})).scalar_one() == session
-            assert _state(connection, listed) is None and _state(connection, optioned) is None
+                assert (await core_reads.execute(connection, plain, {"id": sessions[0]})).scalar_one() == sessions[0]
+            assert _state(connection, optioned) is None
             assert isinstance(_state(connection, plain), core_reads._Prepared)
             seen: list[str] = []
 
@@ -118,11 +138,11 @@ def test_sqlalchemy_runs_what_it_must_shape_and_everything_while_statements_are_
 
             event.listen(database.read_engine.sync_engine, "before_cursor_execute", note)
             try:
-                assert (await core_reads.execute(connection, plain, {"id": session})).scalar_one() == session
+                assert (await core_reads.execute(connection, plain, {"id": sessions[0]})).scalar_one() == sessions[0]
             finally:
                 event.remove(database.read_engine.sync_engine, "before_cursor_execute", note)
             assert len(seen) == 1 and "BLSession" in seen[0]
-            assert (await core_reads.execute(connection, plain, {"id": session})).scalar_one() == session
+            assert (await core_reads.execute(connection, plain, {"id": sessions[0]})).scalar_one() == sessions[0]
             assert len(seen) == 1
 
     _on(flavour.url, work)
