@@ -129,7 +129,9 @@ def _prepared(connection: AsyncConnection, statement: Executable) -> _Prepared |
         or sync.dispatch.after_cursor_execute
     ):
         return None
-    kept = _KEPT.setdefault(connection.dialect, WeakKeyDictionary())
+    kept = _KEPT.get(connection.dialect)
+    if kept is None:
+        kept = _KEPT[connection.dialect] = WeakKeyDictionary()
     known = kept.get(statement, _NEW)
     if known is _NEW:  # its first execution
         kept[statement] = _ONCE
