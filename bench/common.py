@@ -25,9 +25,13 @@ def sh(*cmd: str, **kw: object) -> None:
 
 
 @contextmanager
-def reference_database(keep: bool = False) -> Iterator[str]:
+def reference_database(keep: bool = False, built: str | None = None) -> Iterator[str]:
     """A new database from the official dumps, scaled to the reference volume (20 sessions, 20,000 data
-    collections with auto-processing, 2,000 samples under proposal 1 `blc00001`); dropped afterwards."""
+    collections with auto-processing, 2,000 samples under proposal 1 `blc00001`); dropped afterwards. ``built``:
+    the name of one an earlier run kept, used as it is and left in place."""
+    if built:
+        yield built
+        return
     db = f"bench_ispyb_{uuid.uuid4().hex[:6]}"
     t0 = time.monotonic()
     sh("mariadb", "-h127.0.0.1", "-uroot", "-e", f"CREATE DATABASE `{db}`")

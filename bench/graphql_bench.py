@@ -27,7 +27,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import nullcontext
 from math import nan
 from pathlib import Path
 from typing import Any
@@ -240,7 +239,7 @@ def main() -> None:
     p.add_argument("--documents", choices=DOCUMENTS, default="best", help="each collection's best result, or results")
     p.add_argument("--db", help="a database kept by an earlier run (--keep), instead of a new one")
     a = p.parse_args()
-    volume = nullcontext(a.db) if a.db else reference_database(a.keep)
+    volume = reference_database(a.keep, a.db)
     with volume as db, served(db, a.port) as server:
         session = first_session(db)
         asyncio.run(seed(server, session))

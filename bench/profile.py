@@ -18,8 +18,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -96,15 +94,6 @@ def summary(raw: Path, top: int) -> str:
     return "\n".join(lines)
 
 
-@contextmanager
-def database(name: str | None) -> Iterator[str]:
-    if name:
-        yield name
-    else:
-        with reference_database() as built:
-            yield built
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("route", help="path under the API prefix, e.g. /datacollections/10001")
@@ -118,7 +107,11 @@ def main() -> None:
     p.add_argument("--login", default="abcd", help="whose token drives the route (bench_staff: api_bench's staff)")
     a = p.parse_args()
     spy = shutil.which("py-spy") or str(Path(PY).parent / "py-spy")
-    with database(a.db) as db, served(db, a.port, login=a.login) as server, tempfile.TemporaryDirectory() as tmp:
+    with (
+        reference_database(built=a.db) as db,
+        served(db, a.port, login=a.login) as server,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         raw = Path(tmp) / "profile.txt"
         if a.documents:
             load_documents(server)

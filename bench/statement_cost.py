@@ -14,7 +14,6 @@ import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +90,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--calls", type=int, default=500)
     a = p.parse_args()
-    with nullcontext(a.db) if a.db else reference_database() as db:
+    with reference_database(built=a.db) as db:
         uvloop.run(measure(f"mysql+aiomysql://root@127.0.0.1/{db}", a.rounds, a.calls))
 
 
