@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     bindparam,
     case,
+    cast,
     distinct,
     func,
     or_,
@@ -91,28 +92,47 @@ def _order(
 
 @built_once
 def _with_counts(query: AnySelect, search: bool) -> AnySelect:
-    """A page of ``query`` (``page_of``) with, per proposal, how many people are on it (``_persons``) and how many
-    of its sessions are on each beamline (``_beamline``, ``_sessions``): a row per proposal and beamline, counted
-    for the page's proposals only."""
+    """A page of ``query`` (``page_of``) with, per proposal, how many people are on it (``_persons``), how many
+    sessions it has (``_sessions``) and their beamlines (``_beamlines``, packed by ``_packed``): a row per proposal,
+    each count a subquery through the proposal's index. MariaDB runs this 20-30 % faster than the page joined to
+    its sessions and grouped by beamline (``bench/README.md``)."""
     page = page_of(query)
+    of_proposal = BLSession.proposalId == page.c.proposalId
     persons = select(func.count(distinct(ProposalHasPerson.personId))).where(
         ProposalHasPerson.proposalId == page.c.proposalId
     )
-    return (
-        select(
-            page,
-            persons.scalar_subquery().label("_persons"),
-            BLSession.beamLineName.label("_beamline"),
-            func.count(BLSession.sessionId).label("_sessions"),
-        )
-        .select_from(page.outerjoin(BLSession, BLSession.proposalId == page.c.proposalId))
-        .group_by(*page.c, BLSession.beamLineName)
-        .order_by(*_order(page.c.proposalId, page.c.proposal, search))
-    )
+    sessions = select(func.count()).select_from(BLSession).where(of_proposal)
+    beamlines = select(func.group_concat(distinct(_packed(BLSession.beamLineName)))).where(of_proposal)
+    return select(
+        page,
+        persons.scalar_subquery().label("_persons"),
+        sessions.scalar_subquery().label("_sessions"),
+        beamlines.scalar_subquery().label("_beamlines"),
+    ).order_by(*_order(page.c.proposalId, page.c.proposal, search))
 
 
-#: the columns ``_folded`` counts rather than shows
-_COUNTED = ("proposalId", "_persons", "_beamline", "_sessions")
+def _packed(name: SQLColumnExpression[Any]) -> ColumnElement[str]:
+    """A beamline name as ``_unpacked`` reads it among others (``GROUP_CONCAT``'s commas): its length in
+    characters, a colon, the name; so a comma or colon in a name cannot split it."""
+    return cast(func.char_length(name), String) + ":" + name
+
+
+def _unpacked(packed: str | None) -> set[str]:
+    """The names ``_packed`` and joined by commas; a name cut short (``group_concat_max_len``) is left out."""
+    names: set[str] = set()
+    at = 0
+    while packed and at < len(packed):
+        colon = packed.find(":", at)
+        length = packed[at:colon]
+        if colon < 0 or not length.isdigit() or colon + 1 + int(length) > len(packed):
+            break
+        names.add(packed[colon + 1 : colon + 1 + int(length)])
+        at = colon + 2 + int(length)
+    return names
+
+
+#: the columns ``_folded`` reads into ``_metadata`` rather than shows
+_COUNTED = ("_persons", "_sessions", "_beamlines")
 
 
 @lru_cache(maxsize=16)
@@ -122,26 +142,19 @@ def _fold(keys: tuple[str, ...]) -> tuple[RowPart, tuple[int, ...]]:
 
 
 def _folded(result: Result[Any], groups: Sequence[BeamLineGroup]) -> list[dict[str, Any]]:
-    """``_with_counts``'s rows folded into one per proposal, in order, with its ``_metadata``."""
-    own, (at_id, at_persons, at_beamline, at_sessions) = _fold(tuple(result.keys()))
-    proposals: dict[int, dict[str, Any]] = {}
-    sessions: dict[int, int] = {}
-    beamlines: dict[int, set[str]] = {}
+    """``_with_counts``'s rows, each proposal with its ``_metadata``."""
+    own, (at_persons, at_sessions, at_beamlines) = _fold(tuple(result.keys()))
+    proposals = []
     for r in result:
-        pid, beamline = r[at_id], r[at_beamline]
-        if pid not in proposals:
-            proposals[pid] = {"proposalId": pid, **own.of(r), "_metadata": {"persons": int(r[at_persons] or 0)}}
-            sessions[pid], beamlines[pid] = 0, set()
-        sessions[pid] += int(r[at_sessions])
-        if beamline:
-            beamlines[pid].add(beamline)
-    for pid, proposal in proposals.items():
-        proposal["_metadata"] |= {
-            "sessions": sessions[pid],
-            "beamLines": sorted(beamlines[pid]),
-            "uiGroups": ui_groups(groups, beamlines[pid]),
+        beamlines = {name for name in _unpacked(r[at_beamlines]) if name}
+        metadata = {
+            "persons": int(r[at_persons] or 0),
+            "sessions": int(r[at_sessions] or 0),
+            "beamLines": sorted(beamlines),
+            "uiGroups": ui_groups(groups, beamlines),
         }
-    return list(proposals.values())
+        proposals.append({**own.of(r), "_metadata": metadata})
+    return proposals
 
 
 async def by_proposal_ids(db: ReadSession, scope: Scope, ids: Sequence[int]) -> dict[int, dict[str, Any]]:

@@ -51,16 +51,26 @@ async def _proposal_on_beamlines(db: AsyncSession, person_id: int, beamlines: li
 
 
 def test_a_proposals_metadata_counts_every_session_and_lists_each_beamline_once(flavour: Flavour) -> None:
-    """Sessions are counted per beamline in the database (a row per beamline, not per session, comes back)."""
-    beamlines = ["tb02", "tb01", "tb02", None, "tb02"]
+    """Sessions are counted and their beamlines listed once each in the database (one string per proposal, each
+    name length-prefixed): commas, colons and digits in a name, the longest name and an empty one survive."""
+    odd = ["a,b", "3:x,y", "1:", ",", "é:", "L" * 45]
+    beamlines = ["tb02", "tb01", "tb02", None, "tb02", "", *odd, *odd]
     pid = flavour.run(_proposal_on_beamlines, flavour.data.persons["sci_a"], beamlines)
     [proposal] = get(flavour, "/proposals", role="admin", proposalId=pid)["results"]
     assert proposal["_metadata"] | {"uiGroups": None} == {
         "persons": 1,
-        "sessions": 5,
-        "beamLines": ["tb01", "tb02"],
+        "sessions": len(beamlines),
+        "beamLines": sorted(["tb01", "tb02", *odd]),
         "uiGroups": None,
     }
+
+
+def test_beamline_names_cut_short_by_the_database_are_left_out() -> None:
+    """``GROUP_CONCAT`` stops at ``group_concat_max_len``: the last name, cut, is not shown as another name."""
+    whole = "4:tb01,3:a,b,5:tb:02"
+    assert proposals._unpacked(whole) == {"tb01", "a,b", "tb:02"}
+    assert proposals._unpacked(whole[:-1]) == proposals._unpacked("4:tb01,3:a,b,5") == {"tb01", "a,b"}
+    assert proposals._unpacked(None) == proposals._unpacked("") == set()
 
 
 def test_pages_of_proposals_cover_the_list_in_order_with_one_total(flavour: Flavour) -> None:
