@@ -497,6 +497,22 @@ def until(condition: Callable[[], bool], what: str, seconds: float = 60) -> None
         time.sleep(0.1)
 
 
+def _bound_beside(port: int, taken: list[socket.socket]) -> bool:
+    """Whether a socket bound to ``port`` with ``SO_REUSEADDR`` (appended to ``taken``) could be had: a killed
+    process's listening socket can outlive its file descriptors for a moment, until the kernel tears it down."""
+    other = socket.socket()
+    other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        other.bind(("127.0.0.1", port))
+    except OSError as exc:
+        other.close()
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        return False
+    taken.append(other)
+    return True
+
+
 def test_a_port_share_holds_the_port_takes_no_connection_and_pickles_into_a_socket_bound_alike() -> None:
     """The supervisor's socket: a plain bind of its port is refused, a connection to it is refused (it never
     listens, so it takes none of the workers'), and a worker unpickles it into a TCP socket on the same port."""
@@ -527,9 +543,9 @@ def test_a_port_taken_while_no_worker_listens_stops_the_server_instead_of_restar
         for worker in worker_sockets(spare):
             os.kill(worker, signal.SIGKILL)
         until(lambda: not worker_sockets(spare), "the killed workers' sockets to close")
-        with socket.socket() as other:
-            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            other.bind(("127.0.0.1", spare))
+        taken: list[socket.socket] = []
+        until(lambda: _bound_beside(spare, taken), "the kernel to tear the killed workers' listening sockets down")
+        with taken[0] as other:
             other.listen()
             server.process.send_signal(signal.SIGCONT)
             # a replacement that dies while the supervisor pings it is seen when the ping times out (30 s)
