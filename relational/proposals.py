@@ -124,10 +124,13 @@ def _unpacked(packed: str | None) -> set[str]:
     while packed and at < len(packed):
         colon = packed.find(":", at)
         length = packed[at:colon]
-        if colon < 0 or not length.isdigit() or colon + 1 + int(length) > len(packed):
+        if colon < 0 or not length.isdecimal():
             break
-        names.add(packed[colon + 1 : colon + 1 + int(length)])
-        at = colon + 2 + int(length)
+        end = colon + 1 + int(length)
+        if end > len(packed):
+            break
+        names.add(packed[colon + 1 : end])
+        at = end + 1  # past the comma
     return names
 
 
