@@ -144,7 +144,8 @@ class Database:
             bind, class_=WriteSession, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
         #: ``async with database.read_sessions() as db``
-        self.read_sessions: Callable[[], ReadOnlySession] = partial(ReadOnlySession, read_bind)
+        quiet = read_bind is not self.engine  # the read pool's (SQLite's one engine rolls back on return)
+        self.read_sessions: Callable[[], ReadOnlySession] = partial(ReadOnlySession, read_bind, quiet)
 
     async def start(self) -> SchemaInfo:
         """Create the embedded schema if this is SQLite, then detect what the database holds."""

@@ -3,7 +3,7 @@ pool with no round trip, each SELECT reading the latest committed rows, pinged o
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pymysql
 import pytest
@@ -132,3 +132,51 @@ def test_a_read_beside_takes_an_idle_connection_or_room_in_the_pool_and_never_wa
             await database.dispose()
 
     asyncio.run(run())
+
+
+def test_a_read_session_closes_to_the_end_waiting_on_nothing_or_shielded(database_name: str) -> None:
+    """A read session whose close waits on nothing (its connection back into a pool with room) closes without
+    yielding, so no cancellation can stop it midway; one whose close waits (the pool full, so its connection is
+    closed; an ORM session to close) closes in a shielded task that a cancelled caller does not stop."""
+
+    async def run() -> None:
+        database = Database(f"{MARIADB}/{database_name}", pool_size=1)  # and one more past it
+        pool = database.read_engine.pool
+        assert isinstance(pool, QueuePool)
+        counted = select(func.sum(COUNTER.c.n).label("n"))
+        try:
+            first, second, third = (database.read_sessions() for _ in range(3))
+            await first.execute(counted)
+            await second.execute(counted)
+            assert pool.checkedout() == 2
+            closing = first.close_shielded()
+            with pytest.raises(StopIteration):  # done at its first step: nothing to wait on
+                closing.send(None)
+            assert (pool.checkedout(), pool.checkedin()) == (1, 1)
+            task = asyncio.ensure_future(second.close_shielded())  # the pool full: its connection is closed
+            await asyncio.sleep(0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await _until(lambda: pool.checkedout() == 0)
+            await third.execute(counted, execution_options={})  # through an ORM session
+            assert not third._closes_quietly()
+            task = asyncio.ensure_future(third.close_shielded())
+            await asyncio.sleep(0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await _until(lambda: pool.checkedout() == 0)
+            assert pool.checkedin() == 1
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+
+
+async def _until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("not within the time given")

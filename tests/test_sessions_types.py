@@ -12,11 +12,13 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import delete, insert, select, update
 
-from app.deps import read_session, write_session
+from app.deps import OPENED, close_opened, read_session, write_session
 from app.main import create_app
+from app.routers.routing import Route
 from app.settings import Settings
 from relational.db import Database
 from relational.models import Person
+from relational.read_sessions import ReadOnlySession
 
 #: each write a read session must refuse, by the name its error gives
 WRITES: dict[str, Callable[[Any], Awaitable[object] | object]] = {
@@ -37,15 +39,20 @@ async def _attempt(url: str, name: str) -> int:
     database = Database(url)
     try:
         await database.start()
-        request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(ispyb=SimpleNamespace(database=database))))
-        async for db in read_session(request):  # type: ignore[arg-type]
+        state = SimpleNamespace(ispyb=SimpleNamespace(database=database))
+        opened: list[ReadOnlySession] = []
+        request = SimpleNamespace(app=SimpleNamespace(state=state), scope={OPENED: opened})
+        db = await read_session(request)  # type: ignore[arg-type]
+        try:
             with pytest.raises(RuntimeError, match=r"read-only session") as refused:
                 outcome = WRITES[name](db)
                 if isinstance(outcome, Awaitable):
                     await outcome
             assert refused.value.args[0].startswith(f"{name}() on a read-only session")
             return len((await db.scalars(select(Person))).all())  # reads still work
-        raise AssertionError("read_session yielded nothing")
+        finally:
+            assert opened == [db]  # for the route to close
+            await close_opened(opened)
     finally:
         await database.dispose()
 
@@ -101,3 +108,11 @@ def test_the_write_routes_are_seen() -> None:
     writing = {(path, m) for path, r in _routes() if write_session in set(_calls(r.dependant)) for m in _methods(r)}
     assert ("/ispyb/api/v1/shippings/{shippingId}", "PATCH") in writing
     assert ("/ispyb/api/v1/samples", "POST") in writing
+
+
+def test_every_route_taking_a_read_session_closes_it() -> None:
+    """A read session is a plain dependency that its route closes (``app.routers.routing.Route``); any other route
+    would leave its connection out of the pool."""
+    reading = [(path, r) for path, r in _routes() if read_session in set(_calls(r.dependant))]
+    assert len(reading) > 40
+    assert [path for path, r in reading if not isinstance(r, Route)] == []

@@ -7,7 +7,7 @@ JSON body is (``app.json_guard``: nesting, lone surrogates), then validated as `
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from graphql import GraphQLError
@@ -22,10 +22,11 @@ from app.graphql.context import Context
 from app.graphql.schema import Schema, build_schema
 from app.json_guard import JsonRefused, refused
 from app.problems import AUTHENTICATED, responses
+from app.routers.routing import Router
 from app.settings import Settings
 from schemas.errors import InvalidInput, NotFound, PayloadTooLarge
 
-router = APIRouter(prefix="/graphql", tags=["GraphQL"])
+router = Router(prefix="/graphql", tags=["GraphQL"])
 #: bytes a request body may hold: ten times the longest query, for its variables
 MAX_BODY_BYTES = 1_000_000
 #: characters of an error message shown (graphql-core repeats a variable's invalid value in its message)
