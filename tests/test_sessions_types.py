@@ -11,6 +11,7 @@ import pytest
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.pool import QueuePool
 
 from app.deps import OPENED, close_opened, read_session, write_session
 from app.main import create_app
@@ -19,6 +20,9 @@ from app.settings import Settings
 from relational.db import Database
 from relational.models import Person
 from relational.read_sessions import ReadOnlySession
+from tests.conftest import Flavour
+
+API = "/ispyb/api/v1"
 
 #: each write a read session must refuse, by the name its error gives
 WRITES: dict[str, Callable[[Any], Awaitable[object] | object]] = {
@@ -116,3 +120,28 @@ def test_every_route_taking_a_read_session_closes_it() -> None:
     reading = [(path, r) for path, r in _routes() if read_session in set(_calls(r.dependant))]
     assert len(reading) > 40
     assert [path for path, r in reading if not isinstance(r, Route)] == []
+
+
+@pytest.mark.commits
+def test_every_way_a_read_ends_hands_its_connection_back(flavour: Flavour) -> None:
+    """On the service's own pool (not a test's bound connection): a read that answers, one its handler refuses, one
+    a dependency refuses after the read session was opened, one with a query FastAPI refuses, GraphQL's and a
+    streamed export, each many times over the pool's size: no connection is left out of the pool."""
+    proposal = flavour.data.proposals["a"]
+    asks = [
+        ("GET", "/proposals", {}, 200),
+        ("GET", "/proposals/NOSUCH1", {}, 404),  # refused by a dependency that read
+        ("GET", "/datacollections/999999999", {}, 404),
+        ("GET", "/proposals", {"limit": "many"}, 422),
+        ("GET", f"/proposals/{proposal}/results", {}, 200),  # streamed: its session open until the end
+        ("POST", "/graphql", {"query": "{ proposals { proposalId } }"}, 200),
+    ]
+    pool = flavour.state.database.read_engine.pool
+    assert isinstance(pool, QueuePool)
+    rounds = pool.size() * 2 + 1
+    for method, path, params, status in asks:
+        for _ in range(rounds):
+            body = {"json": params} if method == "POST" else {"params": params}
+            r = flavour.client.request(method, API + path, headers=flavour.token("sci_a"), **body)
+            assert r.status_code == status, (path, r.text)
+        assert pool.checkedout() == 0, path
