@@ -58,7 +58,7 @@ async def read_session(request: Request) -> ReadSession:
     hands the connection back with no round trip), closed by the route once its handler has returned: before the
     answer is sent, so a pool smaller than the requests in flight serves them in turn instead of starving some.
     A plain dependency rather than a generator: FastAPI's exit of a generator dependency (shielded by an anyio
-    cancel scope) cost ~8 % of a one-row read (``bench/README.md``)."""
+    cancel scope) and the shielded task it closed in cost ~12 % of a one-row read (``bench/README.md``)."""
     opened: list[ReadOnlySession] | None = request.scope.get(OPENED)
     if opened is None:
         raise RuntimeError(f"{request.url.path}: a read session needs a route that closes it (routing.Route)")
