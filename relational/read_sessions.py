@@ -109,6 +109,7 @@ class ReadOnlySession:
         self._quiet_return = quiet_return
         self._connection: AsyncConnection | None = None
         self._orm: _OrmReads | None = None
+        self._closed = False
         #: one statement at a time: concurrent callers would take two connections, or mix replies on one
         self._turn = asyncio.Lock()
 
@@ -133,7 +134,7 @@ class ReadOnlySession:
         """Whether closing waits on nothing: no ORM session to close, and no connection, or one (not invalidated)
         going back to a pool that takes it with no round trip and has room for it (a full pool closes it)."""
         connection = self._connection
-        if self._orm is not None:
+        if self._orm is not None or self._turn.locked():
             return False
         if connection is None or connection is self._bind:
             return True
@@ -147,16 +148,24 @@ class ReadOnlySession:
 
     async def close(self) -> None:
         """Close the ORM session if one was made and hand the connection back to the pool (not one the tests
-        bound, which they roll back)."""
+        bound, which they roll back). A statement still running on it (a caller that outlived the request, such as
+        GraphQL's resolvers past its time limit) leaves the connection mid-result: it is invalidated rather than
+        handed back, and the session refuses every statement from then on."""
+        busy, self._closed = self._turn.locked(), True
         orm, connection, self._orm, self._connection = self._orm, self._connection, None, None
+        pooled = None if connection is self._bind else connection
         try:
+            if busy and pooled is not None:
+                await pooled.invalidate()
             if orm is not None:
                 await orm.close()
         finally:
-            if connection is not None and connection is not self._bind:
-                await connection.close()
+            if pooled is not None:
+                await pooled.close()
 
     async def _connected(self) -> AsyncConnection:
+        if self._closed:
+            raise RuntimeError("a statement on a closed read session (its caller outlived the request)")
         if self._connection is None:
             bind = self._bind
             self._connection = bind if isinstance(bind, AsyncConnection) else await bind.connect()

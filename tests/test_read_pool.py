@@ -180,3 +180,33 @@ async def _until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("not within the time given")
+
+
+def test_a_session_closed_under_a_running_statement_hands_back_no_connection_mid_result(database_name: str) -> None:
+    """A caller that outlives its request (GraphQL's resolvers past its time limit) may still run a statement when
+    the route closes the session: the connection is not handed back mid-result (the next session on the pool, of one
+    connection, gets its own answer and no error), the late statement fails, and the closed session refuses more."""
+
+    async def run() -> None:
+        database = Database(f"{MARIADB}/{database_name}", pool_size=1)
+        try:
+            late = database.read_sessions()
+            await late.execute(select(func.sum(COUNTER.c.n).label("n")))  # its connection taken
+            slow = asyncio.ensure_future(late.execute(select(func.sleep(0.5).label("slept"))))
+            await asyncio.sleep(0.1)  # the statement sent, its answer not yet come
+            await late.close_shielded()
+            for turn in range(3):
+                async with database.read_sessions() as next_one:
+                    answer = await next_one.execute(select(literal_column(str(turn)).label("turn")))
+                    assert answer.scalar_one() == turn
+            with pytest.raises(Exception):  # noqa: B017  # the driver's or SQLAlchemy's error: its connection gone
+                await slow
+            with pytest.raises(RuntimeError, match="closed read session"):
+                await late.execute(select(literal_column("1").label("one")))
+            pool = database.read_engine.pool
+            assert isinstance(pool, QueuePool)
+            assert pool.checkedout() == 0
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
