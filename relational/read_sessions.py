@@ -122,17 +122,18 @@ class ReadOnlySession:
         await self.close_shielded()
 
     async def close_shielded(self) -> None:
-        """Close, to the end even if the caller is cancelled meanwhile (the connection goes back to the pool). A
-        close that waits on nothing cannot be stopped midway (a coroutine is cancelled only where it waits), so it
-        runs as it is; any other runs in a task of its own, shielded (the task costs ~5 % of a one-row read)."""
+        """Close (``close``), to the end even if the caller is cancelled meanwhile. A close that waits on nothing
+        cannot be stopped midway (a coroutine is cancelled only where it waits), so it runs as it is; any other runs
+        in a task of its own, shielded (the task costs ~5 % of a one-row read)."""
         if self._closes_quietly():
             await self.close()
         else:
             await asyncio.shield(asyncio.ensure_future(self.close()))
 
     def _closes_quietly(self) -> bool:
-        """Whether closing waits on nothing: no ORM session to close, and no connection, or one (not invalidated)
-        going back to a pool that takes it with no round trip and has room for it (a full pool closes it)."""
+        """Whether closing waits on nothing: no ORM session to close, no statement running (``close`` then
+        invalidates the connection), and no connection, or one (not invalidated) going back to a pool that takes it
+        with no round trip and has room for it (a full pool closes it)."""
         connection = self._connection
         if self._orm is not None or self._turn.locked():
             return False
