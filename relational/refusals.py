@@ -71,7 +71,11 @@ def refusal(error: BaseException, is_disconnect: bool, is_pre_ping: bool = False
 
 
 def on_error(context: ExceptionContext) -> None:
-    """The engines' ``handle_error`` listener: raise the ``refusal`` of the statement's error, if it has one."""
+    """The engines' ``handle_error`` listener: raise the ``refusal`` of the statement's error, if it has one. A
+    statement stopped by its caller (cancelled, a time limit, an interrupt: no ``Exception``) is no refusal, though
+    SQLAlchemy counts it a disconnect: it goes on as raised."""
+    if not isinstance(context.original_exception, Exception):
+        return
     answer = refusal(context.original_exception, context.is_disconnect, context.is_pre_ping)
     if answer is None:
         return

@@ -17,6 +17,7 @@ from app.graphql import limits
 from app.main import create_app
 from documents import batched
 from relational import best_processing
+from relational import sessions as relational_sessions
 from tests.conftest import Flavour, make_settings
 
 API = "/ispyb/api/v1"
@@ -209,3 +210,20 @@ def test_timeout_during_sql(
     for _ in range(12):  # more than the pool holds: each gets a sound connection
         best = post(client, headers, query)
         assert best["data"]["dataCollection"]["bestResult"]["reason"], best
+
+
+def test_timeout_during_a_top_level_statement_is_the_time_limit_not_the_database(
+    strict: tuple[TestClient, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A top-level field's statement (awaited in the query's own task, no batch between) stopped at the limit: the
+    cancellation is the time limit's, not a database that does not answer (SQLAlchemy counts a cancelled statement
+    a disconnect)."""
+    client, headers = strict
+
+    async def slow(db: Any, *args: Any, **kwargs: Any) -> Any:
+        await db.execute(select(func.sleep(3).label("slept")))
+        return 0, []
+
+    monkeypatch.setattr(relational_sessions, "get_sessions", slow)
+    answer = post(client, headers, {"query": "{ sessions { totalCount } }"})
+    assert codes(answer) == ["TIMEOUT"], answer
