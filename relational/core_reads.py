@@ -87,9 +87,12 @@ async def execute(connection: AsyncConnection, statement: Executable, params: Ma
     sync = connection.sync_connection
     assert sync is not None  # an open connection (``_prepared`` saw its driver)
     driver = cast(TimedConnection, sync.connection.driver_connection)
+    sent = False
     try:
         async with driver.cursor() as cursor:
-            await cursor.execute(sql, args)
+            query = cursor.mogrify(sql, args)  # a value the driver cannot take raises here, before anything is sent
+            sent = True
+            await cursor.execute(query)
             rows: list[tuple[Any, ...]] = await cursor.fetchall()
             description = cursor.description
     except DriverError as exc:
@@ -103,7 +106,8 @@ async def execute(connection: AsyncConnection, statement: Executable, params: Ma
             sql, args, exc, DriverError, connection_invalidated=disconnected, dialect=connection.dialect
         ) from exc
     except BaseException as exc:  # cancelled, or the transport failed, midway: what is left unread is unknown
-        sync.invalidate(exc)
+        if sent:
+            sync.invalidate(exc)
         raise
     if not prepared.known:
         processors = _processors(prepared.compiled, connection.dialect, description)

@@ -4,10 +4,10 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from time import monotonic
-from typing import Any, TypeVar, TypeVarTuple
+from typing import Any, TypeVar, TypeVarTuple, cast
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -50,8 +50,8 @@ def create_engine(
     """An async engine; every wait on MariaDB is bounded by ``timeouts`` and pooled connections are recycled.
     Writes keep MariaDB's default isolation and ping each connection at checkout. ``reads``: connections in
     autocommit (each SELECT reads the latest committed rows, so nothing is rolled back when a connection goes back
-    to the pool) that are pinged only after ``READ_IDLE_PING`` seconds unused: a busy worker's read is its queries'
-    round trips and no more."""
+    to the pool) that are pinged only after ``READ_IDLE_PING`` seconds unused or a loss in the pool (``_Freshness``):
+    a busy worker's read is its queries' round trips and no more."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -77,24 +77,43 @@ def create_engine(
         **({"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None} if reads else {}),
     )
     if reads:
-        event.listen(engine.sync_engine, "checkin", _note_use)
-        event.listen(engine.sync_engine, "checkout", _ping_if_idle)
+        freshness = _Freshness(engine.dialect)
+        event.listen(engine.sync_engine, "checkin", freshness.note_use)
+        event.listen(engine.sync_engine, "invalidate", freshness.note_loss)
+        event.listen(engine.sync_engine, "checkout", freshness.ping_if_stale)
     event.listen(engine.sync_engine, "handle_error", on_error)
     return engine
 
 
-def _note_use(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-    record.info["used"] = monotonic()
+class _Freshness:
+    """Which of a read pool's connections a checkout pings first: one unused for ``READ_IDLE_PING`` seconds, and
+    one last used before a connection of the pool was found lost (a restart or a failover drops them all at once:
+    SQLAlchemy's execution then retires the whole pool, a read on the driver (``relational.core_reads``) only its
+    own connection). A dead one is replaced by the pool, so a loss fails one request, not one per connection."""
 
+    def __init__(self, dialect: Dialect) -> None:
+        self._dialect = dialect
+        self._lost_at = 0.0
 
-def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
-    """A connection unused for ``READ_IDLE_PING`` seconds is pinged; a dead one is replaced by the pool."""
-    if monotonic() - record.info.get("used", 0.0) < READ_IDLE_PING:
-        return
-    try:
-        dbapi_connection.ping(False)
-    except Exception as exc:  # the driver's error for a connection the server dropped
-        raise DisconnectionError(f"a pooled read connection did not answer its ping: {exc}") from exc
+    def note_use(self, _dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["used"] = monotonic()
+
+    def note_loss(self, dbapi_connection: Any, _record: ConnectionPoolEntry, exception: BaseException | None) -> None:
+        """A connection invalidated because it was lost (not because its caller stopped midway)."""
+        lost = isinstance(exception, Exception) and self._dialect.is_disconnect(
+            cast(Any, exception), dbapi_connection, None
+        )
+        if lost or isinstance(exception, DisconnectionError):
+            self._lost_at = monotonic()
+
+    def ping_if_stale(self, dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        used = record.info.get("used", 0.0)
+        if used > self._lost_at and monotonic() - used < READ_IDLE_PING:
+            return
+        try:
+            dbapi_connection.ping(False)
+        except Exception as exc:  # the driver's error for a connection the server dropped
+            raise DisconnectionError(f"a pooled read connection did not answer its ping: {exc}") from exc
 
 
 def _sqlite_foreign_keys(dbapi_connection: object, _record: object) -> None:

@@ -165,12 +165,24 @@ class ReadOnlySession:
                 await pooled.close()
 
     async def _connected(self) -> AsyncConnection:
-        if self._closed:
-            raise RuntimeError("a statement on a closed read session (its caller outlived the request)")
+        """The session's connection, taken from the pool at its first need; refused once the session is closed,
+        also if it closed while this waited for the pool (the connection then goes straight back)."""
+        self._refuse_if_closed()
         if self._connection is None:
             bind = self._bind
-            self._connection = bind if isinstance(bind, AsyncConnection) else await bind.connect()
+            if isinstance(bind, AsyncConnection):
+                self._connection = bind
+            else:
+                connection = await bind.connect()
+                if self._closed:
+                    await connection.close()
+                    self._refuse_if_closed()
+                self._connection = connection
         return self._connection
+
+    def _refuse_if_closed(self) -> None:
+        if self._closed:
+            raise RuntimeError("a statement on a closed read session (its caller outlived the request)")
 
     async def _session(self) -> _OrmReads:
         if self._orm is None:

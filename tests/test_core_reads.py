@@ -189,6 +189,27 @@ def test_the_driver_s_errors_are_answered_as_sqlalchemy_s_execution_answers_them
     _on(flavour.url, work, pool_size=1)
 
 
+def test_a_value_the_driver_cannot_take_raises_before_anything_is_sent_and_the_connection_stays_good(
+    flavour: Flavour,
+) -> None:
+    """A value the driver cannot write as SQL (a dict) raises what SQLAlchemy's execution raises, before the
+    statement is sent: the connection, with nothing unread on it, is not invalidated."""
+    echo: Executable = select(bindparam("v").label("v"), literal(1).label("one"))
+
+    async def work(database: Database) -> None:
+        async with database.read_engine.connect() as connection:
+            with pytest.raises(TypeError) as through_sqlalchemy:
+                await connection.execute(echo, {"v": {"a": 1}})
+            await _prepared_twice(connection, echo, {"v": 1})
+            with pytest.raises(TypeError) as direct:
+                await core_reads.execute(connection, echo, {"v": {"a": 1}})
+            assert str(direct.value) == str(through_sqlalchemy.value)
+            assert not connection.invalidated
+            assert (await core_reads.execute(connection, echo, {"v": 2})).one() == (2, 1)
+
+    _on(flavour.url, work, pool_size=1)
+
+
 def test_a_read_cancelled_midway_leaves_no_half_read_connection_in_the_pool(flavour: Flavour) -> None:
     """A prepared statement cancelled while MariaDB still works on it: its connection is invalidated, so the next
     read on the pool (of one connection) gets its own answer, not the rest of the cancelled one's."""

@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterator
 
 import pymysql
 import pytest
-from sqlalchemy import column, func, literal_column, select, table
+from sqlalchemy import Executable, column, func, literal_column, select, table
 from sqlalchemy.pool import QueuePool
 
 from relational import db as relational_db
+from relational.connection import Timeouts
 from relational.db import Database
 from relational.read_sessions import ReadSession, beside
 from relational.refusals import DatabaseUnavailable
@@ -206,6 +207,78 @@ def test_a_session_closed_under_a_running_statement_hands_back_no_connection_mid
             pool = database.read_engine.pool
             assert isinstance(pool, QueuePool)
             assert pool.checkedout() == 0
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+
+
+def test_a_session_closed_while_its_statement_waits_for_the_pool_refuses_it_and_hands_the_connection_back(
+    database_name: str,
+) -> None:
+    """Closed (by its route) while its first statement still waits for a free connection, a session takes none for
+    good: the statement is refused once a connection comes, and that connection goes straight back."""
+
+    async def run() -> None:
+        database = Database(f"{MARIADB}/{database_name}", pool_size=1, timeouts=Timeouts(pool=5))  # and one past it
+        pool = database.read_engine.pool
+        assert isinstance(pool, QueuePool)
+        one: Executable = select(literal_column("1").label("one"))
+        try:
+            holders = [database.read_sessions() for _ in range(2)]
+            for holder in holders:
+                await holder.execute(one)
+            late = database.read_sessions()
+            waiting = asyncio.ensure_future(late.execute(one))
+            await asyncio.sleep(0.2)
+            assert not waiting.done()
+            await late.close_shielded()
+            for holder in holders:
+                await holder.close_shielded()
+            with pytest.raises(RuntimeError, match="closed read session"):
+                await waiting
+            await _until(lambda: pool.checkedout() == 0)
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+
+
+#: run twice on a session, then straight on the driver (``relational.core_reads``)
+_WHOSE = select(func.connection_id().label("id"), literal_column("'whose'").label("what"))
+
+
+def test_every_pooled_connection_lost_at_once_fails_one_read_not_one_per_connection(
+    database_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restart or failover drops every connection of the pool: the read that finds its connection lost is a 503,
+    and the next checkouts ping the others (used before the loss, however recently) and replace the dead ones, as
+    SQLAlchemy's execution retires its whole pool on a disconnect."""
+    monkeypatch.setattr(relational_db, "READ_IDLE_PING", 3600.0)  # recent use alone would spare them the ping
+
+    async def run() -> None:
+        size = 4
+        database = Database(f"{MARIADB}/{database_name}", pool_size=size)
+        try:
+            sessions = [database.read_sessions() for _ in range(size)]
+            lost = []
+            for session in sessions:
+                await session.execute(_WHOSE)
+                lost.append((await session.execute(_WHOSE)).scalar_one())
+            for session in sessions:
+                await session.close_shielded()
+            with _server() as other:
+                for connection_id in lost:
+                    other.cursor().execute(f"KILL CONNECTION {connection_id}")
+            answers: list[object] = []
+            for _ in range(size + 1):
+                try:
+                    async with database.read_sessions() as db:
+                        answers.append((await db.execute(_WHOSE)).scalar_one())
+                except DatabaseUnavailable:
+                    answers.append(503)
+            assert answers[0] == 503 and 503 not in answers[1:], answers
+            assert not set(answers[1:]) & set(lost)
         finally:
             await database.dispose()
 
