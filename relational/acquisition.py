@@ -322,8 +322,9 @@ def _collection_values(body: Collection) -> dict[str, Any]:
 
 async def store_collection(
     db: AsyncSession, schema: SchemaInfo, scope: Scope, rule: AcquisitionRule, body: Collection
-) -> tuple[int, int]:
-    """A new collection (row 14) in the group ``group_id`` names, or in a new group of ``sessionId``; its ids."""
+) -> tuple[int, int, int]:
+    """A new collection (row 14) in the group ``group_id`` names, or in a new group of ``sessionId``; its id, its
+    group's and its session's."""
     group_id = body.group_number()
     if group_id is None:
         group, target = await _new_group(db, scope, rule, body)
@@ -338,7 +339,7 @@ async def store_collection(
     dc = DataCollection(dataCollectionGroupId=group_id, sessionId=target.sessionId, endTime=local_now(), **values)
     db.add(dc)
     await _flush_or_invalid(db, "The data collection")
-    return dc.dataCollectionId, group_id
+    return dc.dataCollectionId, group_id, target.sessionId
 
 
 async def update_collection(

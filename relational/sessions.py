@@ -48,6 +48,11 @@ class FinishedSessionCounts:
         expires = time.monotonic() + self.ttl
         self._entries.update((sid, (expires, n)) for sid, n in counts.items())
 
+    def forget(self, session_id: int) -> None:
+        """Count this session afresh: a collection was written into it after it ended (another worker's cache
+        keeps its count up to ``ttl``)."""
+        self._entries.pop(session_id, None)
+
 
 def _visible(scope: Scope, schema: SchemaInfo) -> AnySelect:
     """Sessions the caller sees, with their names (no order)."""

@@ -32,3 +32,14 @@ def test_finished_sessions_counts_are_kept_live_ones_are_not(flavour: Flavour) -
 
     flavour.state.session_counts = FinishedSessionCounts(0)  # a worker that has not counted it yet
     assert _count(flavour.client, admin, finished) == 2
+
+
+def test_a_collection_written_into_a_finished_session_through_the_api_is_counted_at_once(flavour: Flavour) -> None:
+    """MXCuBE may store a collection into a session past its end: the worker that wrote it counts it at once."""
+    now, admin, owner = local_now(), flavour.token("admin"), flavour.data.persons["sci_a"]
+    finished_group = flavour.run(add_session_with_group, owner, "903", now - timedelta(days=2))
+    finished, _ = flavour.run(add_collection, finished_group)
+    assert _count(flavour.client, admin, finished) == 1  # now kept by this worker
+    r = flavour.client.post("/ispyb/api/v1/datacollections/datacollection", json={"sessionId": finished}, headers=admin)
+    assert r.status_code == 201, r.text
+    assert _count(flavour.client, admin, finished) == 2

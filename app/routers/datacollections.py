@@ -15,6 +15,7 @@ from app.deps import (
     SchemaDep,
     StateDep,
     WriteSessionDep,
+    when_settled,
 )
 from app.files import available, download_path, file_response
 from app.idempotency import OnceDep
@@ -203,7 +204,13 @@ async def store_group(
     responses=ACQUISITION_WRITE,
 )
 async def store_datacollection(
-    body: Collection, caller: AcquirerDep, db: WriteSessionDep, schema: SchemaDep, once: OnceDep, response: Response
+    body: Collection,
+    caller: AcquirerDep,
+    db: WriteSessionDep,
+    schema: SchemaDep,
+    state: StateDep,
+    once: OnceDep,
+    response: Response,
 ) -> object:
     """MXCuBE's collection dict (§4.1 of docs/design/mxcube-calls.md). Without ``collection_id``: a new collection
     in the group ``group_id`` names, or in a new group of ``sessionId`` (201, ``{dataCollectionId,
@@ -214,7 +221,13 @@ async def store_datacollection(
 
     async def work() -> object:
         if body.collection_id is None:
-            dc_id, group_id = await acquisition.store_collection(db, schema, scope, rule, body)
+            dc_id, group_id, session_id = await acquisition.store_collection(db, schema, scope, rule, body)
+
+            async def recount(committed: bool) -> None:
+                if committed:  # an ended session's count, if this worker keeps one, has just grown
+                    state.session_counts.forget(session_id)
+
+            when_settled(db, recount)
             return {"dataCollectionId": dc_id, "dataCollectionGroupId": group_id}
         response.status_code = status.HTTP_200_OK
         return list(await acquisition.update_collection(db, schema, scope, rule, body))
