@@ -1,5 +1,6 @@
 """The ASGI application: ``app.main:app`` (built from the environment's settings on first access)."""
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from app.auth.plugins import enabled_plugins
 from app.json_guard import JsonGuard
 from app.routers import api, dashboard
 from app.routers.routing import PREFIX
+from app.services.unfolded_metrics import fold_left_out
 from app.settings import Settings, get_settings
 from app.state import AppState, open_database
 from documents.store import DocumentStore
@@ -41,10 +43,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await documents.ensure_indexes()
         counts = FinishedSessionCounts(settings.finished_session_cache_seconds)
         app.state.ispyb = AppState(settings, database, documents, enabled_plugins(settings), counts)
+        looking = settings.unfolded_metrics_seconds
+        folding = asyncio.create_task(fold_left_out(documents, looking)) if looking else None
         _freeze_startup_heap()
         try:
             yield
         finally:
+            if folding:
+                folding.cancel()
+                await asyncio.gather(folding, return_exceptions=True)
             app.state.ispyb.files.close()
             await documents.close()
             await database.dispose()

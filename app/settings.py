@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     auth_plugins: Annotated[list[str], NoDecode] = []
     permission_cache_seconds: float = Field(30.0, ge=0, le=60)
     finished_session_cache_seconds: float = Field(300.0, ge=0, le=3600)
+    #: seconds a batch of metrics may stay out of the rollups (its upload stopped between storing and folding it)
+    #: before a worker folds it; each worker looks every tenth of this. 0: only a retry or check-rollups folds it
+    unfolded_metrics_seconds: float = Field(600.0, ge=0, le=86_400)
 
     oidc_jwks_url: str | None = None
     oidc_public_key: str | None = None

@@ -135,7 +135,21 @@ async def fold_once(db: Db, fold: ObjectId, docs: list[dict[str, Any]]) -> None:
 async def fold_pending(db: Db, keys: list[str]) -> int:
     """Fold what an interrupted upload stored and did not fold: the batches (folds) of the still unfolded metrics
     among these idempotency keys, each batch whole. Returns how many metrics it folded."""
-    folds = await db.metrics.distinct("fold", {"idempotencyKey": {"$in": keys}, "fold": {"$exists": True}})
+    return await _fold_whole(db, {"idempotencyKey": {"$in": keys}, "fold": {"$exists": True}})
+
+
+@guarded
+async def fold_abandoned(db: Db, stored_before: datetime) -> int:
+    """Fold the batches an upload stored and never folded (its worker killed between the two, the store lost
+    meanwhile, no retry came) whose metrics were stored before ``stored_before``: long enough ago that no upload
+    is still storing them (a batch folded while still being stored would leave its late metrics out). Returns how
+    many metrics it folded."""
+    return await _fold_whole(db, {"fold": {"$exists": True}, "createdAt": {"$lt": stored_before}})
+
+
+async def _fold_whole(db: Db, unfolded: dict[str, Any]) -> int:
+    """Fold, each whole, the batches of the unfolded metrics matching ``unfolded``."""
+    folds = await db.metrics.distinct("fold", unfolded)
     done = 0
     for fold in folds:
         docs = [d async for d in db.metrics.find({"fold": fold}, PROJECTION)]

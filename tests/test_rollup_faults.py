@@ -7,8 +7,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -171,3 +172,65 @@ def test_a_slow_count_is_an_estimate_not_an_outage(flavour: Flavour, oidc_key: A
 def _token_of(client: TestClient, login: str) -> str:
     r = client.post(f"{API}/auth/login", json={"plugin": "dummy", "login": login})
     return f"Bearer {r.json()['token']}"
+
+
+def test_batches_left_unfolded_are_folded_once_old_enough_and_once_only(mongo_url: str) -> None:
+    """An upload that stored a batch and never folded it (its worker killed, no retry): the batch is folded once it
+    is older than the age given, whole and once (two workers looking at once); a younger one, which an upload may
+    still be storing, is left to it."""
+    database = f"u{uuid.uuid4().hex[:8]}"
+
+    async def run() -> None:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
+        db = client[database]
+        try:
+            await db.rollups.create_index([("sessionId", 1), ("kind", 1), ("field", 1), ("hour", 1)], unique=True)
+            old, young = ObjectId(), ObjectId()
+            an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+            await db.metrics.insert_many([_metric(n, old) | {"createdAt": an_hour_ago} for n in range(120)])
+            await db.metrics.insert_many([_metric(n, young) for n in range(120, 170)])
+            ten_minutes_ago = datetime.now(UTC) - timedelta(minutes=10)
+            looks = await asyncio.gather(*(rollups.fold_abandoned(db, ten_minutes_ago) for _ in range(2)))
+            assert sorted(looks) in ([0, 120], [120, 120])  # both may find it; the rollups take it once
+            assert await rollups.fold_abandoned(db, ten_minutes_ago) == 0
+            assert await db.metrics.count_documents({"fold": young}) == 50
+            assert await db.metrics.count_documents({"fold": old}) == 0
+            assert await rollups.drift(db) != []  # the young batch is not in them yet
+            await rollups.fold_once(db, young, [d async for d in db.metrics.find({"fold": young})])
+            assert await rollups.drift(db) == []  # and the old one is in them exactly once
+        finally:
+            await client.drop_database(database)
+            await client.close()
+
+    asyncio.run(run())
+
+
+def test_each_worker_looks_for_batches_left_unfolded_from_its_start(
+    flavour: Flavour, oidc_key: Any, mongo_url: str
+) -> None:
+    """A worker started after another was killed mid-upload folds the batch that upload left out of the rollups."""
+    database = f"w{uuid.uuid4().hex[:8]}"
+    with MongoClient[dict[str, Any]](mongo_url, tz_aware=True) as raw:
+        left = ObjectId()
+        an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        raw[database].metrics.insert_many([_metric(n, left) | {"createdAt": an_hour_ago} for n in range(60)])
+    settings = make_settings(flavour.url, mongo_url, database, oidc_key, unfolded_metrics_seconds=600)
+
+    async def drift() -> list[str]:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
+        try:
+            return await rollups.drift(client[database])
+        finally:
+            await client.close()
+
+    try:
+        assert asyncio.run(drift()) != []
+        with TestClient(create_app(settings)):
+            for _ in range(100):
+                if not asyncio.run(drift()):
+                    break
+                time.sleep(0.05)
+            assert asyncio.run(drift()) == []
+    finally:
+        with MongoClient[dict[str, Any]](mongo_url) as raw:
+            raw.drop_database(database)
