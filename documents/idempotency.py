@@ -6,6 +6,8 @@ States: ``pending`` (the write runs), ``committing`` (its answer and the rows it
 commit follows), ``done``. Documents expire at ``expiresAt`` (a TTL index; readers check it too, as a store that
 runs no TTL monitor keeps expired documents)."""
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +42,11 @@ class Claim:
     expires_at: datetime
     answer: Answer | None = None
     rows: list[dict[str, Any]] | None = None  #: the SQL rows the write created (``relational.idempotency.RowRef``)
+
+
+def digest(value: Any) -> str:
+    """What makes two document writes under one key the same write: their JSON value (key order ignored)."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def _doc(claim: Claim) -> dict[str, Any]:

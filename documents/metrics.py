@@ -20,7 +20,7 @@ Summaries = versions.Kept[list[dict[str, Any]]]
 
 
 def out(doc: dict[str, Any]) -> dict[str, Any]:
-    shown = {k: v for k, v in doc.items() if k not in ("_id", "idempotencyKey", "fold")}
+    shown = {k: v for k, v in doc.items() if k not in ("_id", "idempotencyKey", "idempotencyRequest", "fold")}
     return shown | {"metricId": str(doc["_id"])}
 
 
@@ -46,6 +46,13 @@ async def insert(db: Db, docs: list[dict[str, Any]]) -> tuple[int, set[int], dic
                 refused[error["index"]] = str(error.get("errmsg", "refused by the document store"))
     await versions.bump(db, (d["sessionId"] for d in docs if d.get("sessionId") is not None), "metrics")
     return stored, duplicates, refused
+
+
+@guarded
+async def requests_of(db: Db, keys: list[str]) -> dict[str, str]:
+    """The digests of the lines stored under these idempotency keys (of those stored with one)."""
+    found = db.metrics.find({"idempotencyKey": {"$in": keys}}, {"_id": 0, "idempotencyKey": 1, "idempotencyRequest": 1})
+    return {d["idempotencyKey"]: d["idempotencyRequest"] async for d in found if "idempotencyRequest" in d}
 
 
 @guarded

@@ -16,11 +16,12 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from documents.idempotency import digest
 from documents.indexes import RESULTS_BY_COLLECTION, hinted
 from documents.scope import both, given
 from documents.store import count, guarded
 from documents.versions import Kept, bump
-from schemas.errors import Conflict
+from schemas.errors import Conflict, InvalidInput
 from schemas.results import ResultCreate, ResultPatch, Status
 from schemas.times import utc_now
 
@@ -38,7 +39,7 @@ def series_of(kind: str, program: str, dc_ids: Sequence[int]) -> str:
 
 def out(doc: dict[str, Any]) -> dict[str, Any]:
     """A stored result as the API shows it."""
-    shown = {k: v for k, v in doc.items() if k not in ("_id", "idempotencyKey")}
+    shown = {k: v for k, v in doc.items() if k not in ("_id", "idempotencyKey", "idempotencyRequest")}
     return shown | {"resultId": str(doc["_id"])}
 
 
@@ -59,12 +60,13 @@ async def create(
     author: dict[str, Any],
     idempotency_key: str | None,
 ) -> tuple[dict[str, Any], bool]:
-    """(the result, whether it is new). A key already used by this caller returns the first result instead."""
+    """(the result, whether it is new). A key already used by this caller returns the first result instead, if it
+    was this same result (``InvalidInput`` otherwise)."""
     key = idempotency_key or data.runId
     stored_key = f"{author['personId']}:{key}" if key else None
+    request = digest(data.model_dump(mode="json"))
     if stored_key and (first := await db.results.find_one({"idempotencyKey": stored_key})):
-        await bump(db, first["sessionIds"], "results")  # set again: the first write may have stopped short
-        return out(first), False
+        return await _replayed(db, first, request, "header" if idempotency_key else "runId")
     series = series_of(data.kind, data.program.name, data.dataCollectionIds)
     now = utc_now()
     body = data.model_dump(mode="json", exclude={"runId"})
@@ -84,21 +86,35 @@ async def create(
             "updatedAt": now,
         }
         if stored_key:
-            doc["idempotencyKey"] = stored_key
+            doc |= {"idempotencyKey": stored_key, "idempotencyRequest": request}
         try:
             await db.results.insert_one(doc)
         except DuplicateKeyError as exc:
             if "idempotencyKey" in (exc.details or {}).get("keyPattern", {}):
                 first = await db.results.find_one({"idempotencyKey": stored_key})
                 assert first is not None
-                await bump(db, first["sessionIds"], "results")
-                return out(first), False
+                return await _replayed(db, first, request, "header" if idempotency_key else "runId")
             continue  # another writer took this version number: take the next
         await db.results.update_many({"series": series, "version": {"$lt": version}}, {"$set": {"latest": False}})
         await bump(db, doc["sessionIds"], "results")
         doc["latest"] = True
         return out(doc), True
     raise Conflict("Too many concurrent versions of this result; retry")
+
+
+async def _replayed(db: Db, first: dict[str, Any], request: str, keyed_by: str) -> tuple[dict[str, Any], bool]:
+    """The first result stored under a key, for a retry of the same request (``keyed_by``: the ``header`` or the
+    ``runId`` that named the key); a different result under it is refused, never silently dropped."""
+    if first.get("idempotencyRequest", request) != request:
+        name, loc = (
+            ("Idempotency-Key", ["header", "Idempotency-Key"]) if keyed_by == "header" else ("runId", ["body", "runId"])
+        )
+        raise InvalidInput(
+            f"This {name} was used for another result; use a new one",
+            errors=[{"loc": loc, "msg": "used for another result", "type": "value_error"}],
+        )
+    await bump(db, first["sessionIds"], "results")  # set again: the first write may have stopped short
+    return out(first), False
 
 
 @guarded

@@ -103,6 +103,25 @@ def test_concurrent_retries_store_one_result(flavour: Flavour) -> None:
     assert found["total"] == 1
 
 
+def test_a_key_used_again_for_another_result_is_refused_and_the_first_stays(flavour: Flavour, sci: Caller) -> None:
+    """The same Idempotency-Key (or runId) with another result: 422 naming the key, nothing stored; the same
+    result again still answers the first (200)."""
+    dcs = [flavour.data.dcs["a0"]]
+    first = result(dcs, f"keyed-{uid()}")
+    headers = {"Idempotency-Key": f"k-{uid()}"}
+    stored = sci("POST", "/results", 201, json=first, headers=headers)
+    other = first | {"data": {"changed": True}}
+    refused = sci("POST", "/results", 422, json=other, headers=headers)
+    assert "Idempotency-Key" in refused["detail"] and refused["errors"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert sci("POST", "/results", 200, json=first, headers=headers)["resultId"] == stored["resultId"]
+    run = first | {"program": {"name": f"run-{uid()}"}, "runId": f"run-{uid()}"}
+    sci("POST", "/results", 201, json=run)
+    assert sci("POST", "/results", 422, json=run | {"status": "failed"})["errors"][0]["loc"] == ["body", "runId"]
+    found = sci("GET", "/results", 200, params={"program": first["program"]["name"]})
+    assert found["total"] == 1 and found["results"][0]["resultId"] == stored["resultId"]
+    assert sci("GET", f"/results/{stored['resultId']}", 200)["data"] == stored["data"] != other["data"]
+
+
 def test_bulk_ndjson_keeps_good_lines_and_numbers_bad_ones(flavour: Flavour, sci: Caller) -> None:
     dc = three_collections(flavour, member=True)[0]
     ctf = '{"kind": "em.ctf", "dataCollectionId": DC, "values": {"estimatedResolution": "x"}}'
@@ -140,6 +159,24 @@ def test_a_retried_bulk_upload_stores_nothing_twice(flavour: Flavour, sci: Calle
     again = sci("POST", "/metrics/bulk", 200, content=body, headers=headers)
     assert (again["accepted"], again["duplicates"]) == (0, 50)
     assert sci("GET", "/metrics", 200, params={"kind": kind})["total"] == 50
+
+
+def test_a_retried_upload_with_other_lines_under_the_same_keys_refuses_them(flavour: Flavour, sci: Caller) -> None:
+    """A line whose key (the Idempotency-Key and its number, or its own ``key``) holds another line is rejected with
+    why, not counted a duplicate; the line stored first stays, and the same lines again are duplicates."""
+    dc, kind = flavour.data.dcs["a0"], f"custom.k{uid().lower()}"
+    lines = [json.dumps({"kind": kind, "dataCollectionId": dc, "values": {"v": i}}) for i in range(6)]
+    keyed = json.dumps({"kind": kind, "dataCollectionId": dc, "values": {"v": 100}, "key": f"own-{uid()}"})
+    headers = {"Idempotency-Key": f"bulk-{uid()}"}
+    assert sci("POST", "/metrics/bulk", 200, content="\n".join([*lines, keyed]), headers=headers)["accepted"] == 7
+    changed = [*lines[:4], lines[4].replace('"v": 4', '"v": 40'), lines[5], keyed.replace("100", "101")]
+    again = sci("POST", "/metrics/bulk", 200, content="\n".join(changed), headers=headers)
+    assert (again["accepted"], again["duplicates"]) == (0, 5), again
+    assert [r["line"] for r in again["rejected"]] == [5, 7] and "holds another line" in again["rejected"][0]["reason"]
+    values = sorted(m["values"]["v"] for m in sci("GET", "/metrics", 200, params={"kind": kind})["results"])
+    assert values == [0, 1, 2, 3, 4, 5, 100]
+    same = sci("POST", "/metrics/bulk", 200, content="\n".join([*lines, keyed]), headers=headers)
+    assert (same["accepted"], same["duplicates"], same["rejected"]) == (0, 7, [])
 
 
 def test_registered_kinds_validate_with_paths(flavour: Flavour, sci: Caller) -> None:

@@ -4,6 +4,7 @@ A data collection referenced by a document must exist in SQL and lie in a propos
 they are a member of (ProposalHasPerson or Session_has_Person), or any with the processing-write permission.
 """
 
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,6 +25,8 @@ from schemas.results import BulkRejection, BulkReport, MetricIn, ResultCreate, R
 from schemas.times import utc_now
 
 BATCH = 5000
+#: a metric line: its number, the metric, and the digest of its bytes (what makes a retried line the same line)
+Line = tuple[int, MetricIn, str]
 
 
 class Owners:
@@ -148,7 +151,7 @@ async def ingest_metrics(
     owners = Owners(db, identity, settings)
     checker = kinds.Checker(docs, settings.strict_kinds)
     report = BulkReport(lines=0, accepted=0, duplicates=0, rejected=[])
-    batch: list[tuple[int, MetricIn]] = []
+    batch: list[Line] = []
     async for number, line in _numbered(lines, settings.document_max_bytes):
         report.lines = number
         if isinstance(line, str):
@@ -162,7 +165,7 @@ async def ingest_metrics(
         except (ValueError, ValidationError) as exc:
             report.rejected.append(BulkRejection(line=number, reason=_reason(exc)))
             continue
-        batch.append((number, metric))
+        batch.append((number, metric, hashlib.sha256(line.strip()).hexdigest()))
         if len(batch) >= BATCH:
             await _store_batch(docs, owners, checker, identity, settings, batch, key, report)
             batch = []
@@ -199,15 +202,15 @@ async def _store_batch(
     checker: kinds.Checker,
     identity: Identity,
     settings: Settings,
-    batch: list[tuple[int, MetricIn]],
+    batch: list[Line],
     key: str | None,
     report: BulkReport,
 ) -> None:
-    await owners.learn({m.dataCollectionId for _, m in batch})
-    await owners.learn_results(docs, {m.resultId for _, m in batch if m.resultId})
+    await owners.learn({m.dataCollectionId for _, m, _ in batch})
+    await owners.learn_results(docs, {m.resultId for _, m, _ in batch if m.resultId})
     fold = rollups.new_fold()  # the rollup update this batch makes, applied once per rollup
     ready: list[tuple[int, dict[str, Any]]] = []
-    for number, metric in batch:
+    for number, metric, line_digest in batch:
         problems = json_problems(metric.values, settings.document_max_depth, "$.values")
         if metric.resultId and (refusal := owners.result_refusal(metric.resultId, metric.dataCollectionId)):
             problems.insert(0, refusal)
@@ -228,12 +231,27 @@ async def _store_batch(
         }
         line_key = metric.key or (f"{key}:{number}" if key else None)
         if line_key:
-            doc["idempotencyKey"] = f"{identity.personId}:{line_key}"
+            doc |= {"idempotencyKey": f"{identity.personId}:{line_key}", "idempotencyRequest": line_digest}
         ready.append((number, doc))
     stored, duplicates, refused = await metrics.insert(docs, [d for _, d in ready])
     await rollups.fold_once(docs, fold, [d for i, (_, d) in enumerate(ready) if i not in duplicates | set(refused)])
     if duplicates:  # a retry: fold what an interrupted first attempt stored and did not fold
         await rollups.fold_pending(docs, [ready[i][1]["idempotencyKey"] for i in duplicates])
+        refused |= await _reused(docs, ready, duplicates)
+        duplicates -= set(refused)
     report.accepted += stored
     report.duplicates += len(duplicates)
     report.rejected += [BulkRejection(line=ready[i][0], reason=why) for i, why in refused.items()]
+
+
+async def _reused(docs: Any, ready: list[tuple[int, dict[str, Any]]], duplicates: set[int]) -> dict[int, str]:
+    """Of the lines found stored under their key (``duplicates``, positions in ``ready``), those whose key holds
+    another line: refused, with why (a retry sends the same lines; the line stored first stays)."""
+    stored = await metrics.requests_of(docs, [ready[i][1]["idempotencyKey"] for i in duplicates])
+    why = "its key (`key`, or the Idempotency-Key and the line's number) holds another line already; nothing stored"
+    return {
+        i: why
+        for i in duplicates
+        if stored.get(ready[i][1]["idempotencyKey"], ready[i][1]["idempotencyRequest"])
+        != ready[i][1]["idempotencyRequest"]
+    }
