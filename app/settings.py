@@ -16,6 +16,10 @@ DEV_JWT_SECRET = "embedded-dev-secret-change-me-not-for-production"
 DEMO_DATA_ROOT = "./.ispyb-data/files"
 
 
+#: the least ISPYB_UNFOLDED_METRICS_SECONDS: far above the time storing one batch of metrics takes (~1 s)
+MIN_UNFOLDED_SECONDS = 60
+
+
 class Settings(BaseSettings):
     """The service's settings; see the README for each variable."""
 
@@ -44,7 +48,8 @@ class Settings(BaseSettings):
     permission_cache_seconds: float = Field(30.0, ge=0, le=60)
     finished_session_cache_seconds: float = Field(300.0, ge=0, le=3600)
     #: seconds a batch of metrics may stay out of the rollups (its upload stopped between storing and folding it)
-    #: before a worker folds it; each worker looks every tenth of this. 0: only a retry or check-rollups folds it
+    #: after it was started before a worker folds it; each worker looks every tenth of this. 0: only a retry or
+    #: check-rollups folds it; else at least ``MIN_UNFOLDED_SECONDS``
     unfolded_metrics_seconds: float = Field(600.0, ge=0, le=86_400)
 
     oidc_jwks_url: str | None = None
@@ -167,6 +172,11 @@ class Settings(BaseSettings):
             raise ValueError(f"ISPYB_DEWAR_CODE_PATTERN is not a regular expression: {exc}") from None
         if "oidc" in self.auth_plugins and not (self.oidc_jwks_url or self.oidc_public_key):
             raise ValueError("the oidc plugin needs ISPYB_OIDC_JWKS_URL or ISPYB_OIDC_PUBLIC_KEY")
+        if 0 < self.unfolded_metrics_seconds < MIN_UNFOLDED_SECONDS:
+            raise ValueError(
+                f"ISPYB_UNFOLDED_METRICS_SECONDS must be 0 (off) or at least {MIN_UNFOLDED_SECONDS}: a batch of metrics"
+                " younger than that may still be being stored, and folding part of it would leave the rest out"
+            )
         return self
 
     @model_validator(mode="after")

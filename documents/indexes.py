@@ -15,6 +15,8 @@ HAS_KEY = {"idempotencyKey": {"$exists": True}}
 #: results by collection, named where queries hint it: SecantusDB's planner scans the whole collection for a
 #: collection's latest results without the hint (MongoDB's picks this index)
 RESULTS_BY_COLLECTION = "dc_kind"
+#: metrics stored but not yet folded into the rollups
+UNFOLDED = "unfolded"
 
 INDEXES: dict[str, list[IndexModel]] = {
     # used one-time download tokens (documents/signed.py), dropped once they expire
@@ -41,7 +43,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("sessionId", ASCENDING), ("kind", ASCENDING)], name="session_kind"),
         IndexModel([("idempotencyKey", ASCENDING)], name="idempotency", unique=True, partialFilterExpression=HAS_KEY),
         # metrics stored but not yet folded into the rollups (documents/rollups.py): few, found fast
-        IndexModel([("fold", ASCENDING)], name="unfolded", partialFilterExpression={"fold": {"$exists": True}}),
+        IndexModel([("fold", ASCENDING)], name=UNFOLDED, partialFilterExpression={"fold": {"$exists": True}}),
     ],
     "kinds": [IndexModel([("kind", ASCENDING)], name="kind", unique=True)],
     # Idempotency-Keys of acquisition writes (documents/idempotency.py; the key is the _id): gone once expired

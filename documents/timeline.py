@@ -27,7 +27,14 @@ from schemas.times import utc_now
 
 Db = AsyncDatabase[dict[str, Any]]
 #: what a timeline shows of a result: everything but its payload (data, parameters, sweeps, attachments)
-RESULT_FIELDS = {"data": 0, "parameters": 0, "sweeps": 0, "attachments": 0, "idempotencyKey": 0}
+RESULT_FIELDS = {
+    "data": 0,
+    "parameters": 0,
+    "sweeps": 0,
+    "attachments": 0,
+    "idempotencyKey": 0,
+    "idempotencyRequest": 0,
+}
 FIRST_SLICE = timedelta(minutes=1)
 WIDEST_SLICE = timedelta(hours=2**17)
 #: how much longer the slice after an empty one is (after one with documents: twice as long)

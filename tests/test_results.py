@@ -120,6 +120,12 @@ def test_a_key_used_again_for_another_result_is_refused_and_the_first_stays(flav
     found = sci("GET", "/results", 200, params={"program": first["program"]["name"]})
     assert found["total"] == 1 and found["results"][0]["resultId"] == stored["resultId"]
     assert sci("GET", f"/results/{stored['resultId']}", 200)["data"] == stored["data"] != other["data"]
+    session, rid = stored["sessionIds"][0], stored["resultId"]
+    timeline = sci("GET", f"/sessions/{session}/timeline", 200, params={"kinds": "result", "limit": 10_000})
+    assert rid in json.dumps(timeline)
+    shown = [sci("GET", path, 200) for path in (f"/results/{rid}", f"/results/{rid}/versions")]
+    for answer in (json.dumps(a) for a in [*shown, timeline]):  # the service's, not the client's to read
+        assert "idempotencyRequest" not in answer and "idempotencyKey" not in answer
 
 
 def test_bulk_ndjson_keeps_good_lines_and_numbers_bad_ones(flavour: Flavour, sci: Caller) -> None:

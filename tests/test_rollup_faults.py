@@ -176,8 +176,8 @@ def _token_of(client: TestClient, login: str) -> str:
 
 def test_batches_left_unfolded_are_folded_once_old_enough_and_once_only(mongo_url: str) -> None:
     """An upload that stored a batch and never folded it (its worker killed, no retry): the batch is folded once it
-    is older than the age given, whole and once (two workers looking at once); a younger one, which an upload may
-    still be storing, is left to it."""
+    was started longer ago than the age given, whole and once (two workers looking at once); one started since,
+    which an upload may still be storing, is left to it, however old its metrics say they are."""
     database = f"u{uuid.uuid4().hex[:8]}"
 
     async def run() -> None:
@@ -185,10 +185,10 @@ def test_batches_left_unfolded_are_folded_once_old_enough_and_once_only(mongo_ur
         db = client[database]
         try:
             await db.rollups.create_index([("sessionId", 1), ("kind", 1), ("field", 1), ("hour", 1)], unique=True)
-            old, young = ObjectId(), ObjectId()
             an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
-            await db.metrics.insert_many([_metric(n, old) | {"createdAt": an_hour_ago} for n in range(120)])
-            await db.metrics.insert_many([_metric(n, young) for n in range(120, 170)])
+            old, young = ObjectId.from_datetime(an_hour_ago), ObjectId()  # when each batch was started
+            await db.metrics.insert_many([_metric(n, old) for n in range(120)])
+            await db.metrics.insert_many([_metric(n, young) | {"createdAt": an_hour_ago} for n in range(120, 170)])
             ten_minutes_ago = datetime.now(UTC) - timedelta(minutes=10)
             looks = await asyncio.gather(*(rollups.fold_abandoned(db, ten_minutes_ago) for _ in range(2)))
             assert sorted(looks) in ([0, 120], [120, 120])  # both may find it; the rollups take it once
@@ -211,9 +211,8 @@ def test_each_worker_looks_for_batches_left_unfolded_from_its_start(
     """A worker started after another was killed mid-upload folds the batch that upload left out of the rollups."""
     database = f"w{uuid.uuid4().hex[:8]}"
     with MongoClient[dict[str, Any]](mongo_url, tz_aware=True) as raw:
-        left = ObjectId()
-        an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
-        raw[database].metrics.insert_many([_metric(n, left) | {"createdAt": an_hour_ago} for n in range(60)])
+        left = ObjectId.from_datetime(datetime.now(UTC) - timedelta(hours=1))
+        raw[database].metrics.insert_many([_metric(n, left) for n in range(60)])
     settings = make_settings(flavour.url, mongo_url, database, oidc_key, unfolded_metrics_seconds=600)
 
     async def drift() -> list[str]:

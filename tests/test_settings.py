@@ -54,3 +54,16 @@ def test_unknown_plugin_and_keyless_oidc_are_refused(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("ISPYB_AUTH_PLUGINS", "oidc")
     with pytest.raises(ValidationError, match="ISPYB_OIDC_JWKS_URL"):
         Settings()
+
+
+@pytest.mark.parametrize(("seconds", "taken"), [("0", True), ("0.001", False), ("59.9", False), ("60", True)])
+def test_the_look_for_unfolded_metrics_is_off_or_a_minute_at_least(
+    monkeypatch: pytest.MonkeyPatch, seconds: str, taken: bool
+) -> None:
+    """Shorter, it would fold batches still being stored (leaving their late metrics out) and look in a busy loop."""
+    monkeypatch.setenv("ISPYB_UNFOLDED_METRICS_SECONDS", seconds)
+    if taken:
+        assert Settings().unfolded_metrics_seconds == float(seconds)
+    else:
+        with pytest.raises(ValidationError, match="ISPYB_UNFOLDED_METRICS_SECONDS"):
+            Settings()
