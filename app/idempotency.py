@@ -75,7 +75,7 @@ def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
     """What makes two requests the same request: method, path, query and body (JSON compared by value and key
     order ignored; other bodies byte for byte)."""
     try:
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+        canonical = keys.canonical(json.loads(body))
     except ValueError:
         canonical = body
     digest = hashlib.sha256(f"{method}\n{path}\n{query}\n".encode())

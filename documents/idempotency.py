@@ -44,9 +44,14 @@ class Claim:
     rows: list[dict[str, Any]] | None = None  #: the SQL rows the write created (``relational.idempotency.RowRef``)
 
 
+def canonical(value: Any) -> bytes:
+    """A JSON value's one text: keys sorted, no spaces (two values compare equal as texts)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
 def digest(value: Any) -> str:
     """What makes two document writes under one key the same write: their JSON value (key order ignored)."""
-    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(canonical(value)).hexdigest()
 
 
 def _doc(claim: Claim) -> dict[str, Any]:

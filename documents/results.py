@@ -65,8 +65,9 @@ async def create(
     key = idempotency_key or data.runId
     stored_key = f"{author['personId']}:{key}" if key else None
     request = digest(data.model_dump(mode="json"))
+    named_by = "header" if idempotency_key else "runId"
     if stored_key and (first := await db.results.find_one({"idempotencyKey": stored_key})):
-        return await _replayed(db, first, request, "header" if idempotency_key else "runId")
+        return await _replayed(db, first, request, named_by)
     series = series_of(data.kind, data.program.name, data.dataCollectionIds)
     now = utc_now()
     body = data.model_dump(mode="json", exclude={"runId"})
@@ -93,7 +94,7 @@ async def create(
             if "idempotencyKey" in (exc.details or {}).get("keyPattern", {}):
                 first = await db.results.find_one({"idempotencyKey": stored_key})
                 assert first is not None
-                return await _replayed(db, first, request, "header" if idempotency_key else "runId")
+                return await _replayed(db, first, request, named_by)
             continue  # another writer took this version number: take the next
         await db.results.update_many({"series": series, "version": {"$lt": version}}, {"$set": {"latest": False}})
         await bump(db, doc["sessionIds"], "results")
@@ -102,12 +103,12 @@ async def create(
     raise Conflict("Too many concurrent versions of this result; retry")
 
 
-async def _replayed(db: Db, first: dict[str, Any], request: str, keyed_by: str) -> tuple[dict[str, Any], bool]:
-    """The first result stored under a key, for a retry of the same request (``keyed_by``: the ``header`` or the
+async def _replayed(db: Db, first: dict[str, Any], request: str, named_by: str) -> tuple[dict[str, Any], bool]:
+    """The first result stored under a key, for a retry of the same request (``named_by``: the ``header`` or the
     ``runId`` that named the key); a different result under it is refused, never silently dropped."""
     if first.get("idempotencyRequest", request) != request:
         name, loc = (
-            ("Idempotency-Key", ["header", "Idempotency-Key"]) if keyed_by == "header" else ("runId", ["body", "runId"])
+            ("Idempotency-Key", ["header", "Idempotency-Key"]) if named_by == "header" else ("runId", ["body", "runId"])
         )
         raise InvalidInput(
             f"This {name} was used for another result; use a new one",
