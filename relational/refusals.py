@@ -22,9 +22,8 @@ class DatabaseBusy(DomainError):
     status = 503
     title = "Database busy"
 
-    def __init__(self) -> None:
-        detail = "The database gave up on this request's transaction (deadlock or lock wait); nothing was written"
-        super().__init__(f"{detail}; try again", headers={"Retry-After": "1"})
+    def __init__(self, why: str = "gave up on this request's transaction (deadlock or lock wait)") -> None:
+        super().__init__(f"The database {why}; nothing was written; try again", headers={"Retry-After": "1"})
 
 
 #: MariaDB errors of a server that cannot serve us now (besides SQLAlchemy's disconnects): unreachable, gone or
@@ -41,6 +40,9 @@ _UNREACHABLE = {
 #: MariaDB rolled the statement or transaction back because of another one: deadlock, lock wait timeout
 _CONTENDED = {ER.LOCK_DEADLOCK, ER.LOCK_WAIT_TIMEOUT}
 
+#: MariaDB stopped the statement: killed by an administrator (``KILL QUERY``), or over ``max_statement_time``
+_INTERRUPTED = {ER.QUERY_INTERRUPTED, ER.STATEMENT_TIMEOUT}
+
 #: MariaDB errors that only a client's value causes, with what to tell the client
 _CLIENT_VALUE_ERRORS = {
     1267: "a text has characters outside this database's character set, so nothing can match it",
@@ -55,8 +57,8 @@ def refusal(error: BaseException, is_disconnect: bool, is_pre_ping: bool = False
     """The answer for the driver's ``error``, or None for a fault of the service: a value the client sent that
     the database refuses (collation mix, unstorable text, too long, out of range; an integer SQLite cannot bind) is
     a 422; a database that cannot be reached or stopped answering a 503 (but a failed pre-ping is left to the pool,
-    which reconnects, so recovery needs no restart); a deadlock or lock-wait timeout the database's refusal of this
-    attempt, not a fault: 503, retry."""
+    which reconnects, so recovery needs no restart); a deadlock, a lock-wait timeout or a statement the database
+    stopped (killed, over its time limit) the database's refusal of this attempt, not a fault: 503, retry."""
     if isinstance(error, OverflowError):
         return InvalidInput(f"Refused by the database: {_CLIENT_VALUE_ERRORS[ER.WARN_DATA_OUT_OF_RANGE]}")
     args = getattr(error, "args", ())
@@ -67,6 +69,8 @@ def refusal(error: BaseException, is_disconnect: bool, is_pre_ping: bool = False
         return DatabaseUnavailable()
     if code in _CONTENDED:
         return DatabaseBusy()
+    if code in _INTERRUPTED:
+        return DatabaseBusy("stopped this request's statement (killed, or over its time limit)")
     return None
 
 

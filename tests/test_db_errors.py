@@ -1,15 +1,17 @@
 """Database refusals that are not faults of the service: a value SQLite cannot bind (422), and MariaDB giving up
-on a transaction because of another one (deadlock, lock wait: 503 with Retry-After, nothing written)."""
+on a transaction because of another one (deadlock, lock wait) or stopping its statement (killed, over its time
+limit): 503 with Retry-After, nothing written."""
 
 import asyncio
 from pathlib import Path
 
+import pymysql
 import pytest
 from sqlalchemy import select, text, update
 
 from relational.db import Database
 from relational.models import Person
-from relational.refusals import DatabaseBusy
+from relational.refusals import DatabaseBusy, refusal
 from schemas.errors import InvalidInput
 from tests.conftest import Flavour
 
@@ -65,3 +67,11 @@ def test_a_deadlock_is_a_503_and_writes_nothing(flavour: Flavour) -> None:
     failures = [f for f in asyncio.run(run()) if f is not None]
     assert len(failures) == 1 and isinstance(failures[0], DatabaseBusy), failures
     assert failures[0].status == 503 and failures[0].headers == {"Retry-After": "1"}
+
+
+@pytest.mark.parametrize("code", [1317, 1969])
+def test_a_statement_the_database_stopped_is_its_refusal_not_a_fault(code: int) -> None:
+    """Killed by an administrator (``KILL QUERY``: 1317) or over ``max_statement_time`` (1969): 503, retry."""
+    answer = refusal(pymysql.err.OperationalError(code, "Query execution was interrupted"), is_disconnect=False)
+    assert isinstance(answer, DatabaseBusy) and answer.status == 503 and answer.headers == {"Retry-After": "1"}
+    assert "stopped this request's statement" in answer.detail

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -254,6 +255,37 @@ def test_start_up_against_a_hung_database_fails_clearly(
         outage.mariadb.signal(signal.SIGCONT)
     assert f"The database mysql+aiomysql://root@127.0.0.1:{outage.mariadb.port}/ispyb does not answer" in caplog.text
     outage.all_answer()
+
+
+def test_a_statement_an_administrator_kills_answers_503_then_all_answer(outage: Outage) -> None:
+    """A read waiting on a table lock when an administrator stops it (``KILL QUERY``: 1317, the connection kept) is
+    the database's refusal of that attempt: 503 with Retry-After, not a 500."""
+    outage.all_answer()
+    port = outage.mariadb.port
+    locker, admin = (pymysql.connect(host="127.0.0.1", port=port, user="root", database="ispyb") for _ in range(2))
+    try:
+        with locker.cursor() as cursor:
+            cursor.execute("LOCK TABLES Proposal WRITE")
+        with ThreadPoolExecutor(1) as pool, admin.cursor() as cursor:
+            answer = pool.submit(outage.get, "/proposals")
+            cursor.execute(f"KILL QUERY {_waiting_on_a_lock(cursor)}")
+            stopped = answer.result()
+    finally:
+        locker.close()  # its lock with it
+        admin.close()
+    assert stopped.status_code == 503 and int(stopped.headers["Retry-After"]) > 0, stopped.text
+    assert stopped.json()["title"] == "Database busy" and "stopped this request's statement" in stopped.json()["detail"]
+    outage.all_answer()
+
+
+def _waiting_on_a_lock(cursor: pymysql.cursors.Cursor) -> int:
+    """The thread of the statement waiting on a table lock (once one does)."""
+    for _ in range(100):
+        cursor.execute("SELECT id FROM information_schema.processlist WHERE state LIKE '%lock%' AND db = 'ispyb'")
+        if found := cursor.fetchone():
+            return int(found[0])
+        time.sleep(0.02)
+    raise AssertionError("no statement waits on the lock")
 
 
 def test_a_full_database_answers_503_then_recovers(outage: Outage) -> None:
