@@ -96,7 +96,10 @@ class _Freshness:
         self._lost_at = 0.0
 
     def note_use(self, _dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-        record.info["used"] = monotonic()
+        """Checked in: used now, unless a loss was noted while it was out (a restart while its request waited on
+        something else): then it counts as last used when it was checked out, so the next checkout pings it."""
+        now, out = monotonic(), record.info.get("out", 0.0)
+        record.info["used"] = now if out > self._lost_at else out
 
     def note_loss(self, dbapi_connection: Any, _record: ConnectionPoolEntry, exception: BaseException | None) -> None:
         """A connection invalidated because it was lost (not because its caller stopped midway)."""
@@ -107,13 +110,13 @@ class _Freshness:
             self._lost_at = monotonic()
 
     def ping_if_stale(self, dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
-        used = record.info.get("used", 0.0)
-        if used > self._lost_at and monotonic() - used < READ_IDLE_PING:
-            return
-        try:
-            dbapi_connection.ping(False)
-        except Exception as exc:  # the driver's error for a connection the server dropped
-            raise DisconnectionError(f"a pooled read connection did not answer its ping: {exc}") from exc
+        now, used = monotonic(), record.info.get("used", 0.0)
+        if used <= self._lost_at or now - used >= READ_IDLE_PING:
+            try:
+                dbapi_connection.ping(False)
+            except Exception as exc:  # the driver's error for a connection the server dropped
+                raise DisconnectionError(f"a pooled read connection did not answer its ping: {exc}") from exc
+        record.info["out"] = now
 
 
 def _sqlite_foreign_keys(dbapi_connection: object, _record: object) -> None:

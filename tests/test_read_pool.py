@@ -283,3 +283,41 @@ def test_every_pooled_connection_lost_at_once_fails_one_read_not_one_per_connect
             await database.dispose()
 
     asyncio.run(run())
+
+
+def test_a_connection_held_through_a_loss_is_pinged_at_its_next_checkout(
+    database_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request holds its connection (waiting on the document store, say) while a restart drops them all, and
+    hands it back after another read found its own lost: its next checkout pings it too, so the restart fails
+    that one read, not one more per connection held through it."""
+    monkeypatch.setattr(relational_db, "READ_IDLE_PING", 3600.0)
+
+    async def read(database: Database) -> object:
+        try:
+            async with database.read_sessions() as db:
+                await db.execute(_WHOSE)
+                return (await db.execute(_WHOSE)).scalar_one()
+        except DatabaseUnavailable:
+            return 503
+
+    async def run() -> list[object]:
+        database = Database(f"{MARIADB}/{database_name}", pool_size=2)
+        try:
+            held, idle = database.read_sessions(), database.read_sessions()
+            lost = []
+            for session in (held, idle):
+                await session.execute(_WHOSE)
+                lost.append((await session.execute(_WHOSE)).scalar_one())
+            await idle.close_shielded()
+            with _server() as other:
+                for connection_id in lost:
+                    other.cursor().execute(f"KILL CONNECTION {connection_id}")
+            answers = [await read(database)]  # finds the idle one lost
+            await held.close_shielded()
+            return answers + [await read(database) for _ in range(3)]
+        finally:
+            await database.dispose()
+
+    answers = asyncio.run(run())
+    assert answers[0] == 503 and 503 not in answers[1:], answers
