@@ -27,12 +27,16 @@ class FinishedSessionCounts:
     """Data-collection counts of sessions that ended over an hour ago, kept ``ttl`` seconds in this process.
 
     Counting a session's collections reads every one of them and is the costliest part of a session list;
-    once a session is over its count stays put. ``ttl`` 0 turns the cache off."""
+    once a session is over its count stays put. ``ttl`` 0 turns the cache off. A count read before a session was
+    forgotten (``forget``) and put after is not kept: a read takes a ``mark`` before it counts."""
 
     def __init__(self, ttl: float, max_entries: int = 100_000) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
         self._entries: dict[int, tuple[float, int]] = {}
+        self._forgets = 0  #: how many times a session was forgotten
+        self._forgotten: dict[int, int] = {}  #: session → ``_forgets`` when it was last forgotten
+        self._floor = 0  #: counts read before this mark are not kept (``_forgotten`` was cleared then)
 
     def get(self, ids: Collection[int]) -> dict[int, int]:
         """The fresh counts among ``ids``."""
@@ -40,8 +44,16 @@ class FinishedSessionCounts:
         found = {sid: self._entries.get(sid) for sid in ids}
         return {sid: entry[1] for sid, entry in found.items() if entry and entry[0] > now}
 
-    def put(self, counts: dict[int, int]) -> None:
-        if self.ttl <= 0 or not counts:
+    def mark(self) -> int:
+        """Taken before counting: ``put`` then drops the counts of sessions forgotten meanwhile."""
+        return self._forgets
+
+    def put(self, counts: dict[int, int], mark: int) -> None:
+        """Keep counts read since ``mark``, but those of sessions forgotten since."""
+        if self.ttl <= 0 or mark < self._floor:
+            return
+        counts = {sid: n for sid, n in counts.items() if self._forgotten.get(sid, 0) <= mark}
+        if not counts:
             return
         if len(self._entries) + len(counts) > self.max_entries:
             self._entries.clear()
@@ -50,8 +62,13 @@ class FinishedSessionCounts:
 
     def forget(self, session_id: int) -> None:
         """Count this session afresh: a collection was written into it after it ended (another worker's cache
-        keeps its count up to ``ttl``)."""
+        keeps its count up to ``ttl``), also when a count read before the write is put after it."""
         self._entries.pop(session_id, None)
+        self._forgets += 1
+        if len(self._forgotten) >= self.max_entries:
+            self._forgotten.clear()
+            self._floor = self._forgets
+        self._forgotten[session_id] = self._forgets
 
 
 def _visible(scope: Scope, schema: SchemaInfo) -> AnySelect:
@@ -188,10 +205,11 @@ async def _dc_counts(
     missing = [r["sessionId"] for r in rows if r["sessionId"] not in known]
     if not missing:
         return known
+    mark = cache.mark() if cache else 0
     counted = dict((await db.execute(_DC_COUNTS, {"ids": missing})).all())
     fresh = {sid: counted.get(sid, 0) for sid in missing}
     if cache:
-        cache.put({sid: n for sid, n in fresh.items() if sid in finished})
+        cache.put({sid: n for sid, n in fresh.items() if sid in finished}, mark)
     return known | fresh
 
 
