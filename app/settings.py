@@ -16,7 +16,8 @@ DEV_JWT_SECRET = "embedded-dev-secret-change-me-not-for-production"
 DEMO_DATA_ROOT = "./.ispyb-data/files"
 
 
-#: the least ISPYB_UNFOLDED_METRICS_SECONDS: far above the time storing one batch of metrics takes (~1 s)
+#: the least ISPYB_UNFOLDED_METRICS_SECONDS, and the age from which a retry folds a batch an upload left half-stored:
+#: far above the time storing one batch of metrics takes (~1 s)
 MIN_UNFOLDED_SECONDS = 60
 
 

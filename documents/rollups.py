@@ -10,7 +10,9 @@ rollups from the raw metrics, and ``drift`` compares the two.
 Ingest folds each stored batch exactly once, even when the store dies half-way: the batch's metrics carry its
 ``fold`` id until they are folded, and each rollup document records the folds it took (``folds``) and takes a
 fold only if it has not (``$ne`` in the update's filter). Folding a batch again (a retried upload after a crash,
-or a second worker) then changes only the rollups it had not reached.
+or a second worker) then changes only the rollups it had not reached. So a batch is folded only whole: by its own
+upload, or by another once its storing is over (``stored_batches`` holds its fold once its upload stored it) or
+started so long ago that no upload can still be storing it.
 """
 
 import math
@@ -105,6 +107,13 @@ def new_fold() -> ObjectId:
 
 
 @guarded
+async def stored(db: Db, fold: ObjectId) -> None:
+    """Note that a batch's storing is over (what of it will be stored is): from now on a retry may fold it whole
+    (``fold_pending``), before its own upload does."""
+    await db.stored_batches.with_options(write_concern=DURABLE).insert_one({"_id": fold})
+
+
+@guarded
 async def fold_once(db: Db, fold: ObjectId, docs: list[dict[str, Any]]) -> None:
     """Fold stored metrics (all of one batch, carrying ``fold``) into the rollups, each rollup at most once, then
     mark them folded (drop their ``fold``). Safe to repeat, and to run from two workers at once."""
@@ -130,14 +139,21 @@ async def fold_once(db: Db, fold: ObjectId, docs: list[dict[str, Any]]) -> None:
         # ``_id`` list made SecantusDB match every metric against it: 11 s for 2,000 in 22,000, 0.9 s so)
         marked = db.metrics.with_options(write_concern=DURABLE)
         await marked.update_many({"fold": fold}, {"$unset": {"fold": ""}})
+        await db.stored_batches.delete_one({"_id": fold})
 
 
 @guarded
-async def fold_pending(db: Db, keys: list[str]) -> int:
+async def fold_pending(db: Db, keys: list[str], started_before: datetime) -> int:
     """Fold what an interrupted upload stored and did not fold: the batches (folds) of the still unfolded metrics
-    among these idempotency keys, each batch whole. Returns how many metrics it folded."""
+    among these idempotency keys, each batch whole, of those whose storing is over (``stored``) or that were
+    started before ``started_before`` (an upload may still be storing a younger one: folded now, its later metrics
+    would stay out; it folds it itself). Returns how many metrics it folded."""
     folds = await db.metrics.distinct("fold", {"idempotencyKey": {"$in": keys}, "fold": {"$exists": True}})
-    return await _fold_batches(db, folds)
+    if not folds:
+        return 0
+    over = {d["_id"] async for d in db.stored_batches.find({"_id": {"$in": folds}})}
+    old = ObjectId.from_datetime(started_before)
+    return await _fold_batches(db, [f for f in folds if f in over or f < old])
 
 
 @guarded

@@ -112,16 +112,54 @@ def test_a_fold_applies_once_under_two_workers_and_after_a_partial_apply(mongo_u
         fold = ObjectId()
         docs = [_metric(n, fold) for n in range(200)]
         await db.metrics.insert_many(docs)
+        await rollups.stored(db, fold)
         first_field = [d | {"values": {"imageNumber": d["values"]["imageNumber"]}} for d in docs]
         await rollups.fold_once(db, fold, first_field)  # reached the imageNumber rollup only ...
         await db.metrics.update_many({}, {"$set": {"fold": fold}})  # ... and died before marking them
-        await asyncio.gather(rollups.fold_pending(db, ["k:3"]), rollups.fold_pending(db, ["k:150"]))
+        await rollups.stored(db, fold)
+        now = datetime.now(UTC)
+        await asyncio.gather(rollups.fold_pending(db, ["k:3"], now), rollups.fold_pending(db, ["k:150"], now))
         await asyncio.gather(*(rollups.fold_once(db, fold, docs) for _ in range(2)))
         pending = await db.metrics.count_documents({"fold": {"$exists": True}})
         problems = await rollups.drift(db)
         await client.drop_database(database)
         await client.close()
         return problems + ([f"{pending} metrics left unfolded"] if pending else [])
+
+    assert asyncio.run(run()) == []
+
+
+def test_a_retry_leaves_a_batch_still_being_stored_to_its_upload_and_folds_one_stored_or_old(mongo_url: str) -> None:
+    """A line sent again while the upload that first stored it is still storing its batch (part of it stored, its
+    storing not over) leaves that batch to its upload, which then folds it whole; a batch whose storing is over,
+    or one started long ago, the retry folds."""
+    database = f"f{uuid.uuid4().hex[:8]}"
+
+    async def run() -> list[str]:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
+        db = client[database]
+        await db.rollups.create_index([("sessionId", 1), ("kind", 1), ("field", 1), ("hour", 1)], unique=True)
+        now, problems = datetime.now(UTC), []
+        storing, done, old = ObjectId(), ObjectId(), ObjectId.from_datetime(now - timedelta(hours=1))
+        batch = [_metric(n, storing) for n in range(100)]
+        await db.metrics.insert_many(batch[:40])  # the first command of the upload's insert
+        if await rollups.fold_pending(db, ["k:0"], now - timedelta(minutes=1)):
+            problems.append("a batch still being stored was folded by a retry")
+        await db.metrics.insert_many(batch[40:])
+        await rollups.stored(db, storing)
+        await rollups.fold_once(db, storing, batch)  # the upload's own fold, of all it stored
+        for fold, first in ((done, 1000), (old, 2000)):  # stored by uploads that stopped before folding
+            await db.metrics.insert_many([_metric(n, fold) for n in range(first, first + 50)])
+        await rollups.stored(db, done)
+        folded = await rollups.fold_pending(db, ["k:1000", "k:2000"], now - timedelta(minutes=1))
+        problems += [] if folded == 100 else [f"the retry folded {folded} metrics, not 100"]
+        problems += await rollups.drift(db)
+        left = await db.metrics.count_documents({"fold": {"$exists": True}})
+        problems += [f"{left} metrics left unfolded"] if left else []
+        problems += [f"{n} batches left noted stored"] if (n := await db.stored_batches.count_documents({})) else []
+        await client.drop_database(database)
+        await client.close()
+        return problems
 
     assert asyncio.run(run()) == []
 

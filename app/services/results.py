@@ -7,13 +7,14 @@ they are a member of (ProposalHasPerson or Session_has_Person), or any with the 
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
 from app import json_guard
 from app.deps import Identity, document_scope
-from app.settings import Settings
+from app.settings import MIN_UNFOLDED_SECONDS, Settings
 from documents import kinds, metrics, results, rollups
 from documents.scope import of_proposal
 from documents.store import DocumentStore
@@ -234,9 +235,12 @@ async def _store_batch(
             doc |= {"idempotencyKey": f"{identity.personId}:{line_key}", "idempotencyRequest": line_digest}
         ready.append((number, doc))
     stored, duplicates, refused = await metrics.insert(docs, [d for _, d in ready])
+    if stored:
+        await rollups.stored(docs, fold)
     await rollups.fold_once(docs, fold, [d for i, (_, d) in enumerate(ready) if i not in duplicates | set(refused)])
     if duplicates:  # a retry: fold what an interrupted first attempt stored and did not fold
-        await rollups.fold_pending(docs, [ready[i][1]["idempotencyKey"] for i in duplicates])
+        keys = [ready[i][1]["idempotencyKey"] for i in duplicates]
+        await rollups.fold_pending(docs, keys, utc_now() - timedelta(seconds=MIN_UNFOLDED_SECONDS))
         refused |= await _reused(docs, ready, duplicates)
         duplicates -= set(refused)
     report.accepted += stored
