@@ -169,7 +169,8 @@ def test_a_retried_bulk_upload_stores_nothing_twice(flavour: Flavour, sci: Calle
 
 def test_a_retried_upload_with_other_lines_under_the_same_keys_refuses_them(flavour: Flavour, sci: Caller) -> None:
     """A line whose key (the Idempotency-Key and its number, or its own ``key``) holds another line is rejected with
-    why, not counted a duplicate; the line stored first stays, and the same lines again are duplicates."""
+    why, not counted a duplicate; the line stored first stays, and the same lines again (also written otherwise:
+    the same JSON values) are duplicates."""
     dc, kind = flavour.data.dcs["a0"], f"custom.k{uid().lower()}"
     lines = [json.dumps({"kind": kind, "dataCollectionId": dc, "values": {"v": i}}) for i in range(6)]
     keyed = json.dumps({"kind": kind, "dataCollectionId": dc, "values": {"v": 100}, "key": f"own-{uid()}"})
@@ -183,6 +184,13 @@ def test_a_retried_upload_with_other_lines_under_the_same_keys_refuses_them(flav
     assert values == [0, 1, 2, 3, 4, 5, 100]
     same = sci("POST", "/metrics/bulk", 200, content="\n".join([*lines, keyed]), headers=headers)
     assert (same["accepted"], same["duplicates"], same["rejected"]) == (0, 7, [])
+    # the same JSON values written otherwise (keys in another order, other spacing, escaped characters)
+    rewritten = [json.dumps(json.loads(line), sort_keys=True, indent=1).replace("\n", "") for line in lines]
+    own = json.loads(keyed)
+    rewritten.append(json.dumps({"key": own["key"], "values": own["values"], "dataCollectionId": dc, "kind": kind}))
+    rewritten[0] = rewritten[0].replace('"kind"', '"\\u006bind"')
+    same = sci("POST", "/metrics/bulk", 200, content="\n".join(rewritten), headers=headers)
+    assert (same["accepted"], same["duplicates"], same["rejected"]) == (0, 7, []), same
 
 
 def test_registered_kinds_validate_with_paths(flavour: Flavour, sci: Caller) -> None:

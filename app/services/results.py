@@ -4,7 +4,6 @@ A data collection referenced by a document must exist in SQL and lie in a propos
 they are a member of (ProposalHasPerson or Session_has_Person), or any with the processing-write permission.
 """
 
-import hashlib
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -16,6 +15,7 @@ from app import json_guard
 from app.deps import Identity, document_scope
 from app.settings import MIN_UNFOLDED_SECONDS, Settings
 from documents import kinds, metrics, results, rollups
+from documents.idempotency import digest
 from documents.scope import of_proposal
 from documents.store import DocumentStore
 from relational.reach import collections_owned, proposal_id_by_name, sessions_among
@@ -26,7 +26,8 @@ from schemas.results import BulkRejection, BulkReport, MetricIn, ResultCreate, R
 from schemas.times import utc_now
 
 BATCH = 5000
-#: a metric line: its number, the metric, and the digest of its bytes (what makes a retried line the same line)
+#: a metric line: its number, the metric, and the digest of its JSON value when it has a key (what makes a line sent
+#: again under its key the same line: key order, spacing and escapes aside)
 Line = tuple[int, MetricIn, str]
 
 
@@ -162,11 +163,12 @@ async def ingest_metrics(
             report.rejected.append(BulkRejection(line=number, reason=reason))
             continue
         try:
-            metric = MetricIn.model_validate(json.loads(line, parse_constant=_no_constants))
+            value = json.loads(line, parse_constant=_no_constants)
+            metric = MetricIn.model_validate(value)
         except (ValueError, ValidationError) as exc:
             report.rejected.append(BulkRejection(line=number, reason=_reason(exc)))
             continue
-        batch.append((number, metric, hashlib.sha256(line.strip()).hexdigest()))
+        batch.append((number, metric, digest(value) if metric.key or key else ""))
         if len(batch) >= BATCH:
             await _store_batch(docs, owners, checker, identity, settings, batch, key, report)
             batch = []
