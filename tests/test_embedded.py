@@ -109,6 +109,13 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _state_of(pid: int) -> str:
+    """What a process that should have gone is doing (its state and where its threads wait), for a failure."""
+    status = Path(f"/proc/{pid}/status").read_text() if _alive(pid) else "gone\n"
+    threads = sorted(Path(f"/proc/{pid}/task").glob("*/wchan")) if _alive(pid) else []
+    return status + "".join(f"{t.parent.name}: {t.read_text()}\n" for t in threads)
+
+
 def _gone_within(pid: int, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while _alive(pid) and time.monotonic() < deadline:
@@ -148,7 +155,10 @@ def test_shutdown_restart_and_a_second_serve_of_the_embedded_default(tmp_path: P
         child = _document_server_pid(log)
         again.kill()
         again.wait()
-        assert _gone_within(child, 15)
+        killed = time.monotonic()
+        # it gets SIGTERM from the kernel and closes its storage (~2 s here); a slow machine has taken over 15 s
+        assert _gone_within(child, 60), _state_of(child) + (tmp_path / ".ispyb-data" / "secantusd.log").read_text()
+        print(f"the document server went {time.monotonic() - killed:.1f} s after the service was killed")
     finally:
         for process, log in started:
             process.kill()
