@@ -19,8 +19,12 @@ DUPLICATE_KEY = 11000
 Summaries = versions.Kept[list[dict[str, Any]]]
 
 
+#: what a stored metric carries that is not shown: its keys and the rollups' marks
+HIDDEN = ("_id", "idempotencyKey", "idempotencyRequest", "fold", "foldSize")
+
+
 def out(doc: dict[str, Any]) -> dict[str, Any]:
-    shown = {k: v for k, v in doc.items() if k not in ("_id", "idempotencyKey", "idempotencyRequest", "fold")}
+    shown = {k: v for k, v in doc.items() if k not in HIDDEN}
     return shown | {"metricId": str(doc["_id"])}
 
 

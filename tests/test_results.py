@@ -2,6 +2,7 @@
 versions, idempotency under concurrency, bulk NDJSON, kinds, scoping, unified responses, degraded mode."""
 
 import asyncio
+import hashlib
 import json
 import time
 import uuid
@@ -191,6 +192,24 @@ def test_a_retried_upload_with_other_lines_under_the_same_keys_refuses_them(flav
     rewritten[0] = rewritten[0].replace('"kind"', '"\\u006bind"')
     same = sci("POST", "/metrics/bulk", 200, content="\n".join(rewritten), headers=headers)
     assert (same["accepted"], same["duplicates"], same["rejected"]) == (0, 7, []), same
+
+
+def test_a_keyed_line_stored_with_the_digest_of_its_bytes_is_the_same_line_sent_again(
+    flavour: Flavour, sci: Caller
+) -> None:
+    """Lines stored before 2026-12-07 carry the digest of their bytes: the same line sent again is a duplicate, and
+    another line under its key is still refused."""
+    dc, kind, key = flavour.data.dcs["a0"], f"custom.k{uid().lower()}", f"own-{uid()}"
+    line = json.dumps({"kind": kind, "dataCollectionId": dc, "values": {"v": 1}, "key": key})
+    assert sci("POST", "/metrics/bulk", 200, content=line)["accepted"] == 1
+    metrics, portal = flavour.state.documents.db.metrics, flavour.client.portal
+    assert portal is not None
+    legacy = {"$set": {"idempotencyRequest": hashlib.sha256(line.encode()).hexdigest()}}
+    assert portal.call(metrics.update_many, {"kind": kind}, legacy).modified_count == 1
+    again = sci("POST", "/metrics/bulk", 200, content=line)
+    assert (again["accepted"], again["duplicates"], again["rejected"]) == (0, 1, []), again
+    other = sci("POST", "/metrics/bulk", 200, content=line.replace('"v": 1', '"v": 2'))
+    assert other["duplicates"] == 0 and "holds another line" in other["rejected"][0]["reason"], other
 
 
 def test_registered_kinds_validate_with_paths(flavour: Flavour, sci: Caller) -> None:

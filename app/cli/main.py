@@ -314,7 +314,10 @@ async def _check_rollups(repair: bool) -> list[str]:
 
 @cli.command("check-rollups")
 def check_rollups(
-    repair: Annotated[bool, typer.Option(help="Rebuild the rollups from the raw metrics when they differ")] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(help="Rebuild the rollups from the raw metrics when they differ (while no metrics are uploaded)"),
+    ] = False,
 ) -> None:
     """Recompute the metric rollups from the raw metrics and compare; exit 1 on any difference."""
     problems = asyncio.run(_check_rollups(repair))

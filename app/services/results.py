@@ -4,6 +4,7 @@ A data collection referenced by a document must exist in SQL and lie in a propos
 they are a member of (ProposalHasPerson or Session_has_Person), or any with the processing-write permission.
 """
 
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -26,9 +27,10 @@ from schemas.results import BulkRejection, BulkReport, MetricIn, ResultCreate, R
 from schemas.times import utc_now
 
 BATCH = 5000
-#: a metric line: its number, the metric, and the digest of its JSON value when it has a key (what makes a line sent
-#: again under its key the same line: key order, spacing and escapes aside)
-Line = tuple[int, MetricIn, str]
+#: a metric line: its number, the metric, and when it has a key (its own ``key``, or the request's and its number)
+#: that key and what makes a line sent again under it the same line: the digest of its JSON value (key order, spacing
+#: and escapes aside), then that of its bytes (what lines stored before 2026-12-07 carry)
+Line = tuple[int, MetricIn, tuple[str, str, str] | None]
 
 
 class Owners:
@@ -168,7 +170,9 @@ async def ingest_metrics(
         except (ValueError, ValidationError) as exc:
             report.rejected.append(BulkRejection(line=number, reason=_reason(exc)))
             continue
-        batch.append((number, metric, digest(value) if metric.key or key else ""))
+        line_key = metric.key or (f"{key}:{number}" if key else None)
+        keyed = (line_key, digest(value), hashlib.sha256(line.strip()).hexdigest()) if line_key else None
+        batch.append((number, metric, keyed))
         if len(batch) >= BATCH:
             await _store_batch(docs, owners, checker, identity, settings, batch, key, report)
             batch = []
@@ -213,7 +217,8 @@ async def _store_batch(
     await owners.learn_results(docs, {m.resultId for _, m, _ in batch if m.resultId})
     fold = rollups.new_fold()  # the rollup update this batch makes, applied once per rollup
     ready: list[tuple[int, dict[str, Any]]] = []
-    for number, metric, line_digest in batch:
+    sameness: dict[int, tuple[str, str]] = {}  #: position in ``ready`` → its line's digests
+    for number, metric, keyed in batch:
         problems = json_problems(metric.values, settings.document_max_depth, "$.values")
         if metric.resultId and (refusal := owners.result_refusal(metric.resultId, metric.dataCollectionId)):
             problems.insert(0, refusal)
@@ -232,32 +237,31 @@ async def _store_batch(
             "createdAt": utc_now(),
             "fold": fold,
         }
-        line_key = metric.key or (f"{key}:{number}" if key else None)
-        if line_key:
-            doc |= {"idempotencyKey": f"{identity.personId}:{line_key}", "idempotencyRequest": line_digest}
+        if keyed:
+            line_key, value_digest, bytes_digest = keyed
+            doc |= {"idempotencyKey": f"{identity.personId}:{line_key}", "idempotencyRequest": value_digest}
+            sameness[len(ready)] = (value_digest, bytes_digest)
         ready.append((number, doc))
+    for _, doc in ready:  # how many metrics make the batch whole: another may fold it then (``fold_pending``)
+        doc["foldSize"] = len(ready)
     stored, duplicates, refused = await metrics.insert(docs, [d for _, d in ready])
-    if stored:
-        await rollups.stored(docs, fold)
     await rollups.fold_once(docs, fold, [d for i, (_, d) in enumerate(ready) if i not in duplicates | set(refused)])
     if duplicates:  # a retry: fold what an interrupted first attempt stored and did not fold
         keys = [ready[i][1]["idempotencyKey"] for i in duplicates]
         await rollups.fold_pending(docs, keys, utc_now() - timedelta(seconds=MIN_UNFOLDED_SECONDS))
-        refused |= await _reused(docs, ready, duplicates)
+        refused |= await _reused(docs, ready, duplicates, sameness)
         duplicates -= set(refused)
     report.accepted += stored
     report.duplicates += len(duplicates)
     report.rejected += [BulkRejection(line=ready[i][0], reason=why) for i, why in refused.items()]
 
 
-async def _reused(docs: Any, ready: list[tuple[int, dict[str, Any]]], duplicates: set[int]) -> dict[int, str]:
+async def _reused(
+    docs: Any, ready: list[tuple[int, dict[str, Any]]], duplicates: set[int], sameness: dict[int, tuple[str, str]]
+) -> dict[int, str]:
     """Of the lines found stored under their key (``duplicates``, positions in ``ready``), those whose key holds
-    another line: refused, with why (a retry sends the same lines; the line stored first stays)."""
+    another line (a stored digest that is neither of the line's, ``sameness``): refused, with why (a retry sends
+    the same lines; the line stored first stays)."""
     stored = await metrics.requests_of(docs, [ready[i][1]["idempotencyKey"] for i in duplicates])
     why = "its key (`key`, or the Idempotency-Key and the line's number) holds another line already; nothing stored"
-    return {
-        i: why
-        for i in duplicates
-        if stored.get(ready[i][1]["idempotencyKey"], ready[i][1]["idempotencyRequest"])
-        != ready[i][1]["idempotencyRequest"]
-    }
+    return {i: why for i in duplicates if stored.get(ready[i][1]["idempotencyKey"], sameness[i][0]) not in sameness[i]}
