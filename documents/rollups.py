@@ -144,13 +144,7 @@ async def fold_pending(db: Db, keys: list[str], started_before: datetime) -> int
     not store whole (folded now, its later metrics would stay out): it folds it itself, or a later look does (a
     batch that met stored duplicates or refusals is never whole). Returns how many metrics it folded."""
     folds = await db.metrics.distinct("fold", {"idempotencyKey": {"$in": keys}, "fold": {"$exists": True}})
-    old, done = ObjectId.from_datetime(started_before), 0
-    for fold in folds:
-        docs = [d async for d in db.metrics.find({"fold": fold}, PROJECTION | {"foldSize": 1})]
-        if docs and (fold < old or len(docs) == docs[0].get("foldSize")):
-            await fold_once(db, fold, docs)
-            done += len(docs)
-    return done
+    return await _fold_batches(db, folds, ObjectId.from_datetime(started_before))
 
 
 @guarded
@@ -160,22 +154,25 @@ async def fold_abandoned(db: Db, started_before: datetime) -> int:
     that no upload is still storing them (a batch folded while still being stored would leave its late metrics
     out). Read through the index of unfolded metrics (SecantusDB's ``distinct`` scans every metric). Returns how
     many metrics it folded."""
-    unfolded = {"fold": {"$exists": True, "$lt": ObjectId.from_datetime(started_before)}}
+    old = ObjectId.from_datetime(started_before)
+    unfolded = {"fold": {"$exists": True, "$lt": old}}
 
     async def read(index: str | None) -> set[ObjectId]:
         found = db.metrics.find(unfolded, {"_id": 0, "fold": 1})
         return {d["fold"] async for d in (found.hint(index) if index else found)}
 
-    return await _fold_batches(db, sorted(await hinted(UNFOLDED, read)))
+    return await _fold_batches(db, sorted(await hinted(UNFOLDED, read)), old)
 
 
-async def _fold_batches(db: Db, folds: list[ObjectId]) -> int:
-    """Fold each of these batches whole, from the metrics still carrying its fold."""
+async def _fold_batches(db: Db, folds: list[ObjectId], old: ObjectId) -> int:
+    """Fold each of these batches whole, from the metrics still carrying its fold, if they are the whole batch
+    (as many as its ``foldSize``) or it was started before ``old`` (a fold id)."""
     done = 0
     for fold in folds:
-        docs = [d async for d in db.metrics.find({"fold": fold}, PROJECTION)]
-        await fold_once(db, fold, docs)
-        done += len(docs)
+        docs = [d async for d in db.metrics.find({"fold": fold}, PROJECTION | {"foldSize": 1})]
+        if docs and (fold < old or len(docs) == docs[0].get("foldSize")):
+            await fold_once(db, fold, docs)
+            done += len(docs)
     return done
 
 
