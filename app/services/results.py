@@ -31,6 +31,8 @@ BATCH = 5000
 #: that key and what makes a line sent again under it the same line: the digest of its JSON value (key order, spacing
 #: and escapes aside), then that of its bytes (what lines stored before 2026-12-07 carry)
 Line = tuple[int, MetricIn, tuple[str, str, str] | None]
+#: a line ready to store: its number, its document, and its digests (none without a key)
+Ready = tuple[int, dict[str, Any], tuple[str, ...]]
 
 
 class Owners:
@@ -216,8 +218,7 @@ async def _store_batch(
     await owners.learn({m.dataCollectionId for _, m, _ in batch})
     await owners.learn_results(docs, {m.resultId for _, m, _ in batch if m.resultId})
     fold = rollups.new_fold()  # the rollup update this batch makes, applied once per rollup
-    ready: list[tuple[int, dict[str, Any]]] = []
-    sameness: dict[int, tuple[str, str]] = {}  #: position in ``ready`` → its line's digests
+    ready: list[Ready] = []
     for number, metric, keyed in batch:
         problems = json_problems(metric.values, settings.document_max_depth, "$.values")
         if metric.resultId and (refusal := owners.result_refusal(metric.resultId, metric.dataCollectionId)):
@@ -238,30 +239,26 @@ async def _store_batch(
             "fold": fold,
         }
         if keyed:
-            line_key, value_digest, bytes_digest = keyed
-            doc |= {"idempotencyKey": f"{identity.personId}:{line_key}", "idempotencyRequest": value_digest}
-            sameness[len(ready)] = (value_digest, bytes_digest)
-        ready.append((number, doc))
-    for _, doc in ready:  # how many metrics make the batch whole: another may fold it then (``fold_pending``)
+            doc |= {"idempotencyKey": f"{identity.personId}:{keyed[0]}", "idempotencyRequest": keyed[1]}
+        ready.append((number, doc, keyed[1:] if keyed else ()))
+    for _, doc, _ in ready:  # how many metrics make the batch whole: another may fold it then (``fold_pending``)
         doc["foldSize"] = len(ready)
-    stored, duplicates, refused = await metrics.insert(docs, [d for _, d in ready])
-    await rollups.fold_once(docs, fold, [d for i, (_, d) in enumerate(ready) if i not in duplicates | set(refused)])
+    stored, duplicates, refused = await metrics.insert(docs, [d for _, d, _ in ready])
+    await rollups.fold_once(docs, fold, [d for i, (_, d, _) in enumerate(ready) if i not in duplicates | set(refused)])
     if duplicates:  # a retry: fold what an interrupted first attempt stored and did not fold
         keys = [ready[i][1]["idempotencyKey"] for i in duplicates]
         await rollups.fold_pending(docs, keys, utc_now() - timedelta(seconds=MIN_UNFOLDED_SECONDS))
-        refused |= await _reused(docs, ready, duplicates, sameness)
+        refused |= await _reused(docs, ready, duplicates)
         duplicates -= set(refused)
     report.accepted += stored
     report.duplicates += len(duplicates)
     report.rejected += [BulkRejection(line=ready[i][0], reason=why) for i, why in refused.items()]
 
 
-async def _reused(
-    docs: Any, ready: list[tuple[int, dict[str, Any]]], duplicates: set[int], sameness: dict[int, tuple[str, str]]
-) -> dict[int, str]:
+async def _reused(docs: Any, ready: list[Ready], duplicates: set[int]) -> dict[int, str]:
     """Of the lines found stored under their key (``duplicates``, positions in ``ready``), those whose key holds
-    another line (a stored digest that is neither of the line's, ``sameness``): refused, with why (a retry sends
-    the same lines; the line stored first stays)."""
+    another line (a stored digest that is neither of the line's): refused, with why (a retry sends the same lines;
+    the line stored first stays)."""
     stored = await metrics.requests_of(docs, [ready[i][1]["idempotencyKey"] for i in duplicates])
     why = "its key (`key`, or the Idempotency-Key and the line's number) holds another line already; nothing stored"
-    return {i: why for i in duplicates if stored.get(ready[i][1]["idempotencyKey"], sameness[i][0]) not in sameness[i]}
+    return {i: why for i in duplicates if stored.get(ready[i][1]["idempotencyKey"], ready[i][2][0]) not in ready[i][2]}
