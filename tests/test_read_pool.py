@@ -13,7 +13,7 @@ from sqlalchemy.pool import QueuePool
 from relational import db as relational_db
 from relational.connection import Timeouts
 from relational.db import Database
-from relational.read_sessions import ReadSession, beside
+from relational.read_sessions import ReadOnlySession, ReadSession, beside
 from relational.refusals import DatabaseUnavailable
 from tests.conftest import MARIADB, mariadb
 
@@ -248,6 +248,22 @@ def test_a_session_closed_while_its_statement_waits_for_the_pool_refuses_it_and_
 _WHOSE = select(func.connection_id().label("id"), literal_column("'whose'").label("what"))
 
 
+async def _connections_of(sessions: list[ReadOnlySession]) -> list[int]:
+    """Each session's connection id, read twice (the second time on the driver: ``relational.core_reads``)."""
+    ids = []
+    for session in sessions:
+        await session.execute(_WHOSE)
+        ids.append(int((await session.execute(_WHOSE)).scalar_one()))
+    return ids
+
+
+def _kill(connection_ids: list[int]) -> None:
+    """Drop these connections, as a restart or a failover does."""
+    with _server() as other:
+        for connection_id in connection_ids:
+            other.cursor().execute(f"KILL CONNECTION {connection_id}")
+
+
 def test_every_pooled_connection_lost_at_once_fails_one_read_not_one_per_connection(
     database_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -261,15 +277,10 @@ def test_every_pooled_connection_lost_at_once_fails_one_read_not_one_per_connect
         database = Database(f"{MARIADB}/{database_name}", pool_size=size)
         try:
             sessions = [database.read_sessions() for _ in range(size)]
-            lost = []
-            for session in sessions:
-                await session.execute(_WHOSE)
-                lost.append((await session.execute(_WHOSE)).scalar_one())
+            lost = await _connections_of(sessions)
             for session in sessions:
                 await session.close_shielded()
-            with _server() as other:
-                for connection_id in lost:
-                    other.cursor().execute(f"KILL CONNECTION {connection_id}")
+            _kill(lost)
             answers: list[object] = []
             for _ in range(size + 1):
                 try:
@@ -305,14 +316,9 @@ def test_a_connection_held_through_a_loss_is_pinged_at_its_next_checkout(
         database = Database(f"{MARIADB}/{database_name}", pool_size=2)
         try:
             held, idle = database.read_sessions(), database.read_sessions()
-            lost = []
-            for session in (held, idle):
-                await session.execute(_WHOSE)
-                lost.append((await session.execute(_WHOSE)).scalar_one())
+            lost = await _connections_of([held, idle])
             await idle.close_shielded()
-            with _server() as other:
-                for connection_id in lost:
-                    other.cursor().execute(f"KILL CONNECTION {connection_id}")
+            _kill(lost)
             answers = [await read(database)]  # finds the idle one lost
             await held.close_shielded()
             return answers + [await read(database) for _ in range(3)]
